@@ -1,0 +1,193 @@
+//! Operations: the request struct, its `ApiRequest` impl (method, path, query, headers,
+//! body and the endpoint's metadata), and the method on the resource handle.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{doc_attrs, type_tokens, types::struct_tokens};
+use crate::ir::{Ir, Location, Module, Operation, PathSegment, RustType};
+use crate::spec::model::{Envelope, HttpMethod, TokenKind};
+
+pub fn operations(module: &Module) -> TokenStream {
+    if module.operations.is_empty() {
+        return TokenStream::new();
+    }
+    let handle = module.accessor.as_ref().expect("resources have a handle").type_name.ident();
+    let methods = module.operations.iter().map(|op| {
+        let doc = doc_attrs(&op.doc, false);
+        let name = op.fn_name.ident();
+        let request = op.request.name.ident();
+        quote! {
+            #doc
+            pub fn #name(&self, request: #request) -> crate::runtime::Call<'a, #request> {
+                crate::runtime::Call::new(self.client, request)
+            }
+        }
+    });
+    let requests = module.operations.iter().map(|op| {
+        let def = struct_tokens(module, &op.request, TokenStream::new());
+        let api = api_request_impl(module, op);
+        quote!(#def #api)
+    });
+    quote! {
+        impl<'a> #handle<'a> {
+            #(#methods)*
+        }
+
+        #(#requests)*
+    }
+}
+
+fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
+    let request = op.request.name.ident();
+    let body_ty = op.body.as_ref().map_or(quote!(()), |ty| type_tokens(module, ty));
+    let response_ty = type_tokens(module, &op.response);
+    let endpoint = endpoint_const(op);
+    let path = path_fn(op);
+    let query = params_fn(op, Location::Query, quote!(query));
+    let headers = params_fn(op, Location::Header, quote!(headers));
+    let body = op.request.fields.iter().find(|f| f.location == Location::Body).map(|field| {
+        let name = field.name.ident();
+        quote! {
+            fn body(&self) -> Option<&Self::Body> {
+                Some(&self.#name)
+            }
+        }
+    });
+    quote! {
+        impl crate::runtime::ApiRequest for #request {
+            type Body = #body_ty;
+            type Response = #response_ty;
+            const ENDPOINT: &'static crate::runtime::Endpoint = &#endpoint;
+
+            #path
+            #query
+            #headers
+            #body
+        }
+    }
+}
+
+fn endpoint_const(op: &Operation) -> TokenStream {
+    let id = &op.id;
+    let method = match op.method {
+        HttpMethod::Get => quote!(Get),
+        HttpMethod::Post => quote!(Post),
+        HttpMethod::Put => quote!(Put),
+        HttpMethod::Patch => quote!(Patch),
+        HttpMethod::Delete => quote!(Delete),
+    };
+    let path = &op.path;
+    let tokens = op.tokens.iter().map(|t| match t {
+        TokenKind::Tenant => quote!(crate::runtime::TokenKind::Tenant),
+        TokenKind::User => quote!(crate::runtime::TokenKind::User),
+        TokenKind::App => quote!(crate::runtime::TokenKind::App),
+    });
+    let helpdesk = op.helpdesk;
+    let envelope = match op.envelope {
+        Envelope::Data => quote!(crate::runtime::Envelope::Data),
+        Envelope::Flat => quote!(crate::runtime::Envelope::Flat),
+    };
+    let errors = op.errors.iter().map(|e| {
+        let status = e.http_status.map_or(quote!(None), |s| quote!(Some(#s)));
+        let code = Literal::i64_unsuffixed(e.code);
+        let message = &e.message;
+        let hint = &e.hint;
+        quote! {
+            crate::runtime::DocumentedError { http_status: #status, code: #code, message: #message, hint: #hint }
+        }
+    });
+    let doc_url = &op.doc_url;
+    quote! {
+        crate::runtime::Endpoint {
+            id: #id,
+            method: crate::runtime::HttpMethod::#method,
+            path: #path,
+            tokens: &[#(#tokens),*],
+            helpdesk: #helpdesk,
+            envelope: #envelope,
+            errors: &[#(#errors),*],
+            doc_url: #doc_url,
+        }
+    }
+}
+
+/// Builds the path from literal runs and percent-encoded parameters.
+fn path_fn(op: &Operation) -> TokenStream {
+    let mut steps = Vec::new();
+    let mut literal = String::new();
+    for segment in &op.segments {
+        match segment {
+            PathSegment::Literal(text) => {
+                literal.push('/');
+                literal.push_str(text);
+            }
+            PathSegment::Param(field) => {
+                literal.push('/');
+                let run = std::mem::take(&mut literal);
+                steps.push(quote!(path.push_str(#run);));
+                let name = field.ident();
+                steps.push(quote!(crate::runtime::push_path_param(&mut path, &self.#name);));
+            }
+        }
+    }
+    if !literal.is_empty() {
+        steps.push(quote!(path.push_str(#literal);));
+    }
+    let capacity = op.path.len() + 16;
+    quote! {
+        fn path(&self) -> String {
+            let mut path = String::with_capacity(#capacity);
+            #(#steps)*
+            path
+        }
+    }
+}
+
+/// Writes the query or header parameters, skipping absent optional ones and repeating
+/// the name for each item of an array.
+fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenStream {
+    let fields: Vec<_> = op.request.fields.iter().filter(|f| f.location == location).collect();
+    if fields.is_empty() {
+        return TokenStream::new();
+    }
+    let pushes = fields.iter().map(|field| {
+        let name = field.name.ident();
+        let wire = &field.wire;
+        let is_array = matches!(field.ty, RustType::Vec(_));
+        match (field.required, is_array) {
+            (true, false) => quote!(out.push(#wire, &self.#name);),
+            (true, true) => quote!(for value in &self.#name { out.push(#wire, value); }),
+            (false, false) => quote!(if let Some(value) = &self.#name { out.push(#wire, value); }),
+            (false, true) => quote!(for value in self.#name.iter().flatten() { out.push(#wire, value); }),
+        }
+    });
+    quote! {
+        fn #fn_name(&self, out: &mut crate::runtime::Params) {
+            #(#pushes)*
+        }
+    }
+}
+
+/// `__for_each_endpoint!`, which hands every request type to a macro: how tests cover
+/// every endpoint without naming any.
+pub fn registry(ir: &Ir) -> TokenStream {
+    let requests = ir.modules.values().flat_map(|module| {
+        module.operations.iter().map(move |op| {
+            let path = module.path.iter().map(|m| m.ident());
+            let name = op.request.name.ident();
+            quote!($crate::#(#path::)*#name)
+        })
+    });
+    quote! {
+        /// Calls `$callback!` with the request type of every generated endpoint, for tests
+        /// that cover all endpoints without naming them.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __for_each_endpoint {
+            ($callback:ident) => {
+                $callback!(#(#requests),*);
+            };
+        }
+    }
+}

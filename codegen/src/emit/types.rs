@@ -1,0 +1,153 @@
+//! Structs and enums.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{doc_attrs, type_tokens};
+use crate::ir::{EnumDef, EnumRepr, FieldDef, Module, RustType, StructDef};
+
+/// Past this many arguments a constructor needs clippy's permission.
+const CLIPPY_MAX_ARGS: usize = 7;
+
+/// A JSON object type: a body, a response payload or a doc type.
+pub fn data_struct(module: &Module, def: &StructDef) -> TokenStream {
+    struct_tokens(module, def, quote!(::schemars::JsonSchema,))
+}
+
+/// A struct with serde derives, a constructor taking its required fields and a setter
+/// for each optional one.
+pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStream) -> TokenStream {
+    let name = def.name.ident();
+    let doc = doc_attrs(&def.doc, false);
+    let default = def.is_defaultable().then(|| quote!(Default,));
+    let fields = def.fields.iter().map(|field| field_tokens(module, field));
+    let constructor = constructor(module, def);
+    let setters = def.fields.iter().filter(|f| !f.required).map(|field| setter(module, field));
+    quote! {
+        #doc
+        #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize, #extra_derives)]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        impl #name {
+            #constructor
+            #(#setters)*
+        }
+    }
+}
+
+fn field_tokens(module: &Module, field: &FieldDef) -> TokenStream {
+    let name = field.name.ident();
+    let doc = doc_attrs(&field.doc, false);
+    let ty = type_tokens(module, &field.ty);
+    let rename = (field.wire != field.name.bare()).then(|| {
+        let wire = &field.wire;
+        quote!(#[serde(rename = #wire)])
+    });
+    if field.required {
+        quote! {
+            #doc
+            #rename
+            pub #name: #ty,
+        }
+    } else {
+        quote! {
+            #doc
+            #rename
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub #name: Option<#ty>,
+        }
+    }
+}
+
+/// How a constructor or setter takes a value: strings as `impl Into<String>`.
+fn param_type(module: &Module, ty: &RustType) -> (TokenStream, bool) {
+    match ty {
+        RustType::String => (quote!(impl Into<String>), true),
+        other => (type_tokens(module, other), false),
+    }
+}
+
+fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
+    if def.is_defaultable() {
+        // `Default` builds it; the setters fill it in.
+        return None;
+    }
+    let required: Vec<&FieldDef> = def.fields.iter().filter(|f| f.required).collect();
+    let params = required.iter().map(|field| {
+        let name = field.name.ident();
+        let (ty, _) = param_type(module, &field.ty);
+        quote!(#name: #ty)
+    });
+    let inits = def.fields.iter().map(|field| {
+        let name = field.name.ident();
+        match (field.required, param_type(module, &field.ty).1) {
+            (true, true) => quote!(#name: #name.into()),
+            (true, false) => quote!(#name),
+            (false, _) => quote!(#name: None),
+        }
+    });
+    let allow = (required.len() > CLIPPY_MAX_ARGS).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let doc = format!(" Builds `{}` from its required fields; set the optional ones with the methods below.", def.name.bare());
+    Some(quote! {
+        #[doc = #doc]
+        #allow
+        pub fn new(#(#params),*) -> Self {
+            Self { #(#inits),* }
+        }
+    })
+}
+
+fn setter(module: &Module, field: &FieldDef) -> TokenStream {
+    let name = field.name.ident();
+    let (ty, into) = param_type(module, &field.ty);
+    let value = if into { quote!(value.into()) } else { quote!(value) };
+    let doc = format!(" Sets [`{}`](Self::{}).", field.name.bare(), field.name.as_str());
+    quote! {
+        #[doc = #doc]
+        pub fn #name(mut self, value: #ty) -> Self {
+            self.#name = Some(#value);
+            self
+        }
+    }
+}
+
+pub fn enum_def(def: &EnumDef) -> TokenStream {
+    let name = def.name.ident();
+    let doc = doc_attrs(&def.doc, false);
+    let variants = def.variants.iter().map(|variant| {
+        let ident = variant.name.ident();
+        let doc = doc_attrs(&[variant.doc.clone()], false);
+        quote!(#doc #ident,)
+    });
+    let (unknown, mapping, macro_name) = match def.repr {
+        EnumRepr::String => {
+            let pairs = def.variants.iter().map(|v| {
+                let ident = v.name.ident();
+                let value = v.value.as_str().expect("validated: string options");
+                quote!(#ident => #value)
+            });
+            (quote!(String), quote!(#(#pairs),*), quote!(string_enum))
+        }
+        EnumRepr::Integer => {
+            let pairs = def.variants.iter().map(|v| {
+                let ident = v.name.ident();
+                let value = Literal::i64_unsuffixed(v.value.as_i64().expect("validated: integer options"));
+                quote!(#ident => #value)
+            });
+            (quote!(i64), quote!(#(#pairs),*), quote!(integer_enum))
+        }
+    };
+    quote! {
+        #doc
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variants)*
+            /// A value not documented when this crate was generated, kept as sent.
+            Unknown(#unknown),
+        }
+
+        crate::runtime::#macro_name!(#name { #mapping });
+    }
+}

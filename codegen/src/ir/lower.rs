@@ -1,0 +1,498 @@
+//! Spec → IR: places every type in a module, names everything, and gathers the docs.
+
+use std::collections::BTreeMap;
+
+use heck::ToUpperCamelCase;
+
+use super::{
+    Accessor, EnumDef, EnumRepr, FieldDef, Ir, Location, ModPath, Module, ModuleKind, Operation,
+    PathSegment, RustType, StructDef, TypeRef, Variant,
+};
+use crate::diagnostic::Diagnostics;
+use crate::naming::{self, RustName, Scope};
+use crate::rustdoc::{code, sanitize, table_cell};
+use crate::spec::model::{AppType, EndpointSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind};
+use crate::spec::{LoadedEndpoint, Primitive, Spec, TypeExpr, TypeRegistry};
+
+/// The name of the fallback variant every enum has.
+pub const UNKNOWN_VARIANT: &str = "Unknown";
+
+pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
+    let mut lowering = Lowering::default();
+    lowering.modules(spec);
+    lowering.name_types(spec, types);
+    for ((service, version), entries) in types {
+        for entry in entries.values() {
+            lowering.named_type(service, version, entry);
+        }
+    }
+    for endpoint in &spec.endpoints {
+        lowering.endpoint(endpoint);
+    }
+    let mut ir = Ir { modules: lowering.modules };
+    for module in ir.modules.values_mut() {
+        module.structs.sort_by(|a, b| a.name.cmp(&b.name));
+        module.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        module.operations.sort_by(|a, b| a.fn_name.cmp(&b.fn_name));
+        module.sources.sort();
+        module.sources.dedup();
+    }
+    Ok(ir)
+}
+
+#[derive(Default)]
+struct Lowering {
+    modules: BTreeMap<ModPath, Module>,
+    scopes: BTreeMap<ModPath, Scope>,
+    /// Where each named doc type went: `(service, version, doc name)`.
+    type_refs: BTreeMap<(String, String, String), TypeRef>,
+    /// Request, body and response struct names of each endpoint, by its dotted id.
+    endpoint_names: BTreeMap<String, EndpointNames>,
+    /// Enums already made in a module, by (candidate name, values), so that one option
+    /// list used by several fields becomes one enum.
+    enums: BTreeMap<(ModPath, String, String), RustName>,
+}
+
+struct EndpointNames {
+    request: RustName,
+    body: Option<RustName>,
+    response: Option<RustName>,
+}
+
+/// The module a field's struct is in, and the struct's name, for naming its enums.
+struct Owner<'a> {
+    module: &'a ModPath,
+    service: &'a str,
+    version: &'a str,
+    name: &'a RustName,
+}
+
+impl Lowering {
+    /// Creates the module tree and the handle type of each module.
+    fn modules(&mut self, spec: &Spec) {
+        self.module(Vec::new(), ModuleKind::Root, "", None);
+        for endpoint in &spec.endpoints {
+            let id = &endpoint.id;
+            let service = self.module_path(&[&id.service]);
+            let version = self.module_path(&[&id.service, &id.version]);
+            let resource = self.module_path(&[&id.service, &id.version, &id.resource]);
+            let service_api = naming::pascal(&format!("{}_api", id.service));
+            let version_api = naming::pascal(&format!("{}_{}_api", id.service, id.version));
+            let resource_api = naming::pascal(&format!("{}_api", id.resource));
+            self.module(service, ModuleKind::Service, &id.service, service_api);
+            self.module(version, ModuleKind::Version, &id.version, version_api);
+            self.module(resource.clone(), ModuleKind::Resource, &id.resource, resource_api);
+            self.modules.get_mut(&resource).expect("just made").sources.push(endpoint.rel.clone());
+        }
+        let paths: Vec<ModPath> = self.modules.keys().cloned().collect();
+        for path in paths {
+            if let Some((last, parent)) = path.split_last() {
+                let children = &mut self.modules.get_mut(parent).expect("parents come first").children;
+                if !children.contains(last) {
+                    children.push(last.clone());
+                }
+            }
+        }
+    }
+
+    fn module_path(&self, spec_names: &[&str]) -> ModPath {
+        spec_names.iter().map(|name| naming::snake(name, "module")).collect()
+    }
+
+    fn module(&mut self, path: ModPath, kind: ModuleKind, spec_name: &str, api: Option<RustName>) {
+        if self.modules.contains_key(&path) {
+            return;
+        }
+        let mut scope = Scope::default();
+        let accessor = api.map(|api| Accessor {
+            type_name: scope.claim(api),
+            method: path.last().cloned().expect("only the root has no name"),
+        });
+        self.scopes.insert(path.clone(), scope);
+        self.modules.insert(
+            path.clone(),
+            Module {
+                path,
+                kind,
+                spec_name: spec_name.to_owned(),
+                children: Vec::new(),
+                accessor,
+                structs: Vec::new(),
+                enums: Vec::new(),
+                operations: Vec::new(),
+                sources: Vec::new(),
+            },
+        );
+    }
+
+    fn claim(&mut self, module: &ModPath, name: RustName) -> RustName {
+        self.scopes.get_mut(module).expect("every module has a scope").claim(name)
+    }
+
+    /// Names the structs of every endpoint, then every named type, before any field is
+    /// lowered, so a field can refer to a type in any module.
+    fn name_types(&mut self, spec: &Spec, types: &TypeRegistry) {
+        for endpoint in &spec.endpoints {
+            let id = &endpoint.id;
+            let module = self.module_path(&[&id.service, &id.version, &id.resource]);
+            let base = format!("{}_{}", id.method, id.resource);
+            let request = self.claim(&module, pascal_or(&format!("{base}_request"), "Request"));
+            let inline = |payload: &Option<Payload>| payload.as_ref().is_some_and(|p| p.fields.as_ref().is_some_and(|f| !f.is_empty()));
+            let body = inline(&endpoint.spec.request_body).then(|| self.claim(&module, pascal_or(&format!("{base}_body"), "Body")));
+            let response = inline(&endpoint.spec.response.payload).then(|| self.claim(&module, pascal_or(&format!("{base}_response"), "Response")));
+            self.endpoint_names.insert(id.dotted(), EndpointNames { request, body, response });
+        }
+        for ((service, version), entries) in types {
+            for entry in entries.values() {
+                let module = if entry.shared || entry.resources.len() != 1 {
+                    self.module_path(&[service, version])
+                } else {
+                    let resource = entry.resources.iter().next().expect("one resource");
+                    self.module_path(&[service, version, resource])
+                };
+                let name = self.claim(&module, naming::type_name(&entry.name));
+                self.type_refs.insert((service.clone(), version.clone(), entry.name.clone()), TypeRef { module, name });
+            }
+        }
+    }
+
+    fn named_type(&mut self, service: &str, version: &str, entry: &crate::spec::TypeEntry) {
+        let type_ref = self.type_refs[&(service.to_owned(), version.to_owned(), entry.name.clone())].clone();
+        let owner = Owner { module: &type_ref.module, service, version, name: &type_ref.name };
+        let fields = self.fields(&owner, &entry.fields, Location::Json);
+        let mut doc = Vec::new();
+        if !entry.description.is_empty() {
+            doc.push(sanitize(&entry.description));
+        }
+        doc.push(format!("The doc type `{}`.", entry.name));
+        self.push_struct(&type_ref.module, StructDef { name: type_ref.name.clone(), doc, fields });
+    }
+
+    fn push_struct(&mut self, module: &ModPath, def: StructDef) {
+        self.modules.get_mut(module).expect("module exists").structs.push(def);
+    }
+
+    fn fields(&mut self, owner: &Owner<'_>, fields: &[Field], location: Location) -> Vec<FieldDef> {
+        let mut scope = Scope::default();
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let name = scope.claim(naming::snake(&field.name, &format!("field_{i}")));
+                self.field(owner, field, name, location)
+            })
+            .collect()
+    }
+
+    fn field(&mut self, owner: &Owner<'_>, field: &Field, name: RustName, location: Location) -> FieldDef {
+        let expr = TypeExpr::parse(&field.ty).expect("validated");
+        let ty = if field.options.is_empty() {
+            self.rust_type(owner.service, owner.version, &expr)
+        } else {
+            let enum_ref = self.enum_for(owner, field, &expr);
+            wrap_leaf(&expr, RustType::Named(enum_ref))
+        };
+        FieldDef {
+            name,
+            wire: field.name.value.clone(),
+            ty,
+            required: field.required || location == Location::Path,
+            location,
+            doc: field_doc(field, &expr),
+        }
+    }
+
+    fn rust_type(&self, service: &str, version: &str, expr: &TypeExpr) -> RustType {
+        match expr {
+            TypeExpr::Primitive(p) => match p {
+                Primitive::String => RustType::String,
+                Primitive::Int | Primitive::Int64 => RustType::I64,
+                Primitive::Int32 => RustType::I32,
+                Primitive::Float => RustType::F64,
+                Primitive::Bool => RustType::Bool,
+                Primitive::Any => RustType::Json,
+            },
+            TypeExpr::Named(name) => {
+                RustType::Named(self.type_refs[&(service.to_owned(), version.to_owned(), name.clone())].clone())
+            }
+            TypeExpr::Array(inner) => RustType::Vec(Box::new(self.rust_type(service, version, inner))),
+            TypeExpr::Map(inner) => RustType::Map(Box::new(self.rust_type(service, version, inner))),
+        }
+    }
+
+    /// The enum for a field's options, made in the field's module. Fields whose options
+    /// and enum name agree share one enum; a name already used for something else is
+    /// prefixed with the owning struct's name.
+    fn enum_for(&mut self, owner: &Owner<'_>, field: &Field, expr: &TypeExpr) -> TypeRef {
+        let candidate = field.enum_name.as_ref().map_or(field.name.value.as_str(), |n| n.value.as_str()).to_owned();
+        let values: Vec<String> = field.options.iter().map(|o| o.value.to_string()).collect();
+        let key = (owner.module.clone(), candidate.clone(), values.join(","));
+        if let Some(name) = self.enums.get(&key) {
+            return TypeRef { module: owner.module.clone(), name: name.clone() };
+        }
+        let plain = pascal_or(&candidate, "Value");
+        let scope = &self.scopes[owner.module];
+        let wanted = if scope.is_taken(plain.bare()) {
+            pascal_or(&format!("{}_{}", owner.name.bare(), candidate.to_upper_camel_case()), "Value")
+        } else {
+            plain
+        };
+        let name = self.claim(owner.module, wanted);
+        self.enums.insert(key, name.clone());
+
+        let mut variants_scope = Scope::with_reserved(&[UNKNOWN_VARIANT]);
+        let variants = field
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| Variant {
+                name: variants_scope.claim(naming::variant_name(option.name.as_deref().map(String::as_str), &option.value, i)),
+                value: option.value.value.clone(),
+                doc: sanitize(&option.meaning),
+            })
+            .collect();
+        let repr = match expr.leaf() {
+            TypeExpr::Primitive(Primitive::String) => EnumRepr::String,
+            _ => EnumRepr::Integer,
+        };
+        let mut doc = Vec::new();
+        if !field.description.is_empty() {
+            doc.push(sanitize(first_paragraph(&field.description)));
+        }
+        doc.push(format!(
+            "The values of `{}` in [`{}`]. A value this version of the crate does not know \
+             deserializes to `{UNKNOWN_VARIANT}`, and serializes back unchanged.",
+            field.name.value,
+            owner.name.bare()
+        ));
+        self.modules
+            .get_mut(owner.module)
+            .expect("module exists")
+            .enums
+            .push(EnumDef { name: name.clone(), doc, repr, variants });
+        TypeRef { module: owner.module.clone(), name }
+    }
+
+    fn endpoint(&mut self, endpoint: &LoadedEndpoint) {
+        let id = &endpoint.id;
+        let spec = &endpoint.spec;
+        let module = self.module_path(&[&id.service, &id.version, &id.resource]);
+        let names = self.endpoint_names.remove(&id.dotted()).expect("named");
+        let (service, version) = (id.service.as_str(), id.version.as_str());
+
+        let body = spec.request_body.as_ref().and_then(|payload| self.payload(&module, service, version, payload, names.body.as_ref(), &format!("The request body of [`{}`].", names.request.bare())));
+        let response = spec
+            .response
+            .payload
+            .as_ref()
+            .and_then(|payload| self.payload(&module, service, version, payload, names.response.as_ref(), &format!("The `data` returned for [`{}`].", names.request.bare())))
+            .unwrap_or(RustType::Empty);
+
+        let owner = Owner { module: &module, service, version, name: &names.request };
+        let mut scope = Scope::default();
+        let mut fields = Vec::new();
+        for (params, location) in [
+            (&spec.path_params, Location::Path),
+            (&spec.query_params, Location::Query),
+            (&spec.header_params, Location::Header),
+        ] {
+            for (i, param) in params.iter().enumerate() {
+                let name = scope.claim(naming::snake(&param.name, &format!("param_{i}")));
+                fields.push(self.field(&owner, param, name, location));
+            }
+        }
+        if let Some(body_ty) = &body {
+            fields.push(FieldDef {
+                name: scope.claim(naming::snake("body", "body")),
+                wire: "body".to_owned(),
+                ty: body_ty.clone(),
+                required: true,
+                location: Location::Body,
+                doc: vec!["The JSON request body.".to_owned()],
+            });
+        }
+        let segments = spec
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|segment| match segment.strip_prefix(':') {
+                Some(param) => PathSegment::Param(
+                    fields.iter().find(|f| f.location == Location::Path && f.wire == param).expect("validated").name.clone(),
+                ),
+                None => PathSegment::Literal(segment.to_owned()),
+            })
+            .collect();
+        let fn_name = naming::snake(&id.method, "call");
+        let api = self.modules[&module].accessor.as_ref().expect("resource handle").type_name.clone();
+        let request = StructDef {
+            name: names.request,
+            doc: vec![format!(
+                "The parameters of [`{}::{}`]: {}.",
+                api.bare(),
+                fn_name.bare(),
+                sanitize(&spec.title)
+            )],
+            fields,
+        };
+        let operation = Operation {
+            id: id.dotted(),
+            fn_name,
+            request,
+            method: *spec.method,
+            path: spec.path.value.clone(),
+            segments,
+            body,
+            response,
+            envelope: spec.response.envelope,
+            tokens: spec.tokens.value.clone(),
+            helpdesk: spec.helpdesk,
+            errors: spec.errors.clone(),
+            doc_url: spec.doc_url.clone(),
+            doc: operation_doc(spec),
+        };
+        self.modules.get_mut(&module).expect("module exists").operations.push(operation);
+    }
+
+    /// The Rust type of a body or response payload, making its struct when it is inline.
+    fn payload(&mut self, module: &ModPath, service: &str, version: &str, payload: &Payload, inline_name: Option<&RustName>, doc: &str) -> Option<RustType> {
+        if let Some(ty) = &payload.ty {
+            return Some(self.rust_type(service, version, &TypeExpr::parse(ty).expect("validated")));
+        }
+        let name = inline_name?.clone();
+        let owner = Owner { module, service, version, name: &name };
+        let fields = self.fields(&owner, payload.fields.as_deref().unwrap_or_default(), Location::Json);
+        self.push_struct(module, StructDef { name: name.clone(), doc: vec![doc.to_owned()], fields });
+        Some(RustType::Named(TypeRef { module: module.clone(), name }))
+    }
+}
+
+fn pascal_or(text: &str, fallback: &str) -> RustName {
+    naming::pascal(text).unwrap_or_else(|| naming::pascal(fallback).expect("fallbacks are identifiers"))
+}
+
+fn wrap_leaf(expr: &TypeExpr, leaf: RustType) -> RustType {
+    match expr {
+        TypeExpr::Array(inner) => RustType::Vec(Box::new(wrap_leaf(inner, leaf))),
+        TypeExpr::Map(inner) => RustType::Map(Box::new(wrap_leaf(inner, leaf))),
+        _ => leaf,
+    }
+}
+
+fn first_paragraph(text: &str) -> &str {
+    text.split("\n\n").next().unwrap_or(text)
+}
+
+fn field_doc(field: &Field, expr: &TypeExpr) -> Vec<String> {
+    let mut doc = Vec::new();
+    if !field.description.is_empty() {
+        doc.push(sanitize(&field.description));
+    }
+    if field.inferred {
+        doc.push("*Inferred:* the page documents no type for this field; it was read from the page's example.".to_owned());
+    }
+    let mut facts = Vec::new();
+    if let Some(example) = &field.example {
+        facts.push(format!("Example: {}", code(example)));
+    }
+    if let Some(default) = &field.default {
+        facts.push(format!("Default: {}", code(default)));
+    }
+    facts.extend(rules_doc(&field.rules, matches!(expr, TypeExpr::Array(_))));
+    if !field.options.is_empty() && matches!(expr, TypeExpr::Array(_)) {
+        facts.push("Each item is one of the enum's values.".to_owned());
+    }
+    if !field.field_scopes.is_empty() {
+        facts.push(format!("Returned only with the scope {}.", scopes_text(&field.field_scopes, " or ")));
+    }
+    if !facts.is_empty() {
+        doc.push(facts.join("\\\n"));
+    }
+    doc
+}
+
+fn rules_doc(rules: &Rules, is_array: bool) -> Vec<String> {
+    let unit = if is_array { "items" } else { "characters" };
+    let mut out = Vec::new();
+    match (rules.min_length, rules.max_length) {
+        (Some(min), Some(max)) => out.push(format!("Length: {min} to {max} {unit}.")),
+        (Some(min), None) => out.push(format!("Length: at least {min} {unit}.")),
+        (None, Some(max)) => out.push(format!("Length: at most {max} {unit}.")),
+        (None, None) => {}
+    }
+    match (rules.min_value, rules.max_value) {
+        (Some(min), Some(max)) => out.push(format!("Range: {min} to {max}.")),
+        (Some(min), None) => out.push(format!("Range: at least {min}.")),
+        (None, Some(max)) => out.push(format!("Range: at most {max}.")),
+        (None, None) => {}
+    }
+    if let Some(pattern) = &rules.pattern {
+        out.push(format!("Pattern: {}", code(&serde_json::Value::String(pattern.clone()))));
+    }
+    out
+}
+
+fn scopes_text(scopes: &[ApiScope], joiner: &str) -> String {
+    scopes
+        .iter()
+        .map(|s| if s.name.is_empty() { format!("`{}`", s.id) } else { format!("`{}` ({})", s.id, sanitize(&s.name)) })
+        .collect::<Vec<_>>()
+        .join(joiner)
+}
+
+fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
+    let mut doc = vec![sanitize(&spec.title)];
+    if !spec.description.is_empty() {
+        doc.push(sanitize(&spec.description));
+    }
+    doc.extend(spec.notes.iter().map(|note| sanitize(note)));
+    let mut facts = vec![format!("- `{} {}`", spec.method.as_str(), spec.path.value)];
+    facts.push(format!(
+        "- Documentation: <{}>{}",
+        spec.doc_url,
+        spec.updated.as_ref().map(|d| format!(" (updated {d})")).unwrap_or_default()
+    ));
+    if let Some(limit) = &spec.rate_limit {
+        facts.push(format!("- Rate limit: {}", sanitize(limit)));
+    }
+    if !spec.app_types.is_empty() {
+        let kinds: Vec<&str> = spec.app_types.iter().map(|t| match t {
+            AppType::Custom => "custom apps (自建应用)",
+            AppType::Store => "store apps (商店应用)",
+        }).collect();
+        facts.push(format!("- Available to {}", kinds.join(" and ")));
+    }
+    let tokens: Vec<&str> = spec.tokens.iter().map(|t| match t {
+        TokenKind::Tenant => "`tenant_access_token`",
+        TokenKind::User => "`user_access_token`",
+        TokenKind::App => "`app_access_token`",
+    }).collect();
+    facts.push(if tokens.is_empty() {
+        "- Sends no access token".to_owned()
+    } else {
+        format!("- Access token: {}", tokens.join(" or "))
+    });
+    if spec.helpdesk {
+        facts.push("- Sends the helpdesk credentials in `X-Lark-Helpdesk-Authorization`".to_owned());
+    }
+    if !spec.scopes.is_empty() {
+        facts.push(format!("- Scopes (any one): {}", scopes_text(&spec.scopes, ", ")));
+    }
+    if !spec.field_scopes.is_empty() {
+        facts.push(format!("- Sensitive fields need: {}", scopes_text(&spec.field_scopes, ", ")));
+    }
+    doc.push(facts.join("\n"));
+    if !spec.errors.is_empty() {
+        let mut table = vec!["# Errors".to_owned(), String::new(), "| HTTP | Code | Message | Hint |".to_owned(), "|---|---|---|---|".to_owned()];
+        for error in &spec.errors {
+            table.push(format!(
+                "| {} | {} | {} | {} |",
+                error.http_status.map(|s| s.to_string()).unwrap_or_default(),
+                error.code,
+                table_cell(&error.message),
+                table_cell(&error.hint)
+            ));
+        }
+        doc.push(table.join("\n"));
+    }
+    doc
+}

@@ -1,0 +1,164 @@
+//! The intermediate representation: the generated crate as modules of types and
+//! operations, with every Rust name already decided. Emitters only print it.
+
+mod lower;
+
+use std::collections::BTreeMap;
+
+pub use lower::lower;
+
+use crate::naming::RustName;
+use crate::spec::model::{Envelope, ErrorCode, HttpMethod, TokenKind};
+
+/// A module's path below `crate::api`, e.g. `[helpdesk, v1, ticket]`. The root is empty.
+pub type ModPath = Vec<RustName>;
+
+#[derive(Clone, Debug, Default)]
+pub struct Ir {
+    /// Every module, the root included, keyed by path so output order is fixed.
+    pub modules: BTreeMap<ModPath, Module>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleKind {
+    Root,
+    Service,
+    Version,
+    Resource,
+}
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub path: ModPath,
+    pub kind: ModuleKind,
+    /// The spec name of this level (`helpdesk`, `v1`, `ticket`); empty for the root.
+    pub spec_name: String,
+    pub children: Vec<RustName>,
+    /// The handle type through which the client reaches this module's operations; none
+    /// for the root, whose handle is the client itself.
+    pub accessor: Option<Accessor>,
+    pub structs: Vec<StructDef>,
+    pub enums: Vec<EnumDef>,
+    pub operations: Vec<Operation>,
+    /// Spec files (relative to the spec dir) this module is generated from.
+    pub sources: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Accessor {
+    /// The handle type, e.g. `TicketApi`.
+    pub type_name: RustName,
+    /// The method on the parent's handle that returns it, e.g. `ticket`.
+    pub method: RustName,
+}
+
+#[derive(Clone, Debug)]
+pub enum RustType {
+    String,
+    I32,
+    I64,
+    F64,
+    Bool,
+    /// Any JSON value.
+    Json,
+    /// The runtime's empty object, for responses without data.
+    Empty,
+    Vec(Box<RustType>),
+    /// A JSON object with arbitrary string keys.
+    Map(Box<RustType>),
+    Named(TypeRef),
+}
+
+/// A generated type, by the module it lives in and its name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TypeRef {
+    pub module: ModPath,
+    pub name: RustName,
+}
+
+/// Where a request field goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    /// The request body, serialized as JSON.
+    Body,
+    /// A field of a JSON object.
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    pub name: RustName,
+    pub wire: String,
+    pub ty: RustType,
+    pub required: bool,
+    pub location: Location,
+    /// Markdown paragraphs.
+    pub doc: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    pub name: RustName,
+    pub doc: Vec<String>,
+    pub fields: Vec<FieldDef>,
+}
+
+impl StructDef {
+    /// A struct whose fields are all optional can be built empty.
+    pub fn is_defaultable(&self) -> bool {
+        self.fields.iter().all(|f| !f.required)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnumRepr {
+    String,
+    Integer,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: RustName,
+    pub doc: Vec<String>,
+    pub repr: EnumRepr,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: RustName,
+    pub value: serde_json::Value,
+    pub doc: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum PathSegment {
+    Literal(String),
+    /// A path parameter, by its field in the request struct.
+    Param(RustName),
+}
+
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// `helpdesk.v1.ticket.update`
+    pub id: String,
+    pub fn_name: RustName,
+    /// The request struct: parameters and body.
+    pub request: StructDef,
+    pub method: HttpMethod,
+    /// The documented path, with `:name` placeholders.
+    pub path: String,
+    pub segments: Vec<PathSegment>,
+    pub body: Option<RustType>,
+    pub response: RustType,
+    pub envelope: Envelope,
+    pub tokens: Vec<TokenKind>,
+    pub helpdesk: bool,
+    pub errors: Vec<ErrorCode>,
+    pub doc_url: String,
+    /// Markdown paragraphs.
+    pub doc: Vec<String>,
+}

@@ -1,0 +1,210 @@
+//! Turning doc-page markdown into rustdoc that renders as the page meant and raises no
+//! rustdoc lint: `cargo doc` on the generated crate must stay free of warnings, and no
+//! text from a page may become a doctest.
+
+/// Where relative links on Feishu pages point.
+const DOC_HOST: &str = "https://open.feishu.cn";
+
+/// Makes page markdown safe for rustdoc:
+/// - leading indentation is dropped, so no line becomes an indented (Rust) code block;
+/// - fenced blocks without a language are marked `text`, so they are not doctests;
+/// - bare URLs become autolinks, relative links become absolute;
+/// - `[`, `]`, `<` and `>` that are not markdown syntax are escaped, so they are neither
+///   intra-doc links nor HTML tags.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_fence = false;
+    for (i, raw_line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let line = raw_line.trim();
+        if line.starts_with("```") {
+            if in_fence {
+                out.push_str("```");
+            } else {
+                let lang = line.trim_start_matches('`').trim();
+                out.push_str("```");
+                out.push_str(if lang.is_empty() || is_rust_lang(lang) { "text" } else { lang });
+            }
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            out.push_str(raw_line);
+        } else {
+            sanitize_line(line, &mut out);
+        }
+    }
+    if in_fence {
+        out.push_str("\n```");
+    }
+    out
+}
+
+fn is_rust_lang(lang: &str) -> bool {
+    lang.split(',').any(|tag| matches!(tag.trim(), "rust" | "should_panic" | "no_run" | "ignore" | "compile_fail"))
+}
+
+fn sanitize_line(line: &str, out: &mut String) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '`' => {
+                // A code span runs to the next run of as many backticks; copy it untouched.
+                let ticks = chars[i..].iter().take_while(|&&c| c == '`').count();
+                let fence: String = "`".repeat(ticks);
+                let rest: String = chars[i + ticks..].iter().collect();
+                match rest.find(&fence) {
+                    Some(end) => {
+                        let span_len = rest[..end].chars().count();
+                        out.extend(&chars[i..i + ticks + span_len + ticks]);
+                        i += ticks + span_len + ticks;
+                    }
+                    None => {
+                        for _ in 0..ticks {
+                            out.push_str("\\`");
+                        }
+                        i += ticks;
+                    }
+                }
+            }
+            '[' => match markdown_link(&chars, i) {
+                Some((text_end, url_end)) => {
+                    out.push('[');
+                    let text: String = chars[i + 1..text_end].iter().collect();
+                    sanitize_line(&text, out);
+                    out.push_str("](");
+                    let url: String = chars[text_end + 2..url_end].iter().collect();
+                    out.push_str(&absolute(url.trim()));
+                    out.push(')');
+                    i = url_end + 1;
+                }
+                None => {
+                    out.push_str("\\[");
+                    i += 1;
+                }
+            },
+            ']' => {
+                out.push_str("\\]");
+                i += 1;
+            }
+            '<' => {
+                out.push_str("&lt;");
+                i += 1;
+            }
+            '>' => {
+                out.push_str("&gt;");
+                i += 1;
+            }
+            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
+                // Already a markdown escape: keep it as it is.
+                out.push(c);
+                out.push(chars[i + 1]);
+                i += 2;
+            }
+            'h' if starts_url(&chars[i..]) => {
+                let len = chars[i..].iter().take_while(|&&c| is_url_char(c)).count();
+                let mut url: String = chars[i..i + len].iter().collect();
+                // Sentence punctuation after a URL is not part of it.
+                while url.ends_with(['.', ',', ';', ':', ')']) {
+                    url.pop();
+                }
+                let taken = url.chars().count();
+                out.push('<');
+                out.push_str(&url);
+                out.push('>');
+                i += taken;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// If a markdown link `[text](url)` starts at `start`, the index of its `]` and its `)`.
+fn markdown_link(chars: &[char], start: usize) -> Option<(usize, usize)> {
+    let mut depth = 0;
+    let mut text_end = None;
+    for (j, &c) in chars.iter().enumerate().skip(start) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    text_end = Some(j);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let text_end = text_end?;
+    if chars.get(text_end + 1) != Some(&'(') {
+        return None;
+    }
+    let url_end = chars[text_end + 2..].iter().position(|&c| c == ')')? + text_end + 2;
+    let url: String = chars[text_end + 2..url_end].iter().collect();
+    let url = url.trim();
+    let is_link = url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/') || url.starts_with('#');
+    (is_link && !url.contains(char::is_whitespace)).then_some((text_end, url_end))
+}
+
+fn absolute(url: &str) -> String {
+    if url.starts_with('/') { format!("{DOC_HOST}{url}") } else { url.to_owned() }
+}
+
+fn starts_url(chars: &[char]) -> bool {
+    let head: String = chars.iter().take(8).collect();
+    head.starts_with("http://") || head.starts_with("https://")
+}
+
+fn is_url_char(c: char) -> bool {
+    c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '`' | '[' | ']' | '{' | '}' | '|' | '\\')
+}
+
+/// Escapes text for one cell of a markdown table.
+pub fn table_cell(text: &str) -> String {
+    sanitize(text).replace('|', "\\|").replace('\n', " ")
+}
+
+/// A JSON value as inline code, e.g. for an example.
+pub fn code(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    let ticks = if text.contains('`') { "``" } else { "`" };
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_links_and_code_and_escapes_the_rest() {
+        assert_eq!(
+            sanitize("见 [文档](/document/abc) 与 https://x.cn/a.png。"),
+            "见 [文档](https://open.feishu.cn/document/abc) 与 <https://x.cn/a.png>。"
+        );
+        assert_eq!(sanitize("type `map<string, string>` or map<string, string>"), "type `map<string, string>` or map&lt;string, string&gt;");
+        assert_eq!(sanitize("values [1, 2] and string\\[\\]"), "values \\[1, 2\\] and string\\[\\]");
+        assert_eq!(sanitize("a [link](https://a.b/c) here"), "a [link](https://a.b/c) here");
+    }
+
+    #[test]
+    fn never_makes_a_doctest() {
+        assert_eq!(sanitize("note:\n\tindented text"), "note:\nindented text");
+        assert_eq!(sanitize("```\nlet x = 1;\n```"), "```text\nlet x = 1;\n```");
+        assert_eq!(sanitize("```json\n{}\n```"), "```json\n{}\n```");
+        assert_eq!(sanitize("```rust\nfn\n"), "```text\nfn\n```");
+    }
+
+    #[test]
+    fn handles_unbalanced_backticks() {
+        assert_eq!(sanitize("a ` b"), "a \\` b");
+    }
+}

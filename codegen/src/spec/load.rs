@@ -1,0 +1,191 @@
+//! Finding and parsing the spec files under a spec directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::model::{EndpointSpec, SharedTypes};
+use super::type_expr::is_snake_case;
+use super::Pos;
+use crate::diagnostic::Diagnostics;
+
+/// The name of a service version's shared-types file.
+pub const SHARED_TYPES_FILE: &str = "_types.yaml";
+
+/// Where an endpoint sits in the API: taken from its file's place in the spec tree.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EndpointId {
+    pub service: String,
+    pub version: String,
+    pub resource: String,
+    pub method: String,
+}
+
+impl EndpointId {
+    /// `helpdesk.v1.ticket.update`
+    pub fn dotted(&self) -> String {
+        format!("{}.{}.{}.{}", self.service, self.version, self.resource, self.method)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadedEndpoint {
+    pub id: EndpointId,
+    /// The file as the user named it (spec dir joined with its relative path).
+    pub file: PathBuf,
+    /// The file relative to the spec dir, with `/` separators.
+    pub rel: String,
+    pub spec: EndpointSpec,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadedShared {
+    pub service: String,
+    pub version: String,
+    pub file: PathBuf,
+    pub rel: String,
+    pub spec: SharedTypes,
+}
+
+/// Every spec file of a spec directory, parsed, in path order.
+#[derive(Clone, Debug, Default)]
+pub struct Spec {
+    pub endpoints: Vec<LoadedEndpoint>,
+    pub shared: Vec<LoadedShared>,
+}
+
+/// Reads every spec file under `dir`. Problems in one file do not stop the others from
+/// being read, so a run reports all of them.
+pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let mut spec = Spec::default();
+    let mut files = Vec::new();
+    if let Err(err) = collect_files(dir, &mut files) {
+        diagnostics.push(&dir.to_path_buf(), None, "", format!("cannot read the spec directory: {err}"));
+        return diagnostics.into_result(spec);
+    }
+    files.sort();
+    for file in files {
+        let rel_path = file.strip_prefix(dir).unwrap_or(&file);
+        let parts: Vec<String> = rel_path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let rel = parts.join("/");
+        let Some(file_name) = parts.last() else { continue };
+        if file_name.ends_with(".yml") {
+            diagnostics.push(&file, None, "", "spec files end in `.yaml`");
+            continue;
+        }
+        let Some(stem) = file_name.strip_suffix(".yaml") else {
+            // Source pages, README files and schema.json live beside the specs.
+            continue;
+        };
+        let dirs = &parts[..parts.len() - 1];
+        for segment in dirs.iter().map(String::as_str).chain(std::iter::once(stem)) {
+            if segment != "_types" && !is_snake_case(segment) {
+                diagnostics.push(
+                    &file,
+                    None,
+                    "",
+                    format!("`{segment}` in the file's path is not snake_case; it names a Rust module"),
+                );
+            }
+        }
+        match (dirs, stem) {
+            ([service, version], "_types") => {
+                if let Some(parsed) = parse::<SharedTypes>(&file, &mut diagnostics) {
+                    spec.shared.push(LoadedShared {
+                        service: service.clone(),
+                        version: version.clone(),
+                        file,
+                        rel,
+                        spec: parsed,
+                    });
+                }
+            }
+            ([service, version, resource], method) if method != "_types" => {
+                if let Some(parsed) = parse::<EndpointSpec>(&file, &mut diagnostics) {
+                    spec.endpoints.push(LoadedEndpoint {
+                        id: EndpointId {
+                            service: service.clone(),
+                            version: version.clone(),
+                            resource: resource.clone(),
+                            method: method.to_owned(),
+                        },
+                        file,
+                        rel,
+                        spec: parsed,
+                    });
+                }
+            }
+            _ => diagnostics.push(
+                &file,
+                None,
+                "",
+                format!(
+                    "a spec file belongs at <service>/<version>/<resource>/<method>.yaml, or \
+                     <service>/<version>/{SHARED_TYPES_FILE} for shared types"
+                ),
+            ),
+        }
+    }
+    diagnostics.into_result(spec)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn parse<T: DeserializeOwned>(file: &Path, diagnostics: &mut Diagnostics) -> Option<T> {
+    let file_buf = file.to_path_buf();
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(err) => {
+            diagnostics.push(&file_buf, None, "", format!("cannot read: {err}"));
+            return None;
+        }
+    };
+    parse_str(&text).map_err(|(pos, field, message)| diagnostics.push(&file_buf, pos, field, message)).ok()
+}
+
+/// Parses one spec document. The error carries the position, the field path and the message.
+pub fn parse_str<T: DeserializeOwned>(text: &str) -> Result<T, (Option<Pos>, String, String)> {
+    let mut path = String::new();
+    let result = serde_saphyr::with_deserializer_from_str(text, |deserializer| {
+        let mut track = serde_path_to_error::Track::new();
+        let tracked = serde_path_to_error::Deserializer::new(deserializer, &mut track);
+        let result = T::deserialize(tracked);
+        if result.is_err() {
+            path = track.path().to_string();
+        }
+        result
+    });
+    result.map_err(|err| {
+        let pos = err.location().map(Pos::from);
+        let field = if path == "." { String::new() } else { path };
+        (pos, field, first_line(&err.to_string()))
+    })
+}
+
+/// serde-saphyr appends a source snippet to its messages; the diagnostic has its own position.
+/// It also starts them with `error: line L column C: `, which the diagnostic says its own way.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let without_position = line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(position, _)| position.contains(" column "))
+        .map(|(_, message)| message);
+    without_position.unwrap_or(line).to_owned()
+}

@@ -1,0 +1,28 @@
+//! The spec: its format, loading it from disk, and checking it.
+
+mod load;
+mod located;
+pub mod model;
+mod type_expr;
+mod validate;
+
+pub use load::{load, parse_str, EndpointId, LoadedEndpoint, LoadedShared, Spec, SHARED_TYPES_FILE};
+pub use located::{Located, Pos};
+pub use type_expr::{is_snake_case, Primitive, TypeExpr};
+pub use validate::{validate, TypeEntry, TypeRegistry};
+
+/// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(model::EndpointSpec);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+/// The JSON Schema of a `_types.yaml` file.
+pub fn shared_types_json_schema() -> String {
+    let schema = schemars::schema_for!(model::SharedTypes);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}

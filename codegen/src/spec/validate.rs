@@ -1,0 +1,395 @@
+//! Checks a loaded spec for everything codegen relies on, and resolves named types.
+//!
+//! Every problem is collected, so one run reports them all.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::load::{LoadedEndpoint, Spec};
+use super::model::{EnumOption, Field, Payload};
+use super::type_expr::{is_snake_case, Primitive, TypeExpr};
+use super::Pos;
+use crate::diagnostic::Diagnostics;
+
+/// A named object type of one service version, wherever it was defined.
+#[derive(Clone, Debug)]
+pub struct TypeEntry {
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<Field>,
+    /// Where the definition the generated type takes its docs from was written.
+    pub file: PathBuf,
+    pub pos: Pos,
+    /// Defined in the service version's `_types.yaml`.
+    pub shared: bool,
+    /// The resources whose endpoints define or use the type.
+    pub resources: BTreeSet<String>,
+}
+
+/// The named types of each service version: `(service, version) -> name -> entry`.
+pub type TypeRegistry = BTreeMap<(String, String), BTreeMap<String, TypeEntry>>;
+
+/// Validates `spec` and returns its named types.
+pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
+    let mut v = Validator::default();
+    for shared in &spec.shared {
+        let key = (shared.service.clone(), shared.version.clone());
+        for (i, def) in shared.spec.types.iter().enumerate() {
+            let at = format!("types[{i}]");
+            let origin = Origin { file: &shared.file, resource: None, shared: true };
+            v.define(&key, (&def.name, def.name.pos), &def.description, &def.fields, origin, &at);
+            v.fields(&key, origin, &def.fields, &format!("{at}.fields"));
+        }
+    }
+    for endpoint in &spec.endpoints {
+        v.endpoint(endpoint);
+    }
+    v.check_references();
+    let Validator { diagnostics, registry, .. } = v;
+    diagnostics.into_result(registry)
+}
+
+#[derive(Default)]
+struct Validator {
+    diagnostics: Diagnostics,
+    registry: TypeRegistry,
+    /// Every use of a named type: where it was named, to report the unknown ones.
+    references: Vec<((String, String), String, PathBuf, Pos, String)>,
+    /// Every use of a named type by a resource: `(service version, type name, resource)`.
+    uses: Vec<((String, String), String, String)>,
+}
+
+impl Validator {
+    fn endpoint(&mut self, endpoint: &LoadedEndpoint) {
+        let file = &endpoint.file;
+        let spec = &endpoint.spec;
+        let key = (endpoint.id.service.clone(), endpoint.id.version.clone());
+        let origin = Origin { file, resource: Some(endpoint.id.resource.as_str()), shared: false };
+
+        if spec.title.trim().is_empty() {
+            self.diagnostics.push(file, None, "title", "must not be empty");
+        }
+        if !spec.doc_url.starts_with("https://") {
+            self.diagnostics.push(file, None, "doc_url", "must be the https:// address of the doc page");
+        }
+        self.path(endpoint);
+
+        let mut seen_tokens = BTreeSet::new();
+        for token in spec.tokens.iter() {
+            if !seen_tokens.insert(*token) {
+                self.diagnostics.push(file, Some(spec.tokens.pos), "tokens", format!("{token:?} is listed twice"));
+            }
+        }
+
+        let mut param_names: BTreeMap<&str, &str> = BTreeMap::new();
+        for (list, params) in [
+            ("path_params", &spec.path_params),
+            ("query_params", &spec.query_params),
+            ("header_params", &spec.header_params),
+        ] {
+            for (i, param) in params.iter().enumerate() {
+                let at = format!("{list}[{i}]");
+                if let Some(other) = param_names.insert(param.name.as_str(), list) {
+                    self.diagnostics.push(
+                        file,
+                        Some(param.name.pos),
+                        format!("{at}.name"),
+                        format!("`{}` is already a parameter in {other}", *param.name),
+                    );
+                }
+                if param.fields.is_some() {
+                    self.diagnostics.push(file, Some(param.ty.pos), format!("{at}.fields"), "parameters are scalars and cannot have fields");
+                }
+                if let Ok(ty) = TypeExpr::parse(&param.ty) {
+                    let scalar = match &ty {
+                        TypeExpr::Primitive(p) => *p != Primitive::Any,
+                        TypeExpr::Array(inner) if list == "query_params" => {
+                            matches!(**inner, TypeExpr::Primitive(p) if p != Primitive::Any)
+                        }
+                        _ => false,
+                    };
+                    if !scalar {
+                        let what = if list == "query_params" { "a scalar or an array of scalars" } else { "a scalar" };
+                        self.diagnostics.push(
+                            file,
+                            Some(param.ty.pos),
+                            format!("{at}.type"),
+                            format!("`{}` cannot be a {list} type: it must be {what}", *param.ty),
+                        );
+                    }
+                }
+            }
+            self.fields(&key, origin, params, list);
+        }
+
+        if let Some(body) = &spec.request_body {
+            self.payload(&key, origin, body, "request_body", false);
+        }
+        if let Some(payload) = &spec.response.payload {
+            self.payload(&key, origin, payload, "response.payload", true);
+        }
+        for (i, def) in spec.types.iter().enumerate() {
+            let at = format!("types[{i}]");
+            self.define(&key, (&def.name, def.name.pos), &def.description, &def.fields, origin, &at);
+            self.fields(&key, origin, &def.fields, &format!("{at}.fields"));
+        }
+
+        let mut codes = BTreeSet::new();
+        for (i, error) in spec.errors.iter().enumerate() {
+            if !codes.insert((error.code, error.http_status)) {
+                self.diagnostics.push(file, None, format!("errors[{i}].code"), format!("code {} is listed twice", error.code));
+            }
+        }
+        for (name, example) in [("request", &spec.examples.request), ("response", &spec.examples.response)] {
+            if let Some(example) = example
+                && let Err(err) = serde_json::from_str::<Value>(example)
+            {
+                self.diagnostics.push(file, Some(example.pos), format!("examples.{name}"), format!("is not valid JSON: {err}"));
+            }
+        }
+        if spec.examples.request.is_some() && spec.request_body.is_none() {
+            self.diagnostics.push(file, None, "examples.request", "the endpoint has no request_body to exemplify");
+        }
+    }
+
+    fn path(&mut self, endpoint: &LoadedEndpoint) {
+        let file = &endpoint.file;
+        let spec = &endpoint.spec;
+        let path = &spec.path;
+        if !path.starts_with("/open-apis/") {
+            self.diagnostics.push(file, Some(path.pos), "path", "must start with `/open-apis/`");
+        }
+        if path.contains(['?', '#', '{', '}']) || path.contains("//") {
+            self.diagnostics.push(
+                file,
+                Some(path.pos),
+                "path",
+                "must be a plain path: parameters are written `:name`, and the query goes in query_params",
+            );
+        }
+        let placeholders: Vec<&str> = path.split('/').filter_map(|s| s.strip_prefix(':')).collect();
+        let declared: Vec<&str> = spec.path_params.iter().map(|p| p.name.as_str()).collect();
+        if placeholders != declared {
+            self.diagnostics.push(
+                file,
+                Some(path.pos),
+                "path",
+                format!(
+                    "names the parameters {placeholders:?}, but path_params declares {declared:?}; \
+                     they must match, in order"
+                ),
+            );
+        }
+    }
+
+    fn payload(
+        &mut self,
+        key: &(String, String),
+        origin: Origin<'_>,
+        payload: &Payload,
+        at: &str,
+        may_be_empty: bool,
+    ) {
+        let file = origin.file;
+        match (&payload.ty, &payload.fields) {
+            (Some(_), Some(_)) => {
+                self.diagnostics.push(file, None, at, "give either `type` or `fields`, not both");
+            }
+            (Some(ty), None) => match TypeExpr::parse(ty) {
+                Ok(TypeExpr::Named(name)) => {
+                    self.references.push((key.clone(), name, file.clone(), ty.pos, format!("{at}.type")));
+                    self.use_type(key, origin, ty);
+                }
+                Ok(_) => self.diagnostics.push(file, Some(ty.pos), format!("{at}.type"), "a body is a named object type"),
+                Err(err) => self.diagnostics.push(file, Some(ty.pos), format!("{at}.type"), err),
+            },
+            (None, Some(fields)) => self.fields(key, origin, fields, &format!("{at}.fields")),
+            (None, None) if may_be_empty => {}
+            (None, None) => self.diagnostics.push(file, None, at, "give the body's `type` or its `fields`"),
+        }
+    }
+
+    /// Checks a field list, recursing into inline definitions.
+    fn fields(&mut self, key: &(String, String), origin: Origin<'_>, fields: &[Field], at: &str) {
+        let file = origin.file;
+        let mut names = BTreeSet::new();
+        for (i, field) in fields.iter().enumerate() {
+            let at = format!("{at}[{i}]");
+            if field.name.trim().is_empty() {
+                self.diagnostics.push(file, Some(field.name.pos), format!("{at}.name"), "must not be empty");
+            } else if !names.insert(field.name.as_str()) {
+                self.diagnostics.push(file, Some(field.name.pos), format!("{at}.name"), format!("`{}` is listed twice", *field.name));
+            }
+            let ty = match TypeExpr::parse(&field.ty) {
+                Ok(ty) => ty,
+                Err(err) => {
+                    self.diagnostics.push(file, Some(field.ty.pos), format!("{at}.type"), err);
+                    continue;
+                }
+            };
+            self.options(file, field, &ty, &at);
+            match (ty.named(), &field.fields) {
+                (Some(name), Some(children)) => {
+                    self.define(key, (name, field.ty.pos), &field.description, children, origin, &format!("{at}.type"));
+                    self.fields(key, origin, children, &format!("{at}.fields"));
+                }
+                (Some(name), None) => {
+                    self.references.push((key.clone(), name.to_owned(), file.clone(), field.ty.pos, format!("{at}.type")));
+                    self.use_type(key, origin, &field.ty);
+                }
+                (None, Some(_)) => self.diagnostics.push(
+                    file,
+                    Some(field.ty.pos),
+                    format!("{at}.fields"),
+                    format!("only a named object type has fields, and `{}` is not one", *field.ty),
+                ),
+                (None, None) => {}
+            }
+        }
+    }
+
+    fn options(&mut self, file: &PathBuf, field: &Field, ty: &TypeExpr, at: &str) {
+        if let Some(name) = &field.enum_name
+            && !is_snake_case(name)
+        {
+            self.diagnostics.push(file, Some(name.pos), format!("{at}.enum_name"), "must be snake_case");
+        }
+        if field.options.is_empty() {
+            if field.enum_name.is_some() {
+                self.diagnostics.push(file, None, format!("{at}.enum_name"), "names an enum, but the field has no options");
+            }
+            return;
+        }
+        let integer = match ty.leaf() {
+            TypeExpr::Primitive(Primitive::String) => false,
+            TypeExpr::Primitive(Primitive::Int | Primitive::Int32 | Primitive::Int64) => true,
+            _ => {
+                self.diagnostics.push(
+                    file,
+                    Some(field.ty.pos),
+                    format!("{at}.options"),
+                    format!("options make an enum, which needs a string or integer type, not `{}`", *field.ty),
+                );
+                return;
+            }
+        };
+        let mut seen = BTreeSet::new();
+        for (i, option) in field.options.iter().enumerate() {
+            let EnumOption { value, name, .. } = option;
+            let at = format!("{at}.options[{i}]");
+            let fits = if integer { value.is_i64() } else { value.is_string() };
+            if !fits {
+                let want = if integer { "an integer" } else { "a string" };
+                self.diagnostics.push(file, Some(value.pos), format!("{at}.value"), format!("must be {want}, as the field is `{}`", *field.ty));
+            }
+            if !seen.insert(value.to_string()) {
+                self.diagnostics.push(file, Some(value.pos), format!("{at}.value"), format!("{} is listed twice", **value));
+            }
+            if let Some(name) = name
+                && !is_snake_case(name)
+            {
+                self.diagnostics.push(file, Some(name.pos), format!("{at}.name"), "must be snake_case");
+            }
+        }
+    }
+
+    /// Records a definition of a named type; a second definition must have the same shape.
+    fn define(&mut self, key: &(String, String), name: (&str, Pos), description: &str, fields: &[Field], origin: Origin<'_>, at: &str) {
+        let (name, pos) = name;
+        if !is_snake_case(name) {
+            self.diagnostics.push(origin.file, Some(pos), at, format!("`{name}`: a type name is snake_case"));
+            return;
+        }
+        let types = self.registry.entry(key.clone()).or_default();
+        match types.get_mut(name) {
+            Some(existing) => {
+                if shape(&existing.fields) != shape(fields) {
+                    self.diagnostics.push(
+                        origin.file,
+                        Some(pos),
+                        at,
+                        format!(
+                            "type `{name}` is already defined with other fields at {}:{}; a doc type has \
+                             one shape per service version (give one of them another name)",
+                            existing.file.display(),
+                            existing.pos
+                        ),
+                    );
+                }
+                existing.shared |= origin.shared;
+                existing.resources.extend(origin.resource.map(str::to_owned));
+            }
+            None => {
+                types.insert(
+                    name.to_owned(),
+                    TypeEntry {
+                        name: name.to_owned(),
+                        description: description.to_owned(),
+                        fields: fields.to_vec(),
+                        file: origin.file.clone(),
+                        pos,
+                        shared: origin.shared,
+                        resources: origin.resource.map(str::to_owned).into_iter().collect(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn use_type(&mut self, key: &(String, String), origin: Origin<'_>, ty: &super::Located<String>) {
+        let (Some(resource), Ok(expr)) = (origin.resource, TypeExpr::parse(ty)) else { return };
+        let Some(name) = expr.named() else { return };
+        // Uses are recorded after all definitions are known, in check_references.
+        self.uses.push((key.clone(), name.to_owned(), resource.to_owned()));
+    }
+
+    fn check_references(&mut self) {
+        for (key, resource) in std::mem::take(&mut self.uses).into_iter().map(|(k, n, r)| ((k, n), r)) {
+            if let Some(entry) = self.registry.get_mut(&key.0).and_then(|types| types.get_mut(&key.1)) {
+                entry.resources.insert(resource);
+            }
+        }
+        for (key, name, file, pos, at) in std::mem::take(&mut self.references) {
+            let known = self.registry.get(&key).is_some_and(|types| types.contains_key(&name));
+            if !known {
+                self.diagnostics.push(
+                    &file,
+                    Some(pos),
+                    at,
+                    format!(
+                        "unknown type `{name}`: define it with `fields` where it is first used, in this \
+                         file's `types`, or in {}/{}/_types.yaml",
+                        key.0, key.1
+                    ),
+                );
+            }
+        }
+        // A type used by one resource lives in that resource's module, and it may reach
+        // other types only through names that resolve; nothing further to check here.
+    }
+}
+
+/// Where a definition or use was written.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    file: &'a PathBuf,
+    /// The resource of the endpoint file, or None for `_types.yaml`.
+    resource: Option<&'a str>,
+    shared: bool,
+}
+
+/// What must agree between two definitions of one named type: the wire shape.
+fn shape(fields: &[Field]) -> Vec<(String, String, bool, Vec<String>)> {
+    let mut shape: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            let ty = TypeExpr::parse(&f.ty).map(|t| t.to_string()).unwrap_or_else(|_| f.ty.value.clone());
+            let options = f.options.iter().map(|o| o.value.to_string()).collect();
+            (f.name.value.clone(), ty, f.required, options)
+        })
+        .collect();
+    shape.sort();
+    shape
+}

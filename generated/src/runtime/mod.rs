@@ -1,0 +1,22 @@
+//! The hand-written runtime the generated code is built on: the [`Client`], per-call
+//! options ([`Call`]), authentication, and the [`Error`] type.
+//!
+//! Generated request types implement [`ApiRequest`]; the client sends any such request, so
+//! the generated code never touches HTTP itself.
+
+mod auth;
+mod call;
+mod client;
+mod error;
+mod request;
+mod secret;
+mod wire_enum;
+
+pub use auth::TokenKind;
+pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
+pub use client::{BaseUrl, Client, ClientBuilder};
+pub use error::{ApiError, Error, Result};
+pub use request::{push_path_param, ApiRequest, DocumentedError, Empty, Endpoint, Envelope, HttpMethod, ParamValue, Params};
+pub use secret::Secret;
+
+pub(crate) use wire_enum::{integer_enum, string_enum};

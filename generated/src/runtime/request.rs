@@ -1,0 +1,178 @@
+//! What a generated request tells the runtime: the endpoint's metadata and how to put
+//! its parameters and body on the wire.
+
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::TokenKind;
+
+/// A request to one endpoint. Implemented by every generated `…Request` type.
+pub trait ApiRequest: Send + Sync {
+    /// The JSON body type; `()` for endpoints without a body.
+    type Body: Serialize + Send + Sync;
+    /// What a successful call returns: the response's `data`, or [`Empty`].
+    type Response: DeserializeOwned;
+    /// The endpoint's metadata, from its doc page.
+    const ENDPOINT: &'static Endpoint;
+
+    /// The path, parameters filled in and percent-encoded.
+    fn path(&self) -> String;
+
+    /// Appends the query parameters that are set.
+    fn query(&self, out: &mut Params) {
+        let _ = out;
+    }
+
+    /// Appends the request headers that are set (besides authorization and content type).
+    fn headers(&self, out: &mut Params) {
+        let _ = out;
+    }
+
+    /// The JSON body, for endpoints that take one.
+    fn body(&self) -> Option<&Self::Body> {
+        None
+    }
+}
+
+/// An endpoint's documented facts.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// `service.version.resource.method`, e.g. `helpdesk.v1.ticket.update`.
+    pub id: &'static str,
+    pub method: HttpMethod,
+    /// The documented path, with `:name` placeholders.
+    pub path: &'static str,
+    /// The access tokens the endpoint accepts, in the doc's order. Empty: none is sent.
+    pub tokens: &'static [TokenKind],
+    /// Whether the endpoint needs the `X-Lark-Helpdesk-Authorization` header.
+    pub helpdesk: bool,
+    pub envelope: Envelope,
+    /// The error codes the doc page lists.
+    pub errors: &'static [DocumentedError],
+    pub doc_url: &'static str,
+}
+
+impl Endpoint {
+    /// The doc page's entry for an error code, if it lists one.
+    pub fn documented_error(&self, code: i64) -> Option<&'static DocumentedError> {
+        self.errors.iter().find(|e| e.code == code)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Patch => reqwest::Method::PATCH,
+            HttpMethod::Delete => reqwest::Method::DELETE,
+        }
+    }
+
+    /// Whether repeating the request has the same effect as sending it once.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, HttpMethod::Post | HttpMethod::Patch)
+    }
+}
+
+/// Where a response carries its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Envelope {
+    /// `{"code": 0, "msg": "success", "data": {…}}`: the payload is `data`.
+    Data,
+    /// `{"code": 0, "msg": "…", …}`: the payload is the whole body (the auth endpoints).
+    Flat,
+}
+
+/// One row of a doc page's error-code table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocumentedError {
+    pub http_status: Option<u16>,
+    pub code: i64,
+    /// The `msg` Feishu sends with the code.
+    pub message: &'static str,
+    /// The page's advice on what to check.
+    pub hint: &'static str,
+}
+
+/// The empty object a response without data carries (`"data": {}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Empty {}
+
+/// Query or header parameters as name/value pairs, in the order they were set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(pub(crate) Vec<(&'static str, String)>);
+
+impl Params {
+    pub fn push(&mut self, name: &'static str, value: &(impl ParamValue + ?Sized)) {
+        self.0.push((name, value.to_param().into_owned()));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+/// A value that can stand in a path, query or header parameter.
+pub trait ParamValue {
+    fn to_param(&self) -> Cow<'_, str>;
+}
+
+impl ParamValue for str {
+    fn to_param(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl ParamValue for String {
+    fn to_param(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! display_param {
+    ($($ty:ty),*) => {$(
+        impl ParamValue for $ty {
+            fn to_param(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
+}
+display_param!(i32, i64, f64, bool);
+
+/// Everything but RFC 3986's unreserved characters is encoded, so a parameter can never
+/// add a path segment, a query or a fragment.
+const PATH_PARAM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Appends a percent-encoded path parameter.
+pub fn push_path_param(path: &mut String, value: &(impl ParamValue + ?Sized)) {
+    path.extend(utf8_percent_encode(&value.to_param(), PATH_PARAM));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_params_cannot_escape_their_segment() {
+        let mut path = String::from("/open-apis/x/");
+        push_path_param(&mut path, "a/b?c#d e%");
+        assert_eq!(path, "/open-apis/x/a%2Fb%3Fc%23d%20e%25");
+        let mut path = String::new();
+        push_path_param(&mut path, "工单-1.2_~");
+        assert_eq!(path, "%E5%B7%A5%E5%8D%95-1.2_~");
+    }
+}

@@ -1,0 +1,123 @@
+//! The maintainers' commands: `cargo xtask <command>`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use feishu_codegen::{output, spec};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check] [--spec DIR] [--out DIR]
+      Regenerate the generated crate from the spec (defaults: spec/ and generated/).
+      With --check, write nothing and fail when a file is stale, missing or orphaned.
+  schema [--check]
+      Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json)
+      from the codegen's model; with --check, fail when they are out of date.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.split_first() {
+        Some((command, rest)) if command == "codegen" => codegen(rest),
+        Some((command, rest)) if command == "schema" => schema(rest),
+        Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown or missing command\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the defaults are relative to it, wherever cargo was run from.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+struct CodegenArgs {
+    check: bool,
+    spec: PathBuf,
+    out: PathBuf,
+}
+
+fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
+    let mut parsed = CodegenArgs { check: false, spec: root().join("spec"), out: root().join("generated") };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--check" => parsed.check = true,
+            "--spec" => parsed.spec = iter.next().ok_or("--spec needs a directory")?.into(),
+            "--out" => parsed.out = iter.next().ok_or("--out needs a directory")?.into(),
+            other => return Err(format!("codegen: unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn codegen(args: &[String]) -> Result<(), String> {
+    let args = parse_codegen_args(args)?;
+    let started = Instant::now();
+    let generated = feishu_codegen::generate(&args.spec).map_err(|diagnostics| diagnostics.to_string())?;
+    let plan = output::plan(&args.out, &generated).map_err(|err| format!("error: {err}"))?;
+    let elapsed = started.elapsed();
+    if args.check {
+        if plan.is_up_to_date() {
+            println!("codegen --check: {} files up to date ({elapsed:.0?})", plan.unchanged);
+            return Ok(());
+        }
+        let list: Vec<String> = plan.changes.iter().map(|c| format!("  {c}")).collect();
+        return Err(format!(
+            "codegen --check: the generated crate does not match the spec:\n{}\nrun `cargo xtask codegen` and commit the result",
+            list.join("\n")
+        ));
+    }
+    plan.apply().map_err(|err| format!("error: {err}"))?;
+    for change in &plan.changes {
+        println!("  {}", match change {
+            output::Change::Create(p) => format!("created {}", p.display()),
+            output::Change::Update(p) => format!("updated {}", p.display()),
+            output::Change::Remove(p) => format!("removed {}", p.display()),
+        });
+    }
+    println!(
+        "codegen: {} files, {} changed, {} unchanged in {:.0?}",
+        generated.files.len(),
+        plan.changes.len(),
+        plan.unchanged,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn schema(args: &[String]) -> Result<(), String> {
+    let check = match args {
+        [] => false,
+        [flag] if flag == "--check" => true,
+        _ => return Err(format!("schema: unknown arguments {args:?}\n\n{USAGE}")),
+    };
+    let files = [
+        (root().join("spec/schema.json"), spec::json_schema()),
+        (root().join("spec/shared-types.schema.json"), spec::shared_types_json_schema()),
+    ];
+    for (path, content) in files {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == content {
+            continue;
+        }
+        if check {
+            return Err(format!("{} is out of date: run `cargo xtask schema`", path.display()));
+        }
+        std::fs::write(&path, content).map_err(|err| format!("{}: {err}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
