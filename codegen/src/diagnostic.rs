@@ -33,7 +33,13 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    pub fn push(&mut self, file: &PathBuf, pos: Option<Pos>, field: impl Into<String>, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        file: &PathBuf,
+        pos: Option<Pos>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.0.push(Diagnostic {
             file: file.clone(),
             pos,

@@ -98,7 +98,9 @@ pub fn variant_name(given: Option<&str>, value: &serde_json::Value, index: usize
         return name;
     }
     match value {
-        serde_json::Value::String(s) => pascal(s).unwrap_or_else(|| RustName(format!("Value{index}"))),
+        serde_json::Value::String(s) => {
+            pascal(s).unwrap_or_else(|| RustName(format!("Value{index}")))
+        }
         serde_json::Value::Number(n) => {
             let text = n.to_string().replace('-', "Minus");
             RustName(format!("V{text}"))
@@ -128,7 +130,11 @@ impl Scope {
         if self.taken.insert(name.bare().to_owned()) {
             return name;
         }
-        let separator = if name.bare().starts_with(|c: char| c.is_ascii_uppercase()) { "" } else { "_" };
+        let separator = if name.bare().starts_with(|c: char| c.is_ascii_uppercase()) {
+            ""
+        } else {
+            "_"
+        };
         (2..)
             .map(|n| RustName(format!("{}{separator}{n}", name.bare())))
             .find(|candidate| self.taken.insert(candidate.0.clone()))
@@ -161,15 +167,24 @@ mod tests {
         assert_eq!(snake("i18n_name", "f").as_str(), "i18n_name");
         assert_eq!(snake("2fa", "f").as_str(), "_2fa");
         assert_eq!(snake("名称", "field_0").as_str(), "field_0");
-        assert_eq!(type_name("customized_field_display_item").as_str(), "CustomizedFieldDisplayItem");
+        assert_eq!(
+            type_name("customized_field_display_item").as_str(),
+            "CustomizedFieldDisplayItem"
+        );
         assert_eq!(pascal("中文"), None);
     }
 
     #[test]
     fn names_variants() {
-        assert_eq!(variant_name(None, &json!("url_page"), 0).as_str(), "UrlPage");
+        assert_eq!(
+            variant_name(None, &json!("url_page"), 0).as_str(),
+            "UrlPage"
+        );
         assert_eq!(variant_name(None, &json!(-1), 0).as_str(), "VMinus1");
-        assert_eq!(variant_name(Some("handled"), &json!(1), 0).as_str(), "Handled");
+        assert_eq!(
+            variant_name(Some("handled"), &json!(1), 0).as_str(),
+            "Handled"
+        );
         assert_eq!(variant_name(None, &json!("默认"), 3).as_str(), "Value3");
     }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{GeneratedFiles, API_DIR, HEADER};
+use crate::emit::{API_DIR, GeneratedFiles, HEADER};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -71,7 +71,9 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
         let path = out_dir.join(rel);
         match std::fs::read_to_string(&path) {
             Ok(existing) if &existing == content => plan.unchanged += 1,
-            Ok(existing) if !existing.starts_with(HEADER) => return Err(OutputError::HandWritten(path)),
+            Ok(existing) if !existing.starts_with(HEADER) => {
+                return Err(OutputError::HandWritten(path));
+            }
             Ok(_) => {
                 plan.changes.push(Change::Update(path.clone()));
                 plan.contents.push((path, content.clone()));
@@ -80,7 +82,9 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
                 plan.changes.push(Change::Create(path.clone()));
                 plan.contents.push((path, content.clone()));
             }
-            Err(err) if err.kind() == io::ErrorKind::InvalidData => return Err(OutputError::HandWritten(path)),
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => {
+                return Err(OutputError::HandWritten(path));
+            }
             Err(err) => return Err(OutputError::Io(path, err)),
         }
     }
@@ -92,7 +96,11 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
     existing.sort();
     for path in existing {
         let rel = path.strip_prefix(out_dir).unwrap_or(&path);
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         if generated.files.contains_key(&rel) {
             continue;
         }

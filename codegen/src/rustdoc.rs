@@ -25,7 +25,11 @@ pub fn sanitize(text: &str) -> String {
             } else {
                 let lang = line.trim_start_matches('`').trim();
                 out.push_str("```");
-                out.push_str(if lang.is_empty() || is_rust_lang(lang) { "text" } else { lang });
+                out.push_str(if lang.is_empty() || is_rust_lang(lang) {
+                    "text"
+                } else {
+                    lang
+                });
             }
             in_fence = !in_fence;
             continue;
@@ -43,7 +47,12 @@ pub fn sanitize(text: &str) -> String {
 }
 
 fn is_rust_lang(lang: &str) -> bool {
-    lang.split(',').any(|tag| matches!(tag.trim(), "rust" | "should_panic" | "no_run" | "ignore" | "compile_fail"))
+    lang.split(',').any(|tag| {
+        matches!(
+            tag.trim(),
+            "rust" | "should_panic" | "no_run" | "ignore" | "compile_fail"
+        )
+    })
 }
 
 fn sanitize_line(line: &str, out: &mut String) {
@@ -150,12 +159,19 @@ fn markdown_link(chars: &[char], start: usize) -> Option<(usize, usize)> {
     let url_end = chars[text_end + 2..].iter().position(|&c| c == ')')? + text_end + 2;
     let url: String = chars[text_end + 2..url_end].iter().collect();
     let url = url.trim();
-    let is_link = url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/') || url.starts_with('#');
+    let is_link = url.starts_with("http://")
+        || url.starts_with("https://")
+        || url.starts_with('/')
+        || url.starts_with('#');
     (is_link && !url.contains(char::is_whitespace)).then_some((text_end, url_end))
 }
 
 fn absolute(url: &str) -> String {
-    if url.starts_with('/') { format!("{DOC_HOST}{url}") } else { url.to_owned() }
+    if url.starts_with('/') {
+        format!("{DOC_HOST}{url}")
+    } else {
+        url.to_owned()
+    }
 }
 
 fn starts_url(chars: &[char]) -> bool {
@@ -164,7 +180,11 @@ fn starts_url(chars: &[char]) -> bool {
 }
 
 fn is_url_char(c: char) -> bool {
-    c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '`' | '[' | ']' | '{' | '}' | '|' | '\\')
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            '<' | '>' | '"' | '`' | '[' | ']' | '{' | '}' | '|' | '\\'
+        )
 }
 
 /// Escapes text for one cell of a markdown table.
@@ -176,7 +196,11 @@ pub fn table_cell(text: &str) -> String {
 pub fn code(value: &serde_json::Value) -> String {
     let text = value.to_string();
     let ticks = if text.contains('`') { "``" } else { "`" };
-    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{ticks}{pad}{text}{pad}{ticks}")
 }
 
@@ -190,9 +214,18 @@ mod tests {
             sanitize("见 [文档](/document/abc) 与 https://x.cn/a.png。"),
             "见 [文档](https://open.feishu.cn/document/abc) 与 <https://x.cn/a.png>。"
         );
-        assert_eq!(sanitize("type `map<string, string>` or map<string, string>"), "type `map<string, string>` or map&lt;string, string&gt;");
-        assert_eq!(sanitize("values [1, 2] and string\\[\\]"), "values \\[1, 2\\] and string\\[\\]");
-        assert_eq!(sanitize("a [link](https://a.b/c) here"), "a [link](https://a.b/c) here");
+        assert_eq!(
+            sanitize("type `map<string, string>` or map<string, string>"),
+            "type `map<string, string>` or map&lt;string, string&gt;"
+        );
+        assert_eq!(
+            sanitize("values [1, 2] and string\\[\\]"),
+            "values \\[1, 2\\] and string\\[\\]"
+        );
+        assert_eq!(
+            sanitize("a [link](https://a.b/c) here"),
+            "a [link](https://a.b/c) here"
+        );
     }
 
     #[test]

@@ -1,1 +1,25 @@
+//! Shared support for the tests in `tests/tests/`: where things are, a recording HTTP
+//! server on 127.0.0.1, the table of generated endpoints, and crate scaffolding for
+//! compiling code generated from other specs.
 
+pub mod endpoints;
+pub mod scaffold;
+pub mod server;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+pub fn spec_dir() -> PathBuf {
+    root().join("spec")
+}
+
+pub fn generated_dir() -> PathBuf {
+    root().join("generated")
+}

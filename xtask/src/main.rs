@@ -40,7 +40,10 @@ fn main() -> ExitCode {
 
 /// The workspace root: the defaults are relative to it, wherever cargo was run from.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 struct CodegenArgs {
@@ -50,7 +53,11 @@ struct CodegenArgs {
 }
 
 fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
-    let mut parsed = CodegenArgs { check: false, spec: root().join("spec"), out: root().join("generated") };
+    let mut parsed = CodegenArgs {
+        check: false,
+        spec: root().join("spec"),
+        out: root().join("generated"),
+    };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -66,12 +73,16 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
 fn codegen(args: &[String]) -> Result<(), String> {
     let args = parse_codegen_args(args)?;
     let started = Instant::now();
-    let generated = feishu_codegen::generate(&args.spec).map_err(|diagnostics| diagnostics.to_string())?;
+    let generated =
+        feishu_codegen::generate(&args.spec).map_err(|diagnostics| diagnostics.to_string())?;
     let plan = output::plan(&args.out, &generated).map_err(|err| format!("error: {err}"))?;
     let elapsed = started.elapsed();
     if args.check {
         if plan.is_up_to_date() {
-            println!("codegen --check: {} files up to date ({elapsed:.0?})", plan.unchanged);
+            println!(
+                "codegen --check: {} files up to date ({elapsed:.0?})",
+                plan.unchanged
+            );
             return Ok(());
         }
         let list: Vec<String> = plan.changes.iter().map(|c| format!("  {c}")).collect();
@@ -82,11 +93,14 @@ fn codegen(args: &[String]) -> Result<(), String> {
     }
     plan.apply().map_err(|err| format!("error: {err}"))?;
     for change in &plan.changes {
-        println!("  {}", match change {
-            output::Change::Create(p) => format!("created {}", p.display()),
-            output::Change::Update(p) => format!("updated {}", p.display()),
-            output::Change::Remove(p) => format!("removed {}", p.display()),
-        });
+        println!(
+            "  {}",
+            match change {
+                output::Change::Create(p) => format!("created {}", p.display()),
+                output::Change::Update(p) => format!("updated {}", p.display()),
+                output::Change::Remove(p) => format!("removed {}", p.display()),
+            }
+        );
     }
     println!(
         "codegen: {} files, {} changed, {} unchanged in {:.0?}",
@@ -106,7 +120,10 @@ fn schema(args: &[String]) -> Result<(), String> {
     };
     let files = [
         (root().join("spec/schema.json"), spec::json_schema()),
-        (root().join("spec/shared-types.schema.json"), spec::shared_types_json_schema()),
+        (
+            root().join("spec/shared-types.schema.json"),
+            spec::shared_types_json_schema(),
+        ),
     ];
     for (path, content) in files {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
@@ -114,7 +131,10 @@ fn schema(args: &[String]) -> Result<(), String> {
             continue;
         }
         if check {
-            return Err(format!("{} is out of date: run `cargo xtask schema`", path.display()));
+            return Err(format!(
+                "{} is out of date: run `cargo xtask schema`",
+                path.display()
+            ));
         }
         std::fs::write(&path, content).map_err(|err| format!("{}: {err}", path.display()))?;
         println!("wrote {}", path.display());

@@ -47,7 +47,10 @@ fn file_path(module: &Module) -> String {
 
 fn render(module: &Module, tokens: TokenStream) -> String {
     let file: syn::File = syn::parse2(tokens).unwrap_or_else(|err| {
-        panic!("codegen built invalid Rust for module {:?}: {err}", module.path)
+        panic!(
+            "codegen built invalid Rust for module {:?}: {err}",
+            module.path
+        )
     });
     let mut text = String::from(HEADER);
     text.push('\n');
@@ -87,8 +90,14 @@ fn module_doc(module: &Module) -> String {
     match module.kind {
         ModuleKind::Root => "The generated API: one module per Feishu service.".to_owned(),
         ModuleKind::Service => format!("The `{}` service.", module.spec_name),
-        ModuleKind::Version => format!("Version `{}` of the service, and the types its resources share.", module.spec_name),
-        ModuleKind::Resource => format!("The `{}` resource: its operations and their types.", module.spec_name),
+        ModuleKind::Version => format!(
+            "Version `{}` of the service, and the types its resources share.",
+            module.spec_name
+        ),
+        ModuleKind::Resource => format!(
+            "The `{}` resource: its operations and their types.",
+            module.spec_name
+        ),
     }
 }
 
@@ -97,15 +106,25 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
     let child_methods = module.children.iter().map(|child| {
         let mut path = module.path.clone();
         path.push(child.clone());
-        let accessor = ir.modules[&path].accessor.as_ref().expect("non-root modules have a handle");
+        let accessor = ir.modules[&path]
+            .accessor
+            .as_ref()
+            .expect("non-root modules have a handle");
         let method = accessor.method.ident();
         let child_mod = child.ident();
         let ty = accessor.type_name.ident();
-        let doc = doc_attrs(&[format!("The `{}` {}.", ir.modules[&path].spec_name, match ir.modules[&path].kind {
-            ModuleKind::Service => "service",
-            ModuleKind::Version => "version",
-            _ => "resource",
-        })], false);
+        let doc = doc_attrs(
+            &[format!(
+                "The `{}` {}.",
+                ir.modules[&path].spec_name,
+                match ir.modules[&path].kind {
+                    ModuleKind::Service => "service",
+                    ModuleKind::Version => "version",
+                    _ => "resource",
+                }
+            )],
+            false,
+        );
         (method, child_mod, ty, doc)
     });
     match &module.accessor {
@@ -126,11 +145,18 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
         }
         Some(accessor) => {
             let ty = accessor.type_name.ident();
-            let doc = doc_attrs(&[format!("A handle on the `{}` {}, borrowed from a [`Client`](crate::runtime::Client).", module.spec_name, match module.kind {
-                ModuleKind::Service => "service",
-                ModuleKind::Version => "version",
-                _ => "resource",
-            })], false);
+            let doc = doc_attrs(
+                &[format!(
+                    "A handle on the `{}` {}, borrowed from a [`Client`](crate::runtime::Client).",
+                    module.spec_name,
+                    match module.kind {
+                        ModuleKind::Service => "service",
+                        ModuleKind::Version => "version",
+                        _ => "resource",
+                    }
+                )],
+                false,
+            );
             let methods = child_methods.map(|(method, child_mod, child_ty, doc)| {
                 quote! {
                     #doc
@@ -160,8 +186,19 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
 
 /// `#[doc]` attributes from markdown paragraphs; `inner` makes `//!` docs.
 pub(crate) fn doc_attrs(paragraphs: &[String], inner: bool) -> TokenStream {
-    let text = paragraphs.iter().filter(|p| !p.trim().is_empty()).cloned().collect::<Vec<_>>().join("\n\n");
-    let lines = text.lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") });
+    let text = paragraphs
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let lines = text.lines().map(|line| {
+        if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        }
+    });
     if inner {
         quote!(#(#![doc = #lines])*)
     } else {

@@ -12,7 +12,12 @@ pub fn operations(module: &Module) -> TokenStream {
     if module.operations.is_empty() {
         return TokenStream::new();
     }
-    let handle = module.accessor.as_ref().expect("resources have a handle").type_name.ident();
+    let handle = module
+        .accessor
+        .as_ref()
+        .expect("resources have a handle")
+        .type_name
+        .ident();
     let methods = module.operations.iter().map(|op| {
         let doc = doc_attrs(&op.doc, false);
         let name = op.fn_name.ident();
@@ -40,20 +45,28 @@ pub fn operations(module: &Module) -> TokenStream {
 
 fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
     let request = op.request.name.ident();
-    let body_ty = op.body.as_ref().map_or(quote!(()), |ty| type_tokens(module, ty));
+    let body_ty = op
+        .body
+        .as_ref()
+        .map_or(quote!(()), |ty| type_tokens(module, ty));
     let response_ty = type_tokens(module, &op.response);
     let endpoint = endpoint_const(op);
     let path = path_fn(op);
     let query = params_fn(op, Location::Query, quote!(query));
     let headers = params_fn(op, Location::Header, quote!(headers));
-    let body = op.request.fields.iter().find(|f| f.location == Location::Body).map(|field| {
-        let name = field.name.ident();
-        quote! {
-            fn body(&self) -> Option<&Self::Body> {
-                Some(&self.#name)
+    let body = op
+        .request
+        .fields
+        .iter()
+        .find(|f| f.location == Location::Body)
+        .map(|field| {
+            let name = field.name.ident();
+            quote! {
+                fn body(&self) -> Option<&Self::Body> {
+                    Some(&self.#name)
+                }
             }
-        }
-    });
+        });
     quote! {
         impl crate::runtime::ApiRequest for #request {
             type Body = #body_ty;
@@ -147,7 +160,12 @@ fn path_fn(op: &Operation) -> TokenStream {
 /// Writes the query or header parameters, skipping absent optional ones and repeating
 /// the name for each item of an array.
 fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenStream {
-    let fields: Vec<_> = op.request.fields.iter().filter(|f| f.location == location).collect();
+    let fields: Vec<_> = op
+        .request
+        .fields
+        .iter()
+        .filter(|f| f.location == location)
+        .collect();
     if fields.is_empty() {
         return TokenStream::new();
     }
@@ -159,7 +177,9 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
             (true, false) => quote!(out.push(#wire, &self.#name);),
             (true, true) => quote!(for value in &self.#name { out.push(#wire, value); }),
             (false, false) => quote!(if let Some(value) = &self.#name { out.push(#wire, value); }),
-            (false, true) => quote!(for value in self.#name.iter().flatten() { out.push(#wire, value); }),
+            (false, true) => {
+                quote!(for value in self.#name.iter().flatten() { out.push(#wire, value); })
+            }
         }
     });
     quote! {

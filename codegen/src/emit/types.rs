@@ -22,7 +22,11 @@ pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStrea
     let default = def.is_defaultable().then(|| quote!(Default,));
     let fields = def.fields.iter().map(|field| field_tokens(module, field));
     let constructor = constructor(module, def);
-    let setters = def.fields.iter().filter(|f| !f.required).map(|field| setter(module, field));
+    let setters = def
+        .fields
+        .iter()
+        .filter(|f| !f.required)
+        .map(|field| setter(module, field));
     quote! {
         #doc
         #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize, #extra_derives)]
@@ -88,8 +92,12 @@ fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
             (false, _) => quote!(#name: None),
         }
     });
-    let allow = (required.len() > CLIPPY_MAX_ARGS).then(|| quote!(#[allow(clippy::too_many_arguments)]));
-    let doc = format!(" Builds `{}` from its required fields; set the optional ones with the methods below.", def.name.bare());
+    let allow =
+        (required.len() > CLIPPY_MAX_ARGS).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let doc = format!(
+        " Builds `{}` from its required fields; set the optional ones with the methods below.",
+        def.name.bare()
+    );
     Some(quote! {
         #[doc = #doc]
         #allow
@@ -102,8 +110,16 @@ fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
 fn setter(module: &Module, field: &FieldDef) -> TokenStream {
     let name = field.name.ident();
     let (ty, into) = param_type(module, &field.ty);
-    let value = if into { quote!(value.into()) } else { quote!(value) };
-    let doc = format!(" Sets [`{}`](Self::{}).", field.name.bare(), field.name.as_str());
+    let value = if into {
+        quote!(value.into())
+    } else {
+        quote!(value)
+    };
+    let doc = format!(
+        " Sets [`{}`](Self::{}).",
+        field.name.bare(),
+        field.name.as_str()
+    );
     quote! {
         #[doc = #doc]
         pub fn #name(mut self, value: #ty) -> Self {
@@ -133,7 +149,8 @@ pub fn enum_def(def: &EnumDef) -> TokenStream {
         EnumRepr::Integer => {
             let pairs = def.variants.iter().map(|v| {
                 let ident = v.name.ident();
-                let value = Literal::i64_unsuffixed(v.value.as_i64().expect("validated: integer options"));
+                let value =
+                    Literal::i64_unsuffixed(v.value.as_i64().expect("validated: integer options"));
                 quote!(#ident => #value)
             });
             (quote!(i64), quote!(#(#pairs),*), quote!(integer_enum))

@@ -11,7 +11,9 @@ use super::{
 use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
 use crate::rustdoc::{code, sanitize, table_cell};
-use crate::spec::model::{AppType, EndpointSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind};
+use crate::spec::model::{
+    AppType, EndpointSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind,
+};
 use crate::spec::{LoadedEndpoint, Primitive, Spec, TypeExpr, TypeRegistry};
 
 /// The name of the fallback variant every enum has.
@@ -29,7 +31,9 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     for endpoint in &spec.endpoints {
         lowering.endpoint(endpoint);
     }
-    let mut ir = Ir { modules: lowering.modules };
+    let mut ir = Ir {
+        modules: lowering.modules,
+    };
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -81,13 +85,26 @@ impl Lowering {
             let resource_api = naming::pascal(&format!("{}_api", id.resource));
             self.module(service, ModuleKind::Service, &id.service, service_api);
             self.module(version, ModuleKind::Version, &id.version, version_api);
-            self.module(resource.clone(), ModuleKind::Resource, &id.resource, resource_api);
-            self.modules.get_mut(&resource).expect("just made").sources.push(endpoint.rel.clone());
+            self.module(
+                resource.clone(),
+                ModuleKind::Resource,
+                &id.resource,
+                resource_api,
+            );
+            self.modules
+                .get_mut(&resource)
+                .expect("just made")
+                .sources
+                .push(endpoint.rel.clone());
         }
         let paths: Vec<ModPath> = self.modules.keys().cloned().collect();
         for path in paths {
             if let Some((last, parent)) = path.split_last() {
-                let children = &mut self.modules.get_mut(parent).expect("parents come first").children;
+                let children = &mut self
+                    .modules
+                    .get_mut(parent)
+                    .expect("parents come first")
+                    .children;
                 if !children.contains(last) {
                     children.push(last.clone());
                 }
@@ -96,7 +113,10 @@ impl Lowering {
     }
 
     fn module_path(&self, spec_names: &[&str]) -> ModPath {
-        spec_names.iter().map(|name| naming::snake(name, "module")).collect()
+        spec_names
+            .iter()
+            .map(|name| naming::snake(name, "module"))
+            .collect()
     }
 
     fn module(&mut self, path: ModPath, kind: ModuleKind, spec_name: &str, api: Option<RustName>) {
@@ -126,7 +146,10 @@ impl Lowering {
     }
 
     fn claim(&mut self, module: &ModPath, name: RustName) -> RustName {
-        self.scopes.get_mut(module).expect("every module has a scope").claim(name)
+        self.scopes
+            .get_mut(module)
+            .expect("every module has a scope")
+            .claim(name)
     }
 
     /// Names the structs of every endpoint, then every named type, before any field is
@@ -137,10 +160,23 @@ impl Lowering {
             let module = self.module_path(&[&id.service, &id.version, &id.resource]);
             let base = format!("{}_{}", id.method, id.resource);
             let request = self.claim(&module, pascal_or(&format!("{base}_request"), "Request"));
-            let inline = |payload: &Option<Payload>| payload.as_ref().is_some_and(|p| p.fields.as_ref().is_some_and(|f| !f.is_empty()));
-            let body = inline(&endpoint.spec.request_body).then(|| self.claim(&module, pascal_or(&format!("{base}_body"), "Body")));
-            let response = inline(&endpoint.spec.response.payload).then(|| self.claim(&module, pascal_or(&format!("{base}_response"), "Response")));
-            self.endpoint_names.insert(id.dotted(), EndpointNames { request, body, response });
+            let inline = |payload: &Option<Payload>| {
+                payload
+                    .as_ref()
+                    .is_some_and(|p| p.fields.as_ref().is_some_and(|f| !f.is_empty()))
+            };
+            let body = inline(&endpoint.spec.request_body)
+                .then(|| self.claim(&module, pascal_or(&format!("{base}_body"), "Body")));
+            let response = inline(&endpoint.spec.response.payload)
+                .then(|| self.claim(&module, pascal_or(&format!("{base}_response"), "Response")));
+            self.endpoint_names.insert(
+                id.dotted(),
+                EndpointNames {
+                    request,
+                    body,
+                    response,
+                },
+            );
         }
         for ((service, version), entries) in types {
             for entry in entries.values() {
@@ -151,25 +187,45 @@ impl Lowering {
                     self.module_path(&[service, version, resource])
                 };
                 let name = self.claim(&module, naming::type_name(&entry.name));
-                self.type_refs.insert((service.clone(), version.clone(), entry.name.clone()), TypeRef { module, name });
+                self.type_refs.insert(
+                    (service.clone(), version.clone(), entry.name.clone()),
+                    TypeRef { module, name },
+                );
             }
         }
     }
 
     fn named_type(&mut self, service: &str, version: &str, entry: &crate::spec::TypeEntry) {
-        let type_ref = self.type_refs[&(service.to_owned(), version.to_owned(), entry.name.clone())].clone();
-        let owner = Owner { module: &type_ref.module, service, version, name: &type_ref.name };
+        let type_ref =
+            self.type_refs[&(service.to_owned(), version.to_owned(), entry.name.clone())].clone();
+        let owner = Owner {
+            module: &type_ref.module,
+            service,
+            version,
+            name: &type_ref.name,
+        };
         let fields = self.fields(&owner, &entry.fields, Location::Json);
         let mut doc = Vec::new();
         if !entry.description.is_empty() {
             doc.push(sanitize(&entry.description));
         }
         doc.push(format!("The doc type `{}`.", entry.name));
-        self.push_struct(&type_ref.module, StructDef { name: type_ref.name.clone(), doc, fields });
+        self.push_struct(
+            &type_ref.module,
+            StructDef {
+                name: type_ref.name.clone(),
+                doc,
+                fields,
+            },
+        );
     }
 
     fn push_struct(&mut self, module: &ModPath, def: StructDef) {
-        self.modules.get_mut(module).expect("module exists").structs.push(def);
+        self.modules
+            .get_mut(module)
+            .expect("module exists")
+            .structs
+            .push(def);
     }
 
     fn fields(&mut self, owner: &Owner<'_>, fields: &[Field], location: Location) -> Vec<FieldDef> {
@@ -184,7 +240,13 @@ impl Lowering {
             .collect()
     }
 
-    fn field(&mut self, owner: &Owner<'_>, field: &Field, name: RustName, location: Location) -> FieldDef {
+    fn field(
+        &mut self,
+        owner: &Owner<'_>,
+        field: &Field,
+        name: RustName,
+        location: Location,
+    ) -> FieldDef {
         let expr = TypeExpr::parse(&field.ty).expect("validated");
         let ty = if field.options.is_empty() {
             self.rust_type(owner.service, owner.version, &expr)
@@ -212,11 +274,15 @@ impl Lowering {
                 Primitive::Bool => RustType::Bool,
                 Primitive::Any => RustType::Json,
             },
-            TypeExpr::Named(name) => {
-                RustType::Named(self.type_refs[&(service.to_owned(), version.to_owned(), name.clone())].clone())
+            TypeExpr::Named(name) => RustType::Named(
+                self.type_refs[&(service.to_owned(), version.to_owned(), name.clone())].clone(),
+            ),
+            TypeExpr::Array(inner) => {
+                RustType::Vec(Box::new(self.rust_type(service, version, inner)))
             }
-            TypeExpr::Array(inner) => RustType::Vec(Box::new(self.rust_type(service, version, inner))),
-            TypeExpr::Map(inner) => RustType::Map(Box::new(self.rust_type(service, version, inner))),
+            TypeExpr::Map(inner) => {
+                RustType::Map(Box::new(self.rust_type(service, version, inner)))
+            }
         }
     }
 
@@ -224,16 +290,26 @@ impl Lowering {
     /// and enum name agree share one enum; a name already used for something else is
     /// prefixed with the owning struct's name.
     fn enum_for(&mut self, owner: &Owner<'_>, field: &Field, expr: &TypeExpr) -> TypeRef {
-        let candidate = field.enum_name.as_ref().map_or(field.name.value.as_str(), |n| n.value.as_str()).to_owned();
+        let candidate = field
+            .enum_name
+            .as_ref()
+            .map_or(field.name.value.as_str(), |n| n.value.as_str())
+            .to_owned();
         let values: Vec<String> = field.options.iter().map(|o| o.value.to_string()).collect();
         let key = (owner.module.clone(), candidate.clone(), values.join(","));
         if let Some(name) = self.enums.get(&key) {
-            return TypeRef { module: owner.module.clone(), name: name.clone() };
+            return TypeRef {
+                module: owner.module.clone(),
+                name: name.clone(),
+            };
         }
         let plain = pascal_or(&candidate, "Value");
         let scope = &self.scopes[owner.module];
         let wanted = if scope.is_taken(plain.bare()) {
-            pascal_or(&format!("{}_{}", owner.name.bare(), candidate.to_upper_camel_case()), "Value")
+            pascal_or(
+                &format!("{}_{}", owner.name.bare(), candidate.to_upper_camel_case()),
+                "Value",
+            )
         } else {
             plain
         };
@@ -246,7 +322,11 @@ impl Lowering {
             .iter()
             .enumerate()
             .map(|(i, option)| Variant {
-                name: variants_scope.claim(naming::variant_name(option.name.as_deref().map(String::as_str), &option.value, i)),
+                name: variants_scope.claim(naming::variant_name(
+                    option.name.as_deref().map(String::as_str),
+                    &option.value,
+                    i,
+                )),
                 value: option.value.value.clone(),
                 doc: sanitize(&option.meaning),
             })
@@ -269,8 +349,16 @@ impl Lowering {
             .get_mut(owner.module)
             .expect("module exists")
             .enums
-            .push(EnumDef { name: name.clone(), doc, repr, variants });
-        TypeRef { module: owner.module.clone(), name }
+            .push(EnumDef {
+                name: name.clone(),
+                doc,
+                repr,
+                variants,
+            });
+        TypeRef {
+            module: owner.module.clone(),
+            name,
+        }
     }
 
     fn endpoint(&mut self, endpoint: &LoadedEndpoint) {
@@ -280,15 +368,38 @@ impl Lowering {
         let names = self.endpoint_names.remove(&id.dotted()).expect("named");
         let (service, version) = (id.service.as_str(), id.version.as_str());
 
-        let body = spec.request_body.as_ref().and_then(|payload| self.payload(&module, service, version, payload, names.body.as_ref(), &format!("The request body of [`{}`].", names.request.bare())));
+        let body = spec.request_body.as_ref().and_then(|payload| {
+            self.payload(
+                &module,
+                service,
+                version,
+                payload,
+                names.body.as_ref(),
+                &format!("The request body of [`{}`].", names.request.bare()),
+            )
+        });
         let response = spec
             .response
             .payload
             .as_ref()
-            .and_then(|payload| self.payload(&module, service, version, payload, names.response.as_ref(), &format!("The `data` returned for [`{}`].", names.request.bare())))
+            .and_then(|payload| {
+                self.payload(
+                    &module,
+                    service,
+                    version,
+                    payload,
+                    names.response.as_ref(),
+                    &format!("The `data` returned for [`{}`].", names.request.bare()),
+                )
+            })
             .unwrap_or(RustType::Empty);
 
-        let owner = Owner { module: &module, service, version, name: &names.request };
+        let owner = Owner {
+            module: &module,
+            service,
+            version,
+            name: &names.request,
+        };
         let mut scope = Scope::default();
         let mut fields = Vec::new();
         for (params, location) in [
@@ -317,13 +428,23 @@ impl Lowering {
             .filter(|s| !s.is_empty())
             .map(|segment| match segment.strip_prefix(':') {
                 Some(param) => PathSegment::Param(
-                    fields.iter().find(|f| f.location == Location::Path && f.wire == param).expect("validated").name.clone(),
+                    fields
+                        .iter()
+                        .find(|f| f.location == Location::Path && f.wire == param)
+                        .expect("validated")
+                        .name
+                        .clone(),
                 ),
                 None => PathSegment::Literal(segment.to_owned()),
             })
             .collect();
         let fn_name = naming::snake(&id.method, "call");
-        let api = self.modules[&module].accessor.as_ref().expect("resource handle").type_name.clone();
+        let api = self.modules[&module]
+            .accessor
+            .as_ref()
+            .expect("resource handle")
+            .type_name
+            .clone();
         let request = StructDef {
             name: names.request,
             doc: vec![format!(
@@ -350,24 +471,60 @@ impl Lowering {
             doc_url: spec.doc_url.clone(),
             doc: operation_doc(spec),
         };
-        self.modules.get_mut(&module).expect("module exists").operations.push(operation);
+        self.modules
+            .get_mut(&module)
+            .expect("module exists")
+            .operations
+            .push(operation);
     }
 
     /// The Rust type of a body or response payload, making its struct when it is inline.
-    fn payload(&mut self, module: &ModPath, service: &str, version: &str, payload: &Payload, inline_name: Option<&RustName>, doc: &str) -> Option<RustType> {
+    fn payload(
+        &mut self,
+        module: &ModPath,
+        service: &str,
+        version: &str,
+        payload: &Payload,
+        inline_name: Option<&RustName>,
+        doc: &str,
+    ) -> Option<RustType> {
         if let Some(ty) = &payload.ty {
-            return Some(self.rust_type(service, version, &TypeExpr::parse(ty).expect("validated")));
+            return Some(self.rust_type(
+                service,
+                version,
+                &TypeExpr::parse(ty).expect("validated"),
+            ));
         }
         let name = inline_name?.clone();
-        let owner = Owner { module, service, version, name: &name };
-        let fields = self.fields(&owner, payload.fields.as_deref().unwrap_or_default(), Location::Json);
-        self.push_struct(module, StructDef { name: name.clone(), doc: vec![doc.to_owned()], fields });
-        Some(RustType::Named(TypeRef { module: module.clone(), name }))
+        let owner = Owner {
+            module,
+            service,
+            version,
+            name: &name,
+        };
+        let fields = self.fields(
+            &owner,
+            payload.fields.as_deref().unwrap_or_default(),
+            Location::Json,
+        );
+        self.push_struct(
+            module,
+            StructDef {
+                name: name.clone(),
+                doc: vec![doc.to_owned()],
+                fields,
+            },
+        );
+        Some(RustType::Named(TypeRef {
+            module: module.clone(),
+            name,
+        }))
     }
 }
 
 fn pascal_or(text: &str, fallback: &str) -> RustName {
-    naming::pascal(text).unwrap_or_else(|| naming::pascal(fallback).expect("fallbacks are identifiers"))
+    naming::pascal(text)
+        .unwrap_or_else(|| naming::pascal(fallback).expect("fallbacks are identifiers"))
 }
 
 fn wrap_leaf(expr: &TypeExpr, leaf: RustType) -> RustType {
@@ -402,7 +559,10 @@ fn field_doc(field: &Field, expr: &TypeExpr) -> Vec<String> {
         facts.push("Each item is one of the enum's values.".to_owned());
     }
     if !field.field_scopes.is_empty() {
-        facts.push(format!("Returned only with the scope {}.", scopes_text(&field.field_scopes, " or ")));
+        facts.push(format!(
+            "Returned only with the scope {}.",
+            scopes_text(&field.field_scopes, " or ")
+        ));
     }
     if !facts.is_empty() {
         doc.push(facts.join("\\\n"));
@@ -426,7 +586,10 @@ fn rules_doc(rules: &Rules, is_array: bool) -> Vec<String> {
         (None, None) => {}
     }
     if let Some(pattern) = &rules.pattern {
-        out.push(format!("Pattern: {}", code(&serde_json::Value::String(pattern.clone()))));
+        out.push(format!(
+            "Pattern: {}",
+            code(&serde_json::Value::String(pattern.clone()))
+        ));
     }
     out
 }
@@ -434,7 +597,13 @@ fn rules_doc(rules: &Rules, is_array: bool) -> Vec<String> {
 fn scopes_text(scopes: &[ApiScope], joiner: &str) -> String {
     scopes
         .iter()
-        .map(|s| if s.name.is_empty() { format!("`{}`", s.id) } else { format!("`{}` ({})", s.id, sanitize(&s.name)) })
+        .map(|s| {
+            if s.name.is_empty() {
+                format!("`{}`", s.id)
+            } else {
+                format!("`{}` ({})", s.id, sanitize(&s.name))
+            }
+        })
         .collect::<Vec<_>>()
         .join(joiner)
 }
@@ -449,40 +618,63 @@ fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
     facts.push(format!(
         "- Documentation: <{}>{}",
         spec.doc_url,
-        spec.updated.as_ref().map(|d| format!(" (updated {d})")).unwrap_or_default()
+        spec.updated
+            .as_ref()
+            .map(|d| format!(" (updated {d})"))
+            .unwrap_or_default()
     ));
     if let Some(limit) = &spec.rate_limit {
         facts.push(format!("- Rate limit: {}", sanitize(limit)));
     }
     if !spec.app_types.is_empty() {
-        let kinds: Vec<&str> = spec.app_types.iter().map(|t| match t {
-            AppType::Custom => "custom apps (自建应用)",
-            AppType::Store => "store apps (商店应用)",
-        }).collect();
+        let kinds: Vec<&str> = spec
+            .app_types
+            .iter()
+            .map(|t| match t {
+                AppType::Custom => "custom apps (自建应用)",
+                AppType::Store => "store apps (商店应用)",
+            })
+            .collect();
         facts.push(format!("- Available to {}", kinds.join(" and ")));
     }
-    let tokens: Vec<&str> = spec.tokens.iter().map(|t| match t {
-        TokenKind::Tenant => "`tenant_access_token`",
-        TokenKind::User => "`user_access_token`",
-        TokenKind::App => "`app_access_token`",
-    }).collect();
+    let tokens: Vec<&str> = spec
+        .tokens
+        .iter()
+        .map(|t| match t {
+            TokenKind::Tenant => "`tenant_access_token`",
+            TokenKind::User => "`user_access_token`",
+            TokenKind::App => "`app_access_token`",
+        })
+        .collect();
     facts.push(if tokens.is_empty() {
         "- Sends no access token".to_owned()
     } else {
         format!("- Access token: {}", tokens.join(" or "))
     });
     if spec.helpdesk {
-        facts.push("- Sends the helpdesk credentials in `X-Lark-Helpdesk-Authorization`".to_owned());
+        facts
+            .push("- Sends the helpdesk credentials in `X-Lark-Helpdesk-Authorization`".to_owned());
     }
     if !spec.scopes.is_empty() {
-        facts.push(format!("- Scopes (any one): {}", scopes_text(&spec.scopes, ", ")));
+        facts.push(format!(
+            "- Scopes (any one): {}",
+            scopes_text(&spec.scopes, ", ")
+        ));
     }
     if !spec.field_scopes.is_empty() {
-        facts.push(format!("- Sensitive fields need: {}", scopes_text(&spec.field_scopes, ", ")));
+        facts.push(format!(
+            "- Sensitive fields need: {}",
+            scopes_text(&spec.field_scopes, ", ")
+        ));
     }
     doc.push(facts.join("\n"));
     if !spec.errors.is_empty() {
-        let mut table = vec!["# Errors".to_owned(), String::new(), "| HTTP | Code | Message | Hint |".to_owned(), "|---|---|---|---|".to_owned()];
+        let mut table = vec![
+            "# Errors".to_owned(),
+            String::new(),
+            "| HTTP | Code | Message | Hint |".to_owned(),
+            "|---|---|---|---|".to_owned(),
+        ];
         for error in &spec.errors {
             table.push(format!(
                 "| {} | {} | {} | {} |",

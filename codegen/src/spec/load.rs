@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use super::Pos;
 use super::model::{EndpointSpec, SharedTypes};
 use super::type_expr::is_snake_case;
-use super::Pos;
 use crate::diagnostic::Diagnostics;
 
 /// The name of a service version's shared-types file.
@@ -24,7 +24,10 @@ pub struct EndpointId {
 impl EndpointId {
     /// `helpdesk.v1.ticket.update`
     pub fn dotted(&self) -> String {
-        format!("{}.{}.{}.{}", self.service, self.version, self.resource, self.method)
+        format!(
+            "{}.{}.{}.{}",
+            self.service, self.version, self.resource, self.method
+        )
     }
 }
 
@@ -61,7 +64,12 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
     let mut spec = Spec::default();
     let mut files = Vec::new();
     if let Err(err) = collect_files(dir, &mut files) {
-        diagnostics.push(&dir.to_path_buf(), None, "", format!("cannot read the spec directory: {err}"));
+        diagnostics.push(
+            &dir.to_path_buf(),
+            None,
+            "",
+            format!("cannot read the spec directory: {err}"),
+        );
         return diagnostics.into_result(spec);
     }
     files.sort();
@@ -72,7 +80,9 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let rel = parts.join("/");
-        let Some(file_name) = parts.last() else { continue };
+        let Some(file_name) = parts.last() else {
+            continue;
+        };
         if file_name.ends_with(".yml") {
             diagnostics.push(&file, None, "", "spec files end in `.yaml`");
             continue;
@@ -88,7 +98,9 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
                     &file,
                     None,
                     "",
-                    format!("`{segment}` in the file's path is not snake_case; it names a Rust module"),
+                    format!(
+                        "`{segment}` in the file's path is not snake_case; it names a Rust module"
+                    ),
                 );
             }
         }
@@ -155,7 +167,9 @@ fn parse<T: DeserializeOwned>(file: &Path, diagnostics: &mut Diagnostics) -> Opt
             return None;
         }
     };
-    parse_str(&text).map_err(|(pos, field, message)| diagnostics.push(&file_buf, pos, field, message)).ok()
+    parse_str(&text)
+        .map_err(|(pos, field, message)| diagnostics.push(&file_buf, pos, field, message))
+        .ok()
 }
 
 /// Parses one spec document. The error carries the position, the field path and the message.

@@ -6,10 +6,12 @@ pub mod model;
 mod type_expr;
 mod validate;
 
-pub use load::{load, parse_str, EndpointId, LoadedEndpoint, LoadedShared, Spec, SHARED_TYPES_FILE};
+pub use load::{
+    EndpointId, LoadedEndpoint, LoadedShared, SHARED_TYPES_FILE, Spec, load, parse_str,
+};
 pub use located::{Located, Pos};
-pub use type_expr::{is_snake_case, Primitive, TypeExpr};
-pub use validate::{validate, TypeEntry, TypeRegistry};
+pub use type_expr::{Primitive, TypeExpr, is_snake_case};
+pub use validate::{TypeEntry, TypeRegistry, validate};
 
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
 pub fn json_schema() -> String {

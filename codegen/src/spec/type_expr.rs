@@ -32,12 +32,17 @@ impl TypeExpr {
         if let Some(inner) = text.strip_suffix("[]") {
             return Ok(TypeExpr::Array(Box::new(TypeExpr::parse(inner)?)));
         }
-        if let Some(args) = text.strip_prefix("map<").and_then(|rest| rest.strip_suffix('>')) {
+        if let Some(args) = text
+            .strip_prefix("map<")
+            .and_then(|rest| rest.strip_suffix('>'))
+        {
             let (key, value) = args
                 .split_once(',')
                 .ok_or_else(|| format!("`{text}`: a map is written `map<string, T>`"))?;
             if key.trim() != "string" {
-                return Err(format!("`{text}`: map keys are JSON object keys, so they must be `string`"));
+                return Err(format!(
+                    "`{text}`: map keys are JSON object keys, so they must be `string`"
+                ));
             }
             return Ok(TypeExpr::Map(Box::new(TypeExpr::parse(value)?)));
         }
@@ -119,10 +124,15 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        assert_eq!(TypeExpr::parse("string"), Ok(TypeExpr::Primitive(Primitive::String)));
+        assert_eq!(
+            TypeExpr::parse("string"),
+            Ok(TypeExpr::Primitive(Primitive::String))
+        );
         assert_eq!(
             TypeExpr::parse("map<string, string>"),
-            Ok(TypeExpr::Map(Box::new(TypeExpr::Primitive(Primitive::String))))
+            Ok(TypeExpr::Map(Box::new(TypeExpr::Primitive(
+                Primitive::String
+            ))))
         );
         let nested = TypeExpr::parse("social_plan_condition[][]").unwrap();
         assert_eq!(nested.named(), Some("social_plan_condition"));

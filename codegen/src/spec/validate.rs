@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::Pos;
 use super::load::{LoadedEndpoint, Spec};
 use super::model::{EnumOption, Field, Payload};
-use super::type_expr::{is_snake_case, Primitive, TypeExpr};
-use super::Pos;
+use super::type_expr::{Primitive, TypeExpr, is_snake_case};
 use crate::diagnostic::Diagnostics;
 
 /// A named object type of one service version, wherever it was defined.
@@ -38,8 +38,19 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
         let key = (shared.service.clone(), shared.version.clone());
         for (i, def) in shared.spec.types.iter().enumerate() {
             let at = format!("types[{i}]");
-            let origin = Origin { file: &shared.file, resource: None, shared: true };
-            v.define(&key, (&def.name, def.name.pos), &def.description, &def.fields, origin, &at);
+            let origin = Origin {
+                file: &shared.file,
+                resource: None,
+                shared: true,
+            };
+            v.define(
+                &key,
+                (&def.name, def.name.pos),
+                &def.description,
+                &def.fields,
+                origin,
+                &at,
+            );
             v.fields(&key, origin, &def.fields, &format!("{at}.fields"));
         }
     }
@@ -47,7 +58,11 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
         v.endpoint(endpoint);
     }
     v.check_references();
-    let Validator { diagnostics, registry, .. } = v;
+    let Validator {
+        diagnostics,
+        registry,
+        ..
+    } = v;
     diagnostics.into_result(registry)
 }
 
@@ -66,20 +81,35 @@ impl Validator {
         let file = &endpoint.file;
         let spec = &endpoint.spec;
         let key = (endpoint.id.service.clone(), endpoint.id.version.clone());
-        let origin = Origin { file, resource: Some(endpoint.id.resource.as_str()), shared: false };
+        let origin = Origin {
+            file,
+            resource: Some(endpoint.id.resource.as_str()),
+            shared: false,
+        };
 
         if spec.title.trim().is_empty() {
-            self.diagnostics.push(file, None, "title", "must not be empty");
+            self.diagnostics
+                .push(file, None, "title", "must not be empty");
         }
         if !spec.doc_url.starts_with("https://") {
-            self.diagnostics.push(file, None, "doc_url", "must be the https:// address of the doc page");
+            self.diagnostics.push(
+                file,
+                None,
+                "doc_url",
+                "must be the https:// address of the doc page",
+            );
         }
         self.path(endpoint);
 
         let mut seen_tokens = BTreeSet::new();
         for token in spec.tokens.iter() {
             if !seen_tokens.insert(*token) {
-                self.diagnostics.push(file, Some(spec.tokens.pos), "tokens", format!("{token:?} is listed twice"));
+                self.diagnostics.push(
+                    file,
+                    Some(spec.tokens.pos),
+                    "tokens",
+                    format!("{token:?} is listed twice"),
+                );
             }
         }
 
@@ -100,7 +130,12 @@ impl Validator {
                     );
                 }
                 if param.fields.is_some() {
-                    self.diagnostics.push(file, Some(param.ty.pos), format!("{at}.fields"), "parameters are scalars and cannot have fields");
+                    self.diagnostics.push(
+                        file,
+                        Some(param.ty.pos),
+                        format!("{at}.fields"),
+                        "parameters are scalars and cannot have fields",
+                    );
                 }
                 if let Ok(ty) = TypeExpr::parse(&param.ty) {
                     let scalar = match &ty {
@@ -111,7 +146,11 @@ impl Validator {
                         _ => false,
                     };
                     if !scalar {
-                        let what = if list == "query_params" { "a scalar or an array of scalars" } else { "a scalar" };
+                        let what = if list == "query_params" {
+                            "a scalar or an array of scalars"
+                        } else {
+                            "a scalar"
+                        };
                         self.diagnostics.push(
                             file,
                             Some(param.ty.pos),
@@ -132,25 +171,50 @@ impl Validator {
         }
         for (i, def) in spec.types.iter().enumerate() {
             let at = format!("types[{i}]");
-            self.define(&key, (&def.name, def.name.pos), &def.description, &def.fields, origin, &at);
+            self.define(
+                &key,
+                (&def.name, def.name.pos),
+                &def.description,
+                &def.fields,
+                origin,
+                &at,
+            );
             self.fields(&key, origin, &def.fields, &format!("{at}.fields"));
         }
 
         let mut codes = BTreeSet::new();
         for (i, error) in spec.errors.iter().enumerate() {
             if !codes.insert((error.code, error.http_status)) {
-                self.diagnostics.push(file, None, format!("errors[{i}].code"), format!("code {} is listed twice", error.code));
+                self.diagnostics.push(
+                    file,
+                    None,
+                    format!("errors[{i}].code"),
+                    format!("code {} is listed twice", error.code),
+                );
             }
         }
-        for (name, example) in [("request", &spec.examples.request), ("response", &spec.examples.response)] {
+        for (name, example) in [
+            ("request", &spec.examples.request),
+            ("response", &spec.examples.response),
+        ] {
             if let Some(example) = example
                 && let Err(err) = serde_json::from_str::<Value>(example)
             {
-                self.diagnostics.push(file, Some(example.pos), format!("examples.{name}"), format!("is not valid JSON: {err}"));
+                self.diagnostics.push(
+                    file,
+                    Some(example.pos),
+                    format!("examples.{name}"),
+                    format!("is not valid JSON: {err}"),
+                );
             }
         }
         if spec.examples.request.is_some() && spec.request_body.is_none() {
-            self.diagnostics.push(file, None, "examples.request", "the endpoint has no request_body to exemplify");
+            self.diagnostics.push(
+                file,
+                None,
+                "examples.request",
+                "the endpoint has no request_body to exemplify",
+            );
         }
     }
 
@@ -159,7 +223,12 @@ impl Validator {
         let spec = &endpoint.spec;
         let path = &spec.path;
         if !path.starts_with("/open-apis/") {
-            self.diagnostics.push(file, Some(path.pos), "path", "must start with `/open-apis/`");
+            self.diagnostics.push(
+                file,
+                Some(path.pos),
+                "path",
+                "must start with `/open-apis/`",
+            );
         }
         if path.contains(['?', '#', '{', '}']) || path.contains("//") {
             self.diagnostics.push(
@@ -169,7 +238,10 @@ impl Validator {
                 "must be a plain path: parameters are written `:name`, and the query goes in query_params",
             );
         }
-        let placeholders: Vec<&str> = path.split('/').filter_map(|s| s.strip_prefix(':')).collect();
+        let placeholders: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix(':'))
+            .collect();
         let declared: Vec<&str> = spec.path_params.iter().map(|p| p.name.as_str()).collect();
         if placeholders != declared {
             self.diagnostics.push(
@@ -195,19 +267,36 @@ impl Validator {
         let file = origin.file;
         match (&payload.ty, &payload.fields) {
             (Some(_), Some(_)) => {
-                self.diagnostics.push(file, None, at, "give either `type` or `fields`, not both");
+                self.diagnostics
+                    .push(file, None, at, "give either `type` or `fields`, not both");
             }
             (Some(ty), None) => match TypeExpr::parse(ty) {
                 Ok(TypeExpr::Named(name)) => {
-                    self.references.push((key.clone(), name, file.clone(), ty.pos, format!("{at}.type")));
+                    self.references.push((
+                        key.clone(),
+                        name,
+                        file.clone(),
+                        ty.pos,
+                        format!("{at}.type"),
+                    ));
                     self.use_type(key, origin, ty);
                 }
-                Ok(_) => self.diagnostics.push(file, Some(ty.pos), format!("{at}.type"), "a body is a named object type"),
-                Err(err) => self.diagnostics.push(file, Some(ty.pos), format!("{at}.type"), err),
+                Ok(_) => self.diagnostics.push(
+                    file,
+                    Some(ty.pos),
+                    format!("{at}.type"),
+                    "a body is a named object type",
+                ),
+                Err(err) => self
+                    .diagnostics
+                    .push(file, Some(ty.pos), format!("{at}.type"), err),
             },
             (None, Some(fields)) => self.fields(key, origin, fields, &format!("{at}.fields")),
             (None, None) if may_be_empty => {}
-            (None, None) => self.diagnostics.push(file, None, at, "give the body's `type` or its `fields`"),
+            (None, None) => {
+                self.diagnostics
+                    .push(file, None, at, "give the body's `type` or its `fields`")
+            }
         }
     }
 
@@ -218,32 +307,59 @@ impl Validator {
         for (i, field) in fields.iter().enumerate() {
             let at = format!("{at}[{i}]");
             if field.name.trim().is_empty() {
-                self.diagnostics.push(file, Some(field.name.pos), format!("{at}.name"), "must not be empty");
+                self.diagnostics.push(
+                    file,
+                    Some(field.name.pos),
+                    format!("{at}.name"),
+                    "must not be empty",
+                );
             } else if !names.insert(field.name.as_str()) {
-                self.diagnostics.push(file, Some(field.name.pos), format!("{at}.name"), format!("`{}` is listed twice", *field.name));
+                self.diagnostics.push(
+                    file,
+                    Some(field.name.pos),
+                    format!("{at}.name"),
+                    format!("`{}` is listed twice", *field.name),
+                );
             }
             let ty = match TypeExpr::parse(&field.ty) {
                 Ok(ty) => ty,
                 Err(err) => {
-                    self.diagnostics.push(file, Some(field.ty.pos), format!("{at}.type"), err);
+                    self.diagnostics
+                        .push(file, Some(field.ty.pos), format!("{at}.type"), err);
                     continue;
                 }
             };
             self.options(file, field, &ty, &at);
             match (ty.named(), &field.fields) {
                 (Some(name), Some(children)) => {
-                    self.define(key, (name, field.ty.pos), &field.description, children, origin, &format!("{at}.type"));
+                    self.define(
+                        key,
+                        (name, field.ty.pos),
+                        &field.description,
+                        children,
+                        origin,
+                        &format!("{at}.type"),
+                    );
                     self.fields(key, origin, children, &format!("{at}.fields"));
                 }
                 (Some(name), None) => {
-                    self.references.push((key.clone(), name.to_owned(), file.clone(), field.ty.pos, format!("{at}.type")));
+                    self.references.push((
+                        key.clone(),
+                        name.to_owned(),
+                        file.clone(),
+                        field.ty.pos,
+                        format!("{at}.type"),
+                    ));
                     self.use_type(key, origin, &field.ty);
                 }
                 (None, Some(_)) => self.diagnostics.push(
                     file,
                     Some(field.ty.pos),
                     format!("{at}.fields"),
-                    format!("only a named object type has fields, and `{}` is not one", *field.ty),
+                    format!(
+                        "only a named object type has fields, and `{}` is not one",
+                        *field.ty
+                    ),
                 ),
                 (None, None) => {}
             }
@@ -254,11 +370,21 @@ impl Validator {
         if let Some(name) = &field.enum_name
             && !is_snake_case(name)
         {
-            self.diagnostics.push(file, Some(name.pos), format!("{at}.enum_name"), "must be snake_case");
+            self.diagnostics.push(
+                file,
+                Some(name.pos),
+                format!("{at}.enum_name"),
+                "must be snake_case",
+            );
         }
         if field.options.is_empty() {
             if field.enum_name.is_some() {
-                self.diagnostics.push(file, None, format!("{at}.enum_name"), "names an enum, but the field has no options");
+                self.diagnostics.push(
+                    file,
+                    None,
+                    format!("{at}.enum_name"),
+                    "names an enum, but the field has no options",
+                );
             }
             return;
         }
@@ -270,7 +396,10 @@ impl Validator {
                     file,
                     Some(field.ty.pos),
                     format!("{at}.options"),
-                    format!("options make an enum, which needs a string or integer type, not `{}`", *field.ty),
+                    format!(
+                        "options make an enum, which needs a string or integer type, not `{}`",
+                        *field.ty
+                    ),
                 );
                 return;
             }
@@ -279,27 +408,59 @@ impl Validator {
         for (i, option) in field.options.iter().enumerate() {
             let EnumOption { value, name, .. } = option;
             let at = format!("{at}.options[{i}]");
-            let fits = if integer { value.is_i64() } else { value.is_string() };
+            let fits = if integer {
+                value.is_i64()
+            } else {
+                value.is_string()
+            };
             if !fits {
                 let want = if integer { "an integer" } else { "a string" };
-                self.diagnostics.push(file, Some(value.pos), format!("{at}.value"), format!("must be {want}, as the field is `{}`", *field.ty));
+                self.diagnostics.push(
+                    file,
+                    Some(value.pos),
+                    format!("{at}.value"),
+                    format!("must be {want}, as the field is `{}`", *field.ty),
+                );
             }
             if !seen.insert(value.to_string()) {
-                self.diagnostics.push(file, Some(value.pos), format!("{at}.value"), format!("{} is listed twice", **value));
+                self.diagnostics.push(
+                    file,
+                    Some(value.pos),
+                    format!("{at}.value"),
+                    format!("{} is listed twice", **value),
+                );
             }
             if let Some(name) = name
                 && !is_snake_case(name)
             {
-                self.diagnostics.push(file, Some(name.pos), format!("{at}.name"), "must be snake_case");
+                self.diagnostics.push(
+                    file,
+                    Some(name.pos),
+                    format!("{at}.name"),
+                    "must be snake_case",
+                );
             }
         }
     }
 
     /// Records a definition of a named type; a second definition must have the same shape.
-    fn define(&mut self, key: &(String, String), name: (&str, Pos), description: &str, fields: &[Field], origin: Origin<'_>, at: &str) {
+    fn define(
+        &mut self,
+        key: &(String, String),
+        name: (&str, Pos),
+        description: &str,
+        fields: &[Field],
+        origin: Origin<'_>,
+        at: &str,
+    ) {
         let (name, pos) = name;
         if !is_snake_case(name) {
-            self.diagnostics.push(origin.file, Some(pos), at, format!("`{name}`: a type name is snake_case"));
+            self.diagnostics.push(
+                origin.file,
+                Some(pos),
+                at,
+                format!("`{name}`: a type name is snake_case"),
+            );
             return;
         }
         let types = self.registry.entry(key.clone()).or_default();
@@ -319,7 +480,9 @@ impl Validator {
                     );
                 }
                 existing.shared |= origin.shared;
-                existing.resources.extend(origin.resource.map(str::to_owned));
+                existing
+                    .resources
+                    .extend(origin.resource.map(str::to_owned));
             }
             None => {
                 types.insert(
@@ -338,21 +501,39 @@ impl Validator {
         }
     }
 
-    fn use_type(&mut self, key: &(String, String), origin: Origin<'_>, ty: &super::Located<String>) {
-        let (Some(resource), Ok(expr)) = (origin.resource, TypeExpr::parse(ty)) else { return };
+    fn use_type(
+        &mut self,
+        key: &(String, String),
+        origin: Origin<'_>,
+        ty: &super::Located<String>,
+    ) {
+        let (Some(resource), Ok(expr)) = (origin.resource, TypeExpr::parse(ty)) else {
+            return;
+        };
         let Some(name) = expr.named() else { return };
         // Uses are recorded after all definitions are known, in check_references.
-        self.uses.push((key.clone(), name.to_owned(), resource.to_owned()));
+        self.uses
+            .push((key.clone(), name.to_owned(), resource.to_owned()));
     }
 
     fn check_references(&mut self) {
-        for (key, resource) in std::mem::take(&mut self.uses).into_iter().map(|(k, n, r)| ((k, n), r)) {
-            if let Some(entry) = self.registry.get_mut(&key.0).and_then(|types| types.get_mut(&key.1)) {
+        for (key, resource) in std::mem::take(&mut self.uses)
+            .into_iter()
+            .map(|(k, n, r)| ((k, n), r))
+        {
+            if let Some(entry) = self
+                .registry
+                .get_mut(&key.0)
+                .and_then(|types| types.get_mut(&key.1))
+            {
                 entry.resources.insert(resource);
             }
         }
         for (key, name, file, pos, at) in std::mem::take(&mut self.references) {
-            let known = self.registry.get(&key).is_some_and(|types| types.contains_key(&name));
+            let known = self
+                .registry
+                .get(&key)
+                .is_some_and(|types| types.contains_key(&name));
             if !known {
                 self.diagnostics.push(
                     &file,
@@ -385,7 +566,9 @@ fn shape(fields: &[Field]) -> Vec<(String, String, bool, Vec<String>)> {
     let mut shape: Vec<_> = fields
         .iter()
         .map(|f| {
-            let ty = TypeExpr::parse(&f.ty).map(|t| t.to_string()).unwrap_or_else(|_| f.ty.value.clone());
+            let ty = TypeExpr::parse(&f.ty)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| f.ty.value.clone());
             let options = f.options.iter().map(|o| o.value.to_string()).collect();
             (f.name.value.clone(), ty, f.required, options)
         })

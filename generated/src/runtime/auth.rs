@@ -77,13 +77,25 @@ mod tests {
             async move { Ok::<_, ()>((Secret::new(format!("t{n}")), Duration::from_secs(lifetime))) }
         };
         let margin = Duration::from_secs(180);
-        assert_eq!(slot.get(margin, || fetch(7200)).await.unwrap().expose(), "t0");
-        assert_eq!(slot.get(margin, || fetch(7200)).await.unwrap().expose(), "t0");
+        assert_eq!(
+            slot.get(margin, || fetch(7200)).await.unwrap().expose(),
+            "t0"
+        );
+        assert_eq!(
+            slot.get(margin, || fetch(7200)).await.unwrap().expose(),
+            "t0"
+        );
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
         // A token that lives no longer than the margin is already due: each call refetches.
         let short = TokenSlot::default();
-        assert_eq!(short.get(margin, || fetch(100)).await.unwrap().expose(), "t1");
-        assert_eq!(short.get(margin, || fetch(100)).await.unwrap().expose(), "t2");
+        assert_eq!(
+            short.get(margin, || fetch(100)).await.unwrap().expose(),
+            "t1"
+        );
+        assert_eq!(
+            short.get(margin, || fetch(100)).await.unwrap().expose(),
+            "t2"
+        );
     }
 }

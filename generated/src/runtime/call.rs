@@ -44,7 +44,14 @@ impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
 
 impl<'a, R: ApiRequest> Call<'a, R> {
     pub fn new(client: &'a Client, request: R) -> Self {
-        Call { client, request, user_access_token: None, headers: Vec::new(), request_id: None, timeout: None }
+        Call {
+            client,
+            request,
+            user_access_token: None,
+            headers: Vec::new(),
+            request_id: None,
+            timeout: None,
+        }
     }
 
     /// Acts for a user: sends this `user_access_token` instead of the app's token. Required
@@ -79,7 +86,10 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     /// Sends the request and returns the response's payload.
     pub async fn send(self) -> Result<R::Response> {
         let endpoint = R::ENDPOINT;
-        let invalid = |message: String| Error::InvalidRequest { endpoint: endpoint.id, message };
+        let invalid = |message: String| Error::InvalidRequest {
+            endpoint: endpoint.id,
+            message,
+        };
 
         // Everything that can be refused is checked before any I/O.
         let token_kind = match (&self.user_access_token, endpoint.tokens) {
@@ -97,7 +107,10 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
             (false, _) => None,
             (true, Some(value)) => Some(value.clone()),
-            (true, None) => return Err(invalid("the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk".to_owned())),
+            (true, None) => return Err(invalid(
+                "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk"
+                    .to_owned(),
+            )),
         };
         let mut headers = HeaderMap::new();
         let mut extra = Params::default();
@@ -105,12 +118,17 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         let custom = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let request_id = self.request_id.as_deref().map(|id| (REQUEST_ID_HEADER, id));
         for (name, value) in extra.iter().chain(custom).chain(request_id) {
-            let name = HeaderName::try_from(name).map_err(|err| invalid(format!("header name {name:?}: {err}")))?;
-            let value = HeaderValue::try_from(value).map_err(|err| invalid(format!("header {name}: {err}")))?;
+            let name = HeaderName::try_from(name)
+                .map_err(|err| invalid(format!("header name {name:?}: {err}")))?;
+            let value = HeaderValue::try_from(value)
+                .map_err(|err| invalid(format!("header {name}: {err}")))?;
             headers.append(name, value);
         }
         let body = match self.request.body() {
-            Some(body) => Some(serde_json::to_vec(body).map_err(|err| invalid(format!("cannot serialize the body: {err}")))?),
+            Some(body) => Some(
+                serde_json::to_vec(body)
+                    .map_err(|err| invalid(format!("cannot serialize the body: {err}")))?,
+            ),
             None => None,
         };
         let mut url = reqwest::Url::parse(&format!("{}{}", inner.base_url, self.request.path()))
@@ -133,19 +151,28 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             headers.insert(AUTHORIZATION, value);
         }
         if let Some(helpdesk) = helpdesk {
-            let mut value = HeaderValue::try_from(helpdesk.expose()).map_err(|_| invalid("bad helpdesk credentials".to_owned()))?;
+            let mut value = HeaderValue::try_from(helpdesk.expose())
+                .map_err(|_| invalid("bad helpdesk credentials".to_owned()))?;
             value.set_sensitive(true);
             headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
 
-        let mut builder = inner.http.request(endpoint.method.to_reqwest(), url).headers(headers);
+        let mut builder = inner
+            .http
+            .request(endpoint.method.to_reqwest(), url)
+            .headers(headers);
         if let Some(body) = body {
-            builder = builder.header(CONTENT_TYPE, "application/json; charset=utf-8").body(body);
+            builder = builder
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(body);
         }
         if let Some(timeout) = self.timeout.or(inner.timeout) {
             builder = builder.timeout(timeout);
         }
-        let transport = |source| Error::Transport { endpoint: endpoint.id, source };
+        let transport = |source| Error::Transport {
+            endpoint: endpoint.id,
+            source,
+        };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let log_id = log_id(response.headers());
@@ -155,8 +182,19 @@ impl<'a, R: ApiRequest> Call<'a, R> {
 }
 
 /// Reads a response: Feishu's error, or the payload in the endpoint's envelope.
-fn decode<T: DeserializeOwned>(endpoint: &'static super::Endpoint, status: u16, log_id: Option<String>, body: &[u8]) -> Result<T> {
-    let decode_error = |message: String| Error::Decode { endpoint: endpoint.id, status, log_id: log_id.clone(), message, snippet: snippet(body) };
+fn decode<T: DeserializeOwned>(
+    endpoint: &'static super::Endpoint,
+    status: u16,
+    log_id: Option<String>,
+    body: &[u8],
+) -> Result<T> {
+    let decode_error = |message: String| Error::Decode {
+        endpoint: endpoint.id,
+        status,
+        log_id: log_id.clone(),
+        message,
+        snippet: snippet(body),
+    };
 
     #[derive(Deserialize)]
     struct Head {
@@ -165,7 +203,8 @@ fn decode<T: DeserializeOwned>(endpoint: &'static super::Endpoint, status: u16, 
         msg: String,
         error: Option<serde_json::Value>,
     }
-    let head: Head = serde_json::from_slice(body).map_err(|err| decode_error(format!("not a JSON object: {err}")))?;
+    let head: Head = serde_json::from_slice(body)
+        .map_err(|err| decode_error(format!("not a JSON object: {err}")))?;
     let success = (200..300).contains(&status);
     match head.code {
         Some(0) if success => {}
@@ -181,7 +220,11 @@ fn decode<T: DeserializeOwned>(endpoint: &'static super::Endpoint, status: u16, 
                 details: head.error,
             })));
         }
-        None => return Err(decode_error(format!("HTTP {status} without a Feishu error code"))),
+        None => {
+            return Err(decode_error(format!(
+                "HTTP {status} without a Feishu error code"
+            )));
+        }
     }
     match endpoint.envelope {
         Envelope::Flat => serde_json::from_slice(body).map_err(|err| decode_error(err.to_string())),
@@ -190,11 +233,13 @@ fn decode<T: DeserializeOwned>(endpoint: &'static super::Endpoint, status: u16, 
             struct Data<T> {
                 data: Option<T>,
             }
-            let data: Data<T> = serde_json::from_slice(body).map_err(|err| decode_error(format!("`data`: {err}")))?;
+            let data: Data<T> = serde_json::from_slice(body)
+                .map_err(|err| decode_error(format!("`data`: {err}")))?;
             match data.data {
                 Some(data) => Ok(data),
                 // `"data": {}` may be left out entirely; that is only fine if T can be empty.
-                None => serde_json::from_str("{}").map_err(|_| decode_error("the response has no `data`".to_owned())),
+                None => serde_json::from_str("{}")
+                    .map_err(|_| decode_error("the response has no `data`".to_owned())),
             }
         }
     }

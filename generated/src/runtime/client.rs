@@ -115,7 +115,8 @@ impl Client {
             TokenKind::App => &self.inner.app_token,
             TokenKind::User => unreachable!("user tokens are given per call"),
         };
-        slot.get(self.inner.refresh_margin, || self.fetch_token(kind)).await
+        slot.get(self.inner.refresh_margin, || self.fetch_token(kind))
+            .await
     }
 
     /// `POST /open-apis/auth/v3/{tenant,app}_access_token/internal`.
@@ -125,20 +126,31 @@ impl Client {
             TokenKind::Tenant => "/open-apis/auth/v3/tenant_access_token/internal",
             _ => "/open-apis/auth/v3/app_access_token/internal",
         };
-        let auth_err = |code, message: String, log_id| Error::Auth { kind: name, code, message, log_id };
+        let auth_err = |code, message: String, log_id| Error::Auth {
+            kind: name,
+            code,
+            message,
+            log_id,
+        };
         let body = serde_json::json!({ "app_id": self.inner.app_id, "app_secret": self.inner.app_secret.expose() });
         let response = self
             .inner
             .http
             .post(format!("{}{path}", self.inner.base_url))
-            .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
             .body(body.to_string())
             .send()
             .await
             .map_err(|err| auth_err(None, err.to_string(), None))?;
         let log_id = log_id(response.headers());
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|err| auth_err(None, err.to_string(), log_id.clone()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| auth_err(None, err.to_string(), log_id.clone()))?;
 
         #[derive(Deserialize)]
         struct TokenResponse {
@@ -152,7 +164,14 @@ impl Client {
             expire: u64,
         }
         let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|err| {
-            auth_err(None, format!("HTTP {status}, undecodable body ({err}) starting {:?}", snippet(&bytes)), log_id.clone())
+            auth_err(
+                None,
+                format!(
+                    "HTTP {status}, undecodable body ({err}) starting {:?}",
+                    snippet(&bytes)
+                ),
+                log_id.clone(),
+            )
         })?;
         if parsed.code != 0 {
             return Err(auth_err(Some(parsed.code), parsed.msg, log_id));
@@ -161,13 +180,18 @@ impl Client {
             TokenKind::Tenant => parsed.tenant_access_token,
             _ => parsed.app_access_token,
         };
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| auth_err(None, format!("the response has no {name}"), log_id))?;
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| auth_err(None, format!("the response has no {name}"), log_id))?;
         Ok((Secret::new(token), Duration::from_secs(parsed.expire)))
     }
 }
 
 pub(crate) fn log_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers.get("x-tt-logid").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get("x-tt-logid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 impl ClientBuilder {
@@ -179,7 +203,11 @@ impl ClientBuilder {
 
     /// The helpdesk credentials that helpdesk endpoints send in
     /// `X-Lark-Helpdesk-Authorization`.
-    pub fn helpdesk(mut self, helpdesk_id: impl Into<String>, helpdesk_token: impl Into<Secret>) -> Self {
+    pub fn helpdesk(
+        mut self,
+        helpdesk_id: impl Into<String>,
+        helpdesk_token: impl Into<Secret>,
+    ) -> Self {
         self.helpdesk = Some((helpdesk_id.into(), helpdesk_token.into()));
         self
     }
@@ -205,14 +233,24 @@ impl ClientBuilder {
 
     pub fn build(self) -> Result<Client> {
         let base_url = self.base_url.as_str().to_owned();
-        let parsed = reqwest::Url::parse(&base_url).map_err(|err| Error::Config(format!("base URL {base_url:?}: {err}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.path() != "/" || parsed.query().is_some() {
-            return Err(Error::Config(format!("base URL {base_url:?} must be http(s)://host[:port], without a path")));
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|err| Error::Config(format!("base URL {base_url:?}: {err}")))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.path() != "/"
+            || parsed.query().is_some()
+        {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} must be http(s)://host[:port], without a path"
+            )));
         }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
-                .user_agent(concat!(env!("CARGO_PKG_NAME"), "-rust/", env!("CARGO_PKG_VERSION")))
+                .user_agent(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "-rust/",
+                    env!("CARGO_PKG_VERSION")
+                ))
                 .build()
                 .map_err(|err| Error::Config(err.to_string()))?,
         };

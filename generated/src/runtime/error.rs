@@ -43,7 +43,10 @@ pub enum Error {
     /// The call was refused before anything was sent, e.g. an endpoint that only takes a
     /// `user_access_token` was called without one.
     #[error("{endpoint}: {message}")]
-    InvalidRequest { endpoint: &'static str, message: String },
+    InvalidRequest {
+        endpoint: &'static str,
+        message: String,
+    },
     /// The client cannot be built as configured.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -73,7 +76,11 @@ pub struct ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: Feishu error {} (HTTP {}): {}", self.endpoint, self.code, self.status, self.msg)?;
+        write!(
+            f,
+            "{}: Feishu error {} (HTTP {}): {}",
+            self.endpoint, self.code, self.status, self.msg
+        )?;
         if let Some(doc) = self.documented
             && !doc.hint.is_empty()
         {

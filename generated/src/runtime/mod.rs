@@ -15,8 +15,11 @@ mod wire_enum;
 pub use auth::TokenKind;
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder};
-pub use error::{ApiError, Error, Result};
-pub use request::{push_path_param, ApiRequest, DocumentedError, Empty, Endpoint, Envelope, HttpMethod, ParamValue, Params};
+pub use error::{ApiError, Error, Result, SNIPPET_LEN};
+pub use request::{
+    ApiRequest, DocumentedError, Empty, Endpoint, Envelope, HttpMethod, ParamValue, Params,
+    push_path_param,
+};
 pub use secret::Secret;
 
 pub(crate) use wire_enum::{integer_enum, string_enum};

@@ -108,7 +108,9 @@ pub struct DocumentedError {
 }
 
 /// The empty object a response without data carries (`"data": {}`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Empty {}
 
 /// Query or header parameters as name/value pairs, in the order they were set.
@@ -155,7 +157,11 @@ display_param!(i32, i64, f64, bool);
 
 /// Everything but RFC 3986's unreserved characters is encoded, so a parameter can never
 /// add a path segment, a query or a fragment.
-const PATH_PARAM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const PATH_PARAM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Appends a percent-encoded path parameter.
 pub fn push_path_param(path: &mut String, value: &(impl ParamValue + ?Sized)) {

@@ -1,0 +1,61 @@
+//! A standalone copy of the generated crate's hand-written parts (manifest, lib.rs and
+//! runtime), into which code generated from another spec can be written and compiled.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{generated_dir, root};
+
+/// Copies the crate skeleton to `dest`, with `#![deny(warnings)]` added to lib.rs and the
+/// workspace's lock file, so it builds offline with the versions the workspace uses.
+pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
+    let generated = generated_dir();
+    std::fs::create_dir_all(dest.join("src/runtime"))?;
+    let manifest = std::fs::read_to_string(generated.join("Cargo.toml"))?;
+    std::fs::write(
+        dest.join("Cargo.toml"),
+        format!("{manifest}\n[workspace]\n"),
+    )?;
+    let lib = std::fs::read_to_string(generated.join("src/lib.rs"))?;
+    std::fs::write(
+        dest.join("src/lib.rs"),
+        format!("#![deny(warnings)]\n{lib}"),
+    )?;
+    for entry in std::fs::read_dir(generated.join("src/runtime"))? {
+        let entry = entry?;
+        std::fs::copy(
+            entry.path(),
+            dest.join("src/runtime").join(entry.file_name()),
+        )?;
+    }
+    std::fs::copy(root().join("Cargo.lock"), dest.join("Cargo.lock"))?;
+    Ok(())
+}
+
+/// `cargo check` of a scaffolded crate, offline, in a target dir kept between runs.
+/// Returns the compiler's output on failure.
+pub fn cargo_check(dir: &Path) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "check",
+            "--offline",
+            "--quiet",
+            "--no-default-features",
+            "--lib",
+        ])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", root().join("target/scaffold"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

@@ -1,0 +1,286 @@
+//! Every endpoint, called through the generated client against a real HTTP server on
+//! 127.0.0.1: the request must be what the spec documents, the documented response must
+//! come back typed, and every documented error code must come back as a typed error.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use feishu::runtime::TokenKind;
+use feishu::{BaseUrl, Client, Error};
+use feishu_codegen::spec::{self, LoadedEndpoint};
+use feishu_tests::endpoints::{self, expected_path, expected_query, request_json};
+use feishu_tests::server::{
+    Recorded, Reply, TENANT_TOKEN, TENANT_TOKEN_PATH, TestServer, token_reply,
+};
+use feishu_tests::spec_dir;
+use serde_json::{Value, json};
+
+const APP_ID: &str = "cli_test_app";
+const APP_SECRET: &str = "test-app-secret";
+const HELPDESK_ID: &str = "7000000000000000001";
+const HELPDESK_TOKEN: &str = "ht-helpdesk-token";
+const USER_TOKEN: &str = "u-test-user-token";
+
+fn client(server: &TestServer) -> Client {
+    Client::builder(APP_ID, APP_SECRET)
+        .base_url(BaseUrl::Custom(server.url()))
+        .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
+        .build()
+        .expect("client builds")
+}
+
+/// Each spec endpoint with its generated counterpart.
+fn cases() -> Vec<(LoadedEndpoint, endpoints::Endpoint)> {
+    let spec = spec::load(&spec_dir()).expect("spec/ loads");
+    let mut table: BTreeMap<&str, endpoints::Endpoint> = endpoints::all()
+        .into_iter()
+        .map(|e| (e.meta.id, e))
+        .collect();
+    spec.endpoints
+        .into_iter()
+        .map(|loaded| {
+            let endpoint = table
+                .remove(loaded.id.dotted().as_str())
+                .expect("every spec endpoint is generated");
+            (loaded, endpoint)
+        })
+        .collect()
+}
+
+/// The token a test call uses: a user token where only user tokens are accepted.
+fn user_token_for(endpoint: &endpoints::Endpoint) -> Option<String> {
+    (endpoint.meta.tokens == [TokenKind::User]).then(|| USER_TOKEN.to_owned())
+}
+
+fn success_body(loaded: &LoadedEndpoint) -> Value {
+    loaded
+        .spec
+        .examples
+        .response
+        .as_ref()
+        .map_or(json!({"code": 0, "msg": "success", "data": {}}), |e| {
+            serde_json::from_str(e).expect("validated")
+        })
+}
+
+/// The one API request among those recorded (the others fetch tokens).
+fn api_request(recorded: Vec<Recorded>, id: &str) -> Recorded {
+    let mut api: Vec<Recorded> = recorded
+        .into_iter()
+        .filter(|r| r.path != TENANT_TOKEN_PATH)
+        .collect();
+    assert_eq!(api.len(), 1, "{id}: expected one API request, got {api:?}");
+    api.remove(0)
+}
+
+#[tokio::test]
+async fn every_endpoint_sends_what_its_doc_page_documents() {
+    for (loaded, endpoint) in cases() {
+        let id = loaded.id.dotted();
+        let spec = &loaded.spec;
+        let body = success_body(&loaded);
+        let reply_body = body.clone();
+        let server = TestServer::start(move |request| {
+            token_reply(request)
+                .unwrap_or_else(|| Reply::json(200, &reply_body).header("X-Tt-Logid", "log-ok"))
+        })
+        .await;
+        let client = client(&server);
+
+        let data = (endpoint.call)(&client, request_json(spec), user_token_for(&endpoint))
+            .await
+            .unwrap_or_else(|err| panic!("{id}: the call failed: {err}"));
+        let expected_data = body.get("data").cloned().unwrap_or(json!({}));
+        assert_eq!(
+            data, expected_data,
+            "{id}: the typed response differs from the example's data"
+        );
+
+        let recorded = server.take_requests();
+        let uses_app_token = endpoint
+            .meta
+            .tokens
+            .first()
+            .is_some_and(|t| *t != TokenKind::User);
+        let token_fetches: Vec<&Recorded> = recorded
+            .iter()
+            .filter(|r| r.path == TENANT_TOKEN_PATH)
+            .collect();
+        assert_eq!(
+            token_fetches.len(),
+            usize::from(uses_app_token),
+            "{id}: tenant token fetches"
+        );
+        if let Some(fetch) = token_fetches.first() {
+            assert_eq!(fetch.method, "POST");
+            assert_eq!(
+                fetch.json(),
+                json!({"app_id": APP_ID, "app_secret": APP_SECRET}),
+                "{id}: token request body"
+            );
+        }
+        let request = api_request(recorded, &id);
+        assert_eq!(request.method, spec.method.as_str(), "{id}: method");
+        assert_eq!(request.path, expected_path(spec), "{id}: path");
+        assert_eq!(request.query_pairs(), expected_query(spec), "{id}: query");
+
+        let expected_auth = match user_token_for(&endpoint) {
+            Some(token) => format!("Bearer {token}"),
+            None => format!("Bearer {TENANT_TOKEN}"),
+        };
+        if spec.tokens.is_empty() {
+            assert_eq!(
+                request.header("authorization"),
+                None,
+                "{id}: no token is documented"
+            );
+        } else {
+            assert_eq!(
+                request.header("authorization"),
+                Some(expected_auth.as_str()),
+                "{id}: Authorization"
+            );
+        }
+        let helpdesk = request.header("x-lark-helpdesk-authorization");
+        if spec.helpdesk {
+            let expected = base64::engine::general_purpose::STANDARD
+                .encode(format!("{HELPDESK_ID}:{HELPDESK_TOKEN}"));
+            assert_eq!(
+                helpdesk,
+                Some(expected.as_str()),
+                "{id}: helpdesk header, exact bytes, no Bearer"
+            );
+        } else {
+            assert_eq!(
+                helpdesk, None,
+                "{id}: the helpdesk header goes only where documented"
+            );
+        }
+        assert!(
+            request
+                .header("user-agent")
+                .is_some_and(|ua| ua.starts_with("feishu-rust/")),
+            "{id}: user agent"
+        );
+
+        match &spec.request_body {
+            Some(_) => {
+                assert_eq!(
+                    request.header("content-type"),
+                    Some("application/json; charset=utf-8"),
+                    "{id}: content type"
+                );
+                let sent = request.json();
+                let documented = request_json(spec)["body"].clone();
+                assert_eq!(sent, documented, "{id}: body");
+            }
+            None => assert!(request.body.is_empty(), "{id}: no body is documented"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_documented_error_code_comes_back_typed() {
+    for (loaded, endpoint) in cases() {
+        let id = loaded.id.dotted();
+        let server = TestServer::start(|request| {
+            token_reply(request).unwrap_or_else(|| Reply::json(500, &json!({})))
+        })
+        .await;
+        let client = client(&server);
+        assert!(
+            !loaded.spec.errors.is_empty(),
+            "{id}: the seed pages all document errors"
+        );
+        for documented in &loaded.spec.errors {
+            let status = documented.http_status.unwrap_or(400);
+            let code = documented.code;
+            let message = documented.message.clone();
+            server.set_handler(move |request| {
+                token_reply(request).unwrap_or_else(|| {
+                    Reply::json(
+                        status,
+                        &json!({"code": code, "msg": message, "error": {"log_id": "log-e"}}),
+                    )
+                    .header("X-Tt-Logid", &format!("log-{code}"))
+                })
+            });
+            let err = (endpoint.call)(
+                &client,
+                request_json(&loaded.spec),
+                user_token_for(&endpoint),
+            )
+            .await
+            .expect_err("an error reply fails the call");
+            let Error::Api(api) = &err else {
+                panic!("{id} {code}: expected an API error, got {err:?}")
+            };
+            assert_eq!(api.endpoint, id);
+            assert_eq!(api.code, code, "{id}: code");
+            assert_eq!(api.status, status, "{id} {code}: status");
+            assert_eq!(api.msg, documented.message, "{id} {code}: msg");
+            assert_eq!(
+                err.log_id(),
+                Some(format!("log-{code}").as_str()),
+                "{id} {code}: log id"
+            );
+            let doc = api
+                .documented
+                .unwrap_or_else(|| panic!("{id} {code}: the documented meaning is attached"));
+            assert_eq!(
+                (doc.code, doc.hint, doc.http_status),
+                (code, documented.hint.as_str(), documented.http_status)
+            );
+            assert_eq!(api.details, Some(json!({"log_id": "log-e"})));
+            assert!(
+                err.to_string().contains(&code.to_string()),
+                "{id}: Display names the code"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_non_json_response_is_a_decode_error_with_a_bounded_snippet() {
+    for (loaded, endpoint) in cases() {
+        let id = loaded.id.dotted();
+        let page = format!(
+            "<html><body>502 Bad Gateway{}</body></html>",
+            " ".repeat(4000)
+        );
+        let server = TestServer::start(move |request| {
+            token_reply(request).unwrap_or_else(|| {
+                Reply::raw(502, "text/html", page.clone()).header("X-Tt-Logid", "log-gw")
+            })
+        })
+        .await;
+        let client = client(&server);
+        let err = (endpoint.call)(
+            &client,
+            request_json(&loaded.spec),
+            user_token_for(&endpoint),
+        )
+        .await
+        .expect_err("HTML fails");
+        match &err {
+            Error::Decode {
+                status,
+                snippet,
+                log_id,
+                ..
+            } => {
+                assert_eq!(*status, 502, "{id}");
+                assert!(
+                    snippet.starts_with("<html><body>502 Bad Gateway"),
+                    "{id}: {snippet:?}"
+                );
+                assert!(
+                    snippet.len() <= feishu::runtime::SNIPPET_LEN,
+                    "{id}: the snippet is bounded"
+                );
+                assert_eq!(log_id.as_deref(), Some("log-gw"));
+            }
+            other => panic!("{id}: expected a decode error, got {other:?}"),
+        }
+    }
+}
