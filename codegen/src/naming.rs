@@ -130,13 +130,15 @@ impl Scope {
         if self.taken.insert(name.bare().to_owned()) {
             return name;
         }
-        let separator = if name.bare().starts_with(|c: char| c.is_ascii_uppercase()) {
+        // `self_` becomes `self_2`, not `self__2`.
+        let base = name.bare().trim_end_matches('_');
+        let separator = if base.starts_with(|c: char| c.is_ascii_uppercase()) {
             ""
         } else {
             "_"
         };
         (2..)
-            .map(|n| RustName(format!("{}{separator}{n}", name.bare())))
+            .map(|n| RustName(format!("{base}{separator}{n}")))
             .find(|candidate| self.taken.insert(candidate.0.clone()))
             .expect("an unused suffix exists")
     }
@@ -197,5 +199,7 @@ mod tests {
         assert_eq!(fields.claim(snake("user_id", "f")).as_str(), "user_id_2");
         assert_eq!(fields.claim(snake("type", "f")).as_str(), "r#type");
         assert_eq!(fields.claim(snake("type", "f")).as_str(), "type_2");
+        assert_eq!(fields.claim(snake("self", "f")).as_str(), "self_");
+        assert_eq!(fields.claim(snake("Self", "f")).as_str(), "self_2");
     }
 }

@@ -35,17 +35,41 @@ pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
 /// `cargo check` of a scaffolded crate, offline, in a target dir kept between runs.
 /// Returns the compiler's output on failure.
 pub fn cargo_check(dir: &Path) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
+    cargo(
+        dir,
+        &[
             "check",
             "--offline",
             "--quiet",
             "--no-default-features",
             "--lib",
-        ])
+        ],
+    )
+}
+
+/// `cargo doc` of a scaffolded crate with rustdoc's warnings denied: page text must not
+/// break the docs.
+pub fn cargo_doc(dir: &Path) -> Result<(), String> {
+    cargo(
+        dir,
+        &[
+            "doc",
+            "--offline",
+            "--quiet",
+            "--no-default-features",
+            "--no-deps",
+            "--lib",
+        ],
+    )
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", root().join("target/scaffold"))
+        .env("RUSTDOCFLAGS", "-D warnings")
         .env_remove("RUSTFLAGS")
         .output()
         .map_err(|err| format!("cannot run cargo: {err}"))?;

@@ -115,11 +115,12 @@ fn setter(module: &Module, field: &FieldDef) -> TokenStream {
     } else {
         quote!(value)
     };
-    let doc = format!(
-        " Sets [`{}`](Self::{}).",
-        field.name.bare(),
-        field.name.as_str()
-    );
+    // Intra-doc links cannot name raw identifiers, so keyword fields are not linked.
+    let doc = if field.name.as_str().starts_with("r#") {
+        format!(" Sets `{}`.", field.name.bare())
+    } else {
+        format!(" Sets [`{0}`](Self::{0}).", field.name.as_str())
+    };
     quote! {
         #[doc = #doc]
         pub fn #name(mut self, value: #ty) -> Self {

@@ -495,7 +495,10 @@ impl Lowering {
                 &TypeExpr::parse(ty).expect("validated"),
             ));
         }
-        let name = inline_name?.clone();
+        // A body or payload without fields is the empty object `{}`.
+        let Some(name) = inline_name.cloned() else {
+            return Some(RustType::Empty);
+        };
         let owner = Owner {
             module,
             service,

@@ -24,12 +24,11 @@ impl crate::runtime::Client {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ($callback:ident) => {
-        $callback!(
-            $crate::application::v6::application_feedback::PatchApplicationFeedbackRequest,
-            $crate::helpdesk::v1::notification::PatchNotificationRequest,
-            $crate::helpdesk::v1::ticket::AnswerUserQueryTicketRequest,
-            $crate::helpdesk::v1::ticket::UpdateTicketRequest,
-            $crate::im::v2::chat_button::UpdateChatButtonRequest
-        );
+        $callback !
+        ($crate::application::v6::application_feedback::PatchApplicationFeedbackRequest,
+        $crate::helpdesk::v1::notification::PatchNotificationRequest,
+        $crate::helpdesk::v1::ticket::AnswerUserQueryTicketRequest,
+        $crate::helpdesk::v1::ticket::UpdateTicketRequest,
+        $crate::im::v2::chat_button::UpdateChatButtonRequest);
     };
 }

@@ -12,7 +12,9 @@ impl<'a> ApplicationV6Api<'a> {
         Self { client }
     }
     /// The `application_feedback` resource.
-    pub fn application_feedback(&self) -> application_feedback::ApplicationFeedbackApi<'a> {
+    pub fn application_feedback(
+        &self,
+    ) -> application_feedback::ApplicationFeedbackApi<'a> {
         application_feedback::ApplicationFeedbackApi::new(self.client)
     }
 }

@@ -200,7 +200,10 @@ impl Notification {
         self
     }
     /// Sets [`new_staff_scope_department_list`](Self::new_staff_scope_department_list).
-    pub fn new_staff_scope_department_list(mut self, value: Vec<NotificationDepartment>) -> Self {
+    pub fn new_staff_scope_department_list(
+        mut self,
+        value: Vec<NotificationDepartment>,
+    ) -> Self {
         self.new_staff_scope_department_list = Some(value);
         self
     }

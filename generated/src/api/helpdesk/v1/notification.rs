@@ -78,10 +78,7 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
         id: "helpdesk.v1.notification.patch",
         method: crate::runtime::HttpMethod::Patch,
         path: "/open-apis/helpdesk/v1/notifications/:notification_id",
-        tokens: &[
-            crate::runtime::TokenKind::Tenant,
-            crate::runtime::TokenKind::User,
-        ],
+        tokens: &[crate::runtime::TokenKind::Tenant, crate::runtime::TokenKind::User],
         helpdesk: true,
         envelope: crate::runtime::Envelope::Data,
         errors: &[

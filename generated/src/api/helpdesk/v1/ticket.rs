@@ -205,7 +205,12 @@ impl crate::runtime::ApiRequest for UpdateTicketRequest {
 }
 /// The request body of [`AnswerUserQueryTicketRequest`].
 #[derive(
-    Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
 )]
 pub struct AnswerUserQueryTicketBody {
     /// 事件ID,可从订阅事件中提取

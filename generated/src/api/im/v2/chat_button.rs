@@ -54,10 +54,7 @@ pub struct UpdateChatButtonRequest {
 impl UpdateChatButtonRequest {
     /// Builds `UpdateChatButtonRequest` from its required fields; set the optional ones with the methods below.
     pub fn new(body: UpdateChatButtonBody) -> Self {
-        Self {
-            user_id_type: None,
-            body,
-        }
+        Self { user_id_type: None, body }
     }
     /// Sets [`user_id_type`](Self::user_id_type).
     pub fn user_id_type(mut self, value: UserIdType) -> Self {
@@ -158,7 +155,12 @@ impl FailedReason {
 ///
 /// The doc type `open_app_feed_card_button`.
 #[derive(
-    Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
 )]
 pub struct OpenAppFeedCardButton {
     /// 跳转 URL（仅支持 https 协议）
@@ -204,7 +206,10 @@ impl OpenAppFeedCardButton {
         self
     }
     /// Sets [`action_map`](Self::action_map).
-    pub fn action_map(mut self, value: ::std::collections::BTreeMap<String, String>) -> Self {
+    pub fn action_map(
+        mut self,
+        value: ::std::collections::BTreeMap<String, String>,
+    ) -> Self {
         self.action_map = Some(value);
         self
     }
@@ -213,7 +218,12 @@ impl OpenAppFeedCardButton {
 ///
 /// The doc type `open_app_feed_card_buttons`.
 #[derive(
-    Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
 )]
 pub struct OpenAppFeedCardButtons {
     /// 按钮组合，该字段为全量更新字段，若未传入字段原有值，则会清空字段数据。例如：
@@ -234,7 +244,12 @@ impl OpenAppFeedCardButtons {
 ///
 /// The doc type `open_app_feed_card_text`.
 #[derive(
-    Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
 )]
 pub struct OpenAppFeedCardText {
     /// 文本
@@ -311,7 +326,12 @@ impl OpenAppFeedCardUrl {
 }
 /// The request body of [`UpdateChatButtonRequest`].
 #[derive(
-    Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema,
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
 )]
 pub struct UpdateChatButtonBody {
     /// 用户 ID 列表（ID 类型与 user_id_type 的取值一致。如果是商店应用，因不支持获取用户 user ID 权限，所以无法使用 user_id 类型的用户 ID）
