@@ -186,9 +186,31 @@ pub fn parse_str<T: DeserializeOwned>(text: &str) -> Result<T, (Option<Pos>, Str
     });
     result.map_err(|err| {
         let pos = err.location().map(Pos::from);
-        let field = if path == "." { String::new() } else { path };
+        let field = if path == "." {
+            String::new()
+        } else {
+            without_span_wrappers(&path)
+        };
         (pos, field, first_line(&err.to_string()))
     })
+}
+
+/// [`Located`](super::Located) values are read through serde-saphyr's span wrapper, which
+/// shows in the path as a `.value` segment after the field (`type.value`, `tokens.value[1]`);
+/// the user wrote `type` and `tokens[1]`.
+fn without_span_wrappers(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find(".value") {
+        let after = &rest[at + ".value".len()..];
+        out.push_str(&rest[..at]);
+        if !(after.is_empty() || after.starts_with('[') || after.starts_with('.')) {
+            out.push_str(".value");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// serde-saphyr appends a source snippet to its messages; the diagnostic has its own position.

@@ -1,0 +1,158 @@
+//! Codegen's promises about the files it writes: only changed files are rewritten, only
+//! generated files are ever touched, stale and orphaned files are reported, and a run
+//! that cannot finish writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use feishu_codegen::emit::HEADER;
+use feishu_codegen::output::{self, Change, OutputError};
+use feishu_tests::spec_dir;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((entry.path(), entry.metadata().unwrap().modified().unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn regenerate(spec: &Path, out: &Path) -> Vec<Change> {
+    let generated = feishu_codegen::generate(spec).unwrap_or_else(|d| panic!("{d}"));
+    let plan = output::plan(out, &generated).unwrap_or_else(|err| panic!("{err}"));
+    plan.apply().unwrap();
+    plan.changes
+}
+
+#[test]
+fn only_files_whose_content_changed_are_rewritten() {
+    let work = tempfile::tempdir().unwrap();
+    let (spec, out) = (work.path().join("spec"), work.path().join("out"));
+    copy_dir(&spec_dir(), &spec);
+    let first = regenerate(&spec, &out);
+    assert!(first.iter().all(|c| matches!(c, Change::Create(_))) && !first.is_empty());
+    let before = mtimes(&out);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(
+        regenerate(&spec, &out).is_empty(),
+        "an unchanged spec changes nothing"
+    );
+    assert_eq!(mtimes(&out), before);
+
+    // Change one endpoint's title: only its resource's file changes.
+    let endpoint = spec.join("im/v2/chat_button/update.yaml");
+    let text = std::fs::read_to_string(&endpoint).unwrap().replace(
+        "title: 更新消息流卡片按钮",
+        "title: 更新消息流卡片按钮（新）",
+    );
+    std::fs::write(&endpoint, text).unwrap();
+    let changes = regenerate(&spec, &out);
+    assert_eq!(
+        changes,
+        vec![Change::Update(out.join("src/api/im/v2/chat_button.rs"))]
+    );
+    let after = mtimes(&out);
+    let moved: Vec<_> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| b.0.clone())
+        .collect();
+    assert_eq!(moved, vec![out.join("src/api/im/v2/chat_button.rs")]);
+}
+
+#[test]
+fn check_reports_stale_missing_and_orphaned_files() {
+    let out = tempfile::tempdir().unwrap();
+    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
+    output::plan(out.path(), &generated)
+        .unwrap()
+        .apply()
+        .unwrap();
+
+    let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
+    let edited = std::fs::read_to_string(&ticket)
+        .unwrap()
+        .replace("pub fn update", "pub fn update_renamed");
+    std::fs::write(&ticket, edited).unwrap();
+    let missing = out.path().join("src/api/im/mod.rs");
+    std::fs::remove_file(&missing).unwrap();
+    let orphan = out.path().join("src/api/helpdesk/v1/old_resource.rs");
+    std::fs::write(&orphan, format!("{HEADER}\n\npub struct Old;\n")).unwrap();
+    let own_file = out.path().join("src/api/helpdesk/notes.rs");
+    std::fs::write(&own_file, "// my own notes\n").unwrap();
+
+    let plan = output::plan(out.path(), &generated).unwrap();
+    let mut changes = plan.changes.clone();
+    changes.sort_by_key(|c| c.to_string());
+    assert_eq!(
+        changes,
+        vec![
+            Change::Create(missing.clone()),
+            Change::Remove(orphan.clone()),
+            Change::Update(ticket.clone())
+        ]
+    );
+
+    plan.apply().unwrap();
+    assert!(!orphan.exists(), "a generated orphan is removed");
+    assert!(
+        own_file.exists(),
+        "a file without the header is never removed"
+    );
+    assert!(
+        output::plan(out.path(), &generated)
+            .unwrap()
+            .is_up_to_date()
+    );
+}
+
+#[test]
+fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
+    let out = tempfile::tempdir().unwrap();
+    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
+    output::plan(out.path(), &generated)
+        .unwrap()
+        .apply()
+        .unwrap();
+
+    // A file at a generated path, without the header: someone's own work.
+    let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
+    std::fs::write(&ticket, "// hand-written\npub struct Mine;\n").unwrap();
+    // And a generated file that is stale, which a successful run would rewrite.
+    let stale = out.path().join("src/api/im/v2/chat_button.rs");
+    std::fs::write(&stale, format!("{HEADER}\n// stale\n")).unwrap();
+    let before = mtimes(out.path());
+
+    match output::plan(out.path(), &generated) {
+        Err(OutputError::HandWritten(path)) => assert_eq!(path, ticket),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(mtimes(out.path()), before, "a refused run writes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&ticket).unwrap(),
+        "// hand-written\npub struct Mine;\n"
+    );
+}

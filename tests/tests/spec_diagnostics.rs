@@ -1,0 +1,180 @@
+//! A bad spec gets errors that name the file, the line and column, and the field path,
+//! and one run reports all of them.
+
+use std::path::Path;
+
+use feishu_codegen::Diagnostic;
+
+const GOOD: &str = r#"
+title: Good
+doc_url: https://open.feishu.cn/document/good
+method: GET
+path: /open-apis/svc/v1/things/:thing_id
+tokens: [tenant]
+path_params:
+  - { name: thing_id, type: string }
+"#;
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn diagnostics(dir: &Path) -> Vec<Diagnostic> {
+    match feishu_codegen::generate(dir) {
+        Ok(_) => panic!("the spec in {} should not generate", dir.display()),
+        Err(diagnostics) => diagnostics.0,
+    }
+}
+
+fn find<'a>(all: &'a [Diagnostic], field: &str) -> &'a Diagnostic {
+    all.iter()
+        .find(|d| d.field == field)
+        .unwrap_or_else(|| panic!("no diagnostic for `{field}` among {all:#?}"))
+}
+
+#[test]
+fn every_semantic_error_of_a_file_is_reported_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    write(
+        dir.path(),
+        "svc/v1/thing/update.yaml",
+        r#"title: Update
+doc_url: https://open.feishu.cn/document/update
+method: PUT
+path: /open-apis/svc/v1/things/:thing_id
+tokens: [user, user]
+path_params:
+  - { name: other_id, type: string }
+query_params:
+  - { name: page, type: widget }
+request_body:
+  fields:
+    - { name: a, type: string }
+    - { name: a, type: nope_type }
+    - name: level
+      type: int
+      options:
+        - { value: low, meaning: not an integer }
+    - { name: list, type: "list of string" }
+examples:
+  request: "{not json"
+"#,
+    );
+    let all = diagnostics(dir.path());
+    let file = dir.path().join("svc/v1/thing/update.yaml");
+    assert!(
+        all.iter().all(|d| d.file == file),
+        "only the bad file is blamed: {all:#?}"
+    );
+
+    let path = find(&all, "path");
+    assert_eq!(path.pos.map(|p| p.line), Some(4));
+    assert!(path.message.contains("other_id"), "{}", path.message);
+    assert_eq!(find(&all, "tokens").pos.map(|p| p.line), Some(5));
+    assert!(
+        find(&all, "query_params[0].type")
+            .message
+            .contains("cannot be a query_params type")
+    );
+    let duplicate = find(&all, "request_body.fields[1].name");
+    assert_eq!(duplicate.pos.map(|p| (p.line, p.column)), Some((13, 15)));
+    let unknown = find(&all, "request_body.fields[1].type");
+    assert!(
+        unknown.message.contains("unknown type `nope_type`"),
+        "{}",
+        unknown.message
+    );
+    assert_eq!(unknown.pos.map(|p| p.line), Some(13));
+    assert!(
+        find(&all, "request_body.fields[2].options[0].value")
+            .message
+            .contains("must be an integer")
+    );
+    assert!(
+        find(&all, "request_body.fields[3].type")
+            .message
+            .contains("is not a type")
+    );
+    let example = find(&all, "examples.request");
+    assert!(example.message.contains("not valid JSON"));
+    assert_eq!(example.pos.map(|p| p.line), Some(20));
+
+    let shown = unknown.to_string();
+    assert!(
+        shown.starts_with(&format!("{}:13:", file.display()))
+            && shown.contains(": request_body.fields[1].type: unknown type"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn errors_in_several_files_are_all_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    // A field the format does not have.
+    write(
+        dir.path(),
+        "svc/v1/thing/a.yaml",
+        &format!("{GOOD}colour: blue\n"),
+    );
+    // A value of the wrong type, inside a list.
+    write(
+        dir.path(),
+        "svc/v1/thing/b.yaml",
+        &GOOD.replace("type: string }", "type: [1] }"),
+    );
+    // YAML that does not parse.
+    write(dir.path(), "svc/v1/thing/c.yaml", "title: [unclosed\n");
+    // A file in the wrong place.
+    write(dir.path(), "svc/stray.yaml", GOOD);
+    let all = diagnostics(dir.path());
+    let for_file = |rel: &str| {
+        all.iter()
+            .find(|d| d.file == dir.path().join(rel))
+            .unwrap_or_else(|| panic!("nothing about {rel}: {all:#?}"))
+    };
+
+    let unknown = for_file("svc/v1/thing/a.yaml");
+    assert!(
+        unknown.message.contains("unknown field `colour`"),
+        "{unknown}"
+    );
+    assert_eq!(unknown.pos.map(|p| p.line), Some(9));
+    let wrong = for_file("svc/v1/thing/b.yaml");
+    assert_eq!(wrong.field, "path_params[0].type", "{wrong}");
+    assert_eq!(wrong.pos.map(|p| p.line), Some(8));
+    assert!(for_file("svc/v1/thing/c.yaml").pos.is_some());
+    assert!(for_file("svc/stray.yaml").message.contains("belongs at"));
+    assert_eq!(all.len(), 4, "{all:#?}");
+}
+
+#[test]
+fn one_doc_type_with_two_shapes_is_an_error_naming_both_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = |field_type: &str| {
+        format!(
+            "title: T\ndoc_url: https://open.feishu.cn/document/t\nmethod: POST\npath: /open-apis/svc/v1/things\ntokens: [tenant]\n\
+             request_body:\n  fields:\n    - name: item\n      type: shared_item\n      fields:\n        - {{ name: id, type: {field_type} }}\n"
+        )
+    };
+    write(dir.path(), "svc/v1/thing/create.yaml", &endpoint("string"));
+    write(dir.path(), "svc/v1/other/create.yaml", &endpoint("int"));
+    let all = diagnostics(dir.path());
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0]
+            .message
+            .contains("type `shared_item` is already defined with other fields"),
+        "{}",
+        all[0]
+    );
+    assert!(all[0].message.contains("other/create.yaml:9"), "{}", all[0]);
+
+    // The same shape twice is one type, placed where both resources can reach it.
+    write(dir.path(), "svc/v1/thing/create.yaml", &endpoint("int"));
+    let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    assert!(generated.files["src/api/svc/v1/mod.rs"].contains("pub struct SharedItem {"));
+}
