@@ -1,0 +1,350 @@
+//! The runtime's behaviour over real HTTP on 127.0.0.1: which token a call sends, what is
+//! refused before any I/O, the token cache, per-call options, and secrets kept out of
+//! Debug and Display.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use feishu::application::v6::application_feedback::{
+    FeedbackStatus, PatchApplicationFeedbackRequest, UserIdType,
+};
+use feishu::helpdesk::v1::Notification;
+use feishu::helpdesk::v1::notification::PatchNotificationRequest;
+use feishu::helpdesk::v1::ticket::{TicketStatus, UpdateTicketBody, UpdateTicketRequest};
+use feishu::im::v2::chat_button::{ActionType, ButtonType};
+use feishu::{BaseUrl, Client, Error};
+use feishu_tests::server::{Reply, TENANT_TOKEN, TENANT_TOKEN_PATH, TestServer, token_reply};
+use serde_json::json;
+
+const SECRET: &str = "app-secret-never-shown";
+const HELPDESK_TOKEN: &str = "helpdesk-token-never-shown";
+const USER_TOKEN: &str = "u-user-token-never-shown";
+
+fn ok_server() -> impl Fn(&feishu_tests::server::Recorded) -> Reply + Send + Sync + 'static {
+    |request| {
+        token_reply(request)
+            .unwrap_or_else(|| Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}})))
+    }
+}
+
+fn builder(server: &TestServer) -> feishu::ClientBuilder {
+    Client::builder("cli_a", SECRET).base_url(BaseUrl::Custom(server.url()))
+}
+
+fn feedback() -> PatchApplicationFeedbackRequest {
+    PatchApplicationFeedbackRequest::new(
+        "cli_9f115af860f7901b",
+        "705",
+        FeedbackStatus::Handled,
+        "ou_1",
+    )
+    .user_id_type(UserIdType::OpenId)
+}
+
+#[tokio::test]
+async fn a_call_sends_the_user_token_where_given_and_the_tenant_token_otherwise() {
+    let server = TestServer::start(ok_server()).await;
+    let client = builder(&server)
+        .helpdesk("hd", HELPDESK_TOKEN)
+        .build()
+        .unwrap();
+    let notifications = client.helpdesk().v1().notification();
+
+    notifications
+        .patch(PatchNotificationRequest::new("n1", Notification::default()))
+        .await
+        .unwrap();
+    notifications
+        .patch(PatchNotificationRequest::new("n1", Notification::default()))
+        .user_access_token(USER_TOKEN)
+        .await
+        .unwrap();
+
+    let requests = server.take_requests();
+    let auth: Vec<(&str, Option<&str>)> = requests
+        .iter()
+        .map(|r| (r.path.as_str(), r.header("authorization")))
+        .collect();
+    let tenant = format!("Bearer {TENANT_TOKEN}");
+    let user = format!("Bearer {USER_TOKEN}");
+    assert_eq!(
+        auth,
+        vec![
+            (TENANT_TOKEN_PATH, None),
+            (
+                "/open-apis/helpdesk/v1/notifications/n1",
+                Some(tenant.as_str())
+            ),
+            (
+                "/open-apis/helpdesk/v1/notifications/n1",
+                Some(user.as_str())
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn what_cannot_succeed_is_refused_before_any_request() {
+    let server = TestServer::start(ok_server()).await;
+    let with_helpdesk = builder(&server)
+        .helpdesk("hd", HELPDESK_TOKEN)
+        .build()
+        .unwrap();
+    let without_helpdesk = builder(&server).build().unwrap();
+    let body = UpdateTicketBody::default().status(TicketStatus::Processing);
+
+    // A user-token-only endpoint without a user token.
+    let err = with_helpdesk
+        .helpdesk()
+        .v1()
+        .ticket()
+        .update(UpdateTicketRequest::new("1", body.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { endpoint: "helpdesk.v1.ticket.update", message } if message.contains("user_access_token")),
+        "{err}"
+    );
+    // A helpdesk endpoint without helpdesk credentials.
+    let err = without_helpdesk
+        .helpdesk()
+        .v1()
+        .ticket()
+        .update(UpdateTicketRequest::new("1", body))
+        .user_access_token(USER_TOKEN)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { message, .. } if message.contains("helpdesk")),
+        "{err}"
+    );
+    // A user token where the endpoint takes only the tenant token.
+    let err = with_helpdesk
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .user_access_token(USER_TOKEN)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::InvalidRequest { .. }), "{err}");
+
+    assert!(server.take_requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn concurrent_calls_on_a_cold_cache_fetch_the_tenant_token_once() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = fetches.clone();
+    let server = TestServer::start(move |request| {
+        if request.path == TENANT_TOKEN_PATH {
+            counter.fetch_add(1, Ordering::SeqCst);
+            return token_reply(request)
+                .unwrap()
+                .delayed(Duration::from_millis(50));
+        }
+        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    })
+    .await;
+    let client = builder(&server).build().unwrap();
+    let calls = (0..50).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .application()
+                .v6()
+                .application_feedback()
+                .patch(feedback())
+                .await
+        })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // Later calls reuse the cached token too; a separate client has its own cache.
+    client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .await
+        .unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    builder(&server)
+        .build()
+        .unwrap()
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .await
+        .unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_refused_token_request_is_an_auth_error() {
+    let server = TestServer::start(|request| {
+        if request.path == TENANT_TOKEN_PATH {
+            return Reply::json(400, &json!({"code": 10014, "msg": "app secret invalid"}))
+                .header("X-Tt-Logid", "log-auth");
+        }
+        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    })
+    .await;
+    let client = builder(&server).build().unwrap();
+    let err = client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Auth {
+                code: Some(10014),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.log_id(), Some("log-auth"));
+    assert!(!err.to_string().contains(SECRET) && !format!("{err:?}").contains(SECRET));
+}
+
+#[tokio::test]
+async fn per_call_headers_request_id_and_timeout() {
+    let server = TestServer::start(ok_server()).await;
+    let client = builder(&server).build().unwrap();
+    let api = client.application().v6().application_feedback();
+    api.patch(feedback())
+        .header("X-Custom", "yes")
+        .request_id("req-42")
+        .await
+        .unwrap();
+    let request = server.take_requests().pop().unwrap();
+    assert_eq!(request.header("x-custom"), Some("yes"));
+    assert_eq!(request.header("x-request-id"), Some("req-42"));
+
+    server.set_handler(|request| {
+        token_reply(request).unwrap_or_else(|| {
+            Reply::json(200, &json!({"code": 0, "data": {}})).delayed(Duration::from_secs(5))
+        })
+    });
+    let started = std::time::Instant::now();
+    let err = api
+        .patch(feedback())
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport { source, .. } if source.is_timeout()),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn path_parameters_are_percent_encoded() {
+    let server = TestServer::start(ok_server()).await;
+    let client = builder(&server).build().unwrap();
+    let request = PatchApplicationFeedbackRequest::new(
+        "a/b c?d",
+        "工单#1",
+        FeedbackStatus::Unknown(9),
+        "ou 1",
+    );
+    client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(request)
+        .await
+        .unwrap();
+    let sent = server.take_requests().pop().unwrap();
+    assert_eq!(
+        sent.path,
+        "/open-apis/application/v6/applications/a%2Fb%20c%3Fd/feedbacks/%E5%B7%A5%E5%8D%95%231"
+    );
+    assert_eq!(
+        sent.query_pairs(),
+        vec![
+            ("status".into(), "9".into()),
+            ("operator_id".into(), "ou 1".into())
+        ]
+    );
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let client = Client::builder("cli_a", SECRET)
+        .helpdesk("hd", HELPDESK_TOKEN)
+        .build()
+        .unwrap();
+    let shown = format!("{client:?}");
+    assert!(shown.contains("cli_a"), "{shown}");
+    for secret in [SECRET, HELPDESK_TOKEN] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    let builder = format!(
+        "{:?}",
+        Client::builder("cli_a", SECRET).helpdesk("hd", HELPDESK_TOKEN)
+    );
+    assert!(
+        !builder.contains(SECRET) && !builder.contains(HELPDESK_TOKEN),
+        "{builder}"
+    );
+    let call = client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .user_access_token(USER_TOKEN);
+    let shown = format!("{call:?}");
+    assert!(
+        !shown.contains(USER_TOKEN) && shown.contains("ou_1"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn enums_keep_values_they_do_not_know() {
+    let status: TicketStatus = serde_json::from_value(json!(99)).unwrap();
+    assert_eq!(status, TicketStatus::Unknown(99));
+    assert_eq!(serde_json::to_value(&status).unwrap(), json!(99));
+    assert_eq!(
+        serde_json::from_value::<TicketStatus>(json!(50)).unwrap(),
+        TicketStatus::ClosedByBot
+    );
+    let action: ActionType = serde_json::from_value(json!("open_mini_program")).unwrap();
+    assert_eq!(action, ActionType::Unknown("open_mini_program".into()));
+    assert_eq!(
+        serde_json::to_value(&action).unwrap(),
+        json!("open_mini_program")
+    );
+    assert_eq!(ButtonType::Primary.as_str(), "primary");
+    assert_eq!(FeedbackStatus::Closed.value(), 3);
+}
+
+#[test]
+fn base_urls() {
+    assert_eq!(BaseUrl::Feishu.as_str(), "https://open.feishu.cn");
+    assert_eq!(BaseUrl::Lark.as_str(), "https://open.larksuite.com");
+    assert_eq!(
+        Client::builder("a", "b")
+            .base_url(BaseUrl::Lark)
+            .build()
+            .unwrap()
+            .base_url(),
+        "https://open.larksuite.com"
+    );
+    let err = Client::builder("a", "b")
+        .base_url(BaseUrl::Custom("http://127.0.0.1:1/api".into()))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+}
