@@ -1,7 +1,7 @@
 //! Errors about the spec, each naming the file, the line and column, and the field path.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::spec::Pos;
 
@@ -35,13 +35,13 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 impl Diagnostics {
     pub fn push(
         &mut self,
-        file: &PathBuf,
+        file: &Path,
         pos: Option<Pos>,
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
         self.0.push(Diagnostic {
-            file: file.clone(),
+            file: file.to_path_buf(),
             pos,
             field: field.into(),
             message: message.into(),

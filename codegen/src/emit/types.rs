@@ -135,7 +135,7 @@ pub fn enum_def(def: &EnumDef) -> TokenStream {
     let doc = doc_attrs(&def.doc, false);
     let variants = def.variants.iter().map(|variant| {
         let ident = variant.name.ident();
-        let doc = doc_attrs(&[variant.doc.clone()], false);
+        let doc = doc_attrs(std::slice::from_ref(&variant.doc), false);
         quote!(#doc #ident,)
     });
     let (unknown, mapping, macro_name) = match def.repr {

@@ -65,7 +65,7 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
     let mut files = Vec::new();
     if let Err(err) = collect_files(dir, &mut files) {
         diagnostics.push(
-            &dir.to_path_buf(),
+            dir,
             None,
             "",
             format!("cannot read the spec directory: {err}"),

@@ -3,7 +3,7 @@
 //! Every problem is collected, so one run reports them all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -71,9 +71,7 @@ struct Validator {
     diagnostics: Diagnostics,
     registry: TypeRegistry,
     /// Every use of a named type: where it was named, to report the unknown ones.
-    references: Vec<((String, String), String, PathBuf, Pos, String)>,
-    /// Every use of a named type by a resource: `(service version, type name, resource)`.
-    uses: Vec<((String, String), String, String)>,
+    references: Vec<Reference>,
 }
 
 impl Validator {
@@ -272,14 +270,7 @@ impl Validator {
             }
             (Some(ty), None) => match TypeExpr::parse(ty) {
                 Ok(TypeExpr::Named(name)) => {
-                    self.references.push((
-                        key.clone(),
-                        name,
-                        file.clone(),
-                        ty.pos,
-                        format!("{at}.type"),
-                    ));
-                    self.use_type(key, origin, ty);
+                    self.reference(key, origin, &name, ty.pos, format!("{at}.type"));
                 }
                 Ok(_) => self.diagnostics.push(
                     file,
@@ -343,14 +334,7 @@ impl Validator {
                     self.fields(key, origin, children, &format!("{at}.fields"));
                 }
                 (Some(name), None) => {
-                    self.references.push((
-                        key.clone(),
-                        name.to_owned(),
-                        file.clone(),
-                        field.ty.pos,
-                        format!("{at}.type"),
-                    ));
-                    self.use_type(key, origin, &field.ty);
+                    self.reference(key, origin, name, field.ty.pos, format!("{at}.type"));
                 }
                 (None, Some(_)) => self.diagnostics.push(
                     file,
@@ -366,7 +350,7 @@ impl Validator {
         }
     }
 
-    fn options(&mut self, file: &PathBuf, field: &Field, ty: &TypeExpr, at: &str) {
+    fn options(&mut self, file: &Path, field: &Field, ty: &TypeExpr, at: &str) {
         if let Some(name) = &field.enum_name
             && !is_snake_case(name)
         {
@@ -501,55 +485,58 @@ impl Validator {
         }
     }
 
-    fn use_type(
+    /// Records a use of a named type; uses are resolved once every definition is known.
+    fn reference(
         &mut self,
         key: &(String, String),
         origin: Origin<'_>,
-        ty: &super::Located<String>,
+        name: &str,
+        pos: Pos,
+        at: String,
     ) {
-        let (Some(resource), Ok(expr)) = (origin.resource, TypeExpr::parse(ty)) else {
-            return;
-        };
-        let Some(name) = expr.named() else { return };
-        // Uses are recorded after all definitions are known, in check_references.
-        self.uses
-            .push((key.clone(), name.to_owned(), resource.to_owned()));
+        self.references.push(Reference {
+            version: key.clone(),
+            name: name.to_owned(),
+            file: origin.file.clone(),
+            resource: origin.resource.map(str::to_owned),
+            pos,
+            at,
+        });
     }
 
+    /// Reports unknown types, and notes which resources use each known one (which
+    /// decides the module it is generated in).
     fn check_references(&mut self) {
-        for (key, resource) in std::mem::take(&mut self.uses)
-            .into_iter()
-            .map(|(k, n, r)| ((k, n), r))
-        {
-            if let Some(entry) = self
+        for reference in std::mem::take(&mut self.references) {
+            let entry = self
                 .registry
-                .get_mut(&key.0)
-                .and_then(|types| types.get_mut(&key.1))
-            {
-                entry.resources.insert(resource);
-            }
-        }
-        for (key, name, file, pos, at) in std::mem::take(&mut self.references) {
-            let known = self
-                .registry
-                .get(&key)
-                .is_some_and(|types| types.contains_key(&name));
-            if !known {
-                self.diagnostics.push(
-                    &file,
-                    Some(pos),
-                    at,
+                .get_mut(&reference.version)
+                .and_then(|types| types.get_mut(&reference.name));
+            match entry {
+                Some(entry) => entry.resources.extend(reference.resource),
+                None => self.diagnostics.push(
+                    &reference.file,
+                    Some(reference.pos),
+                    reference.at,
                     format!(
-                        "unknown type `{name}`: define it with `fields` where it is first used, in this \
+                        "unknown type `{}`: define it with `fields` where it is first used, in this \
                          file's `types`, or in {}/{}/_types.yaml",
-                        key.0, key.1
+                        reference.name, reference.version.0, reference.version.1
                     ),
-                );
+                ),
             }
         }
-        // A type used by one resource lives in that resource's module, and it may reach
-        // other types only through names that resolve; nothing further to check here.
     }
+}
+
+/// A use of a named type.
+struct Reference {
+    version: (String, String),
+    name: String,
+    file: PathBuf,
+    resource: Option<String>,
+    pos: Pos,
+    at: String,
 }
 
 /// Where a definition or use was written.
