@@ -23,3 +23,8 @@ pub fn spec_dir() -> PathBuf {
 pub fn generated_dir() -> PathBuf {
     root().join("generated")
 }
+
+/// The README's Rust examples are compiled as doctests, so the quickstart stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
