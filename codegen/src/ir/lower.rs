@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
 use crate::rustdoc::{code, sanitize, table_cell};
 use crate::spec::model::{
-    AppType, EndpointSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind,
+    AppType, EndpointSpec, Envelope, Field, Payload, Rules, Scope as ApiScope, TokenKind,
 };
 use crate::spec::{LoadedEndpoint, Primitive, Spec, TypeExpr, TypeRegistry};
 
@@ -187,6 +187,12 @@ impl Lowering {
                     self.module_path(&[service, version, resource])
                 };
                 let name = self.claim(&module, naming::type_name(&entry.name));
+                let sources = &mut self
+                    .modules
+                    .get_mut(&module)
+                    .expect("module exists")
+                    .sources;
+                sources.extend(entry.sources.iter().cloned());
                 self.type_refs.insert(
                     (service.clone(), version.clone(), entry.name.clone()),
                     TypeRef { module, name },
@@ -389,7 +395,15 @@ impl Lowering {
                     version,
                     payload,
                     names.response.as_ref(),
-                    &format!("The `data` returned for [`{}`].", names.request.bare()),
+                    &match spec.response.envelope {
+                        Envelope::Data => {
+                            format!("The `data` returned for [`{}`].", names.request.bare())
+                        }
+                        Envelope::Flat => format!(
+                            "The response to [`{}`]: the fields beside `code` and `msg`.",
+                            names.request.bare()
+                        ),
+                    },
                 )
             })
             .unwrap_or(RustType::Empty);

@@ -22,6 +22,8 @@ pub struct TypeEntry {
     /// Where the definition the generated type takes its docs from was written.
     pub file: PathBuf,
     pub pos: Pos,
+    /// Every spec file (relative to the spec dir) that defines the type.
+    pub sources: BTreeSet<String>,
     /// Defined in the service version's `_types.yaml`.
     pub shared: bool,
     /// The resources whose endpoints define or use the type.
@@ -40,6 +42,7 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
             let at = format!("types[{i}]");
             let origin = Origin {
                 file: &shared.file,
+                rel: &shared.rel,
                 resource: None,
                 shared: true,
             };
@@ -81,6 +84,7 @@ impl Validator {
         let key = (endpoint.id.service.clone(), endpoint.id.version.clone());
         let origin = Origin {
             file,
+            rel: &endpoint.rel,
             resource: Some(endpoint.id.resource.as_str()),
             shared: false,
         };
@@ -464,6 +468,7 @@ impl Validator {
                     );
                 }
                 existing.shared |= origin.shared;
+                existing.sources.insert(origin.rel.to_owned());
                 existing
                     .resources
                     .extend(origin.resource.map(str::to_owned));
@@ -477,6 +482,7 @@ impl Validator {
                         fields: fields.to_vec(),
                         file: origin.file.clone(),
                         pos,
+                        sources: BTreeSet::from([origin.rel.to_owned()]),
                         shared: origin.shared,
                         resources: origin.resource.map(str::to_owned).into_iter().collect(),
                     },
@@ -543,6 +549,8 @@ struct Reference {
 #[derive(Clone, Copy)]
 struct Origin<'a> {
     file: &'a PathBuf,
+    /// The file relative to the spec dir.
+    rel: &'a str,
     /// The resource of the endpoint file, or None for `_types.yaml`.
     resource: Option<&'a str>,
     shared: bool,
