@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::Pos;
 use super::load::{LoadedEndpoint, Spec};
-use super::model::{EnumOption, Field, Payload};
+use super::model::{EnumOption, Field, Payload, TypeDef};
 use super::type_expr::{Primitive, TypeExpr, is_snake_case};
 use crate::diagnostic::Diagnostics;
 
@@ -38,24 +38,13 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
     let mut v = Validator::default();
     for shared in &spec.shared {
         let key = (shared.service.clone(), shared.version.clone());
-        for (i, def) in shared.spec.types.iter().enumerate() {
-            let at = format!("types[{i}]");
-            let origin = Origin {
-                file: &shared.file,
-                rel: &shared.rel,
-                resource: None,
-                shared: true,
-            };
-            v.define(
-                &key,
-                (&def.name, def.name.pos),
-                &def.description,
-                &def.fields,
-                origin,
-                &at,
-            );
-            v.fields(&key, origin, &def.fields, &format!("{at}.fields"));
-        }
+        let origin = Origin {
+            file: &shared.file,
+            rel: &shared.rel,
+            resource: None,
+            shared: true,
+        };
+        v.type_defs(&key, origin, &shared.spec.types);
     }
     for endpoint in &spec.endpoints {
         v.endpoint(endpoint);
@@ -171,18 +160,7 @@ impl Validator {
         if let Some(payload) = &spec.response.payload {
             self.payload(&key, origin, payload, "response.payload", true);
         }
-        for (i, def) in spec.types.iter().enumerate() {
-            let at = format!("types[{i}]");
-            self.define(
-                &key,
-                (&def.name, def.name.pos),
-                &def.description,
-                &def.fields,
-                origin,
-                &at,
-            );
-            self.fields(&key, origin, &def.fields, &format!("{at}.fields"));
-        }
+        self.type_defs(&key, origin, &spec.types);
 
         let mut codes = BTreeSet::new();
         for (i, error) in spec.errors.iter().enumerate() {
@@ -428,6 +406,22 @@ impl Validator {
                     "must be snake_case",
                 );
             }
+        }
+    }
+
+    /// Checks and records a `types` list.
+    fn type_defs(&mut self, key: &(String, String), origin: Origin<'_>, defs: &[TypeDef]) {
+        for (i, def) in defs.iter().enumerate() {
+            let at = format!("types[{i}]");
+            self.define(
+                key,
+                (&def.name, def.name.pos),
+                &def.description,
+                &def.fields,
+                origin,
+                &at,
+            );
+            self.fields(key, origin, &def.fields, &format!("{at}.fields"));
         }
     }
 
