@@ -19,6 +19,19 @@ const RAW_KEYWORDS: &[&str] = &[
 /// Keywords that cannot be raw identifiers; they get a trailing underscore instead.
 const UNRAWABLE_KEYWORDS: &[&str] = &["crate", "self", "super", "Self", "_"];
 
+/// The client's own methods: a service accessor (`client.helpdesk()`) may not take these
+/// names. Keep in step with `generated/src/runtime/client.rs`.
+pub const CLIENT_METHODS: &[&str] = &["app_token", "base_url", "builder", "fetch_token"];
+
+/// Names of the prelude and of the std types generated code writes unqualified; a
+/// generated type may not shadow them.
+pub const PRELUDE_TYPES: &[&str] = &[
+    "Box", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec",
+];
+
+/// Struct methods generated beside the setters.
+pub const CONSTRUCTOR: &str = "new";
+
 /// A Rust identifier as it is written in source, `r#` prefix included.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RustName(String);
@@ -106,6 +119,15 @@ pub fn variant_name(given: Option<&str>, value: &serde_json::Value, index: usize
             RustName(format!("V{text}"))
         }
         _ => RustName(format!("Value{index}")),
+    }
+}
+
+/// The builder method for a field: the field's own name, unless that is the constructor's.
+pub fn setter_name(field: &RustName) -> RustName {
+    if field.bare() == CONSTRUCTOR {
+        RustName(format!("with_{CONSTRUCTOR}"))
+    } else {
+        field.clone()
     }
 }
 

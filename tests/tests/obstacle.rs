@@ -54,13 +54,61 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
             "missing `{expected}` in:\n{resource}"
         );
     }
+    let clashes = &generated.files["src/api/builder/v1/new.rs"];
+    for expected in [
+        "pub fn with_new(mut self, value: impl Into<String>) -> Self",
+        "pub parent: Option<Box<Node>>,",
+        "pub children: Option<Vec<Node>>,",
+        "pub struct Option2 {",
+        "pub enum NewNewBodyResult {",
+        "pub ping: Option<Box<Ping>>,",
+    ] {
+        assert!(
+            clashes.contains(expected),
+            "missing `{expected}` in:\n{clashes}"
+        );
+    }
+    assert!(generated.files["src/api/mod.rs"].contains("pub fn builder_api(&self)"));
     // A type used by two resources lives in their version module.
     assert!(generated.files["src/api/obstacle/v1/mod.rs"].contains("pub struct SharedThing {"));
+}
+
+/// With no enums at all, neither enum macro of the runtime is used; that must not warn.
+#[test]
+fn a_spec_without_enums_compiles_without_warnings() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let spec = work.path().join("spec/obstacle/v1/empty");
+    std::fs::create_dir_all(&spec).unwrap();
+    std::fs::copy(
+        fixture().join("obstacle/v1/empty/get.yaml"),
+        spec.join("get.yaml"),
+    )
+    .unwrap();
+    let shared = fixture().join("obstacle/v1/_types.yaml");
+    std::fs::copy(shared, work.path().join("spec/obstacle/v1/_types.yaml")).unwrap();
+    // Alone, the endpoint defines the type the full fixture defines in type/create.yaml.
+    let text = std::fs::read_to_string(spec.join("get.yaml")).unwrap().replace(
+        "{ name: thing, type: shared_thing }",
+        "{ name: thing, type: shared_thing, fields: [{ name: id, type: string, required: true }] }",
+    );
+    std::fs::write(spec.join("get.yaml"), text).unwrap();
+    let generated =
+        feishu_codegen::generate(&work.path().join("spec")).unwrap_or_else(|d| panic!("{d}"));
+    assert!(!generated.files.values().any(|f| f.contains("_enum!")));
+    let dir = work.path().join("crate");
+    scaffold_crate(&dir).expect("scaffold");
+    output::plan(&dir, &generated)
+        .expect("plan")
+        .apply()
+        .expect("write");
+    if let Err(compiler) = cargo_check(&dir) {
+        panic!("a spec without enums does not compile cleanly:\n{compiler}");
+    }
 }
 
 #[test]
 fn obstacle_course_validates() {
     let loaded = spec::load(&fixture()).unwrap_or_else(|d| panic!("{d}"));
     spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
-    assert_eq!(loaded.endpoints.len(), 3);
+    assert_eq!(loaded.endpoints.len(), 4);
 }

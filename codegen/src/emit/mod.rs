@@ -133,7 +133,7 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
                 quote! {
                     #doc
                     pub fn #method(&self) -> #child_mod::#ty<'_> {
-                        #child_mod::#ty::new(self)
+                        #child_mod::#ty { client: self }
                     }
                 }
             });
@@ -161,7 +161,15 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
                 quote! {
                     #doc
                     pub fn #method(&self) -> #child_mod::#child_ty<'a> {
-                        #child_mod::#child_ty::new(self.client)
+                        #child_mod::#child_ty { client: self.client }
+                    }
+                }
+            });
+            let methods: Vec<TokenStream> = methods.collect();
+            let impl_block = (!methods.is_empty()).then(|| {
+                quote! {
+                    impl<'a> #ty<'a> {
+                        #(#methods)*
                     }
                 }
             });
@@ -169,16 +177,10 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
                 #doc
                 #[derive(Clone, Copy, Debug)]
                 pub struct #ty<'a> {
-                    client: &'a crate::runtime::Client,
+                    pub(crate) client: &'a crate::runtime::Client,
                 }
 
-                impl<'a> #ty<'a> {
-                    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-                        Self { client }
-                    }
-
-                    #(#methods)*
-                }
+                #impl_block
             }
         }
     }
@@ -216,6 +218,10 @@ pub(crate) fn type_tokens(module: &Module, ty: &RustType) -> TokenStream {
         RustType::Bool => quote!(bool),
         RustType::Json => quote!(::serde_json::Value),
         RustType::Empty => quote!(crate::runtime::Empty),
+        RustType::Box(inner) => {
+            let inner = type_tokens(module, inner);
+            quote!(Box<#inner>)
+        }
         RustType::Vec(inner) => {
             let inner = type_tokens(module, inner);
             quote!(Vec<#inner>)

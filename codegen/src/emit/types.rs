@@ -65,11 +65,32 @@ fn field_tokens(module: &Module, field: &FieldDef) -> TokenStream {
     }
 }
 
-/// How a constructor or setter takes a value: strings as `impl Into<String>`.
-fn param_type(module: &Module, ty: &RustType) -> (TokenStream, bool) {
+/// How a constructor or setter argument becomes the field's value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Conversion {
+    Identity,
+    /// Strings are taken as `impl Into<String>`.
+    Into,
+    /// Boxed types are taken unboxed.
+    Boxed,
+}
+
+impl Conversion {
+    fn apply(self, value: TokenStream) -> TokenStream {
+        match self {
+            Conversion::Identity => value,
+            Conversion::Into => quote!(#value.into()),
+            Conversion::Boxed => quote!(Box::new(#value)),
+        }
+    }
+}
+
+/// The argument type for a field, and how the argument becomes the field's value.
+fn param_type(module: &Module, ty: &RustType) -> (TokenStream, Conversion) {
     match ty {
-        RustType::String => (quote!(impl Into<String>), true),
-        other => (type_tokens(module, other), false),
+        RustType::String => (quote!(impl Into<String>), Conversion::Into),
+        RustType::Box(inner) => (type_tokens(module, inner), Conversion::Boxed),
+        other => (type_tokens(module, other), Conversion::Identity),
     }
 }
 
@@ -87,9 +108,12 @@ fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
     let inits = def.fields.iter().map(|field| {
         let name = field.name.ident();
         match (field.required, param_type(module, &field.ty).1) {
-            (true, true) => quote!(#name: #name.into()),
-            (true, false) => quote!(#name),
             (false, _) => quote!(#name: None),
+            (true, Conversion::Identity) => quote!(#name),
+            (true, conversion) => {
+                let value = conversion.apply(quote!(#name));
+                quote!(#name: #value)
+            }
         }
     });
     let allow =
@@ -109,12 +133,9 @@ fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
 
 fn setter(module: &Module, field: &FieldDef) -> TokenStream {
     let name = field.name.ident();
-    let (ty, into) = param_type(module, &field.ty);
-    let value = if into {
-        quote!(value.into())
-    } else {
-        quote!(value)
-    };
+    let setter = field.setter.ident();
+    let (ty, conversion) = param_type(module, &field.ty);
+    let value = conversion.apply(quote!(value));
     // Intra-doc links cannot name raw identifiers, so keyword fields are not linked.
     let doc = if field.name.as_str().starts_with("r#") {
         format!(" Sets `{}`.", field.name.bare())
@@ -123,7 +144,7 @@ fn setter(module: &Module, field: &FieldDef) -> TokenStream {
     };
     quote! {
         #[doc = #doc]
-        pub fn #name(mut self, value: #ty) -> Self {
+        pub fn #setter(mut self, value: #ty) -> Self {
             self.#name = Some(#value);
             self
         }

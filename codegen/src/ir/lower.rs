@@ -1,6 +1,6 @@
 //! Spec → IR: places every type in a module, names everything, and gathers the docs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use heck::ToUpperCamelCase;
 
@@ -20,7 +20,10 @@ use crate::spec::{LoadedEndpoint, Primitive, Spec, TypeExpr, TypeRegistry};
 pub const UNKNOWN_VARIANT: &str = "Unknown";
 
 pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
-    let mut lowering = Lowering::default();
+    let mut lowering = Lowering {
+        boxed: recursive_fields(types),
+        ..Lowering::default()
+    };
     lowering.modules(spec);
     lowering.name_types(spec, types);
     for ((service, version), entries) in types {
@@ -47,6 +50,9 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
 #[derive(Default)]
 struct Lowering {
     modules: BTreeMap<ModPath, Module>,
+    /// Fields that hold their own type, directly or through other types, and so must be
+    /// boxed: `((service, version, type), field)`.
+    boxed: BTreeSet<(DocTypeKey, String)>,
     scopes: BTreeMap<ModPath, Scope>,
     /// Where each named doc type went: `(service, version, doc name)`.
     type_refs: BTreeMap<(String, String, String), TypeRef>,
@@ -69,6 +75,8 @@ struct Owner<'a> {
     service: &'a str,
     version: &'a str,
     name: &'a RustName,
+    /// The doc name, for named doc types (the only structs other types can contain).
+    doc_name: Option<&'a str>,
 }
 
 impl Lowering {
@@ -123,10 +131,20 @@ impl Lowering {
         if self.modules.contains_key(&path) {
             return;
         }
-        let mut scope = Scope::default();
-        let accessor = api.map(|api| Accessor {
-            type_name: scope.claim(api),
-            method: path.last().cloned().expect("only the root has no name"),
+        let mut scope = Scope::with_reserved(naming::PRELUDE_TYPES);
+        let accessor = api.map(|api| {
+            let name = path.last().cloned().expect("only the root has no name");
+            // Services are reached through methods on the client, beside its own.
+            let method =
+                if kind == ModuleKind::Service && naming::CLIENT_METHODS.contains(&name.bare()) {
+                    naming::snake(&format!("{}_api", name.bare()), "service")
+                } else {
+                    name
+                };
+            Accessor {
+                type_name: scope.claim(api),
+                method,
+            }
         });
         self.scopes.insert(path.clone(), scope);
         self.modules.insert(
@@ -209,6 +227,7 @@ impl Lowering {
             service,
             version,
             name: &type_ref.name,
+            doc_name: Some(&entry.name),
         };
         let fields = self.fields(&owner, &entry.fields, Location::Json);
         let mut doc = Vec::new();
@@ -254,13 +273,24 @@ impl Lowering {
         location: Location,
     ) -> FieldDef {
         let expr = TypeExpr::parse(&field.ty).expect("validated");
-        let ty = if field.options.is_empty() {
+        let mut ty = if field.options.is_empty() {
             self.rust_type(owner.service, owner.version, &expr)
         } else {
             let enum_ref = self.enum_for(owner, field, &expr);
             wrap_leaf(&expr, RustType::Named(enum_ref))
         };
+        if let Some(owner_name) = owner.doc_name {
+            let key = (
+                owner.service.to_owned(),
+                owner.version.to_owned(),
+                owner_name.to_owned(),
+            );
+            if self.boxed.contains(&(key, field.name.value.clone())) {
+                ty = RustType::Box(Box::new(ty));
+            }
+        }
         FieldDef {
+            setter: naming::setter_name(&name),
             name,
             wire: field.name.value.clone(),
             ty,
@@ -413,6 +443,7 @@ impl Lowering {
             service,
             version,
             name: &names.request,
+            doc_name: None,
         };
         let mut scope = Scope::default();
         let mut fields = Vec::new();
@@ -427,8 +458,10 @@ impl Lowering {
             }
         }
         if let Some(body_ty) = &body {
+            let name = scope.claim(naming::snake("body", "body"));
             fields.push(FieldDef {
-                name: scope.claim(naming::snake("body", "body")),
+                setter: naming::setter_name(&name),
+                name,
                 wire: "body".to_owned(),
                 ty: body_ty.clone(),
                 required: true,
@@ -518,6 +551,7 @@ impl Lowering {
             service,
             version,
             name: &name,
+            doc_name: None,
         };
         let fields = self.fields(
             &owner,
@@ -704,4 +738,63 @@ fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
         doc.push(table.join("\n"));
     }
     doc
+}
+
+/// A named doc type: `(service, version, doc name)`.
+type DocTypeKey = (String, String, String);
+
+/// The fields that would make a type contain itself: a field whose type is a named type
+/// (not in an array or map, which are already on the heap) from which the field's own
+/// type can be reached the same way.
+fn recursive_fields(types: &TypeRegistry) -> BTreeSet<(DocTypeKey, String)> {
+    let direct =
+        |key: &(String, String), entry: &crate::spec::TypeEntry| -> Vec<(String, DocTypeKey)> {
+            entry
+                .fields
+                .iter()
+                .filter_map(|f| match TypeExpr::parse(&f.ty) {
+                    Ok(TypeExpr::Named(target)) => {
+                        Some((f.name.value.clone(), (key.0.clone(), key.1.clone(), target)))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+    let mut edges: BTreeMap<DocTypeKey, Vec<(String, DocTypeKey)>> = BTreeMap::new();
+    for (key, entries) in types {
+        for entry in entries.values() {
+            edges.insert(
+                (key.0.clone(), key.1.clone(), entry.name.clone()),
+                direct(key, entry),
+            );
+        }
+    }
+    let reaches = |from: &DocTypeKey, to: &DocTypeKey| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(at) = stack.pop() {
+            if &at == to {
+                return true;
+            }
+            if seen.insert(at.clone()) {
+                stack.extend(
+                    edges
+                        .get(&at)
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, next)| next.clone()),
+                );
+            }
+        }
+        false
+    };
+    let mut boxed = BTreeSet::new();
+    for (owner, fields) in &edges {
+        for (field, target) in fields {
+            if reaches(target, owner) {
+                boxed.insert((owner.clone(), field.clone()));
+            }
+        }
+    }
+    boxed
 }

@@ -64,6 +64,8 @@ pub enum RustType {
     /// The runtime's empty object, for responses without data.
     Empty,
     Vec(Box<RustType>),
+    /// On the heap, to break a type's containment of itself.
+    Box(Box<RustType>),
     /// A JSON object with arbitrary string keys.
     Map(Box<RustType>),
     Named(TypeRef),
@@ -91,6 +93,8 @@ pub enum Location {
 #[derive(Clone, Debug)]
 pub struct FieldDef {
     pub name: RustName,
+    /// The builder method that sets the field (optional fields only).
+    pub setter: RustName,
     pub wire: String,
     pub ty: RustType,
     pub required: bool,

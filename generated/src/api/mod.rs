@@ -7,15 +7,19 @@ pub mod im;
 impl crate::runtime::Client {
     /// The `application` service.
     pub fn application(&self) -> application::ApplicationApi<'_> {
-        application::ApplicationApi::new(self)
+        application::ApplicationApi {
+            client: self,
+        }
     }
     /// The `helpdesk` service.
     pub fn helpdesk(&self) -> helpdesk::HelpdeskApi<'_> {
-        helpdesk::HelpdeskApi::new(self)
+        helpdesk::HelpdeskApi {
+            client: self,
+        }
     }
     /// The `im` service.
     pub fn im(&self) -> im::ImApi<'_> {
-        im::ImApi::new(self)
+        im::ImApi { client: self }
     }
 }
 /// Calls `$callback!` with the request type of every generated endpoint, for tests

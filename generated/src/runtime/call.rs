@@ -35,7 +35,15 @@ impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
         f.debug_struct("Call")
             .field("request", &self.request)
             .field("user_access_token", &self.user_access_token)
-            .field("headers", &self.headers)
+            // Header values may carry credentials of their own; only the names are shown.
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
             .field("request_id", &self.request_id)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -86,57 +94,75 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     /// Sends the request and returns the response's payload.
     pub async fn send(self) -> Result<R::Response> {
         let endpoint = R::ENDPOINT;
-        let invalid = |message: String| Error::InvalidRequest {
+        let invalid = |message: &str| Error::InvalidRequest {
             endpoint: endpoint.id,
-            message,
+            message: message.to_owned(),
         };
 
         // Everything that can be refused is checked before any I/O.
         let token_kind = match (&self.user_access_token, endpoint.tokens) {
-            (_, []) => None,
             (Some(_), tokens) if tokens.contains(&TokenKind::User) => Some(TokenKind::User),
-            (Some(_), _) => return Err(invalid("the endpoint does not accept a user_access_token".to_owned())),
-            (None, tokens) => Some(
-                *tokens
-                    .iter()
-                    .find(|t| **t != TokenKind::User)
-                    .ok_or_else(|| invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token".to_owned()))?,
-            ),
+            (Some(_), _) => return Err(invalid("the endpoint does not accept a user_access_token")),
+            (None, []) => None,
+            (None, tokens) => Some(*tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
+                invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
+            })?),
         };
         let inner = &self.client.inner;
         let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
             (false, _) => None,
             (true, Some(value)) => Some(value.clone()),
-            (true, None) => return Err(invalid(
-                "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk"
-                    .to_owned(),
-            )),
+            (true, None) => {
+                return Err(invalid(
+                    "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk",
+                ));
+            }
         };
-        let mut headers = HeaderMap::new();
-        let mut extra = Params::default();
-        self.request.headers(&mut extra);
-        let custom = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let request_id = self.request_id.as_deref().map(|id| (REQUEST_ID_HEADER, id));
-        for (name, value) in extra.iter().chain(custom).chain(request_id) {
-            let name = HeaderName::try_from(name)
-                .map_err(|err| invalid(format!("header name {name:?}: {err}")))?;
-            let value = HeaderValue::try_from(value)
-                .map_err(|err| invalid(format!("header {name}: {err}")))?;
-            headers.append(name, value);
+        let path = self.request.path();
+        // Documented paths have no empty segments, so an empty one is an empty parameter,
+        // which would address another endpoint.
+        if path.split('/').skip(1).any(str::is_empty) {
+            return Err(invalid("a path parameter is empty"));
         }
-        let body = match self.request.body() {
-            Some(body) => Some(
-                serde_json::to_vec(body)
-                    .map_err(|err| invalid(format!("cannot serialize the body: {err}")))?,
-            ),
-            None => None,
-        };
-        let mut url = reqwest::Url::parse(&format!("{}{}", inner.base_url, self.request.path()))
-            .map_err(|err| invalid(format!("bad URL: {err}")))?;
+        let mut url = reqwest::Url::parse(&format!("{}{path}", inner.base_url))
+            .map_err(|err| invalid(&format!("bad URL: {err}")))?;
         let mut query = Params::default();
         self.request.query(&mut query);
         if !query.0.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter());
+        }
+        let body = match self.request.body() {
+            Some(body) => Some(
+                serde_json::to_vec(body)
+                    .map_err(|err| invalid(&format!("cannot serialize the body: {err}")))?,
+            ),
+            None => None,
+        };
+        // Later entries win: documented parameters, then the request id, then the caller's
+        // own headers.
+        let mut headers = HeaderMap::new();
+        if body.is_some() {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+        }
+        let mut params = Params::default();
+        self.request.headers(&mut params);
+        let request_id = self.request_id.as_deref().map(|id| (REQUEST_ID_HEADER, id));
+        let custom = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        for (name, value) in params.iter().chain(request_id).chain(custom) {
+            let name = HeaderName::try_from(name)
+                .map_err(|err| invalid(&format!("header name {name:?}: {err}")))?;
+            let value = HeaderValue::try_from(value)
+                .map_err(|err| invalid(&format!("header {name}: {err}")))?;
+            headers.insert(name, value);
+        }
+        if let Some(helpdesk) = helpdesk {
+            let mut value = HeaderValue::try_from(helpdesk.expose())
+                .map_err(|_| invalid("the helpdesk credentials are not a valid header value"))?;
+            value.set_sensitive(true);
+            headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
 
         let token = match token_kind {
@@ -146,15 +172,9 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         };
         if let Some(token) = token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
-                .map_err(|_| invalid("the access token is not a valid header value".to_owned()))?;
+                .map_err(|_| invalid("the access token is not a valid header value"))?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
-        }
-        if let Some(helpdesk) = helpdesk {
-            let mut value = HeaderValue::try_from(helpdesk.expose())
-                .map_err(|_| invalid("bad helpdesk credentials".to_owned()))?;
-            value.set_sensitive(true);
-            headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
 
         let mut builder = inner
@@ -162,9 +182,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             .request(endpoint.method.to_reqwest(), url)
             .headers(headers);
         if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json; charset=utf-8")
-                .body(body);
+            builder = builder.body(body);
         }
         if let Some(timeout) = self.timeout.or(inner.timeout) {
             builder = builder.timeout(timeout);
@@ -181,7 +199,9 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     }
 }
 
-/// Reads a response: Feishu's error, or the payload in the endpoint's envelope.
+/// Reads a response: Feishu's error, or the payload in the endpoint's envelope. Every
+/// Feishu response carries a `code`; a body without one (a gateway's JSON, say) is not
+/// taken for success.
 fn decode<T: DeserializeOwned>(
     endpoint: &'static super::Endpoint,
     status: u16,
@@ -205,10 +225,13 @@ fn decode<T: DeserializeOwned>(
     }
     let head: Head = serde_json::from_slice(body)
         .map_err(|err| decode_error(format!("not a JSON object: {err}")))?;
-    let success = (200..300).contains(&status);
     match head.code {
-        Some(0) if success => {}
-        None if success => {}
+        None => {
+            return Err(decode_error(format!(
+                "HTTP {status}: the body has no Feishu `code`"
+            )));
+        }
+        Some(0) if (200..300).contains(&status) => {}
         Some(code) => {
             return Err(Error::Api(Box::new(ApiError {
                 endpoint: endpoint.id,
@@ -216,14 +239,9 @@ fn decode<T: DeserializeOwned>(
                 code,
                 msg: head.msg,
                 log_id,
-                documented: endpoint.documented_error(code),
+                documented: endpoint.documented_error(code, status),
                 details: head.error,
             })));
-        }
-        None => {
-            return Err(decode_error(format!(
-                "HTTP {status} without a Feishu error code"
-            )));
         }
     }
     match endpoint.envelope {

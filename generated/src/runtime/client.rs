@@ -8,7 +8,6 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::auth::TokenSlot;
-use super::error::snippet;
 use super::{Error, Result, Secret, TokenKind};
 
 /// Where the Open Platform is.
@@ -119,7 +118,8 @@ impl Client {
             .await
     }
 
-    /// `POST /open-apis/auth/v3/{tenant,app}_access_token/internal`.
+    /// `POST /open-apis/auth/v3/{tenant,app}_access_token/internal`, bounded by the
+    /// client's timeout: a hung token endpoint must not hang every call queued behind it.
     async fn fetch_token(&self, kind: TokenKind) -> Result<(Secret, Duration)> {
         let name = kind.name();
         let path = match kind {
@@ -133,7 +133,7 @@ impl Client {
             log_id,
         };
         let body = serde_json::json!({ "app_id": self.inner.app_id, "app_secret": self.inner.app_secret.expose() });
-        let response = self
+        let mut request = self
             .inner
             .http
             .post(format!("{}{path}", self.inner.base_url))
@@ -141,7 +141,11 @@ impl Client {
                 reqwest::header::CONTENT_TYPE,
                 "application/json; charset=utf-8",
             )
-            .body(body.to_string())
+            .body(body.to_string());
+        if let Some(timeout) = self.inner.timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request
             .send()
             .await
             .map_err(|err| auth_err(None, err.to_string(), None))?;
@@ -154,27 +158,36 @@ impl Client {
 
         #[derive(Deserialize)]
         struct TokenResponse {
-            #[serde(default)]
-            code: i64,
+            code: Option<i64>,
             #[serde(default)]
             msg: String,
             tenant_access_token: Option<String>,
             app_access_token: Option<String>,
-            #[serde(default)]
-            expire: u64,
+            expire: Option<u64>,
         }
+        // The body holds the token: an error about it says where it is malformed, never
+        // what it contains.
         let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|err| {
+            let at = format!("line {} column {}", err.line(), err.column());
             auth_err(
                 None,
                 format!(
-                    "HTTP {status}, undecodable body ({err}) starting {:?}",
-                    snippet(&bytes)
+                    "HTTP {status}: the token response is malformed ({:?} at {at})",
+                    err.classify()
                 ),
                 log_id.clone(),
             )
         })?;
-        if parsed.code != 0 {
-            return Err(auth_err(Some(parsed.code), parsed.msg, log_id));
+        match parsed.code {
+            Some(0) => {}
+            Some(code) => return Err(auth_err(Some(code), parsed.msg, log_id)),
+            None => {
+                return Err(auth_err(
+                    None,
+                    format!("HTTP {status}: the token response has no code"),
+                    log_id,
+                ));
+            }
         }
         let token = match kind {
             TokenKind::Tenant => parsed.tenant_access_token,
@@ -182,8 +195,15 @@ impl Client {
         };
         let token = token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_err(None, format!("the response has no {name}"), log_id))?;
-        Ok((Secret::new(token), Duration::from_secs(parsed.expire)))
+            .ok_or_else(|| auth_err(None, format!("the response has no {name}"), log_id.clone()))?;
+        let expire = parsed.expire.ok_or_else(|| {
+            auth_err(
+                None,
+                "the response does not say when the token expires".to_owned(),
+                log_id,
+            )
+        })?;
+        Ok((Secret::new(token), Duration::from_secs(expire)))
     }
 }
 

@@ -22,4 +22,6 @@ pub use request::{
 };
 pub use secret::Secret;
 
+// A crate generated from a spec with only one kind of enum uses only one of these.
+#[allow(unused_imports)]
 pub(crate) use wire_enum::{integer_enum, string_enum};

@@ -55,9 +55,13 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The doc page's entry for an error code, if it lists one.
-    pub fn documented_error(&self, code: i64) -> Option<&'static DocumentedError> {
-        self.errors.iter().find(|e| e.code == code)
+    /// The doc page's entry for an error code, if it lists one: the row with the same HTTP
+    /// status if there is one, else the first row with the code.
+    pub fn documented_error(&self, code: i64, status: u16) -> Option<&'static DocumentedError> {
+        let rows = || self.errors.iter().filter(move |e| e.code == code);
+        rows()
+            .find(|e| e.http_status == Some(status))
+            .or_else(|| rows().next())
     }
 }
 

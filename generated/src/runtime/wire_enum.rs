@@ -3,6 +3,8 @@
 //! back as it came.
 
 /// For enums whose values are strings: `string_enum!(Name { Variant => "wire", … })`.
+// Unused in a crate generated from a spec without string enums.
+#[allow(unused_macros)]
 macro_rules! string_enum {
     ($name:ident { $($variant:ident => $value:literal),* $(,)? }) => {
         impl $name {
@@ -66,6 +68,8 @@ macro_rules! string_enum {
 }
 
 /// For enums whose values are integers: `integer_enum!(Name { Variant => 1, … })`.
+// Unused in a crate generated from a spec without integer enums.
+#[allow(unused_macros)]
 macro_rules! integer_enum {
     ($name:ident { $($variant:ident => $value:literal),* $(,)? }) => {
         impl $name {

@@ -5,14 +5,13 @@ pub mod v6;
 /// A handle on the `application` service, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ApplicationApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `v6` version.
     pub fn v6(&self) -> v6::ApplicationV6Api<'a> {
-        v6::ApplicationV6Api::new(self.client)
+        v6::ApplicationV6Api {
+            client: self.client,
+        }
     }
 }

@@ -5,14 +5,13 @@ pub mod v1;
 /// A handle on the `helpdesk` service, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct HelpdeskApi<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> HelpdeskApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `v1` version.
     pub fn v1(&self) -> v1::HelpdeskV1Api<'a> {
-        v1::HelpdeskV1Api::new(self.client)
+        v1::HelpdeskV1Api {
+            client: self.client,
+        }
     }
 }

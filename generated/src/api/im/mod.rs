@@ -5,14 +5,11 @@ pub mod v2;
 /// A handle on the `im` service, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImApi<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ImApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `v2` version.
     pub fn v2(&self) -> v2::ImV2Api<'a> {
-        v2::ImV2Api::new(self.client)
+        v2::ImV2Api { client: self.client }
     }
 }

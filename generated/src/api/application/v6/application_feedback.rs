@@ -5,12 +5,7 @@
 /// A handle on the `application_feedback` resource, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationFeedbackApi<'a> {
-    client: &'a crate::runtime::Client,
-}
-impl<'a> ApplicationFeedbackApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ApplicationFeedbackApi<'a> {
     /// 更新应用反馈

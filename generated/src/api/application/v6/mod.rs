@@ -5,16 +5,15 @@ pub mod application_feedback;
 /// A handle on the `v6` version, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV6Api<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ApplicationV6Api<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `application_feedback` resource.
     pub fn application_feedback(
         &self,
     ) -> application_feedback::ApplicationFeedbackApi<'a> {
-        application_feedback::ApplicationFeedbackApi::new(self.client)
+        application_feedback::ApplicationFeedbackApi {
+            client: self.client,
+        }
     }
 }

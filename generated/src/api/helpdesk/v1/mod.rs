@@ -7,19 +7,20 @@ pub mod ticket;
 /// A handle on the `v1` version, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct HelpdeskV1Api<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> HelpdeskV1Api<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `notification` resource.
     pub fn notification(&self) -> notification::NotificationApi<'a> {
-        notification::NotificationApi::new(self.client)
+        notification::NotificationApi {
+            client: self.client,
+        }
     }
     /// The `ticket` resource.
     pub fn ticket(&self) -> ticket::TicketApi<'a> {
-        ticket::TicketApi::new(self.client)
+        ticket::TicketApi {
+            client: self.client,
+        }
     }
 }
 /// 服务台推送 (a helpdesk push notification).

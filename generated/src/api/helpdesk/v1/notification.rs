@@ -5,12 +5,7 @@
 /// A handle on the `notification` resource, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct NotificationApi<'a> {
-    client: &'a crate::runtime::Client,
-}
-impl<'a> NotificationApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> NotificationApi<'a> {
     /// 更新推送

@@ -5,12 +5,7 @@
 /// A handle on the `ticket` resource, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketApi<'a> {
-    client: &'a crate::runtime::Client,
-}
-impl<'a> TicketApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> TicketApi<'a> {
     /// 回复用户在工单里的提问

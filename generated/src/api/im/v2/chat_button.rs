@@ -5,12 +5,7 @@
 /// A handle on the `chat_button` resource, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatButtonApi<'a> {
-    client: &'a crate::runtime::Client,
-}
-impl<'a> ChatButtonApi<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ChatButtonApi<'a> {
     /// 更新消息流卡片按钮

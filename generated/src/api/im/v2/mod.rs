@@ -5,14 +5,13 @@ pub mod chat_button;
 /// A handle on the `v2` version, borrowed from a [`Client`](crate::runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImV2Api<'a> {
-    client: &'a crate::runtime::Client,
+    pub(crate) client: &'a crate::runtime::Client,
 }
 impl<'a> ImV2Api<'a> {
-    pub(crate) fn new(client: &'a crate::runtime::Client) -> Self {
-        Self { client }
-    }
     /// The `chat_button` resource.
     pub fn chat_button(&self) -> chat_button::ChatButtonApi<'a> {
-        chat_button::ChatButtonApi::new(self.client)
+        chat_button::ChatButtonApi {
+            client: self.client,
+        }
     }
 }
