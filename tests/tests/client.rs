@@ -128,7 +128,10 @@ async fn what_cannot_succeed_is_refused_before_any_request() {
         .user_access_token(USER_TOKEN)
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::InvalidRequest { .. }), "{err}");
+    assert!(
+        matches!(&err, Error::InvalidRequest { message, .. } if message.contains("does not accept a user_access_token")),
+        "{err}"
+    );
 
     assert!(server.take_requests().is_empty(), "nothing was sent");
 }
@@ -347,4 +350,214 @@ fn base_urls() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err}");
+}
+
+/// A hand-written request: an endpoint without tokens that takes a header parameter,
+/// to reach runtime paths the seed endpoints do not.
+#[derive(Debug)]
+struct Probe {
+    id: String,
+    trace: Option<String>,
+}
+
+impl feishu::runtime::ApiRequest for Probe {
+    type Body = serde_json::Value;
+    type Response = feishu::runtime::Empty;
+    const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
+        id: "probe.v1.thing.get",
+        method: feishu::runtime::HttpMethod::Post,
+        path: "/open-apis/probe/v1/things/:id",
+        tokens: &[],
+        helpdesk: false,
+        envelope: feishu::runtime::Envelope::Data,
+        errors: &[
+            feishu::runtime::DocumentedError {
+                http_status: Some(400),
+                code: 7,
+                message: "bad",
+                hint: "as 400",
+            },
+            feishu::runtime::DocumentedError {
+                http_status: Some(403),
+                code: 7,
+                message: "bad",
+                hint: "as 403",
+            },
+        ],
+        doc_url: "https://open.feishu.cn/document/probe",
+    };
+
+    fn path(&self) -> String {
+        let mut path = String::from("/open-apis/probe/v1/things/");
+        feishu::runtime::push_path_param(&mut path, &self.id);
+        path
+    }
+
+    fn headers(&self, out: &mut feishu::runtime::Params) {
+        if let Some(trace) = &self.trace {
+            out.push("X-Trace-Id", trace);
+        }
+    }
+
+    fn body(&self) -> Option<&Self::Body> {
+        Some(&serde_json::Value::Null)
+    }
+}
+
+fn probe(id: &str) -> Probe {
+    Probe {
+        id: id.to_owned(),
+        trace: Some("trace-1".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn header_parameters_are_sent_and_caller_headers_override_without_duplicates() {
+    let server = TestServer::start(ok_server()).await;
+    let client = builder(&server).build().unwrap();
+    feishu::Call::new(&client, probe("p1"))
+        .header("Content-Type", "application/json")
+        .header("X-Trace-Id", "mine")
+        .await
+        .unwrap();
+    let request = server.take_requests().pop().unwrap();
+    assert_eq!(request.path, "/open-apis/probe/v1/things/p1");
+    assert_eq!(
+        request.header("authorization"),
+        None,
+        "the endpoint documents no token"
+    );
+    let values = |name: &str| request.headers.iter().filter(|(n, _)| n == name).count();
+    assert_eq!((values("content-type"), values("x-trace-id")), (1, 1));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("x-trace-id"), Some("mine"));
+
+    feishu::Call::new(&client, probe("p2")).await.unwrap();
+    assert_eq!(
+        server.take_requests().pop().unwrap().header("x-trace-id"),
+        Some("trace-1")
+    );
+}
+
+#[tokio::test]
+async fn a_user_token_for_an_endpoint_without_tokens_and_an_empty_path_parameter_are_refused() {
+    let server = TestServer::start(ok_server()).await;
+    let client = builder(&server).build().unwrap();
+    let err = feishu::Call::new(&client, probe("p"))
+        .user_access_token(USER_TOKEN)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { message, .. } if message.contains("does not accept a user_access_token")),
+        "{err}"
+    );
+    let err = feishu::Call::new(&client, probe("")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { message, .. } if message.contains("path parameter is empty")),
+        "{err}"
+    );
+    assert!(server.take_requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_documented_row_with_the_same_status_explains_an_error() {
+    let server = TestServer::start(|_| Reply::json(403, &json!({"code": 7, "msg": "bad"}))).await;
+    let client = builder(&server).build().unwrap();
+    let err = feishu::Call::new(&client, probe("p")).await.unwrap_err();
+    assert_eq!(
+        err.as_api().and_then(|api| api.documented).map(|d| d.hint),
+        Some("as 403")
+    );
+}
+
+#[tokio::test]
+async fn a_success_status_without_a_feishu_code_is_not_success() {
+    let server =
+        TestServer::start(|_| Reply::json(200, &json!({"error": "gateway says no"}))).await;
+    let client = builder(&server).build().unwrap();
+    let err = feishu::Call::new(&client, probe("p")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { status: 200, message, .. } if message.contains("no Feishu `code`")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_token_fetch_is_bounded_by_the_client_timeout() {
+    let server = TestServer::start(|request| {
+        if request.path == TENANT_TOKEN_PATH {
+            return token_reply(request)
+                .unwrap()
+                .delayed(Duration::from_secs(5));
+        }
+        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    })
+    .await;
+    let client = builder(&server)
+        .timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Auth {
+                kind: "tenant_access_token",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_token_response_is_an_auth_error_that_does_not_quote_the_token() {
+    for body in [
+        json!({"code": 0, "expire": "7200", "tenant_access_token": "t-LEAKED-SECRET"}),
+        json!({"code": 0, "tenant_access_token": "t-LEAKED-SECRET"}),
+    ] {
+        let server = TestServer::start(move |request| {
+            if request.path == TENANT_TOKEN_PATH {
+                return Reply::json(200, &body);
+            }
+            Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+        })
+        .await;
+        let client = builder(&server).build().unwrap();
+        let err = client
+            .application()
+            .v6()
+            .application_feedback()
+            .patch(feedback())
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::Auth { code: None, .. }), "{err:?}");
+        assert!(
+            !err.to_string().contains("LEAKED") && !format!("{err:?}").contains("LEAKED"),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn a_call_shows_header_names_but_not_their_values() {
+    let client = Client::builder("cli_a", SECRET).build().unwrap();
+    let call = feishu::Call::new(&client, probe("p")).header("X-Api-Key", "header-secret-value");
+    let shown = format!("{call:?}");
+    assert!(
+        shown.contains("X-Api-Key") && !shown.contains("header-secret-value"),
+        "{shown}"
+    );
 }
