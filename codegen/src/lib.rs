@@ -22,8 +22,16 @@ use std::path::Path;
 
 /// Loads, checks, lowers and emits the spec in `spec_dir`, entirely in memory.
 pub fn generate(spec_dir: &Path) -> Result<emit::GeneratedFiles, Diagnostics> {
-    let spec = spec::load(spec_dir)?;
-    let types = spec::validate(&spec)?;
+    // Files that do not parse do not stop the others from being checked.
+    let (spec, mut diagnostics) = spec::load_all(spec_dir);
+    let types = match spec::validate_loaded(&spec, diagnostics.is_empty()) {
+        Ok(types) if diagnostics.is_empty() => types,
+        Ok(_) => return diagnostics.into_result(emit::GeneratedFiles::default()),
+        Err(more) => {
+            diagnostics.0.extend(more.0);
+            return diagnostics.into_result(emit::GeneratedFiles::default());
+        }
+    };
     let ir = ir::lower(&spec, &types)?;
     Ok(emit::emit(&ir))
 }

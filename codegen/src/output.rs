@@ -2,8 +2,8 @@
 //!
 //! The rules: a file is rewritten only when its content changed (so its mtime, and
 //! cargo's rebuild, follow real changes); only files that start with [`HEADER`] are ever
-//! rewritten or removed; and all new content is staged before anything is replaced, so a
-//! failed run leaves the old output whole.
+//! rewritten or removed; and all new content is staged before anything is replaced, and
+//! put back if replacing fails, so a failed run leaves the old output whole.
 
 use std::fmt;
 use std::io;
@@ -33,8 +33,11 @@ impl fmt::Display for Change {
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     pub changes: Vec<Change>,
-    /// New content for each created or updated file.
-    contents: Vec<(PathBuf, String)>,
+    /// Each created or updated file: its new content, and its old one (None if new), so a
+    /// failed apply can put things back.
+    contents: Vec<(PathBuf, String, Option<String>)>,
+    /// Where generated modules live; emptied directories are removed up to here.
+    api_dir: PathBuf,
     pub unchanged: usize,
 }
 
@@ -66,7 +69,11 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 }
 
 pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputError> {
-    let mut plan = Plan::default();
+    let api_dir = out_dir.join(API_DIR);
+    let mut plan = Plan {
+        api_dir: api_dir.clone(),
+        ..Plan::default()
+    };
     for (rel, content) in &generated.files {
         let path = out_dir.join(rel);
         match std::fs::read_to_string(&path) {
@@ -74,13 +81,13 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
             Ok(existing) if !existing.starts_with(HEADER) => {
                 return Err(OutputError::HandWritten(path));
             }
-            Ok(_) => {
+            Ok(existing) => {
                 plan.changes.push(Change::Update(path.clone()));
-                plan.contents.push((path, content.clone()));
+                plan.contents.push((path, content.clone(), Some(existing)));
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 plan.changes.push(Change::Create(path.clone()));
-                plan.contents.push((path, content.clone()));
+                plan.contents.push((path, content.clone(), None));
             }
             Err(err) if err.kind() == io::ErrorKind::InvalidData => {
                 return Err(OutputError::HandWritten(path));
@@ -89,7 +96,6 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
         }
     }
     let mut existing = Vec::new();
-    let api_dir = out_dir.join(API_DIR);
     if api_dir.is_dir() {
         walk(&api_dir, &mut existing)?;
     }
@@ -131,24 +137,32 @@ impl Plan {
     }
 
     /// Carries the plan out: stages every new file beside its target, then renames them
-    /// into place, then removes orphans and the directories they leave empty.
+    /// into place, then removes orphans and the directories they leave empty. If staging
+    /// or a rename fails, the files already replaced get their old content back.
     pub fn apply(&self) -> Result<(), OutputError> {
         let mut staged = Vec::new();
-        let result = self.stage(&mut staged);
-        if let Err(err) = result {
-            for (tmp, _) in &staged {
+        if let Err(err) = self.stage(&mut staged) {
+            for tmp in &staged {
                 let _ = std::fs::remove_file(tmp);
             }
             return Err(err);
         }
-        for (tmp, path) in &staged {
-            std::fs::rename(tmp, path).map_err(io_err(path))?;
+        for (i, ((path, _, _), tmp)) in self.contents.iter().zip(&staged).enumerate() {
+            if let Err(err) = std::fs::rename(tmp, path) {
+                self.roll_back(&self.contents[..i]);
+                for tmp in &staged[i..] {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                return Err(OutputError::Io(path.clone(), err));
+            }
         }
         for change in &self.changes {
             if let Change::Remove(path) = change {
                 std::fs::remove_file(path).map_err(io_err(path))?;
                 let mut dir = path.parent();
-                while let Some(d) = dir {
+                while let Some(d) =
+                    dir.filter(|d| d.starts_with(&self.api_dir) && *d != self.api_dir)
+                {
                     if std::fs::remove_dir(d).is_err() {
                         break;
                     }
@@ -159,13 +173,24 @@ impl Plan {
         Ok(())
     }
 
-    fn stage(&self, staged: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), OutputError> {
-        for (path, content) in &self.contents {
+    /// Best effort: the failure that called for it is the error reported.
+    fn roll_back(&self, replaced: &[(PathBuf, String, Option<String>)]) {
+        for (path, _, old) in replaced {
+            let _ = match old {
+                Some(old) => std::fs::write(path, old),
+                None => std::fs::remove_file(path),
+            };
+        }
+    }
+
+    /// Writes each new content to a temporary file beside its target.
+    fn stage(&self, staged: &mut Vec<PathBuf>) -> Result<(), OutputError> {
+        for (path, content, _) in &self.contents {
             let dir = path.parent().expect("files are below the output dir");
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
             let tmp = path.with_extension("rs.codegen-tmp");
             std::fs::write(&tmp, content).map_err(io_err(&tmp))?;
-            staged.push((tmp, path.clone()));
+            staged.push(tmp);
         }
         Ok(())
     }

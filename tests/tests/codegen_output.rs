@@ -6,9 +6,22 @@ use feishu_tests::{generated_dir, root, spec_dir};
 
 #[test]
 fn generated_files_match_their_snapshots() {
-    let generated = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
+    assert_snapshots(&spec_dir(), "snapshots/generated");
+}
+
+/// The obstacle course's output, so a change in naming shows up for review.
+#[test]
+fn obstacle_course_files_match_their_snapshots() {
+    assert_snapshots(
+        &root().join("tests/fixtures/obstacle/spec"),
+        "snapshots/obstacle",
+    );
+}
+
+fn assert_snapshots(spec: &std::path::Path, snapshot_dir: &str) {
+    let generated = feishu_codegen::generate(spec).unwrap_or_else(|d| panic!("{d}"));
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("snapshots/generated");
+    settings.set_snapshot_path(snapshot_dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.bind(|| {
@@ -35,10 +48,37 @@ fn checked_in_generated_crate_is_fresh() {
 }
 
 #[test]
+/// The output depends on the spec's content only: not on where the spec is, nor on the
+/// order the file system lists its files in (here: created in opposite orders).
 fn codegen_is_deterministic() {
-    let first = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
-    let second = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
+    let mut files = Vec::new();
+    let mut stack = vec![spec_dir()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path)
+            } else {
+                files.push(path)
+            }
+        }
+    }
+    files.sort();
+    let copy = |order: &mut dyn Iterator<Item = &std::path::PathBuf>, to: &std::path::Path| {
+        for file in order {
+            let target = to.join(file.strip_prefix(spec_dir()).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(file, target).unwrap();
+        }
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    copy(&mut files.iter(), &a.path().join("one"));
+    copy(&mut files.iter().rev(), &b.path().join("elsewhere/two"));
+    let first = feishu_codegen::generate(&a.path().join("one")).unwrap_or_else(|d| panic!("{d}"));
+    let second =
+        feishu_codegen::generate(&b.path().join("elsewhere/two")).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(first, second);
+    assert_eq!(first, feishu_codegen::generate(&spec_dir()).unwrap());
 }
 
 #[test]

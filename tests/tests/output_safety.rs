@@ -156,3 +156,35 @@ fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
         "// hand-written\npub struct Mine;\n"
     );
 }
+
+#[test]
+fn a_failure_while_replacing_files_puts_the_old_output_back() {
+    let out = tempfile::tempdir().unwrap();
+    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
+    let stale = out.path().join("src/api/application/mod.rs");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, format!("{HEADER}\n// the old output\n")).unwrap();
+    let plan = output::plan(out.path(), &generated).unwrap();
+    assert!(plan.changes.contains(&Change::Update(stale.clone())));
+
+    // The root module is replaced last; a directory in its way makes that rename fail.
+    let root_module = out.path().join("src/api/mod.rs");
+    std::fs::create_dir_all(root_module.join("in-the-way")).unwrap();
+    let err = plan.apply().expect_err("the rename onto a directory fails");
+    assert!(
+        matches!(&err, OutputError::Io(path, _) if *path == root_module),
+        "{err}"
+    );
+
+    assert_eq!(
+        std::fs::read_to_string(&stale).unwrap(),
+        format!("{HEADER}\n// the old output\n"),
+        "the updated file is restored"
+    );
+    let left: Vec<PathBuf> = mtimes(out.path()).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        left,
+        vec![stale],
+        "created files and staged copies are gone"
+    );
+}

@@ -154,14 +154,22 @@ fn errors_in_several_files_are_all_reported() {
 #[test]
 fn one_doc_type_with_two_shapes_is_an_error_naming_both_places() {
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = |field_type: &str| {
+    let endpoint = |resource: &str, field_type: &str| {
         format!(
-            "title: T\ndoc_url: https://open.feishu.cn/document/t\nmethod: POST\npath: /open-apis/svc/v1/things\ntokens: [tenant]\n\
+            "title: T\ndoc_url: https://open.feishu.cn/document/t\nmethod: POST\npath: /open-apis/svc/v1/{resource}\ntokens: [tenant]\n\
              request_body:\n  fields:\n    - name: item\n      type: shared_item\n      fields:\n        - {{ name: id, type: {field_type} }}\n"
         )
     };
-    write(dir.path(), "svc/v1/thing/create.yaml", &endpoint("string"));
-    write(dir.path(), "svc/v1/other/create.yaml", &endpoint("int"));
+    write(
+        dir.path(),
+        "svc/v1/thing/create.yaml",
+        &endpoint("thing", "string"),
+    );
+    write(
+        dir.path(),
+        "svc/v1/other/create.yaml",
+        &endpoint("other", "int"),
+    );
     let all = diagnostics(dir.path());
     assert_eq!(all.len(), 1, "{all:#?}");
     assert!(
@@ -174,7 +182,67 @@ fn one_doc_type_with_two_shapes_is_an_error_naming_both_places() {
     assert!(all[0].message.contains("other/create.yaml:9"), "{}", all[0]);
 
     // The same shape twice is one type, placed where both resources can reach it.
-    write(dir.path(), "svc/v1/thing/create.yaml", &endpoint("int"));
+    write(
+        dir.path(),
+        "svc/v1/thing/create.yaml",
+        &endpoint("thing", "int"),
+    );
     let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
     assert!(generated.files["src/api/svc/v1/mod.rs"].contains("pub struct SharedItem {"));
+}
+
+#[test]
+fn a_file_that_does_not_parse_does_not_hide_errors_in_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    write(dir.path(), "svc/v1/thing/broken.yaml", "title: [unclosed\n");
+    write(
+        dir.path(),
+        "svc/v1/thing/update.yaml",
+        &GOOD.replace("things/:thing_id", "things/:other_id"),
+    );
+    // The same route twice, and an enum name without options.
+    write(
+        dir.path(),
+        "svc/v1/thing/again.yaml",
+        &format!(
+            "{}request_body:\n  fields:\n    - {{ name: x, type: nowhere_defined }}\n",
+            GOOD.replace("type: string }", "type: string, enum_name: kind }")
+        ),
+    );
+    let all = diagnostics(dir.path());
+    let files: Vec<String> = all
+        .iter()
+        .map(|d| d.file.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.contains(&"broken.yaml".to_owned()), "{all:#?}");
+    assert!(
+        files.contains(&"update.yaml".to_owned()),
+        "semantic errors of other files are reported too: {all:#?}"
+    );
+    let again: Vec<&Diagnostic> = all
+        .iter()
+        .filter(|d| d.file.ends_with("again.yaml"))
+        .collect();
+    let route = all
+        .iter()
+        .find(|d| d.field == "path" && d.message.contains("is also the endpoint of"))
+        .expect("the repeated route");
+    assert!(
+        route.file.ends_with("get.yaml") && route.message.contains("again.yaml"),
+        "{route}"
+    );
+    assert!(
+        again.iter().any(|d| d.field == "path_params[0].enum_name"),
+        "{again:#?}"
+    );
+    // With a file unread, a type may be defined there: unknown types are not reported.
+    assert!(
+        !all.iter().any(|d| d.message.contains("unknown type")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().all(|d| d.pos.is_some()),
+        "every diagnostic has a position: {all:#?}"
+    );
 }

@@ -194,7 +194,7 @@ async fn every_documented_error_code_comes_back_typed() {
         );
         for documented in &loaded.spec.errors {
             let status = documented.http_status.unwrap_or(400);
-            let code = documented.code;
+            let code = *documented.code;
             let message = documented.message.clone();
             server.set_handler(move |request| {
                 token_reply(request).unwrap_or_else(|| {

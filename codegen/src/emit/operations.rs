@@ -103,7 +103,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
     };
     let errors = op.errors.iter().map(|e| {
         let status = e.http_status.map_or(quote!(None), |s| quote!(Some(#s)));
-        let code = Literal::i64_unsuffixed(e.code);
+        let code = Literal::i64_unsuffixed(*e.code);
         let message = &e.message;
         let hint = &e.hint;
         quote! {

@@ -14,7 +14,7 @@ use crate::rustdoc::{code, sanitize, table_cell};
 use crate::spec::model::{
     AppType, EndpointSpec, Envelope, Field, Payload, Rules, Scope as ApiScope, TokenKind,
 };
-use crate::spec::{LoadedEndpoint, Primitive, Spec, TypeExpr, TypeRegistry};
+use crate::spec::{LoadedEndpoint, Located, Primitive, Spec, TypeExpr, TypeRegistry};
 
 /// The name of the fallback variant every enum has.
 pub const UNKNOWN_VARIANT: &str = "Unknown";
@@ -178,7 +178,7 @@ impl Lowering {
             let module = self.module_path(&[&id.service, &id.version, &id.resource]);
             let base = format!("{}_{}", id.method, id.resource);
             let request = self.claim(&module, pascal_or(&format!("{base}_request"), "Request"));
-            let inline = |payload: &Option<Payload>| {
+            let inline = |payload: &Option<Located<Payload>>| {
                 payload
                     .as_ref()
                     .is_some_and(|p| p.fields.as_ref().is_some_and(|f| !f.is_empty()))
@@ -331,7 +331,7 @@ impl Lowering {
             .as_ref()
             .map_or(field.name.value.as_str(), |n| n.value.as_str())
             .to_owned();
-        let values: Vec<String> = field.options.iter().map(|o| o.value.to_string()).collect();
+        let values = crate::spec::option_keys(&field.options);
         let key = (owner.module.clone(), candidate.clone(), values.join(","));
         if let Some(name) = self.enums.get(&key) {
             return TypeRef {
@@ -515,7 +515,7 @@ impl Lowering {
             tokens: spec.tokens.value.clone(),
             helpdesk: spec.helpdesk,
             errors: spec.errors.clone(),
-            doc_url: spec.doc_url.clone(),
+            doc_url: spec.doc_url.value.clone(),
             doc: operation_doc(spec),
         };
         self.modules

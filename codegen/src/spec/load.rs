@@ -60,6 +60,13 @@ pub struct Spec {
 /// Reads every spec file under `dir`. Problems in one file do not stop the others from
 /// being read, so a run reports all of them.
 pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
+    let (spec, diagnostics) = load_all(dir);
+    diagnostics.into_result(spec)
+}
+
+/// Reads every spec file under `dir`: the files that parsed, and the problems of the
+/// others, so a run can go on to check what did parse.
+pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let mut spec = Spec::default();
     let mut files = Vec::new();
@@ -70,7 +77,7 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
             "",
             format!("cannot read the spec directory: {err}"),
         );
-        return diagnostics.into_result(spec);
+        return (spec, diagnostics);
     }
     files.sort();
     for file in files {
@@ -142,7 +149,7 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
             ),
         }
     }
-    diagnostics.into_result(spec)
+    (spec, diagnostics)
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

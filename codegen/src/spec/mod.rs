@@ -7,11 +7,11 @@ mod type_expr;
 mod validate;
 
 pub use load::{
-    EndpointId, LoadedEndpoint, LoadedShared, SHARED_TYPES_FILE, Spec, load, parse_str,
+    EndpointId, LoadedEndpoint, LoadedShared, SHARED_TYPES_FILE, Spec, load, load_all, parse_str,
 };
 pub use located::{Located, Pos};
 pub use type_expr::{Primitive, TypeExpr, is_snake_case};
-pub use validate::{TypeEntry, TypeRegistry, validate};
+pub use validate::{TypeEntry, TypeRegistry, option_keys, validate, validate_loaded};
 
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
 pub fn json_schema() -> String {

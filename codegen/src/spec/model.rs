@@ -17,9 +17,9 @@ use super::located::Located;
 #[serde(deny_unknown_fields)]
 pub struct EndpointSpec {
     /// The page title, e.g. `更新工单详情`.
-    pub title: String,
+    pub title: Located<String>,
     /// The doc page this spec was taken from.
-    pub doc_url: String,
+    pub doc_url: Located<String>,
     /// The page's last-updated date (`YYYY-MM-DD`), when it gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<String>,
@@ -65,7 +65,7 @@ pub struct EndpointSpec {
     pub header_params: Vec<Field>,
     /// The JSON request body, if the endpoint takes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_body: Option<Payload>,
+    pub request_body: Option<Located<Payload>>,
     /// The response: where its fields sit and what they are.
     #[serde(default)]
     pub response: Response,
@@ -252,7 +252,7 @@ pub struct Response {
     /// The payload: `data`'s fields, or the top-level fields other than `code` and `msg`.
     /// Absent or without fields means an empty `data` object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<Payload>,
+    pub payload: Option<Located<Payload>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -282,7 +282,7 @@ pub struct ErrorCode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
     /// Feishu's `code`.
-    pub code: i64,
+    pub code: Located<i64>,
     /// The `msg` Feishu sends with it.
     pub message: String,
     /// The page's advice (排查建议).

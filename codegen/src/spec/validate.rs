@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::Pos;
 use super::load::{LoadedEndpoint, Spec};
-use super::model::{EnumOption, Field, Payload, TypeDef};
+use super::model::{EnumOption, Field, HttpMethod, Payload, TypeDef};
 use super::type_expr::{Primitive, TypeExpr, is_snake_case};
+use super::{Located, Pos};
 use crate::diagnostic::Diagnostics;
 
 /// A named object type of one service version, wherever it was defined.
@@ -35,7 +35,17 @@ pub type TypeRegistry = BTreeMap<(String, String), BTreeMap<String, TypeEntry>>;
 
 /// Validates `spec` and returns its named types.
 pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
-    let mut v = Validator::default();
+    validate_loaded(spec, true)
+}
+
+/// Validates the files of a spec that did load. When some did not (`complete` is false),
+/// a type may be unknown only because its definition is in one of them, so unknown
+/// types are not reported.
+pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diagnostics> {
+    let mut v = Validator {
+        complete,
+        ..Validator::default()
+    };
     for shared in &spec.shared {
         let key = (shared.service.clone(), shared.version.clone());
         let origin = Origin {
@@ -46,8 +56,23 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
         };
         v.type_defs(&key, origin, &shared.spec.types);
     }
+    let mut routes: BTreeMap<(HttpMethod, &str), &LoadedEndpoint> = BTreeMap::new();
     for endpoint in &spec.endpoints {
         v.endpoint(endpoint);
+        let route = (*endpoint.spec.method, endpoint.spec.path.as_str());
+        if let Some(first) = routes.insert(route, endpoint) {
+            v.diagnostics.push(
+                &endpoint.file,
+                Some(endpoint.spec.path.pos),
+                "path",
+                format!(
+                    "{} {} is also the endpoint of {}",
+                    route.0.as_str(),
+                    route.1,
+                    first.file.display()
+                ),
+            );
+        }
     }
     v.check_references();
     let Validator {
@@ -60,6 +85,8 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
 
 #[derive(Default)]
 struct Validator {
+    /// Whether every spec file loaded.
+    complete: bool,
     diagnostics: Diagnostics,
     registry: TypeRegistry,
     /// Every use of a named type: where it was named, to report the unknown ones.
@@ -80,12 +107,12 @@ impl Validator {
 
         if spec.title.trim().is_empty() {
             self.diagnostics
-                .push(file, None, "title", "must not be empty");
+                .push(file, Some(spec.title.pos), "title", "must not be empty");
         }
         if !spec.doc_url.starts_with("https://") {
             self.diagnostics.push(
                 file,
-                None,
+                Some(spec.doc_url.pos),
                 "doc_url",
                 "must be the https:// address of the doc page",
             );
@@ -164,10 +191,10 @@ impl Validator {
 
         let mut codes = BTreeSet::new();
         for (i, error) in spec.errors.iter().enumerate() {
-            if !codes.insert((error.code, error.http_status)) {
+            if !codes.insert((*error.code, error.http_status)) {
                 self.diagnostics.push(
                     file,
-                    None,
+                    Some(error.code.pos),
                     format!("errors[{i}].code"),
                     format!("code {} is listed twice", error.code),
                 );
@@ -188,10 +215,10 @@ impl Validator {
                 );
             }
         }
-        if spec.examples.request.is_some() && spec.request_body.is_none() {
+        if let (Some(example), None) = (&spec.examples.request, &spec.request_body) {
             self.diagnostics.push(
                 file,
-                None,
+                Some(example.pos),
                 "examples.request",
                 "the endpoint has no request_body to exemplify",
             );
@@ -240,15 +267,16 @@ impl Validator {
         &mut self,
         key: &(String, String),
         origin: Origin<'_>,
-        payload: &Payload,
+        payload: &Located<Payload>,
         at: &str,
         may_be_empty: bool,
     ) {
         let file = origin.file;
+        let pos = Some(payload.pos);
         match (&payload.ty, &payload.fields) {
             (Some(_), Some(_)) => {
                 self.diagnostics
-                    .push(file, None, at, "give either `type` or `fields`, not both");
+                    .push(file, pos, at, "give either `type` or `fields`, not both");
             }
             (Some(ty), None) => match TypeExpr::parse(ty) {
                 Ok(TypeExpr::Named(name)) => {
@@ -268,7 +296,7 @@ impl Validator {
             (None, None) if may_be_empty => {}
             (None, None) => {
                 self.diagnostics
-                    .push(file, None, at, "give the body's `type` or its `fields`")
+                    .push(file, pos, at, "give the body's `type` or its `fields`")
             }
         }
     }
@@ -344,10 +372,10 @@ impl Validator {
             );
         }
         if field.options.is_empty() {
-            if field.enum_name.is_some() {
+            if let Some(name) = &field.enum_name {
                 self.diagnostics.push(
                     file,
-                    None,
+                    Some(name.pos),
                     format!("{at}.enum_name"),
                     "names an enum, but the field has no options",
                 );
@@ -514,6 +542,7 @@ impl Validator {
                 .and_then(|types| types.get_mut(&reference.name));
             match entry {
                 Some(entry) => entry.resources.extend(reference.resource),
+                None if !self.complete => {}
                 None => self.diagnostics.push(
                     &reference.file,
                     Some(reference.pos),
@@ -550,18 +579,44 @@ struct Origin<'a> {
     shared: bool,
 }
 
-/// What must agree between two definitions of one named type: the wire shape.
-fn shape(fields: &[Field]) -> Vec<(String, String, bool, Vec<String>)> {
+/// A field as far as the shape of its type goes: name, type, required, enum name and
+/// options.
+type FieldShape = (String, String, bool, Option<String>, Vec<String>);
+
+/// What must agree between two definitions of one named type: the wire shape, and the
+/// names the generated code takes from it (enum and variant names), so that no
+/// definition's choices are dropped unseen.
+fn shape(fields: &[Field]) -> Vec<FieldShape> {
     let mut shape: Vec<_> = fields
         .iter()
         .map(|f| {
             let ty = TypeExpr::parse(&f.ty)
                 .map(|t| t.to_string())
                 .unwrap_or_else(|_| f.ty.value.clone());
-            let options = f.options.iter().map(|o| o.value.to_string()).collect();
-            (f.name.value.clone(), ty, f.required, options)
+            let enum_name = f.enum_name.as_ref().map(|n| n.value.clone());
+            (
+                f.name.value.clone(),
+                ty,
+                f.required,
+                enum_name,
+                option_keys(&f.options),
+            )
         })
         .collect();
     shape.sort();
     shape
+}
+
+/// An option list as the generated enum sees it: each value with its variant name.
+pub fn option_keys(options: &[EnumOption]) -> Vec<String> {
+    options
+        .iter()
+        .map(|o| {
+            format!(
+                "{}={}",
+                *o.value,
+                o.name.as_ref().map_or("", |n| n.value.as_str())
+            )
+        })
+        .collect()
 }

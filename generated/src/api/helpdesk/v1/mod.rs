@@ -87,9 +87,9 @@ pub struct Notification {
     /// Example: `"1626332244719"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_at: Option<String>,
-    /// The message card to push, as JSON text.
-    ///
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"{ \"config\": { \"wide_screen_mode\": true }, \"elements\": [ { \"tag\": \"div\", \"text\": { \"tag\": \"lark_md\", \"content\": \"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体,成就组织和个人,更高效、更愉悦。\" } } ] }"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_content: Option<String>,
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.

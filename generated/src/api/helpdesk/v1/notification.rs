@@ -40,8 +40,6 @@ impl<'a> NotificationApi<'a> {
 pub struct PatchNotificationRequest {
     /// Example: `"6985032626234982420"`
     pub notification_id: String,
-    /// 用户 ID 类型
-    ///
     /// Example: `"open_id"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_type: Option<String>,
