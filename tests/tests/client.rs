@@ -42,6 +42,28 @@ fn feedback() -> PatchApplicationFeedbackRequest {
     .user_id_type(UserIdType::OpenId)
 }
 
+/// The tenant-token endpoint used by most tests below.
+fn patch_feedback(client: &Client) -> feishu::Call<'_, PatchApplicationFeedbackRequest> {
+    client
+        .application()
+        .v6()
+        .application_feedback()
+        .patch(feedback())
+}
+
+/// A server whose token endpoint answers with `token`, and every other path with success.
+async fn server_with_token_endpoint(
+    token: impl Fn(&feishu_tests::server::Recorded) -> Reply + Send + Sync + 'static,
+) -> TestServer {
+    TestServer::start(move |request| {
+        if request.path == TENANT_TOKEN_PATH {
+            return token(request);
+        }
+        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_call_sends_the_user_token_where_given_and_the_tenant_token_otherwise() {
     let server = TestServer::start(ok_server()).await;
@@ -140,40 +162,24 @@ async fn what_cannot_succeed_is_refused_before_any_request() {
 async fn concurrent_calls_on_a_cold_cache_fetch_the_tenant_token_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let counter = fetches.clone();
-    let server = TestServer::start(move |request| {
-        if request.path == TENANT_TOKEN_PATH {
-            counter.fetch_add(1, Ordering::SeqCst);
-            return token_reply(request)
-                .unwrap()
-                .delayed(Duration::from_millis(50));
-        }
-        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    let server = server_with_token_endpoint(move |request| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        token_reply(request)
+            .unwrap()
+            .delayed(Duration::from_millis(50))
     })
     .await;
     let client = builder(&server).build().unwrap();
     let calls = (0..50).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move {
-            client
-                .application()
-                .v6()
-                .application_feedback()
-                .patch(feedback())
-                .await
-        })
+        tokio::spawn(async move { patch_feedback(&client).await })
     });
     for call in calls.collect::<Vec<_>>() {
         call.await.unwrap().unwrap();
     }
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
     // Later calls reuse the cached token too; a separate client has its own cache.
-    client
-        .application()
-        .v6()
-        .application_feedback()
-        .patch(feedback())
-        .await
-        .unwrap();
+    patch_feedback(&client).await.unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
     builder(&server)
         .build()
@@ -189,22 +195,13 @@ async fn concurrent_calls_on_a_cold_cache_fetch_the_tenant_token_once() {
 
 #[tokio::test]
 async fn a_refused_token_request_is_an_auth_error() {
-    let server = TestServer::start(|request| {
-        if request.path == TENANT_TOKEN_PATH {
-            return Reply::json(400, &json!({"code": 10014, "msg": "app secret invalid"}))
-                .header("X-Tt-Logid", "log-auth");
-        }
-        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    let server = server_with_token_endpoint(|_| {
+        Reply::json(400, &json!({"code": 10014, "msg": "app secret invalid"}))
+            .header("X-Tt-Logid", "log-auth")
     })
     .await;
     let client = builder(&server).build().unwrap();
-    let err = client
-        .application()
-        .v6()
-        .application_feedback()
-        .patch(feedback())
-        .await
-        .unwrap_err();
+    let err = patch_feedback(&client).await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -484,13 +481,10 @@ async fn a_success_status_without_a_feishu_code_is_not_success() {
 
 #[tokio::test]
 async fn the_token_fetch_is_bounded_by_the_client_timeout() {
-    let server = TestServer::start(|request| {
-        if request.path == TENANT_TOKEN_PATH {
-            return token_reply(request)
-                .unwrap()
-                .delayed(Duration::from_secs(5));
-        }
-        Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+    let server = server_with_token_endpoint(|request| {
+        token_reply(request)
+            .unwrap()
+            .delayed(Duration::from_secs(5))
     })
     .await;
     let client = builder(&server)
@@ -498,13 +492,7 @@ async fn the_token_fetch_is_bounded_by_the_client_timeout() {
         .build()
         .unwrap();
     let started = std::time::Instant::now();
-    let err = client
-        .application()
-        .v6()
-        .application_feedback()
-        .patch(feedback())
-        .await
-        .unwrap_err();
+    let err = patch_feedback(&client).await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -528,21 +516,9 @@ async fn a_malformed_token_response_is_an_auth_error_that_does_not_quote_the_tok
         json!({"code": 0, "expire": "7200", "tenant_access_token": "t-LEAKED-SECRET"}),
         json!({"code": 0, "tenant_access_token": "t-LEAKED-SECRET"}),
     ] {
-        let server = TestServer::start(move |request| {
-            if request.path == TENANT_TOKEN_PATH {
-                return Reply::json(200, &body);
-            }
-            Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
-        })
-        .await;
+        let server = server_with_token_endpoint(move |_| Reply::json(200, &body)).await;
         let client = builder(&server).build().unwrap();
-        let err = client
-            .application()
-            .v6()
-            .application_feedback()
-            .patch(feedback())
-            .await
-            .unwrap_err();
+        let err = patch_feedback(&client).await.unwrap_err();
         assert!(matches!(&err, Error::Auth { code: None, .. }), "{err:?}");
         assert!(
             !err.to_string().contains("LEAKED") && !format!("{err:?}").contains("LEAKED"),

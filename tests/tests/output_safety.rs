@@ -39,6 +39,13 @@ fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     out
 }
 
+/// Generates spec/ into a fresh `out`.
+fn generate_into(out: &Path) -> feishu_codegen::emit::GeneratedFiles {
+    let generated = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
+    output::plan(out, &generated).unwrap().apply().unwrap();
+    generated
+}
+
 fn regenerate(spec: &Path, out: &Path) -> Vec<Change> {
     let generated = feishu_codegen::generate(spec).unwrap_or_else(|d| panic!("{d}"));
     let plan = output::plan(out, &generated).unwrap_or_else(|err| panic!("{err}"));
@@ -86,11 +93,7 @@ fn only_files_whose_content_changed_are_rewritten() {
 #[test]
 fn check_reports_stale_missing_and_orphaned_files() {
     let out = tempfile::tempdir().unwrap();
-    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
-    output::plan(out.path(), &generated)
-        .unwrap()
-        .apply()
-        .unwrap();
+    let generated = generate_into(out.path());
 
     let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
     let edited = std::fs::read_to_string(&ticket)
@@ -132,11 +135,7 @@ fn check_reports_stale_missing_and_orphaned_files() {
 #[test]
 fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
-    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
-    output::plan(out.path(), &generated)
-        .unwrap()
-        .apply()
-        .unwrap();
+    let generated = generate_into(out.path());
 
     // A file at a generated path, without the header: someone's own work.
     let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
