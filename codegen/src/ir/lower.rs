@@ -364,7 +364,7 @@ impl Lowering {
                     i,
                 )),
                 value: option.value.value.clone(),
-                doc: sanitize(&option.meaning),
+                doc: variant_doc(option),
             })
             .collect();
         let repr = match expr.leaf() {
@@ -584,6 +584,17 @@ fn wrap_leaf(expr: &TypeExpr, leaf: RustType) -> RustType {
         TypeExpr::Map(inner) => RustType::Map(Box::new(wrap_leaf(inner, leaf))),
         _ => leaf,
     }
+}
+
+fn variant_doc(option: &crate::spec::model::EnumOption) -> String {
+    let mut doc = sanitize(&option.meaning);
+    if !option.scopes.is_empty() {
+        if !doc.is_empty() {
+            doc.push_str("\n\n");
+        }
+        doc.push_str(&format!("Needs the scope {}.", scopes_text(&option.scopes, " or ")));
+    }
+    doc
 }
 
 fn first_paragraph(text: &str) -> &str {

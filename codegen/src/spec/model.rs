@@ -204,6 +204,9 @@ pub struct EnumOption {
     /// such as integers or non-ASCII text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Located<String>>,
+    /// Scopes this value needs (当值为 … 字段权限要求), e.g. `user_id` as a `user_id_type`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<Scope>,
 }
 
 /// Validation rules. Lengths count characters for strings and items for arrays.

@@ -39,8 +39,7 @@ pub struct UpdateChatButtonRequest {
     /// 用户 ID 类型
     ///
     /// Example: `"open_id"`\
-    /// Default: `"open_id"`\
-    /// Returned only with the scope `contact:user.employee_id:readonly` (获取用户 user ID).
+    /// Default: `"open_id"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_type: Option<UserIdType>,
     /// The JSON request body.
@@ -425,6 +424,8 @@ pub enum UserIdType {
     /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
     /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    ///
+    /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
