@@ -592,7 +592,10 @@ fn variant_doc(option: &crate::spec::model::EnumOption) -> String {
         if !doc.is_empty() {
             doc.push_str("\n\n");
         }
-        doc.push_str(&format!("Needs the scope {}.", scopes_text(&option.scopes, " or ")));
+        doc.push_str(&format!(
+            "Needs the scope {}.",
+            scopes_text(&option.scopes, " or ")
+        ));
     }
     doc
 }
