@@ -29,6 +29,20 @@ pub const PRELUDE_TYPES: &[&str] = &[
     "Box", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec",
 ];
 
+/// What the hand-written `lib.rs` of the generated crate defines at its root, beside the
+/// re-exported services; a service module may not take these names.
+pub const CRATE_ROOT_ITEMS: &[&str] = &["api", "runtime"];
+
+/// The module of a service: its name, unless the crate root already has that name.
+pub fn service_module(service: &str) -> RustName {
+    let name = snake(service, "service");
+    if CRATE_ROOT_ITEMS.contains(&name.bare()) {
+        snake(&format!("{service}_service"), "service")
+    } else {
+        name
+    }
+}
+
 /// Struct methods generated beside the setters.
 pub const CONSTRUCTOR: &str = "new";
 
@@ -196,6 +210,12 @@ mod tests {
             "CustomizedFieldDisplayItem"
         );
         assert_eq!(pascal("中文"), None);
+    }
+
+    #[test]
+    fn services_keep_clear_of_the_crate_root() {
+        assert_eq!(service_module("runtime").as_str(), "runtime_service");
+        assert_eq!(service_module("helpdesk").as_str(), "helpdesk");
     }
 
     #[test]

@@ -537,3 +537,90 @@ fn a_call_shows_header_names_but_not_their_values() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn a_call_timeout_bounds_the_wait_for_a_token_too() {
+    let server = server_with_token_endpoint(|request| {
+        token_reply(request)
+            .unwrap()
+            .delayed(Duration::from_secs(5))
+    })
+    .await;
+    let client = builder(&server).build().unwrap();
+    let started = std::time::Instant::now();
+    let err = patch_feedback(&client)
+        .timeout(Duration::from_millis(150))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { after, .. } if *after == Duration::from_millis(150)),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn enum_values_compare_by_what_they_send() {
+    assert_eq!(TicketStatus::Unknown(2), TicketStatus::Processing);
+    assert_ne!(TicketStatus::Unknown(3), TicketStatus::Processing);
+    assert_eq!(ActionType::Unknown("webhook".into()), ActionType::Webhook);
+    let set: std::collections::HashSet<TicketStatus> =
+        [TicketStatus::Unknown(2), TicketStatus::Processing].into();
+    assert_eq!(set.len(), 1);
+}
+
+/// A hand-written request whose response fields sit beside `code` and `msg`, like the
+/// auth endpoints'.
+#[derive(Debug)]
+struct FlatProbe;
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct FlatAnswer {
+    token: String,
+    expire: i64,
+}
+
+impl feishu::runtime::ApiRequest for FlatProbe {
+    type Body = ();
+    type Response = FlatAnswer;
+    const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
+        id: "probe.v1.flat.get",
+        method: feishu::runtime::HttpMethod::Get,
+        path: "/open-apis/probe/v1/flat",
+        tokens: &[],
+        helpdesk: false,
+        envelope: feishu::runtime::Envelope::Flat,
+        errors: &[],
+        doc_url: "https://open.feishu.cn/document/probe",
+    };
+
+    fn path(&self) -> String {
+        "/open-apis/probe/v1/flat".to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_flat_response_is_read_from_the_top_level() {
+    let server = TestServer::start(|_| {
+        Reply::json(
+            200,
+            &json!({"code": 0, "msg": "ok", "token": "x", "expire": 7200}),
+        )
+    })
+    .await;
+    let client = builder(&server).build().unwrap();
+    let answer = feishu::Call::new(&client, FlatProbe).await.unwrap();
+    assert_eq!(
+        answer,
+        FlatAnswer {
+            token: "x".into(),
+            expire: 7200
+        }
+    );
+    let sent = server.take_requests().pop().unwrap();
+    assert_eq!((sent.method.as_str(), sent.body.len()), ("GET", 0));
+}

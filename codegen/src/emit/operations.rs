@@ -30,7 +30,7 @@ pub fn operations(module: &Module) -> TokenStream {
         }
     });
     let requests = module.operations.iter().map(|op| {
-        let def = struct_tokens(module, &op.request, TokenStream::new());
+        let def = struct_tokens(module, &op.request, quote!(::schemars::JsonSchema,));
         let api = api_request_impl(module, op);
         quote!(#def #api)
     });

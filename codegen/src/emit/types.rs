@@ -73,6 +73,10 @@ enum Conversion {
     Into,
     /// Boxed types are taken unboxed.
     Boxed,
+    /// Lists are taken as any iterator of their items…
+    Collect,
+    /// …and lists of strings as any iterator of string-like items.
+    CollectInto,
 }
 
 impl Conversion {
@@ -81,6 +85,8 @@ impl Conversion {
             Conversion::Identity => value,
             Conversion::Into => quote!(#value.into()),
             Conversion::Boxed => quote!(Box::new(#value)),
+            Conversion::Collect => quote!(#value.into_iter().collect()),
+            Conversion::CollectInto => quote!(#value.into_iter().map(Into::into).collect()),
         }
     }
 }
@@ -90,6 +96,14 @@ fn param_type(module: &Module, ty: &RustType) -> (TokenStream, Conversion) {
     match ty {
         RustType::String => (quote!(impl Into<String>), Conversion::Into),
         RustType::Box(inner) => (type_tokens(module, inner), Conversion::Boxed),
+        RustType::Vec(item) if matches!(**item, RustType::String) => (
+            quote!(impl IntoIterator<Item = impl Into<String>>),
+            Conversion::CollectInto,
+        ),
+        RustType::Vec(item) => {
+            let item = type_tokens(module, item);
+            (quote!(impl IntoIterator<Item = #item>), Conversion::Collect)
+        }
         other => (type_tokens(module, other), Conversion::Identity),
     }
 }
@@ -118,8 +132,13 @@ fn constructor(module: &Module, def: &StructDef) -> Option<TokenStream> {
     });
     let allow =
         (required.len() > CLIPPY_MAX_ARGS).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let optional = if def.fields.iter().any(|f| !f.required) {
+        "; set the optional ones with the methods below"
+    } else {
+        ""
+    };
     let doc = format!(
-        " Builds `{}` from its required fields; set the optional ones with the methods below.",
+        " Builds `{}` from its required fields{optional}.",
         def.name.bare()
     );
     Some(quote! {
@@ -180,7 +199,7 @@ pub fn enum_def(def: &EnumDef) -> TokenStream {
     };
     quote! {
         #doc
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Debug)]
         pub enum #name {
             #(#variants)*
             /// A value not documented when this crate was generated, kept as sent.

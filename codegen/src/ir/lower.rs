@@ -123,7 +123,14 @@ impl Lowering {
     fn module_path(&self, spec_names: &[&str]) -> ModPath {
         spec_names
             .iter()
-            .map(|name| naming::snake(name, "module"))
+            .enumerate()
+            .map(|(depth, name)| {
+                if depth == 0 {
+                    naming::service_module(name)
+                } else {
+                    naming::snake(name, "module")
+                }
+            })
             .collect()
     }
 
@@ -495,7 +502,8 @@ impl Lowering {
         let request = StructDef {
             name: names.request,
             doc: vec![format!(
-                "The parameters of [`{}::{}`]: {}.",
+                "The parameters of [`{}::{}`]: {}.\n\nAs JSON (serde, schemars) it is an object of \
+                 the parameters by their wire names, and the body as `body`.",
                 api.bare(),
                 fn_name.bare(),
                 sanitize(&spec.title)

@@ -165,9 +165,9 @@ impl Validator {
                     };
                     if !scalar {
                         let what = if list == "query_params" {
-                            "a scalar or an array of scalars"
+                            "a scalar (string, int, int32, int64, float or bool) or an array of scalars"
                         } else {
-                            "a scalar"
+                            "a scalar (string, int, int32, int64, float or bool)"
                         };
                         self.diagnostics.push(
                             file,

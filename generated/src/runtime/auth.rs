@@ -19,6 +19,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// The token's name in Feishu's docs, e.g. `tenant_access_token`.
     pub fn name(self) -> &'static str {
         match self {
             TokenKind::Tenant => "tenant_access_token",

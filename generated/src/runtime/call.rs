@@ -51,6 +51,8 @@ impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
 }
 
 impl<'a, R: ApiRequest> Call<'a, R> {
+    /// A call of `request` through `client`; generated methods such as
+    /// `client.helpdesk().v1().ticket().update(…)` make these.
     pub fn new(client: &'a Client, request: R) -> Self {
         Call {
             client,
@@ -81,12 +83,14 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         self
     }
 
-    /// The timeout of this call, instead of the client's.
+    /// The time this whole call may take, waiting for an access token included; without
+    /// it, each request the call makes is bounded by the client's timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
+    /// The request this call will send.
     pub fn request(&self) -> &R {
         &self.request
     }
@@ -165,10 +169,22 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
 
-        let token = match token_kind {
-            None => None,
-            Some(TokenKind::User) => self.user_access_token.clone(),
-            Some(kind) => Some(self.client.app_token(kind).await?),
+        // A per-call timeout bounds the whole call, waiting for a token included.
+        let deadline = self
+            .timeout
+            .map(|timeout| (tokio::time::Instant::now() + timeout, timeout));
+        let token = match (token_kind, deadline) {
+            (None, _) => None,
+            (Some(TokenKind::User), _) => self.user_access_token.clone(),
+            (Some(kind), None) => Some(self.client.app_token(kind).await?),
+            (Some(kind), Some((at, after))) => Some(
+                tokio::time::timeout_at(at, self.client.app_token(kind))
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        endpoint: endpoint.id,
+                        after,
+                    })??,
+            ),
         };
         if let Some(token) = token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
@@ -184,7 +200,11 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         if let Some(body) = body {
             builder = builder.body(body);
         }
-        if let Some(timeout) = self.timeout.or(inner.timeout) {
+        let timeout = match deadline {
+            Some((at, _)) => Some(at.saturating_duration_since(tokio::time::Instant::now())),
+            None => inner.timeout,
+        };
+        if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
         let transport = |source| Error::Transport {

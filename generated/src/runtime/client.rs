@@ -22,6 +22,7 @@ pub enum BaseUrl {
 }
 
 impl BaseUrl {
+    /// The URL, without a trailing slash.
     pub fn as_str(&self) -> &str {
         match self {
             BaseUrl::Feishu => "https://open.feishu.cn",
@@ -103,6 +104,7 @@ impl Client {
         }
     }
 
+    /// The base URL calls go to, e.g. `https://open.feishu.cn`.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
@@ -232,8 +234,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The timeout of each call (default 30 s); `None` waits as long as it takes. A call
-    /// can set its own with [`Call::timeout`](super::Call::timeout).
+    /// The timeout of each HTTP request the client makes, token requests included
+    /// (default 30 s); `None` waits as long as it takes. A call can bound itself as a
+    /// whole with [`Call::timeout`](super::Call::timeout).
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -251,6 +254,7 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds the client; fails on a base URL that is not `http(s)://host[:port]`.
     pub fn build(self) -> Result<Client> {
         let base_url = self.base_url.as_str().to_owned();
         let parsed = reqwest::Url::parse(&base_url)

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::DocumentedError;
 
+/// The result of a call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Why a call failed. No variant ever holds a token or a secret.
@@ -17,9 +18,13 @@ pub enum Error {
     /// truncated body), or JSON of another shape.
     #[error("{endpoint}: cannot decode the response (HTTP {status}, log id {}): {message}; the body starts {snippet:?}", log_id.as_deref().unwrap_or("-"))]
     Decode {
+        /// The endpoint called, e.g. `helpdesk.v1.ticket.update`.
         endpoint: &'static str,
+        /// The HTTP status of the response.
         status: u16,
+        /// The `X-Tt-Logid` response header.
         log_id: Option<String>,
+        /// What is wrong with the body.
         message: String,
         /// The start of the body, at most [`SNIPPET_LEN`] bytes.
         snippet: String,
@@ -27,24 +32,40 @@ pub enum Error {
     /// The request did not get a response: connection refused, timeout, …
     #[error("{endpoint}: {source}")]
     Transport {
+        /// The endpoint called.
         endpoint: &'static str,
+        /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
+    },
+    /// The call's own timeout ([`Call::timeout`](super::Call::timeout)) ran out before a
+    /// response came; a request that times out on its own is a [`Error::Transport`].
+    #[error("{endpoint}: no response within the call's timeout of {after:?}")]
+    Timeout {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The call's timeout.
+        after: std::time::Duration,
     },
     /// An access token could not be obtained.
     #[error("cannot get a {kind}: {message}")]
     Auth {
+        /// The token wanted, e.g. `tenant_access_token`.
         kind: &'static str,
         /// Feishu's code, when Feishu refused.
         code: Option<i64>,
+        /// Feishu's message, or what went wrong on the way.
         message: String,
+        /// The `X-Tt-Logid` header of the token response.
         log_id: Option<String>,
     },
     /// The call was refused before anything was sent, e.g. an endpoint that only takes a
     /// `user_access_token` was called without one.
     #[error("{endpoint}: {message}")]
     InvalidRequest {
+        /// The endpoint called.
         endpoint: &'static str,
+        /// Why the call was refused.
         message: String,
     },
     /// The client cannot be built as configured.
@@ -60,6 +81,7 @@ pub const SNIPPET_LEN: usize = 512;
 pub struct ApiError {
     /// The endpoint called, e.g. `helpdesk.v1.ticket.update`.
     pub endpoint: &'static str,
+    /// The HTTP status of the response.
     pub status: u16,
     /// Feishu's error code.
     pub code: i64,

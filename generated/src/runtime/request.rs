@@ -41,6 +41,7 @@ pub trait ApiRequest: Send + Sync {
 pub struct Endpoint {
     /// `service.version.resource.method`, e.g. `helpdesk.v1.ticket.update`.
     pub id: &'static str,
+    /// The HTTP method.
     pub method: HttpMethod,
     /// The documented path, with `:name` placeholders.
     pub path: &'static str,
@@ -48,9 +49,11 @@ pub struct Endpoint {
     pub tokens: &'static [TokenKind],
     /// Whether the endpoint needs the `X-Lark-Helpdesk-Authorization` header.
     pub helpdesk: bool,
+    /// Where the response carries its payload.
     pub envelope: Envelope,
     /// The error codes the doc page lists.
     pub errors: &'static [DocumentedError],
+    /// The endpoint's doc page.
     pub doc_url: &'static str,
 }
 
@@ -65,7 +68,9 @@ impl Endpoint {
     }
 }
 
+/// An HTTP method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // The variants are the methods of the same names.
 pub enum HttpMethod {
     Get,
     Post,
@@ -103,7 +108,9 @@ pub enum Envelope {
 /// One row of a doc page's error-code table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DocumentedError {
+    /// The HTTP status the error comes with, where the page gives it.
     pub http_status: Option<u16>,
+    /// Feishu's error code.
     pub code: i64,
     /// The `msg` Feishu sends with the code.
     pub message: &'static str,
@@ -122,10 +129,12 @@ pub struct Empty {}
 pub struct Params(pub(crate) Vec<(&'static str, String)>);
 
 impl Params {
+    /// Appends a parameter.
     pub fn push(&mut self, name: &'static str, value: &(impl ParamValue + ?Sized)) {
         self.0.push((name, value.to_param().into_owned()));
     }
 
+    /// The parameters as name/value pairs, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.0.iter().map(|(k, v)| (*k, v.as_str()))
     }
@@ -133,6 +142,7 @@ impl Params {
 
 /// A value that can stand in a path, query or header parameter.
 pub trait ParamValue {
+    /// The value as it is written in the URL or header, before any encoding.
     fn to_param(&self) -> Cow<'_, str>;
 }
 

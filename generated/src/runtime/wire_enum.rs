@@ -1,6 +1,7 @@
-//! The serde, schema and parameter impls of generated enums. Each enum keeps a fallback
-//! variant, `Unknown`, so a value Feishu adds later still deserializes, and serializes
-//! back as it came.
+//! The serde, schema, comparison and parameter impls of generated enums. Each enum keeps
+//! a fallback variant, `Unknown`, so a value Feishu adds later still deserializes, and
+//! serializes back as it came. Values compare by what they send: `Unknown(2)` equals the
+//! documented variant for 2.
 
 /// For enums whose values are strings: `string_enum!(Name { Variant => "wire", … })`.
 // Unused in a crate generated from a spec without string enums.
@@ -32,14 +33,28 @@ macro_rules! string_enum {
             }
         }
 
+        impl ::std::cmp::PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl ::std::cmp::Eq for $name {}
+
+        impl ::std::hash::Hash for $name {
+            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+
         impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 let value = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(deserializer)?;
                 Ok(Self::from(&*value))
             }
@@ -97,14 +112,28 @@ macro_rules! integer_enum {
             }
         }
 
+        impl ::std::cmp::PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.value() == other.value()
+            }
+        }
+
+        impl ::std::cmp::Eq for $name {}
+
+        impl ::std::hash::Hash for $name {
+            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
+                self.value().hash(state);
+            }
+        }
+
         impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 serializer.serialize_i64(self.value())
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 Ok(Self::from(<i64 as ::serde::Deserialize>::deserialize(deserializer)?))
             }
         }

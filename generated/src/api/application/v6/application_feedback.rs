@@ -36,7 +36,16 @@ impl<'a> ApplicationFeedbackApi<'a> {
     }
 }
 /// The parameters of [`ApplicationFeedbackApi::patch`]: 更新应用反馈.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+///
+/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
 pub struct PatchApplicationFeedbackRequest {
     /// 目标应用 ID（本租户创建的所有应用）
     ///
@@ -140,7 +149,7 @@ impl crate::runtime::ApiRequest for PatchApplicationFeedbackRequest {
 /// 反馈处理状态
 ///
 /// The values of `status` in [`PatchApplicationFeedbackRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum FeedbackStatus {
     /// 反馈未处理
     Unhandled,
@@ -159,7 +168,7 @@ crate::runtime::integer_enum!(
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`PatchApplicationFeedbackRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum UserIdType {
     /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,

@@ -204,24 +204,33 @@ impl Notification {
     /// Sets [`new_staff_scope_department_list`](Self::new_staff_scope_department_list).
     pub fn new_staff_scope_department_list(
         mut self,
-        value: Vec<NotificationDepartment>,
+        value: impl IntoIterator<Item = NotificationDepartment>,
     ) -> Self {
-        self.new_staff_scope_department_list = Some(value);
+        self.new_staff_scope_department_list = Some(value.into_iter().collect());
         self
     }
     /// Sets [`user_list`](Self::user_list).
-    pub fn user_list(mut self, value: Vec<NotificationUser>) -> Self {
-        self.user_list = Some(value);
+    pub fn user_list(
+        mut self,
+        value: impl IntoIterator<Item = NotificationUser>,
+    ) -> Self {
+        self.user_list = Some(value.into_iter().collect());
         self
     }
     /// Sets [`department_list`](Self::department_list).
-    pub fn department_list(mut self, value: Vec<NotificationDepartment>) -> Self {
-        self.department_list = Some(value);
+    pub fn department_list(
+        mut self,
+        value: impl IntoIterator<Item = NotificationDepartment>,
+    ) -> Self {
+        self.department_list = Some(value.into_iter().collect());
         self
     }
     /// Sets [`chat_list`](Self::chat_list).
-    pub fn chat_list(mut self, value: Vec<NotificationChat>) -> Self {
-        self.chat_list = Some(value);
+    pub fn chat_list(
+        mut self,
+        value: impl IntoIterator<Item = NotificationChat>,
+    ) -> Self {
+        self.chat_list = Some(value.into_iter().collect());
         self
     }
     /// Sets [`ext`](Self::ext).

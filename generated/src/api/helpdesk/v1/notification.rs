@@ -36,7 +36,16 @@ impl<'a> NotificationApi<'a> {
     }
 }
 /// The parameters of [`NotificationApi::patch`]: 更新推送.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+///
+/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
 pub struct PatchNotificationRequest {
     /// Example: `"6985032626234982420"`
     pub notification_id: String,

@@ -64,7 +64,16 @@ impl<'a> TicketApi<'a> {
     }
 }
 /// The parameters of [`TicketApi::answer_user_query`]: 回复用户在工单里的提问.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+///
+/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
 pub struct AnswerUserQueryTicketRequest {
     /// 工单ID
     ///
@@ -74,7 +83,7 @@ pub struct AnswerUserQueryTicketRequest {
     pub body: AnswerUserQueryTicketBody,
 }
 impl AnswerUserQueryTicketRequest {
-    /// Builds `AnswerUserQueryTicketRequest` from its required fields; set the optional ones with the methods below.
+    /// Builds `AnswerUserQueryTicketRequest` from its required fields.
     pub fn new(ticket_id: impl Into<String>, body: AnswerUserQueryTicketBody) -> Self {
         Self {
             ticket_id: ticket_id.into(),
@@ -132,7 +141,16 @@ impl crate::runtime::ApiRequest for AnswerUserQueryTicketRequest {
     }
 }
 /// The parameters of [`TicketApi::update`]: 更新工单详情.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+///
+/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
 pub struct UpdateTicketRequest {
     /// 工单ID
     ///
@@ -142,7 +160,7 @@ pub struct UpdateTicketRequest {
     pub body: UpdateTicketBody,
 }
 impl UpdateTicketRequest {
-    /// Builds `UpdateTicketRequest` from its required fields; set the optional ones with the methods below.
+    /// Builds `UpdateTicketRequest` from its required fields.
     pub fn new(ticket_id: impl Into<String>, body: UpdateTicketBody) -> Self {
         Self {
             ticket_id: ticket_id.into(),
@@ -225,8 +243,8 @@ impl AnswerUserQueryTicketBody {
         }
     }
     /// Sets [`faqs`](Self::faqs).
-    pub fn faqs(mut self, value: Vec<UserQueryFaqInfo>) -> Self {
-        self.faqs = Some(value);
+    pub fn faqs(mut self, value: impl IntoIterator<Item = UserQueryFaqInfo>) -> Self {
+        self.faqs = Some(value.into_iter().collect());
         self
     }
 }
@@ -328,8 +346,11 @@ impl UpdateTicketBody {
         self
     }
     /// Sets [`tag_names`](Self::tag_names).
-    pub fn tag_names(mut self, value: Vec<String>) -> Self {
-        self.tag_names = Some(value);
+    pub fn tag_names(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.tag_names = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets [`comment`](Self::comment).
@@ -338,8 +359,11 @@ impl UpdateTicketBody {
         self
     }
     /// Sets [`customized_fields`](Self::customized_fields).
-    pub fn customized_fields(mut self, value: Vec<CustomizedFieldDisplayItem>) -> Self {
-        self.customized_fields = Some(value);
+    pub fn customized_fields(
+        mut self,
+        value: impl IntoIterator<Item = CustomizedFieldDisplayItem>,
+    ) -> Self {
+        self.customized_fields = Some(value.into_iter().collect());
         self
     }
     /// Sets [`ticket_type`](Self::ticket_type).
@@ -397,7 +421,7 @@ impl UserQueryFaqInfo {
 /// 工单是否解决，1: 未解决, 2: 已解决
 ///
 /// The values of `solved` in [`UpdateTicketBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum TicketSolved {
     /// 未解决
     Unsolved,
@@ -410,7 +434,7 @@ crate::runtime::integer_enum!(TicketSolved { Unsolved => 1, Solved => 2 });
 /// 工单新status，status对应具体的含义如下：1: 待响应, 2: 处理中, 3: 排队中, 4: 待定, 5: 待用户响应, 50: 机器人关闭工单, 51: 人工关闭工单
 ///
 /// The values of `status` in [`UpdateTicketBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum TicketStatus {
     /// 待响应
     WaitingForResponse,

@@ -34,7 +34,16 @@ impl<'a> ChatButtonApi<'a> {
     }
 }
 /// The parameters of [`ChatButtonApi::update`]: 更新消息流卡片按钮.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+///
+/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
 pub struct UpdateChatButtonRequest {
     /// 用户 ID 类型
     ///
@@ -229,9 +238,11 @@ pub struct OpenAppFeedCardButtons {
     pub buttons: Vec<OpenAppFeedCardButton>,
 }
 impl OpenAppFeedCardButtons {
-    /// Builds `OpenAppFeedCardButtons` from its required fields; set the optional ones with the methods below.
-    pub fn new(buttons: Vec<OpenAppFeedCardButton>) -> Self {
-        Self { buttons }
+    /// Builds `OpenAppFeedCardButtons` from its required fields.
+    pub fn new(buttons: impl IntoIterator<Item = OpenAppFeedCardButton>) -> Self {
+        Self {
+            buttons: buttons.into_iter().collect(),
+        }
     }
 }
 /// 文字
@@ -253,7 +264,7 @@ pub struct OpenAppFeedCardText {
     pub text: String,
 }
 impl OpenAppFeedCardText {
-    /// Builds `OpenAppFeedCardText` from its required fields; set the optional ones with the methods below.
+    /// Builds `OpenAppFeedCardText` from its required fields.
     pub fn new(text: impl Into<String>) -> Self {
         Self { text: text.into() }
     }
@@ -352,8 +363,11 @@ impl UpdateChatButtonBody {
         }
     }
     /// Sets [`user_ids`](Self::user_ids).
-    pub fn user_ids(mut self, value: Vec<String>) -> Self {
-        self.user_ids = Some(value);
+    pub fn user_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.user_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets [`buttons`](Self::buttons).
@@ -379,15 +393,18 @@ pub struct UpdateChatButtonResponse {
 }
 impl UpdateChatButtonResponse {
     /// Sets [`failed_user_reasons`](Self::failed_user_reasons).
-    pub fn failed_user_reasons(mut self, value: Vec<FailedReason>) -> Self {
-        self.failed_user_reasons = Some(value);
+    pub fn failed_user_reasons(
+        mut self,
+        value: impl IntoIterator<Item = FailedReason>,
+    ) -> Self {
+        self.failed_user_reasons = Some(value.into_iter().collect());
         self
     }
 }
 /// 交互类型（按钮交互方式可配置跳转 URL 页面，也可配置 webhook 回调）
 ///
 /// The values of `action_type` in [`OpenAppFeedCardButton`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum ActionType {
     /// URL 页面
     UrlPage,
@@ -400,7 +417,7 @@ crate::runtime::string_enum!(ActionType { UrlPage => "url_page", Webhook => "web
 /// 按钮类型
 ///
 /// The values of `button_type` in [`OpenAppFeedCardButton`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum ButtonType {
     /// 默认
     Default,
@@ -417,7 +434,7 @@ crate::runtime::string_enum!(
 /// 用户 ID 类型
 ///
 /// The values of `user_id_type` in [`UpdateChatButtonRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub enum UserIdType {
     /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
