@@ -51,6 +51,16 @@ fn patch_feedback(client: &Client) -> feishu::Call<'_, PatchApplicationFeedbackR
         .patch(feedback())
 }
 
+/// A server whose token endpoint takes 5 s to answer.
+async fn slow_token_server() -> TestServer {
+    server_with_token_endpoint(|request| {
+        token_reply(request)
+            .unwrap()
+            .delayed(Duration::from_secs(5))
+    })
+    .await
+}
+
 /// A server whose token endpoint answers with `token`, and every other path with success.
 async fn server_with_token_endpoint(
     token: impl Fn(&feishu_tests::server::Recorded) -> Reply + Send + Sync + 'static,
@@ -481,12 +491,7 @@ async fn a_success_status_without_a_feishu_code_is_not_success() {
 
 #[tokio::test]
 async fn the_token_fetch_is_bounded_by_the_client_timeout() {
-    let server = server_with_token_endpoint(|request| {
-        token_reply(request)
-            .unwrap()
-            .delayed(Duration::from_secs(5))
-    })
-    .await;
+    let server = slow_token_server().await;
     let client = builder(&server)
         .timeout(Some(Duration::from_millis(200)))
         .build()
@@ -540,12 +545,7 @@ fn a_call_shows_header_names_but_not_their_values() {
 
 #[tokio::test]
 async fn a_call_timeout_bounds_the_wait_for_a_token_too() {
-    let server = server_with_token_endpoint(|request| {
-        token_reply(request)
-            .unwrap()
-            .delayed(Duration::from_secs(5))
-    })
-    .await;
+    let server = slow_token_server().await;
     let client = builder(&server).build().unwrap();
     let started = std::time::Instant::now();
     let err = patch_feedback(&client)
