@@ -42,6 +42,14 @@ fn feedback() -> PatchApplicationFeedbackRequest {
     .user_id_type(UserIdType::OpenId)
 }
 
+/// A client with helpdesk credentials, against `server`.
+fn helpdesk_client(server: &TestServer) -> Client {
+    builder(server)
+        .helpdesk("hd", HELPDESK_TOKEN)
+        .build()
+        .unwrap()
+}
+
 /// The tenant-token endpoint used by most tests below.
 fn patch_feedback(client: &Client) -> feishu::Call<'_, PatchApplicationFeedbackRequest> {
     client
@@ -77,10 +85,7 @@ async fn server_with_token_endpoint(
 #[tokio::test]
 async fn a_call_sends_the_user_token_where_given_and_the_tenant_token_otherwise() {
     let server = TestServer::start(ok_server()).await;
-    let client = builder(&server)
-        .helpdesk("hd", HELPDESK_TOKEN)
-        .build()
-        .unwrap();
+    let client = helpdesk_client(&server);
     let notifications = client.helpdesk().v1().notification();
 
     notifications
@@ -119,10 +124,7 @@ async fn a_call_sends_the_user_token_where_given_and_the_tenant_token_otherwise(
 #[tokio::test]
 async fn what_cannot_succeed_is_refused_before_any_request() {
     let server = TestServer::start(ok_server()).await;
-    let with_helpdesk = builder(&server)
-        .helpdesk("hd", HELPDESK_TOKEN)
-        .build()
-        .unwrap();
+    let with_helpdesk = helpdesk_client(&server);
     let without_helpdesk = builder(&server).build().unwrap();
     let body = UpdateTicketBody::default().status(TicketStatus::Processing);
 

@@ -10,7 +10,7 @@ mod client;
 mod error;
 mod request;
 mod secret;
-mod wire_enum;
+pub(crate) mod wire_enum;
 
 pub use auth::TokenKind;
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};

@@ -33,19 +33,7 @@ macro_rules! string_enum {
             }
         }
 
-        impl ::std::cmp::PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                self.as_str() == other.as_str()
-            }
-        }
-
-        impl ::std::cmp::Eq for $name {}
-
-        impl ::std::hash::Hash for $name {
-            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
-                self.as_str().hash(state);
-            }
-        }
+        $crate::runtime::wire_enum::compare_by_wire_value!($name, as_str);
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -112,19 +100,7 @@ macro_rules! integer_enum {
             }
         }
 
-        impl ::std::cmp::PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                self.value() == other.value()
-            }
-        }
-
-        impl ::std::cmp::Eq for $name {}
-
-        impl ::std::hash::Hash for $name {
-            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
-                self.value().hash(state);
-            }
-        }
+        $crate::runtime::wire_enum::compare_by_wire_value!($name, value);
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -160,5 +136,30 @@ macro_rules! integer_enum {
     };
 }
 
+/// `PartialEq`, `Eq` and `Hash` through the wire value (`$wire` is `as_str` or `value`),
+/// so `Unknown(x)` equals the documented variant that sends `x`.
+// Unused in a crate generated from a spec without enums.
+#[allow(unused_macros)]
+macro_rules! compare_by_wire_value {
+    ($name:ident, $wire:ident) => {
+        impl ::std::cmp::PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.$wire() == other.$wire()
+            }
+        }
+
+        impl ::std::cmp::Eq for $name {}
+
+        impl ::std::hash::Hash for $name {
+            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
+                self.$wire().hash(state);
+            }
+        }
+    };
+}
+
+// Used by the two macros above, so unused when they are.
+#[allow(unused_imports)]
+pub(crate) use compare_by_wire_value;
 pub(crate) use integer_enum;
 pub(crate) use string_enum;
