@@ -9,8 +9,7 @@ use std::time::Duration;
 use feishu::application::v6::application_feedback::{
     FeedbackStatus, PatchApplicationFeedbackRequest, UserIdType,
 };
-use feishu::helpdesk::v1::Notification;
-use feishu::helpdesk::v1::notification::PatchNotificationRequest;
+use feishu::helpdesk::v1::notification::{PatchNotificationBody, PatchNotificationRequest};
 use feishu::helpdesk::v1::ticket::{TicketStatus, UpdateTicketBody, UpdateTicketRequest};
 use feishu::im::v2::chat_button::{ActionType, ButtonType};
 use feishu::{BaseUrl, Client, Error};
@@ -89,11 +88,17 @@ async fn a_call_sends_the_user_token_where_given_and_the_tenant_token_otherwise(
     let notifications = client.helpdesk().v1().notification();
 
     notifications
-        .patch(PatchNotificationRequest::new("n1", Notification::default()))
+        .patch(PatchNotificationRequest::new(
+            "n1",
+            PatchNotificationBody::default(),
+        ))
         .await
         .unwrap();
     notifications
-        .patch(PatchNotificationRequest::new("n1", Notification::default()))
+        .patch(PatchNotificationRequest::new(
+            "n1",
+            PatchNotificationBody::default(),
+        ))
         .user_access_token(USER_TOKEN)
         .await
         .unwrap();

@@ -13,6 +13,11 @@ commands:
   codegen [--check] [--spec DIR] [--out DIR]
       Regenerate the generated crate from the spec (defaults: spec/ and generated/).
       With --check, write nothing and fail when a file is stale, missing or orphaned.
+  import [--spec DIR] [--keep-going] PAGE...
+      Read Feishu doc pages and write one spec file per endpoint under DIR (default spec/),
+      keeping each page beside its spec. One bad page imports none, unless --keep-going.
+  update [--spec DIR]
+      Re-import every page kept in the spec tree, then run codegen.
   schema [--check]
       Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json)
       from the codegen's model; with --check, fail when they are out of date.
@@ -23,6 +28,8 @@ fn main() -> ExitCode {
     let result = match args.split_first() {
         Some((command, rest)) if command == "codegen" => codegen(rest),
         Some((command, rest)) if command == "schema" => schema(rest),
+        Some((command, rest)) if command == "import" => import(rest),
+        Some((command, rest)) if command == "update" => update(rest),
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -140,4 +147,65 @@ fn schema(args: &[String]) -> Result<(), String> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+fn import(args: &[String]) -> Result<(), String> {
+    let mut spec_dir = root().join("spec");
+    let mut keep_going = false;
+    let mut pages = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--spec" => spec_dir = iter.next().ok_or("--spec needs a directory")?.into(),
+            "--keep-going" => keep_going = true,
+            flag if flag.starts_with("--") => {
+                return Err(format!("import: unknown argument `{flag}`\n\n{USAGE}"));
+            }
+            page => pages.push(PathBuf::from(page)),
+        }
+    }
+    if pages.is_empty() {
+        return Err(format!("import: name at least one page\n\n{USAGE}"));
+    }
+    run_import(&pages, &spec_dir, keep_going)
+}
+
+fn run_import(pages: &[PathBuf], spec_dir: &Path, keep_going: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let outcome = feishu_import::import(pages, spec_dir, keep_going).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
+        format!("{}\nimport: nothing was written", lines.join("\n"))
+    })?;
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for skipped in &outcome.skipped {
+        eprintln!("skipped: {skipped}");
+    }
+    for file in &outcome.written {
+        println!("  wrote {}", spec_dir.join(file).display());
+    }
+    println!(
+        "import: {} pages, {} files written, {} unchanged, {} warnings, {} pages skipped in {:.0?}",
+        pages.len(),
+        outcome.written.len(),
+        outcome.unchanged,
+        outcome.warnings.len(),
+        outcome.skipped.len(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn update(args: &[String]) -> Result<(), String> {
+    let spec_dir = match args {
+        [] => root().join("spec"),
+        [flag, dir] if flag == "--spec" => PathBuf::from(dir),
+        _ => return Err(format!("update: unknown arguments {args:?}\n\n{USAGE}")),
+    };
+    let pages = feishu_import::kept_pages(&spec_dir)
+        .map_err(|err| format!("{}: {err}", spec_dir.display()))?;
+    run_import(&pages, &spec_dir, false)?;
+    let spec_arg = spec_dir.to_string_lossy().into_owned();
+    codegen(&["--spec".to_owned(), spec_arg])
 }

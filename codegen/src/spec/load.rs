@@ -94,6 +94,10 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
             diagnostics.push(&file, None, "", "spec files end in `.yaml`");
             continue;
         }
+        if file_name.ends_with(".overrides.yaml") {
+            // The importer's manual corrections; it applies them, codegen does not read them.
+            continue;
+        }
         let Some(stem) = file_name.strip_suffix(".yaml") else {
             // Source pages, README files and schema.json live beside the specs.
             continue;

@@ -10,8 +10,6 @@ pub struct NotificationApi<'a> {
 impl<'a> NotificationApi<'a> {
     /// 更新推送
     ///
-    /// The page does not name the kind of access token; this spec accepts a tenant or a user access token.
-    ///
     /// - `PATCH /open-apis/helpdesk/v1/notifications/:notification_id`
     /// - Documentation: <https://open.feishu.cn/document/server-docs/helpdesk-v1/notification/patch> (updated 2023-02-02)
     /// - Available to custom apps (自建应用)
@@ -27,7 +25,7 @@ impl<'a> NotificationApi<'a> {
     /// | 403 | 154003 | Please check you have the correct access | 检查是否申请正确权限 |
     /// | 404 | 154004 | Resource not found | 资源不存在,请检查ID值 |
     /// | 405 | 154005 | Method Forbidden | 检查是否有权限创建推送 |
-    /// | 500 | 155000 | Internal error | 内部错误,请联系我们 |
+    /// | 500 | 155000 | Internal error | 内部错误,请联系我们 请求示例请求示例 Shell JavaScript Java Swift curl --location --request PATCH '<https://open.feishu.cn/open-apis/helpdesk/v1/notifications/6985032626234982420?user_id_type=open_id'> \ --header 'Authorization;' \ --header 'Content-Type: application/json' \ --data-raw '{ "id": "6981801914270744596", "job_name": "测试推送任务", "status": 0, "create_user": { "user_id": "ou_7277fd1262bfafc363d5b2a1f9c2ac90", "avatar_url": "<http://*.com/*.png>", "name": "test" }, "created_at": "1626332244719", "update_user": { "user_id": "ou_7277fd1262bfafc363d5b2a1f9c2ac90", "avatar_url": "<http://*.com/*.png>", "name": "test" }, "updated_at": "1626332244719", "target_user_count": 1, "sent_user_count": 1, "read_user_count": 1, "send_at": "1626332244719", "push_content": "{ \"config\": { \"wide_screen_mode\": true }, \"elements\": \[ { \"tag\": \"div\", \"text\": { \"tag\": \"lark_md\", \"content\": \"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体,成就组织和个人,更高效、更愉悦。\" } } \] }", "push_type": 0, "push_scope_type": 0, "new_staff_scope_type": 0, "new_staff_scope_department_list": \[ { "department_id": "od_7277fd1262bfafc363d5b2a1f9c2ac90", "name": "测试部门" } \], "user_list": \[ { "user_id": "ou_7277fd1262bfafc363d5b2a1f9c2ac90", "avatar_url": "<http://*.com/*.png>", "name": "test" } \], "department_list": \[ { "department_id": "od_7277fd1262bfafc363d5b2a1f9c2ac90", "name": "测试部门" } \], "chat_list": \[ { "chat_id": "oc_7277fd1262bfafc363d5b2a1f9c2ac90", "name": "测试群聊" } \], "ext": "{}" }' 响应示例响应示例 { "code": 0, "msg": "success", "data": {} } 请求参数 Path 参数 notification_id string 必需 示例值: 6985032626234982420 Query 参数 user_id_type string 可选 示例值: open_id Header 参数 Authorization string 必需 默认值: Bearer {{access_token}} Content-Type string 必需 默认值: application/json; charset=utf-8 Body 参数application/json 返回响应 修改于 2023-02-02 07:22:07 |
     pub fn patch(
         &self,
         request: PatchNotificationRequest,
@@ -53,14 +51,11 @@ pub struct PatchNotificationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_type: Option<String>,
     /// The JSON request body.
-    pub body: crate::api::helpdesk::v1::Notification,
+    pub body: PatchNotificationBody,
 }
 impl PatchNotificationRequest {
     /// Builds `PatchNotificationRequest` from its required fields; set the optional ones with the methods below.
-    pub fn new(
-        notification_id: impl Into<String>,
-        body: crate::api::helpdesk::v1::Notification,
-    ) -> Self {
+    pub fn new(notification_id: impl Into<String>, body: PatchNotificationBody) -> Self {
         Self {
             notification_id: notification_id.into(),
             user_id_type: None,
@@ -74,7 +69,7 @@ impl PatchNotificationRequest {
     }
 }
 impl crate::runtime::ApiRequest for PatchNotificationRequest {
-    type Body = crate::api::helpdesk::v1::Notification;
+    type Body = PatchNotificationBody;
     type Response = crate::runtime::Empty;
     const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
         id: "helpdesk.v1.notification.patch",
@@ -118,7 +113,7 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
-                hint: "内部错误,请联系我们",
+                hint: "内部错误,请联系我们\n请求示例请求示例\nShell\nJavaScript\nJava\nSwift\ncurl --location --request PATCH 'https://open.feishu.cn/open-apis/helpdesk/v1/notifications/6985032626234982420?user_id_type=open_id' \\\n--header 'Authorization;' \\\n--header 'Content-Type: application/json' \\\n--data-raw '{\n\"id\": \"6981801914270744596\",\n\"job_name\": \"测试推送任务\",\n\"status\": 0,\n\"create_user\": {\n\"user_id\": \"ou_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"avatar_url\": \"http://*.com/*.png\",\n\"name\": \"test\"\n},\n\"created_at\": \"1626332244719\",\n\"update_user\": {\n\"user_id\": \"ou_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"avatar_url\": \"http://*.com/*.png\",\n\"name\": \"test\"\n},\n\"updated_at\": \"1626332244719\",\n\"target_user_count\": 1,\n\"sent_user_count\": 1,\n\"read_user_count\": 1,\n\"send_at\": \"1626332244719\",\n\"push_content\": \"{ \\\"config\\\": { \\\"wide_screen_mode\\\": true }, \\\"elements\\\": [ { \\\"tag\\\": \\\"div\\\", \\\"text\\\": { \\\"tag\\\": \\\"lark_md\\\", \\\"content\\\": \\\"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体,成就组织和个人,更高效、更愉悦。\\\" } } ] }\",\n\"push_type\": 0,\n\"push_scope_type\": 0,\n\"new_staff_scope_type\": 0,\n\"new_staff_scope_department_list\": [\n{\n\"department_id\": \"od_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"name\": \"测试部门\"\n}\n],\n\"user_list\": [\n{\n\"user_id\": \"ou_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"avatar_url\": \"http://*.com/*.png\",\n\"name\": \"test\"\n}\n],\n\"department_list\": [\n{\n\"department_id\": \"od_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"name\": \"测试部门\"\n}\n],\n\"chat_list\": [\n{\n\"chat_id\": \"oc_7277fd1262bfafc363d5b2a1f9c2ac90\",\n\"name\": \"测试群聊\"\n}\n],\n\"ext\": \"{}\"\n}'\n响应示例响应示例\n{\n\"code\": 0,\n\"msg\": \"success\",\n\"data\": {}\n}\n请求参数\nPath 参数\nnotification_id\nstring\n必需\n示例值:\n6985032626234982420\nQuery 参数\nuser_id_type\nstring\n可选\n示例值:\nopen_id\nHeader 参数\nAuthorization\nstring\n必需\n默认值:\nBearer {{access_token}}\nContent-Type\nstring\n必需\n默认值:\napplication/json; charset=utf-8\nBody 参数application/json\n返回响应\n修改于 2023-02-02 07:22:07",
             },
         ],
         doc_url: "https://open.feishu.cn/document/server-docs/helpdesk-v1/notification/patch",
@@ -136,5 +131,447 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
+    }
+}
+/// The doc type `chat_list`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct ChatList {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"oc_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"测试群聊"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl ChatList {
+    /// Sets [`chat_id`](Self::chat_id).
+    pub fn chat_id(mut self, value: impl Into<String>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}
+/// The doc type `create_user`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct CreateUser {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"http://*.com/*.png"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"test"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"ou_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+impl CreateUser {
+    /// Sets [`avatar_url`](Self::avatar_url).
+    pub fn avatar_url(mut self, value: impl Into<String>) -> Self {
+        self.avatar_url = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets [`user_id`](Self::user_id).
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+}
+/// The doc type `department_list`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct DepartmentList {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"od_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"测试部门"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl DepartmentList {
+    /// Sets [`department_id`](Self::department_id).
+    pub fn department_id(mut self, value: impl Into<String>) -> Self {
+        self.department_id = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}
+/// The doc type `new_staff_scope_department_list`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct NewStaffScopeDepartmentList {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"od_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"测试部门"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl NewStaffScopeDepartmentList {
+    /// Sets [`department_id`](Self::department_id).
+    pub fn department_id(mut self, value: impl Into<String>) -> Self {
+        self.department_id = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}
+/// The request body of [`PatchNotificationRequest`].
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct PatchNotificationBody {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_list: Option<Vec<ChatList>>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_user: Option<CreateUser>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"1626332244719"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_list: Option<Vec<DepartmentList>>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"{}"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"6981801914270744596"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"测试推送任务"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_staff_scope_department_list: Option<Vec<NewStaffScopeDepartmentList>>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `0`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_staff_scope_type: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"{ \"config\": { \"wide_screen_mode\": true }, \"elements\": [ { \"tag\": \"div\", \"text\": { \"tag\": \"lark_md\", \"content\": \"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体,成就组织和个人,更高效、更愉悦。\" } } ] }"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_content: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `0`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_scope_type: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `0`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_type: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `1`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_user_count: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"1626332244719"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `1`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_user_count: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `0`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `1`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_user_count: Option<i64>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_user: Option<UpdateUser>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"1626332244719"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<Vec<UserList>>,
+}
+impl PatchNotificationBody {
+    /// Sets [`chat_list`](Self::chat_list).
+    pub fn chat_list(mut self, value: impl IntoIterator<Item = ChatList>) -> Self {
+        self.chat_list = Some(value.into_iter().collect());
+        self
+    }
+    /// Sets [`create_user`](Self::create_user).
+    pub fn create_user(mut self, value: CreateUser) -> Self {
+        self.create_user = Some(value);
+        self
+    }
+    /// Sets [`created_at`](Self::created_at).
+    pub fn created_at(mut self, value: impl Into<String>) -> Self {
+        self.created_at = Some(value.into());
+        self
+    }
+    /// Sets [`department_list`](Self::department_list).
+    pub fn department_list(
+        mut self,
+        value: impl IntoIterator<Item = DepartmentList>,
+    ) -> Self {
+        self.department_list = Some(value.into_iter().collect());
+        self
+    }
+    /// Sets [`ext`](Self::ext).
+    pub fn ext(mut self, value: impl Into<String>) -> Self {
+        self.ext = Some(value.into());
+        self
+    }
+    /// Sets [`id`](Self::id).
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets [`job_name`](Self::job_name).
+    pub fn job_name(mut self, value: impl Into<String>) -> Self {
+        self.job_name = Some(value.into());
+        self
+    }
+    /// Sets [`new_staff_scope_department_list`](Self::new_staff_scope_department_list).
+    pub fn new_staff_scope_department_list(
+        mut self,
+        value: impl IntoIterator<Item = NewStaffScopeDepartmentList>,
+    ) -> Self {
+        self.new_staff_scope_department_list = Some(value.into_iter().collect());
+        self
+    }
+    /// Sets [`new_staff_scope_type`](Self::new_staff_scope_type).
+    pub fn new_staff_scope_type(mut self, value: i64) -> Self {
+        self.new_staff_scope_type = Some(value);
+        self
+    }
+    /// Sets [`push_content`](Self::push_content).
+    pub fn push_content(mut self, value: impl Into<String>) -> Self {
+        self.push_content = Some(value.into());
+        self
+    }
+    /// Sets [`push_scope_type`](Self::push_scope_type).
+    pub fn push_scope_type(mut self, value: i64) -> Self {
+        self.push_scope_type = Some(value);
+        self
+    }
+    /// Sets [`push_type`](Self::push_type).
+    pub fn push_type(mut self, value: i64) -> Self {
+        self.push_type = Some(value);
+        self
+    }
+    /// Sets [`read_user_count`](Self::read_user_count).
+    pub fn read_user_count(mut self, value: i64) -> Self {
+        self.read_user_count = Some(value);
+        self
+    }
+    /// Sets [`send_at`](Self::send_at).
+    pub fn send_at(mut self, value: impl Into<String>) -> Self {
+        self.send_at = Some(value.into());
+        self
+    }
+    /// Sets [`sent_user_count`](Self::sent_user_count).
+    pub fn sent_user_count(mut self, value: i64) -> Self {
+        self.sent_user_count = Some(value);
+        self
+    }
+    /// Sets [`status`](Self::status).
+    pub fn status(mut self, value: i64) -> Self {
+        self.status = Some(value);
+        self
+    }
+    /// Sets [`target_user_count`](Self::target_user_count).
+    pub fn target_user_count(mut self, value: i64) -> Self {
+        self.target_user_count = Some(value);
+        self
+    }
+    /// Sets [`update_user`](Self::update_user).
+    pub fn update_user(mut self, value: UpdateUser) -> Self {
+        self.update_user = Some(value);
+        self
+    }
+    /// Sets [`updated_at`](Self::updated_at).
+    pub fn updated_at(mut self, value: impl Into<String>) -> Self {
+        self.updated_at = Some(value.into());
+        self
+    }
+    /// Sets [`user_list`](Self::user_list).
+    pub fn user_list(mut self, value: impl IntoIterator<Item = UserList>) -> Self {
+        self.user_list = Some(value.into_iter().collect());
+        self
+    }
+}
+/// The doc type `update_user`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct UpdateUser {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"http://*.com/*.png"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"test"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"ou_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+impl UpdateUser {
+    /// Sets [`avatar_url`](Self::avatar_url).
+    pub fn avatar_url(mut self, value: impl Into<String>) -> Self {
+        self.avatar_url = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets [`user_id`](Self::user_id).
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+}
+/// The doc type `user_list`.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+    ::schemars::JsonSchema,
+)]
+pub struct UserList {
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"http://*.com/*.png"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"test"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// *Inferred:* the page documents no type for this field; it was read from the page's example.
+    ///
+    /// Example: `"ou_7277fd1262bfafc363d5b2a1f9c2ac90"`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+impl UserList {
+    /// Sets [`avatar_url`](Self::avatar_url).
+    pub fn avatar_url(mut self, value: impl Into<String>) -> Self {
+        self.avatar_url = Some(value.into());
+        self
+    }
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets [`user_id`](Self::user_id).
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.user_id = Some(value.into());
+        self
     }
 }

@@ -12,6 +12,12 @@ impl<'a> TicketApi<'a> {
     ///
     /// 该接口用于回复用户提问结果至工单，需要工单仍处于进行中且未接入人工状态。仅支持自建应用。
     ///
+    /// **注意事项**：服务台请求Header中还需添加“服务台token”参数：
+    ///
+    /// Value: base64(helpdesk_id:helpdesk_token)，通过base64加密将helpdesk_id和helpdesk_token用':'连接而成的字符串。
+    ///
+    /// [了解更多：获取与使用服务台token](https://open.feishu.cn/document/ukTMukTMukTM/ugDOyYjL4gjM24CO4IjN)
+    ///
     /// - `POST /open-apis/helpdesk/v1/tickets/:ticket_id/answer_user_query`
     /// - Documentation: <https://open.feishu.cn/document/server-docs/helpdesk-v1/ticket-management/ticket/answer_user_query> (updated 2023-08-15)
     /// - Rate limit: 特殊频控
@@ -38,7 +44,14 @@ impl<'a> TicketApi<'a> {
     ///
     /// 该接口用于更新服务台工单详情。只会更新数据，不会触发相关操作。如修改工单状态到关单，不会关闭聊天页面。仅支持自建应用。要更新的工单字段必须至少输入一项。
     ///
-    /// **注意事项**：user_access_token 访问，需要操作者有当前工单的权限，属于服务台的客服（并且具有该工单的权限）、管理员或所有者
+    /// **注意事项**：注意事项：
+    /// user_access_token 访问，需要操作者有当前工单的权限，属于服务台的客服（并且具有该工单的权限）、管理员或所有者
+    ///
+    /// **注意事项**：服务台请求Header中还需添加“服务台token”参数：
+    ///
+    /// Value: base64(helpdesk_id:helpdesk_token)，通过base64加密将helpdesk_id和helpdesk_token用':'连接而成的字符串。
+    ///
+    /// [了解更多：获取与使用服务台token](https://open.feishu.cn/document/ukTMukTMukTM/ugDOyYjL4gjM24CO4IjN)
     ///
     /// - `PUT /open-apis/helpdesk/v1/tickets/:ticket_id`
     /// - Documentation: <https://open.feishu.cn/document/server-docs/helpdesk-v1/ticket-management/ticket/update> (updated 2024-03-06)
@@ -332,7 +345,7 @@ pub struct UpdateTicketBody {
     ///
     /// Example: `1`
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solved: Option<TicketSolved>,
+    pub solved: Option<i64>,
     /// 工单来源渠道ID
     ///
     /// Example: `1`
@@ -372,7 +385,7 @@ impl UpdateTicketBody {
         self
     }
     /// Sets [`solved`](Self::solved).
-    pub fn solved(mut self, value: TicketSolved) -> Self {
+    pub fn solved(mut self, value: i64) -> Self {
         self.solved = Some(value);
         self
     }
@@ -418,19 +431,6 @@ impl UserQueryFaqInfo {
         self
     }
 }
-/// 工单是否解决，1: 未解决, 2: 已解决
-///
-/// The values of `solved` in [`UpdateTicketBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
-#[derive(Clone, Debug)]
-pub enum TicketSolved {
-    /// 未解决
-    Unsolved,
-    /// 已解决
-    Solved,
-    /// A value not documented when this crate was generated, kept as sent.
-    Unknown(i64),
-}
-crate::runtime::integer_enum!(TicketSolved { Unsolved => 1, Solved => 2 });
 /// 工单新status，status对应具体的含义如下：1: 待响应, 2: 处理中, 3: 排队中, 4: 待定, 5: 待用户响应, 50: 机器人关闭工单, 51: 人工关闭工单
 ///
 /// The values of `status` in [`UpdateTicketBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.

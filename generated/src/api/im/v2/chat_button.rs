@@ -119,18 +119,12 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
 )]
 pub struct FailedReason {
     /// 错误码
-    ///
-    /// Example: `0`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// 错误信息
-    ///
-    /// Example: `"The user is not in the chat"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// 用户id
-    ///
-    /// Example: `"ou_679eaeb583654bff73fefcc6e6371301"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }

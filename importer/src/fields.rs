@@ -1,0 +1,364 @@
+//! Field trees (from `nesting`) to spec fields: types, options, defaults, rules, examples.
+
+use std::collections::BTreeMap;
+
+use feishu_codegen::spec::model::{EnumOption, Field, Rules};
+use feishu_codegen::spec::{Located, Pos};
+use heck::ToSnakeCase;
+use serde_json::Value;
+
+use crate::cell::plain_text;
+use crate::doc_type::DocType;
+use crate::example::cell_value;
+use crate::nesting::{Node, Warn, scalar_type};
+
+/// The object types defined so far in one spec file, by name, with their field names:
+/// the first use of a type defines it, later uses name it.
+#[derive(Default)]
+pub struct Defined(BTreeMap<String, Vec<String>>);
+
+pub fn located<T>(value: T) -> Located<T> {
+    Located::new(value, Pos::default())
+}
+
+/// Converts nested rows to spec fields.
+pub fn to_fields(nodes: &[Node], defined: &mut Defined, warn: Warn<'_>) -> Vec<Field> {
+    nodes
+        .iter()
+        .map(|n| to_field(n, defined, &mut *warn))
+        .collect()
+}
+
+fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
+    let row = &node.row;
+    let concrete: Vec<&Value> = node.examples.iter().filter(|v| !v.is_null()).collect();
+    let (doc_type, inferred) = match &row.ty {
+        Some(ty) => (ty.clone(), false),
+        None => match concrete.first() {
+            Some(value) => (scalar_type(value), true),
+            None => {
+                warn(
+                    row.line,
+                    format!(
+                        "`{}` has no type and the example does not show it; typed as any JSON value",
+                        row.name
+                    ),
+                );
+                (DocType::Scalar("any"), true)
+            }
+        },
+    };
+    let mut fields = None;
+    let ty = match doc_type.object_leaf() {
+        Some(leaf) => {
+            let name = match leaf {
+                DocType::Named(name) => name.clone(),
+                _ => row.name.to_snake_case(),
+            };
+            let children = if node.children.is_empty() {
+                None
+            } else {
+                Some(to_fields(&node.children, defined, &mut *warn))
+            };
+            match (children, defined.0.get(&name)) {
+                (Some(children), None) => {
+                    defined.0.insert(
+                        name.clone(),
+                        children.iter().map(|f| f.name.to_string()).collect(),
+                    );
+                    fields = Some(children);
+                    doc_type.spec(&name)
+                }
+                (Some(children), Some(known)) => {
+                    let names: Vec<String> = children.iter().map(|f| f.name.to_string()).collect();
+                    if &names != known {
+                        warn(
+                            row.line,
+                            format!(
+                                "the type `{name}` is listed here with other fields than earlier on the page; codegen checks that both agree"
+                            ),
+                        );
+                        fields = Some(children);
+                    }
+                    doc_type.spec(&name)
+                }
+                (None, Some(_)) => doc_type.spec(&name),
+                (None, None) => {
+                    let objects: Vec<Value> = concrete
+                        .iter()
+                        .filter(|v| v.is_object())
+                        .map(|v| (*v).clone())
+                        .collect();
+                    if let Some(inferred_fields) = infer_object(&objects, defined, &name) {
+                        warn(
+                            row.line,
+                            format!(
+                                "the page lists no fields for `{}`; they are inferred from the example",
+                                row.name
+                            ),
+                        );
+                        fields = Some(inferred_fields);
+                        doc_type.spec(&name)
+                    } else {
+                        if matches!(leaf, DocType::Named(_)) || !objects.is_empty() {
+                            warn(
+                                row.line,
+                                format!(
+                                    "the page lists no fields for `{}` (type `{name}`); typed as any JSON value",
+                                    row.name
+                                ),
+                            );
+                        }
+                        doc_type.with_leaf(DocType::Scalar("any")).spec("")
+                    }
+                }
+            }
+        }
+        None => doc_type.spec(""),
+    };
+    let leaf = leaf_type(&ty);
+    let doc = &row.doc;
+    let mut field = Field {
+        name: located(row.name.clone()),
+        ty: located(ty.clone()),
+        required: row.required,
+        description: doc.description.clone(),
+        example: doc.example.as_deref().map(|e| cell_value(e, &ty)),
+        default: doc
+            .default
+            .as_deref()
+            .map(|d| cell_value(&plain_text(d), leaf)),
+        options: Vec::new(),
+        enum_name: None,
+        rules: rules(&doc.rules, row.line, &mut *warn),
+        field_scopes: doc.field_scopes.clone(),
+        inferred,
+        fields,
+    };
+    field.options = options(node, leaf, &mut *warn);
+    if field.options.is_empty() && !doc.options.is_empty() {
+        // The meanings stay readable in the docs.
+        let list: Vec<String> = doc
+            .options
+            .iter()
+            .map(|o| format!("- `{}`：{}", o.value, o.meaning))
+            .collect();
+        field.description = format!("{}\n\n{}", field.description, list.join("\n"))
+            .trim()
+            .to_owned();
+    }
+    field
+}
+
+/// The innermost element type of a spec type (`string[]` → `string`).
+fn leaf_type(ty: &str) -> &str {
+    let mut ty = ty;
+    while let Some(inner) = ty.strip_suffix("[]") {
+        ty = inner;
+    }
+    ty
+}
+
+fn options(node: &Node, leaf: &str, warn: Warn<'_>) -> Vec<EnumOption> {
+    let doc = &node.row.doc;
+    if doc.options.is_empty() {
+        return Vec::new();
+    }
+    let is_int = matches!(leaf, "int" | "int32" | "int64");
+    if !is_int && leaf != "string" {
+        warn(
+            node.row.line,
+            format!("options on a `{leaf}` field are kept in its description, not as an enum"),
+        );
+        return Vec::new();
+    }
+    let mut out: Vec<EnumOption> = Vec::new();
+    for item in &doc.options {
+        let value = if is_int {
+            match item.value.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    warn(
+                        node.row.line,
+                        format!(
+                            "the option `{}` of an integer field is not an integer; the options are kept in the description",
+                            item.value
+                        ),
+                    );
+                    return Vec::new();
+                }
+            }
+        } else {
+            Value::String(item.value.clone())
+        };
+        if out.iter().any(|o| *o.value == value) {
+            warn(
+                node.row.line,
+                format!("the option `{}` is listed twice; kept once", item.value),
+            );
+            continue;
+        }
+        let scopes = doc
+            .value_scopes
+            .iter()
+            .filter(|(v, _)| *v == item.value)
+            .flat_map(|(_, s)| s.clone())
+            .collect();
+        out.push(EnumOption {
+            value: located(value),
+            meaning: item.meaning.clone(),
+            name: None,
+            scopes,
+        });
+    }
+    out
+}
+
+/// `长度范围：`1` ～ `20``, `最大长度：`700` 字符`, `取值范围：`0` ～ `100``, `最大值：`100``,
+/// `正则校验：`^…$``.
+fn rules(items: &[String], line: usize, warn: Warn<'_>) -> Rules {
+    let mut rules = Rules::default();
+    for item in items {
+        let (kind, value) = item.split_once(['：', ':']).unwrap_or((item.as_str(), ""));
+        let codes: Vec<String> = value
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        let number = |i: usize| codes.get(i).and_then(|c| c.trim().parse::<f64>().ok());
+        let count = |i: usize| codes.get(i).and_then(|c| c.trim().parse::<u64>().ok());
+        let ok = match kind.trim() {
+            "长度范围" => {
+                rules.min_length = count(0);
+                rules.max_length = count(1);
+                rules.max_length.is_some()
+            }
+            "最大长度" => {
+                rules.max_length = count(0);
+                rules.max_length.is_some()
+            }
+            "最小长度" => {
+                rules.min_length = count(0);
+                rules.min_length.is_some()
+            }
+            "取值范围" => {
+                rules.min_value = number(0);
+                rules.max_value = number(1);
+                rules.max_value.is_some()
+            }
+            "最大值" => {
+                rules.max_value = number(0);
+                rules.max_value.is_some()
+            }
+            "最小值" => {
+                rules.min_value = number(0);
+                rules.min_value.is_some()
+            }
+            "正则校验" => {
+                rules.pattern = codes.first().cloned();
+                rules.pattern.is_some()
+            }
+            _ => false,
+        };
+        if !ok {
+            warn(
+                line,
+                format!("the validation rule `{item}` is not understood; not kept"),
+            );
+        }
+    }
+    rules
+}
+
+/// Fields read from example objects (for pages and tables that give no types).
+pub fn infer_object(
+    objects: &[Value],
+    defined: &mut Defined,
+    type_name: &str,
+) -> Option<Vec<Field>> {
+    let mut keys: Vec<(String, Vec<Value>)> = Vec::new();
+    for object in objects {
+        for (key, value) in object.as_object()? {
+            match keys.iter_mut().find(|(k, _)| k == key) {
+                Some((_, values)) => values.push(value.clone()),
+                None => keys.push((key.clone(), vec![value.clone()])),
+            }
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    defined.0.insert(
+        type_name.to_owned(),
+        keys.iter().map(|(k, _)| k.clone()).collect(),
+    );
+    Some(
+        keys.into_iter()
+            .map(|(key, values)| infer_field(&key, &values, defined))
+            .collect(),
+    )
+}
+
+fn infer_field(key: &str, values: &[Value], defined: &mut Defined) -> Field {
+    fn flatten(v: &Value, out: &mut Vec<Value>) -> usize {
+        match v {
+            Value::Array(items) => {
+                let mut depth = 0;
+                for item in items {
+                    depth = depth.max(flatten(item, out));
+                }
+                depth + 1
+            }
+            other => {
+                out.push(other.clone());
+                0
+            }
+        }
+    }
+    let mut leaves = Vec::new();
+    let depth = values
+        .iter()
+        .map(|v| flatten(v, &mut leaves))
+        .max()
+        .unwrap_or(0);
+    let concrete: Vec<Value> = leaves.into_iter().filter(|v| !v.is_null()).collect();
+    let mut fields = None;
+    let leaf = match concrete.first() {
+        Some(Value::Object(_)) => {
+            let name = key.to_snake_case();
+            if defined.0.contains_key(&name) {
+                name
+            } else {
+                match infer_object(&concrete, defined, &name) {
+                    Some(inner) => {
+                        fields = Some(inner);
+                        name
+                    }
+                    None => "any".to_owned(),
+                }
+            }
+        }
+        Some(value) => scalar_type(value).spec(""),
+        None => "any".to_owned(),
+    };
+    let ty = format!("{leaf}{}", "[]".repeat(depth));
+    let example = values
+        .first()
+        .filter(|v| !v.is_object() && !v.is_array())
+        .cloned();
+    Field {
+        name: located(key.to_owned()),
+        ty: located(ty),
+        required: false,
+        description: String::new(),
+        example,
+        default: None,
+        options: Vec::new(),
+        enum_name: None,
+        rules: Rules::default(),
+        field_scopes: Vec::new(),
+        inferred: true,
+        fields,
+    }
+}

@@ -1,0 +1,305 @@
+//! The docs importer: Feishu doc pages in, endpoint spec files out.
+
+pub mod cell;
+pub mod doc_type;
+pub mod example;
+pub mod explorer;
+pub mod fields;
+pub mod markdown;
+pub mod nesting;
+pub mod overrides;
+pub mod page;
+pub mod placement;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use feishu_codegen::diagnostic::Diagnostic;
+use feishu_codegen::spec::model::EndpointSpec;
+
+use markdown::Findings;
+use page::Page;
+use placement::Placement;
+
+/// The suffix of the source pages kept beside their specs, by page format.
+pub const SOURCE_MARKDOWN: &str = ".source.md";
+pub const SOURCE_EXPLORER: &str = ".source.txt";
+
+/// One page, read: where its spec goes, the spec file's text and the page to keep.
+#[derive(Debug)]
+pub struct Imported {
+    pub page: PathBuf,
+    pub placement: Placement,
+    /// The spec file's text (YAML), overrides applied.
+    pub yaml: String,
+    /// The source page's file name suffix (`.source.md` or `.source.txt`).
+    pub source_suffix: &'static str,
+    pub source: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads one page and builds its spec, applying the overrides kept in `spec_dir`.
+pub fn import_page(path: &Path, spec_dir: &Path) -> Result<Imported, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: None,
+            field: String::new(),
+            message: format!("cannot read the page: {err}"),
+        }]
+    })?;
+    let page = Page::new(path, text);
+    let mut found = Findings::default();
+    let (spec, source_suffix) = match page::outline(&page) {
+        Ok(Some((front, sections))) => (
+            markdown::import(&page, front, &sections, &mut found),
+            SOURCE_MARKDOWN,
+        ),
+        Ok(None) => (explorer::import(&page, &mut found), SOURCE_EXPLORER),
+        Err(diagnostic) => return Err(vec![diagnostic]),
+    };
+    for error in &mut found.errors {
+        if error.file.as_os_str().is_empty() {
+            error.file = page.path.clone();
+        }
+    }
+    let spec = match spec {
+        Some(spec) if found.errors.is_empty() => spec,
+        _ => return Err(found.errors),
+    };
+    let placement = placement::place(spec.method.as_str(), &spec.path, &spec.doc_url)
+        .map_err(|message| vec![page.diagnostic(0, "HTTP URL", message)])?;
+    let overrides_path = spec_dir.join(format!("{}{}", placement.rel_path(), overrides::SUFFIX));
+    let spec = apply_overrides(spec, &overrides_path)?;
+    Ok(Imported {
+        page: path.to_path_buf(),
+        yaml: render(&spec, &placement, source_suffix),
+        placement,
+        source_suffix,
+        source: page.text,
+        warnings: found.warnings,
+    })
+}
+
+fn apply_overrides(spec: EndpointSpec, path: &Path) -> Result<EndpointSpec, Vec<Diagnostic>> {
+    let fail = |message: String| {
+        vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: None,
+            field: String::new(),
+            message,
+        }]
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(spec),
+        Err(err) => return Err(fail(format!("cannot read: {err}"))),
+    };
+    let list = overrides::parse(&text).map_err(fail)?;
+    let mut value = serde_json::to_value(&spec).map_err(|e| fail(e.to_string()))?;
+    overrides::apply(&mut value, &list).map_err(fail)?;
+    serde_json::from_value(value)
+        .map_err(|e| fail(format!("the overridden spec is not valid: {e}")))
+}
+
+/// The spec file's text.
+fn render(spec: &EndpointSpec, placement: &Placement, source_suffix: &str) -> String {
+    // Long lines stay whole (folding would break links apart); multi-line text is a `|` block.
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: true, min_fold_chars: usize::MAX, folded_wrap_chars: usize::MAX };
+    let body = serde_saphyr::to_string_with_options(spec, options)
+        .unwrap_or_else(|err| unreachable!("a spec always serializes: {err}"));
+    format!(
+        "# yaml-language-server: $schema=../../../schema.json\n\
+         # Imported by `cargo xtask import` from {method}{source_suffix}; do not edit.\n\
+         # Corrections go in {method}{overrides}, which re-imports apply.\n{body}",
+        method = placement.method,
+        overrides = overrides::SUFFIX,
+    )
+}
+
+/// What an import run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files written (specs and kept pages), relative to the spec directory.
+    pub written: Vec<String>,
+    /// Files whose content was already current.
+    pub unchanged: usize,
+    pub warnings: Vec<Diagnostic>,
+    /// Pages that failed and were left out (only with `keep_going`).
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// Imports `pages` into `spec_dir`: every page, or (on any error) none, unless
+/// `keep_going`, which leaves the failing pages out. The resulting spec tree must pass
+/// codegen's checks before anything is written.
+pub fn import(
+    pages: &[PathBuf],
+    spec_dir: &Path,
+    keep_going: bool,
+) -> Result<Outcome, Vec<Diagnostic>> {
+    let mut outcome = Outcome::default();
+    let mut errors = Vec::new();
+    let mut files: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
+    for page in pages {
+        match import_page(page, spec_dir) {
+            Ok(imported) => {
+                outcome.warnings.extend(imported.warnings);
+                let rel = imported.placement.rel_path();
+                let yaml_rel = format!("{rel}.yaml");
+                if let Some((other, _)) = files.get(&yaml_rel) {
+                    errors.push(Diagnostic {
+                        file: page.clone(),
+                        pos: None,
+                        field: String::new(),
+                        message: format!(
+                            "places its spec at {yaml_rel}, as {} does",
+                            other.display()
+                        ),
+                    });
+                    continue;
+                }
+                files.insert(yaml_rel, (page.clone(), imported.yaml));
+                files.insert(
+                    format!("{rel}{}", imported.source_suffix),
+                    (page.clone(), imported.source),
+                );
+            }
+            Err(diagnostics) if keep_going => outcome.skipped.extend(diagnostics),
+            Err(diagnostics) => errors.extend(diagnostics),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    check_tree(spec_dir, &files)?;
+    for (rel, (_, content)) in &files {
+        let target = spec_dir.join(rel);
+        if std::fs::read(&target).is_ok_and(|old| old == content.as_bytes()) {
+            outcome.unchanged += 1;
+        } else {
+            outcome.written.push(rel.clone());
+        }
+    }
+    write_all(spec_dir, &files, &outcome.written)?;
+    Ok(outcome)
+}
+
+/// Runs codegen's loader, checks and generator over the spec tree as it would be after the
+/// import, in a scratch copy, so a bad result is reported before anything is written.
+fn check_tree(
+    spec_dir: &Path,
+    files: &BTreeMap<String, (PathBuf, String)>,
+) -> Result<(), Vec<Diagnostic>> {
+    let scratch = std::env::temp_dir().join(format!("feishu-import-{}", std::process::id()));
+    let io = |err: std::io::Error| {
+        vec![Diagnostic {
+            file: scratch.clone(),
+            pos: None,
+            field: String::new(),
+            message: format!("cannot prepare the check: {err}"),
+        }]
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(io)?;
+    if spec_dir.is_dir() {
+        copy_yaml(spec_dir, &scratch).map_err(io)?;
+    }
+    for (rel, (_, content)) in files.iter().filter(|(rel, _)| rel.ends_with(".yaml")) {
+        let target = scratch.join(rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(&target, content).map_err(io)?;
+    }
+    let result = feishu_codegen::generate(&scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.map(drop).map_err(|diagnostics| {
+        diagnostics
+            .0
+            .into_iter()
+            .map(|mut d| {
+                if let Ok(rel) = d.file.strip_prefix(&scratch) {
+                    d.file = spec_dir.join(rel);
+                }
+                d
+            })
+            .collect()
+    })
+}
+
+fn copy_yaml(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_yaml(&path, &target)?;
+        } else if path.extension().is_some_and(|e| e == "yaml")
+            && !path.to_string_lossy().ends_with(overrides::SUFFIX)
+        {
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes every changed file beside its target first, then renames them all into place.
+fn write_all(
+    spec_dir: &Path,
+    files: &BTreeMap<String, (PathBuf, String)>,
+    changed: &[String],
+) -> Result<(), Vec<Diagnostic>> {
+    let fail = |file: &Path, err: std::io::Error| {
+        vec![Diagnostic {
+            file: file.to_path_buf(),
+            pos: None,
+            field: String::new(),
+            message: format!("cannot write: {err}"),
+        }]
+    };
+    let mut staged = Vec::new();
+    for rel in changed {
+        let target = spec_dir.join(rel);
+        let temp = target.with_extension("import-tmp");
+        let content = &files[rel].1;
+        let result = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&temp, content));
+        if let Err(err) = result {
+            for (temp, _) in &staged {
+                let _ = std::fs::remove_file(temp);
+            }
+            return Err(fail(&target, err));
+        }
+        staged.push((temp, target));
+    }
+    for (temp, target) in &staged {
+        std::fs::rename(temp, target).map_err(|err| fail(target, err))?;
+    }
+    Ok(())
+}
+
+/// The source pages kept in a spec tree, for `cargo xtask update`.
+pub fn kept_pages(spec_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                let name = path.to_string_lossy();
+                if name.ends_with(SOURCE_MARKDOWN) || name.ends_with(SOURCE_EXPLORER) {
+                    out.push(path);
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut pages = Vec::new();
+    walk(spec_dir, &mut pages)?;
+    pages.sort();
+    Ok(pages)
+}

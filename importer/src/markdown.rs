@@ -1,0 +1,743 @@
+//! The markdown doc page (front matter, `## 请求`, `## 响应`, their tables and examples) to
+//! an endpoint spec.
+
+use feishu_codegen::diagnostic::Diagnostic;
+use feishu_codegen::spec::model::{
+    AppType, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
+    Scope, TokenKind,
+};
+use heck::ToSnakeCase;
+use serde_json::Value;
+
+use crate::cell::{self, plain_text, scope_of};
+use crate::doc_type;
+use crate::example;
+use crate::fields::{Defined, located, to_fields};
+use crate::nesting::{self, FieldRow, Node};
+use crate::page::{FrontMatter, Page, Section};
+use crate::table::{self, Table};
+
+/// The page's problems: errors stop the import, warnings are reported.
+#[derive(Default)]
+pub struct Findings {
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Sections kept out of the spec, with why.
+const SKIPPED_SECTIONS: &[&str] = &["代码示例"];
+
+pub fn import(
+    page: &Page,
+    front: FrontMatter,
+    sections: &[Section],
+    found: &mut Findings,
+) -> Option<EndpointSpec> {
+    let mut warnings = Vec::new();
+    let mut warn = |line: usize, what: &str, message: String| {
+        warnings.push(page.diagnostic(line, what, message));
+    };
+    let find = |title: &str| sections.iter().find(|s| s.title == title);
+    let title = front.title.clone().or_else(|| {
+        sections
+            .iter()
+            .find(|s| s.level == 1)
+            .map(|s| s.title.clone())
+    });
+    let Some(doc_url) = front.source_url.clone() else {
+        found
+            .errors
+            .push(page.diagnostic(1, "front matter", "no `source_url`"));
+        return None;
+    };
+    let updated = match &front.last_remote_update {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+        None => page
+            .lines
+            .iter()
+            .find_map(|l| l.strip_prefix("最后更新于"))
+            .map(|d| d.trim().to_owned()),
+    };
+
+    // Lead paragraphs and the remark sections.
+    let mut description = String::new();
+    let mut notes = Vec::new();
+    let mut in_main = false;
+    for section in sections {
+        if section.level <= 2 {
+            in_main = matches!(section.title.as_str(), "请求" | "响应");
+        }
+        if in_main || section.level == 0 {
+            continue;
+        }
+        if SKIPPED_SECTIONS.contains(&section.title.as_str()) {
+            warn(
+                section.line,
+                "",
+                format!("the section `{}` is not kept", section.title),
+            );
+            continue;
+        }
+        let prose = section.prose();
+        if section.level == 1 {
+            let mut paragraphs = prose.into_iter().map(|(_, p)| p);
+            description = paragraphs.next().unwrap_or_default();
+            notes.extend(paragraphs);
+        } else if !prose.is_empty() {
+            let text: Vec<String> = prose.into_iter().map(|(_, p)| p).collect();
+            notes.push(format!("**{}**：\n{}", section.title, text.join("\n\n")));
+        }
+    }
+
+    // The request table.
+    let Some(request) = find("请求") else {
+        found
+            .errors
+            .push(page.diagnostic(0, "请求", "the page has no `## 请求` section"));
+        return None;
+    };
+    let rows = request_rows(request);
+    let value_of = |key: &str| rows.iter().find(|(_, k, _)| k == key);
+    let Some((url_line, _, url)) = value_of("HTTP URL") else {
+        found.errors.push(page.diagnostic(
+            request.line,
+            "请求",
+            "the request table has no `HTTP URL` row",
+        ));
+        return None;
+    };
+    let Some((method_line, _, method_text)) = value_of("HTTP Method") else {
+        found.errors.push(page.diagnostic(
+            request.line,
+            "请求",
+            "the request table has no `HTTP Method` row",
+        ));
+        return None;
+    };
+    let method: HttpMethod =
+        match serde_json::from_value(Value::String(method_text.trim().to_uppercase())) {
+            Ok(m) => m,
+            Err(_) => {
+                found.errors.push(page.diagnostic(
+                    *method_line,
+                    "HTTP Method",
+                    format!("`{method_text}` is not an HTTP method"),
+                ));
+                return None;
+            }
+        };
+    let path = match api_path(url) {
+        Ok((path, query)) => {
+            if let Some(query) = query {
+                warn(
+                    *url_line,
+                    "HTTP URL",
+                    format!(
+                        "the URL carries an example query string `{query}`; it is dropped (the query parameters are documented below)"
+                    ),
+                );
+            }
+            path
+        }
+        Err(message) => {
+            found
+                .errors
+                .push(page.diagnostic(*url_line, "HTTP URL", message));
+            return None;
+        }
+    };
+    let rate_limit = value_of("接口频率限制").map(|(_, _, v)| plain_text(v));
+    let app_types = value_of("支持的应用类型")
+        .map(|(_, _, v)| {
+            let mut kinds = Vec::new();
+            if v.contains("自建应用") {
+                kinds.push(AppType::Custom);
+            }
+            if v.contains("商店应用") {
+                kinds.push(AppType::Store);
+            }
+            kinds
+        })
+        .unwrap_or_default();
+    let mut scope_list = |key: &str| -> Vec<Scope> {
+        let Some((line, _, value)) = value_of(key) else {
+            return Vec::new();
+        };
+        let mut scopes = Vec::new();
+        for text in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match scope_of(text) {
+                Some(scope) => scopes.push(scope),
+                None if text == "无" || text.starts_with("**") || text.contains("开启任一权限") =>
+                    {}
+                None => warn(
+                    *line,
+                    key,
+                    format!("`{text}` names a permission without its scope code; not kept"),
+                ),
+            }
+        }
+        scopes
+    };
+    let scopes = scope_list("权限要求");
+    let field_scopes = scope_list("字段权限要求");
+    for (line, key, _) in &rows {
+        if !KNOWN_REQUEST_ROWS.contains(&key.as_str()) {
+            warn(
+                *line,
+                "请求",
+                format!("the request-table row `{key}` is not understood; not kept"),
+            );
+        }
+    }
+
+    // Headers: tokens, content type, the helpdesk header, others.
+    let mut tokens = Vec::new();
+    let mut content_type = None;
+    let mut header_params = Vec::new();
+    let mut helpdesk = false;
+    if let Some(section) = find("请求头") {
+        helpdesk = section
+            .body
+            .iter()
+            .any(|(_, l)| l.contains("X-Lark-Helpdesk-Authorization"));
+        for (row_line, name, cells) in simple_rows(section, &mut warn) {
+            let doc = cell::parse(cells.last().map(String::as_str).unwrap_or_default());
+            match name.as_str() {
+                "Authorization" => {
+                    for (needle, kind) in [
+                        ("tenant_access_token", TokenKind::Tenant),
+                        ("user_access_token", TokenKind::User),
+                        ("app_access_token", TokenKind::App),
+                    ] {
+                        if doc.description.contains(needle) && !tokens.contains(&kind) {
+                            tokens.push(kind);
+                        }
+                    }
+                    if tokens.is_empty() {
+                        warn(row_line, "Authorization", "names no token kind".to_owned());
+                    }
+                }
+                "Content-Type" => {
+                    content_type = doc
+                        .fixed
+                        .as_deref()
+                        .map(|f| f.trim_matches(['"', '“', '”']).to_owned());
+                }
+                "X-Lark-Helpdesk-Authorization" => helpdesk = true,
+                _ => header_params.push(FieldRow {
+                    line: row_line,
+                    name,
+                    depth: None,
+                    ty: Some(doc_type::DocType::Scalar("string")),
+                    required: cells.get(2).is_some_and(|c| is_required(c)),
+                    doc,
+                }),
+            }
+        }
+    }
+
+    let mut defined = Defined::default();
+    let mut fields_of = |rows: Vec<FieldRow>,
+                         example: Option<&Value>,
+                         warn: &mut dyn FnMut(usize, &str, String),
+                         what: &str|
+     -> Vec<Field> {
+        let mut w = |line: usize, m: String| warn(line, what, m);
+        let nodes = nesting::rebuild(rows, example, &mut w);
+        to_fields(&nodes, &mut defined, &mut w)
+    };
+    let header_params = fields_of(header_params, None, &mut warn, "请求头");
+    let path_params = match find("路径参数") {
+        Some(s) => {
+            let rows = field_rows(s, &mut warn, found);
+            fields_of(rows, None, &mut warn, "路径参数")
+        }
+        None => Vec::new(),
+    };
+    let query_params = match find("查询参数") {
+        Some(s) => {
+            let rows = field_rows(s, &mut warn, found);
+            fields_of(rows, None, &mut warn, "查询参数")
+        }
+        None => Vec::new(),
+    };
+    for (line, paragraph) in sections
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.title.as_str(),
+                "请求头" | "路径参数" | "查询参数" | "请求体" | "响应体"
+            )
+        })
+        .flat_map(|s| s.prose())
+    {
+        if !paragraph.contains("X-Lark-Helpdesk-Authorization") || !helpdesk {
+            let _ = line;
+            notes.push(paragraph);
+        }
+    }
+
+    // The body and its example.
+    let request_example =
+        find("请求体示例").and_then(|s| first_example(page, s, "请求体示例", &mut warn, found));
+    let request_body = match find("请求体") {
+        Some(s) => {
+            let rows = field_rows(s, &mut warn, found);
+            let fields = fields_of(
+                rows,
+                request_example.as_ref().map(|e| &e.value),
+                &mut warn,
+                "请求体",
+            );
+            (!fields.is_empty()).then(|| {
+                located(Payload {
+                    ty: None,
+                    fields: Some(fields),
+                })
+            })
+        }
+        None => None,
+    };
+
+    // The response.
+    let response_example =
+        find("响应体示例").and_then(|s| first_example(page, s, "响应体示例", &mut warn, found));
+    let response = match find("响应体") {
+        Some(s) => {
+            let rows = field_rows(s, &mut warn, found);
+            let example = response_example.as_ref().map(|e| &e.value);
+            response_of(rows, example, &mut fields_of, &mut warn)
+        }
+        None => Response::default(),
+    };
+
+    let errors = find("错误码")
+        .map(|s| error_codes(s, &mut warn))
+        .unwrap_or_default();
+    found.warnings.extend(warnings);
+    Some(EndpointSpec {
+        title: located(title.unwrap_or_default()),
+        doc_url: located(doc_url),
+        updated,
+        description,
+        notes,
+        method: located(method),
+        path: located(path),
+        rate_limit,
+        app_types,
+        scopes,
+        field_scopes,
+        tokens: located(tokens),
+        helpdesk,
+        content_type,
+        path_params,
+        query_params,
+        header_params,
+        request_body,
+        response,
+        types: Vec::new(),
+        errors,
+        examples: Examples {
+            request: request_example.map(|e| located(e.text)),
+            response: response_example.map(|e| located(e.text)),
+        },
+    })
+}
+
+const KNOWN_REQUEST_ROWS: &[&str] = &[
+    "HTTP URL",
+    "HTTP Method",
+    "接口频率限制",
+    "支持的应用类型",
+    "权限要求",
+    "字段权限要求",
+];
+
+/// The `名称 | 值` (or `基本 |`) request table: (line, key, value). A key may run over
+/// several lines before its `|` (`权限要求` and its explanation), a value after it.
+fn request_rows(section: &Section) -> Vec<(usize, String, String)> {
+    let mut rows: Vec<(usize, String, String, bool)> = Vec::new();
+    let mut started = false;
+    for (line, text) in &section.body {
+        let trimmed = text.trim();
+        if !started {
+            started = table::is_separator(trimmed);
+            continue;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            break;
+        }
+        let starts_row = KNOWN_REQUEST_ROWS.iter().any(|k| trimmed.starts_with(k))
+            || (rows.last().is_some_and(|r| r.3)
+                && trimmed.contains('|')
+                && !trimmed.starts_with('|'));
+        if starts_row || rows.is_empty() {
+            rows.push((*line, String::new(), String::new(), false));
+        }
+        let Some(row) = rows.last_mut() else { continue };
+        let (mut key_part, mut value_part) = (None, None);
+        if row.3 {
+            value_part = Some(trimmed);
+        } else if let Some((k, v)) = trimmed.split_once('|') {
+            key_part = Some(k);
+            value_part = Some(v);
+            row.3 = true;
+        } else {
+            key_part = Some(trimmed);
+        }
+        if let Some(k) = key_part {
+            if row.1.is_empty() {
+                row.1 = k.trim().to_owned();
+            }
+        }
+        if let Some(v) = value_part {
+            if !row.2.is_empty() {
+                row.2.push('\n');
+            }
+            row.2.push_str(v.trim());
+        }
+    }
+    rows.into_iter().map(|(l, k, v, _)| (l, k, v)).collect()
+}
+
+/// `https://open.feishu.cn/open-apis/x/v1/ys/:id?a=b` → (`/open-apis/x/v1/ys/:id`, `a=b`).
+fn api_path(url: &str) -> Result<(String, Option<String>), String> {
+    let url = plain_text(url);
+    let start = url
+        .find("/open-apis/")
+        .ok_or_else(|| format!("`{url}` is not an /open-apis/ URL"))?;
+    let rest = &url[start..];
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_owned())),
+        None => (rest, None),
+    };
+    let path = path
+        .split('/')
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => s.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok((path, query))
+}
+
+fn is_required(cell: &str) -> bool {
+    matches!(
+        plain_text(cell).as_str(),
+        "是" | "必填" | "必须" | "true" | "yes" | "Y"
+    )
+}
+
+/// The rows of a section's first table as (line, name, cells).
+fn simple_rows(
+    section: &Section,
+    warn: &mut dyn FnMut(usize, &str, String),
+) -> Vec<(usize, String, Vec<String>)> {
+    let Some(table) = table::tables(&section.body).into_iter().next() else {
+        return Vec::new();
+    };
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            if row.extra_cells > 0 {
+                warn(row.line, &section.title, "the row has more cells than the table's header; the extra text is kept in the last cell".to_owned());
+            }
+            (row.line, plain_text(&row.cells[0]), row.cells.clone())
+        })
+        .collect()
+}
+
+/// A field table's rows. Tables may lack the type or required column; names may carry
+/// legacy `∟` depth markers.
+fn field_rows(
+    section: &Section,
+    warn: &mut dyn FnMut(usize, &str, String),
+    found: &mut Findings,
+) -> Vec<FieldRow> {
+    let what = section.title.as_str();
+    let tables = table::tables(&section.body);
+    let Some(table) = tables.first() else {
+        if section.body.iter().any(|(_, l)| l.contains('|')) {
+            found.errors.push(Diagnostic {
+                file: Default::default(),
+                pos: None,
+                field: what.to_owned(),
+                message: "has a table without a header separator".to_owned(),
+            });
+        }
+        return Vec::new();
+    };
+    if tables.len() > 1 {
+        warn(
+            tables[1].line,
+            what,
+            "a second table in the section is not read".to_owned(),
+        );
+    }
+    let columns = Columns::of(table);
+    let Some(name_col) = columns.name else {
+        warn(
+            table.line,
+            what,
+            format!(
+                "the table has no name column (header: {}); not read",
+                table.header.join(" | ")
+            ),
+        );
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for row in &table.rows {
+        if row.extra_cells > 0 {
+            warn(row.line, what, "the row has more cells than the table's header; the extra text is kept in the last cell".to_owned());
+        }
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| row.cells.get(i))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (depth, name) = split_depth(&cell(Some(name_col)));
+        if name.is_empty() {
+            warn(row.line, what, "a row without a name is skipped".to_owned());
+            continue;
+        }
+        let ty = match columns.ty {
+            Some(i) => match doc_type::parse(&cell(Some(i))) {
+                Ok(ty) => Some(ty),
+                Err(message) => {
+                    warn(
+                        row.line,
+                        what,
+                        format!("{message}; typed as any JSON value"),
+                    );
+                    Some(doc_type::DocType::Scalar("any"))
+                }
+            },
+            None => None,
+        };
+        rows.push(FieldRow {
+            line: row.line,
+            name,
+            depth,
+            ty,
+            required: columns
+                .required
+                .is_some_and(|i| is_required(&cell(Some(i)))),
+            doc: cell::parse(&cell(columns.description)),
+        });
+    }
+    rows
+}
+
+struct Columns {
+    name: Option<usize>,
+    ty: Option<usize>,
+    required: Option<usize>,
+    description: Option<usize>,
+}
+
+impl Columns {
+    fn of(table: &Table) -> Columns {
+        Columns {
+            name: table.column(&["名称", "参数", "参数名", "字段", "名字"]),
+            ty: table.column(&["类型", "参数类型", "数据类型"]),
+            required: table.column(&["必填", "必须", "是否必填", "必选"]),
+            description: table.column(&["描述", "说明", "参数说明"]),
+        }
+    }
+}
+
+/// `&emsp;&emsp;∟&nbsp;id` → (Some(2), `id`); `id` → (None, `id`).
+fn split_depth(cell: &str) -> (Option<usize>, String) {
+    let decoded = cell::decode_entities(cell);
+    let text = plain_text(&decoded.replace('∟', " ∟ "));
+    if !decoded.contains('∟') {
+        return (None, text.trim_matches('*').trim().to_owned());
+    }
+    // Depth is the marker's place: how much padding precedes it.
+    let before = decoded.split('∟').next().unwrap_or_default();
+    let pad = cell.split('∟').next().unwrap_or_default();
+    let units = pad
+        .matches("&emsp;")
+        .count()
+        .max(usize::from(!before.trim().is_empty()));
+    let nbsp = pad.matches("&nbsp;").count();
+    let depth = 1 + units.saturating_sub(1) + nbsp / 3;
+    let name = text
+        .replace('∟', "")
+        .trim()
+        .trim_matches('*')
+        .trim()
+        .to_owned();
+    (Some(depth), name)
+}
+
+fn first_example(
+    page: &Page,
+    section: &Section,
+    what: &str,
+    warn: &mut dyn FnMut(usize, &str, String),
+    found: &mut Findings,
+) -> Option<example::Example> {
+    let blocks = section.code_blocks();
+    let (line, text) = blocks.first()?;
+    if blocks.len() > 1 {
+        warn(
+            blocks[1].0,
+            what,
+            format!(
+                "{} more example blocks (e.g. a failure response) are not kept",
+                blocks.len() - 1
+            ),
+        );
+    }
+    match example::parse(text) {
+        Ok(parsed) => {
+            for repair in &parsed.repairs {
+                warn(
+                    *line,
+                    what,
+                    format!("the example is not valid JSON; {repair}"),
+                );
+            }
+            Some(parsed)
+        }
+        Err(message) => {
+            found.errors.push(page.diagnostic(
+                *line,
+                what,
+                format!("the example is not valid JSON ({message})"),
+            ));
+            None
+        }
+    }
+}
+
+type FieldsOf<'a> = dyn FnMut(Vec<FieldRow>, Option<&Value>, &mut dyn FnMut(usize, &str, String), &str) -> Vec<Field>
+    + 'a;
+
+fn response_of(
+    rows: Vec<FieldRow>,
+    example: Option<&Value>,
+    fields_of: &mut FieldsOf<'_>,
+    warn: &mut dyn FnMut(usize, &str, String),
+) -> Response {
+    let is_envelope = |name: &str| matches!(name, "code" | "msg");
+    // Nest once over the whole table to find `data` and where its rows end.
+    let mut scratch = |_: usize, _: String| {};
+    let tree: Vec<Node> = nesting::rebuild(rows.clone(), example, &mut scratch);
+    let data_row = tree.iter().find(|n| n.row.name == "data");
+    let data_example = example.and_then(|e| e.get("data"));
+    let (envelope, payload_rows, payload_example) = match data_row {
+        Some(data) => {
+            let mut inner = Vec::new();
+            collect_rows(&data.children, &mut inner);
+            (Envelope::Data, inner, data_example)
+        }
+        None => {
+            let top: Vec<FieldRow> = rows
+                .iter()
+                .filter(|r| !is_envelope(&r.name))
+                .cloned()
+                .collect();
+            let under_data = data_example.and_then(Value::as_object).is_some_and(|d| {
+                top.iter()
+                    .filter(|r| r.depth.unwrap_or(0) == 0)
+                    .all(|r| d.contains_key(&r.name))
+            });
+            if under_data && !top.is_empty() {
+                warn(top[0].line, "响应体", "the table has no `data` row, but the example holds these fields under `data`; read as data's fields".to_owned());
+                (Envelope::Data, top, data_example)
+            } else if top.is_empty() {
+                (Envelope::Data, top, data_example)
+            } else {
+                (Envelope::Flat, top, example)
+            }
+        }
+    };
+    // Rows keep their depth markers relative to `data`.
+    let payload_rows: Vec<FieldRow> = payload_rows
+        .into_iter()
+        .map(|mut r| {
+            if envelope == Envelope::Data && data_row.is_some() {
+                r.depth = r.depth.map(|d| d.saturating_sub(1));
+            }
+            r
+        })
+        .collect();
+    let fields = fields_of(payload_rows, payload_example, warn, "响应体");
+    let fields: Vec<Field> = fields
+        .into_iter()
+        .filter(|f| envelope == Envelope::Data || !is_envelope(&f.name))
+        .collect();
+    Response {
+        envelope,
+        payload: (!fields.is_empty()).then(|| {
+            located(Payload {
+                ty: None,
+                fields: Some(fields),
+            })
+        }),
+    }
+}
+
+fn collect_rows(nodes: &[Node], out: &mut Vec<FieldRow>) {
+    for node in nodes {
+        out.push(node.row.clone());
+        collect_rows(&node.children, out);
+    }
+}
+
+pub fn error_codes(section: &Section, warn: &mut dyn FnMut(usize, &str, String)) -> Vec<ErrorCode> {
+    let Some(table) = table::tables(&section.body).into_iter().next() else {
+        return Vec::new();
+    };
+    let status = table.column(&["HTTP状态码", "HTTP 状态码"]);
+    let code = table.column(&["错误码"]);
+    let message = table.column(&["描述", "说明", "错误信息"]);
+    let hint = table.column(&["排查建议", "解决方案"]);
+    let Some(code) = code else {
+        warn(
+            table.line,
+            "错误码",
+            "the error table has no 错误码 column; not read".to_owned(),
+        );
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    for row in &table.rows {
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| row.cells.get(i))
+                .map(|c| c.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let Ok(value) = plain_text(&cell(Some(code))).parse::<i64>() else {
+            warn(
+                row.line,
+                "错误码",
+                format!(
+                    "`{}` is not an error code; the row is skipped",
+                    cell(Some(code))
+                ),
+            );
+            continue;
+        };
+        errors.push(ErrorCode {
+            http_status: plain_text(&cell(status)).parse().ok(),
+            code: located(value),
+            message: cell(message),
+            hint: cell(hint),
+        });
+    }
+    errors
+}
+
+/// snake_case for names read from the page (kept here so every caller agrees).
+pub fn snake(text: &str) -> String {
+    text.to_snake_case()
+}

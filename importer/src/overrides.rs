@@ -1,0 +1,210 @@
+//! Manual corrections to imported specs, kept in `<method>.overrides.yaml` beside the spec.
+//! The importer reads them and never writes them, so they survive every re-import.
+//!
+//! ```yaml
+//! - at: query_params.status           # a key path; list items are picked by `name`
+//!   reason: The page gives the values without names.   # (fields) or `value` (options)
+//!   set: { enum_name: feedback_status }
+//! - at: query_params.status.options.1
+//!   reason: …
+//!   set: { name: handled }
+//! - at: endpoint                      # the endpoint's own keys
+//!   reason: …
+//!   set: { tokens: [tenant, user] }
+//! - at: request_body.legacy_flag
+//!   reason: …
+//!   remove: true
+//! ```
+//!
+//! Like k8s-openapi's fixups, an override fails loudly once the page no longer needs it:
+//! when its path matches nothing, or when the page already says what it sets.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub const SUFFIX: &str = ".overrides.yaml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub at: String,
+    pub reason: String,
+    #[serde(default)]
+    pub set: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub remove: bool,
+}
+
+pub fn parse(text: &str) -> Result<Vec<Override>, String> {
+    let overrides: Vec<Override> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    for (i, o) in overrides.iter().enumerate() {
+        if o.reason.trim().is_empty() {
+            return Err(format!("override {} (`{}`) gives no reason", i + 1, o.at));
+        }
+        if o.set.is_some() == o.remove {
+            return Err(format!(
+                "override {} (`{}`) needs exactly one of `set` and `remove`",
+                i + 1,
+                o.at
+            ));
+        }
+    }
+    Ok(overrides)
+}
+
+/// Applies the overrides in order to a spec's JSON form. Errors name the override.
+pub fn apply(spec: &mut Value, overrides: &[Override]) -> Result<(), String> {
+    for (i, o) in overrides.iter().enumerate() {
+        let label = format!("override {} (`{}`)", i + 1, o.at);
+        if o.at == ROOT {
+            set_keys(spec, o, &label)?;
+            continue;
+        }
+        let segments: Vec<&str> = o.at.split('.').collect();
+        let (last, parents) = segments
+            .split_last()
+            .ok_or_else(|| format!("{label}: empty path"))?;
+        let parent = walk(spec, parents).ok_or_else(|| {
+            format!("{label}: the path no longer matches the imported spec; remove the override")
+        })?;
+        if o.remove {
+            let removed = match parent {
+                Value::Array(items) => match position(items, last) {
+                    Some(index) => {
+                        items.remove(index);
+                        true
+                    }
+                    None => false,
+                },
+                Value::Object(map) if map.contains_key(*last) => map.remove(*last).is_some(),
+                Value::Object(map) => match map.get_mut("fields").and_then(Value::as_array_mut) {
+                    Some(items) => match position(items, last) {
+                        Some(index) => {
+                            items.remove(index);
+                            true
+                        }
+                        None => false,
+                    },
+                    None => false,
+                },
+                _ => false,
+            };
+            if !removed {
+                return Err(format!(
+                    "{label}: nothing to remove any more; remove the override"
+                ));
+            }
+            continue;
+        }
+        let target = step(parent, last).ok_or_else(|| {
+            format!("{label}: the path no longer matches the imported spec; remove the override")
+        })?;
+        set_keys(target, o, &label)?;
+    }
+    Ok(())
+}
+
+/// The path naming the endpoint itself (its top-level keys: `doc_url`, `tokens`, …).
+pub const ROOT: &str = "endpoint";
+
+fn set_keys(target: &mut Value, o: &Override, label: &str) -> Result<(), String> {
+    let set = o.set.as_ref().cloned().unwrap_or_default();
+    let Value::Object(target) = target else {
+        return Err(format!("{label}: `set` needs the path to name an object"));
+    };
+    if set.iter().all(|(k, v)| target.get(k) == Some(v)) {
+        return Err(format!(
+            "{label}: the page now says this itself; remove the override"
+        ));
+    }
+    for (key, value) in set {
+        target.insert(key, value);
+    }
+    Ok(())
+}
+
+fn walk<'a>(mut value: &'a mut Value, segments: &[&str]) -> Option<&'a mut Value> {
+    for segment in segments {
+        value = step(value, segment)?;
+    }
+    Some(value)
+}
+
+fn step<'a>(value: &'a mut Value, segment: &str) -> Option<&'a mut Value> {
+    match value {
+        Value::Object(map) => match map.get("fields") {
+            // `request_body.fields.x` and `…x.fields.y`; a payload or field's own keys win.
+            _ if map.contains_key(segment) => map.get_mut(segment),
+            Some(Value::Array(_)) => {
+                let items = map.get_mut("fields")?.as_array_mut()?;
+                let index = position(items, segment)?;
+                items.get_mut(index)
+            }
+            _ => None,
+        },
+        Value::Array(items) => {
+            let index = position(items, segment)?;
+            items.get_mut(index)
+        }
+        _ => None,
+    }
+}
+
+/// The list item whose `name` or `value` is `segment`, else the item at that index.
+fn position(items: &[Value], segment: &str) -> Option<usize> {
+    let matches = |v: &Value| match v {
+        Value::String(s) => s == segment,
+        Value::Number(n) => n.to_string() == segment,
+        _ => false,
+    };
+    items
+        .iter()
+        .position(|item| item.get("name").is_some_and(matches))
+        .or_else(|| {
+            items
+                .iter()
+                .position(|item| item.get("value").is_some_and(matches))
+        })
+        .or_else(|| segment.parse::<usize>().ok().filter(|&i| i < items.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sets_removes_and_refuses_stale_overrides() {
+        let mut spec = json!({
+            "tokens": ["tenant"],
+            "query_params": [{"name": "status", "type": "int", "options": [{"value": 1, "meaning": "x"}]}],
+            "request_body": {"fields": [{"name": "a", "type": "x", "fields": [{"name": "b", "type": "string"}]}]}
+        });
+        let overrides = parse(
+            "- at: query_params.status\n  reason: clearer\n  set: { enum_name: feedback_status }\n\
+             - at: query_params.status.options.1\n  reason: named\n  set: { name: handled }\n\
+             - at: request_body.a.b\n  reason: gone\n  remove: true\n",
+        )
+        .unwrap();
+        apply(&mut spec, &overrides).unwrap();
+        assert_eq!(spec["query_params"][0]["enum_name"], "feedback_status");
+        assert_eq!(spec["query_params"][0]["options"][0]["name"], "handled");
+        assert_eq!(spec["request_body"]["fields"][0]["fields"], json!([]));
+
+        let stale =
+            parse("- at: query_params.status\n  reason: r\n  set: { type: int }\n").unwrap();
+        assert!(
+            apply(&mut spec, &stale)
+                .unwrap_err()
+                .contains("now says this itself")
+        );
+        let gone =
+            parse("- at: query_params.missing\n  reason: r\n  set: { type: int }\n").unwrap();
+        assert!(
+            apply(&mut spec, &gone)
+                .unwrap_err()
+                .contains("no longer matches")
+        );
+        assert!(parse("- at: x\n  reason: ''\n  remove: true\n").is_err());
+    }
+}

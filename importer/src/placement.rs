@@ -1,0 +1,203 @@
+//! Where an endpoint's spec file goes: `<service>/<version>/<resource>/<method>.yaml`,
+//! read from the API path, with the doc URL's last segment to tell an action
+//! (`/tickets/:id/answer_user_query`) from a resource (`/users/:id/okrs`).
+
+use heck::ToSnakeCase;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub service: String,
+    pub version: String,
+    pub resource: String,
+    pub method: String,
+}
+
+impl Placement {
+    pub fn rel_path(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.service, self.version, self.resource, self.method
+        )
+    }
+}
+
+/// The version segment used for the few old APIs whose path has none
+/// (`/open-apis/jssdk/ticket/get`).
+pub const UNVERSIONED: &str = "legacy";
+
+/// Action names that mark a path's last segment as a verb even when the doc URL does not
+/// repeat it (`/building/batch_get_id`, `/ticket/get`).
+const VERB_PREFIXES: &[&str] = &[
+    "batch", "get", "list", "query", "search", "create", "update", "delete", "patch", "convert",
+    "resend", "validate",
+];
+
+/// `path` is below the host (`/open-apis/…`, `:name` placeholders); `doc_url` the page.
+pub fn place(http_method: &str, path: &str, doc_url: &str) -> Result<Placement, String> {
+    let rest = path
+        .strip_prefix("/open-apis/")
+        .ok_or_else(|| format!("the path `{path}` does not start with /open-apis/"))?;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let service = segments
+        .first()
+        .ok_or_else(|| format!("the path `{path}` names no service"))?
+        .to_snake_case();
+    let version_at = segments.iter().take(3).position(|s| {
+        s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit())
+    });
+    let (version, prefix, tail) = match version_at {
+        Some(i) => (segments[i].to_owned(), &segments[1..i], &segments[i + 1..]),
+        None => (UNVERSIONED.to_owned(), &segments[..0], &segments[1..]),
+    };
+    let url_last = doc_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace('-', "_");
+    let ends_with_param = tail.last().is_some_and(|s| s.starts_with(':'));
+    let literals: Vec<&str> = prefix
+        .iter()
+        .chain(tail.iter())
+        .copied()
+        .filter(|s| !s.starts_with(':'))
+        .collect();
+    let last = literals.last().map(|s| s.to_snake_case());
+    let is_action = !ends_with_param
+        && literals.len() > 1
+        && last.as_ref().is_some_and(|last| {
+            url_last == *last
+                || url_last.ends_with(&format!("_{last}"))
+                || VERB_PREFIXES
+                    .iter()
+                    .any(|v| last == v || last.starts_with(&format!("{v}_")))
+        });
+    let (resource_segments, method) = if is_action {
+        (&literals[..literals.len() - 1], last.unwrap_or_default())
+    } else {
+        let method = match (http_method, ends_with_param) {
+            ("GET", true) => "get",
+            ("GET", false) => "list",
+            ("POST", _) => "create",
+            ("PUT", _) => "update",
+            ("PATCH", _) => "patch",
+            ("DELETE", _) => "delete",
+            (other, _) => return Err(format!("the HTTP method `{other}` is not supported")),
+        };
+        (&literals[..], method.to_owned())
+    };
+    if resource_segments.is_empty() {
+        return Err(format!("the path `{path}` names no resource"));
+    }
+    let resource = resource_segments
+        .iter()
+        .map(|s| singular(&s.to_snake_case()))
+        .collect::<Vec<_>>()
+        .join("_");
+    Ok(Placement {
+        service,
+        version,
+        resource,
+        method,
+    })
+}
+
+/// `tickets` → `ticket`, `entities` → `entity`; words that are not plural stay.
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    match word.strip_suffix('s') {
+        Some(stem) if !stem.ends_with('s') && !stem.ends_with('u') && !stem.is_empty() => {
+            stem.to_owned()
+        }
+        _ => word.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(method: &str, path: &str, url: &str) -> String {
+        place(method, path, url).unwrap().rel_path()
+    }
+
+    #[test]
+    fn places_by_path_and_doc_url() {
+        let d = "https://open.feishu.cn/document/x";
+        assert_eq!(
+            at(
+                "PATCH",
+                "/open-apis/application/v6/applications/:app_id/feedbacks/:feedback_id",
+                &format!("{d}/patch")
+            ),
+            "application/v6/application_feedback/patch"
+        );
+        assert_eq!(
+            at(
+                "POST",
+                "/open-apis/helpdesk/v1/tickets/:ticket_id/answer_user_query",
+                &format!("{d}/answer_user_query")
+            ),
+            "helpdesk/v1/ticket/answer_user_query"
+        );
+        assert_eq!(
+            at(
+                "PUT",
+                "/open-apis/im/v2/chat_button",
+                &format!("{d}/update")
+            ),
+            "im/v2/chat_button/update"
+        );
+        assert_eq!(
+            at(
+                "GET",
+                "/open-apis/okr/v1/users/:user_id/okrs",
+                &format!("{d}/list")
+            ),
+            "okr/v1/user_okr/list"
+        );
+        assert_eq!(
+            at(
+                "POST",
+                "/open-apis/auth/v3/app_ticket/resend",
+                &format!("{d}/app_ticket_resend")
+            ),
+            "auth/v3/app_ticket/resend"
+        );
+        assert_eq!(
+            at(
+                "POST",
+                "/open-apis/auth/v3/tenant_access_token",
+                &format!("{d}/tenant_access_token")
+            ),
+            "auth/v3/tenant_access_token/create"
+        );
+        assert_eq!(
+            at(
+                "GET",
+                "/open-apis/meeting_room/building/batch_get_id",
+                &format!("{d}/obtain-building-id")
+            ),
+            "meeting_room/legacy/building/batch_get_id"
+        );
+        assert_eq!(
+            at(
+                "DELETE",
+                "/open-apis/drive/explorer/v2/file/spreadsheets/:spreadsheetToken",
+                &format!("{d}/delete-sheet")
+            ),
+            "drive/v2/explorer_file_spreadsheet/delete"
+        );
+        assert_eq!(
+            at(
+                "POST",
+                "/open-apis/block/v2/entities",
+                &format!("{d}/create")
+            ),
+            "block/v2/entity/create"
+        );
+        assert!(place("GET", "/api/x", d).is_err());
+    }
+}
