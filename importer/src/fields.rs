@@ -33,7 +33,7 @@ fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
     let row = &node.row;
     let concrete: Vec<&Value> = node.examples.iter().filter(|v| !v.is_null()).collect();
     let (doc_type, inferred) = match &row.ty {
-        Some(ty) => (ty.clone(), false),
+        Some(ty) => (ty.clone(), row.inferred),
         None => match concrete.first() {
             Some(value) => (scalar_type(value), true),
             None => {

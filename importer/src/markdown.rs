@@ -232,6 +232,7 @@ pub fn import(
                     ty: Some(doc_type::DocType::Scalar("string")),
                     required: cells.get(2).is_some_and(|c| is_required(c)),
                     doc,
+                    inferred: false,
                 }),
             }
         }
@@ -386,10 +387,10 @@ fn request_rows(section: &Section) -> Vec<(usize, String, String)> {
         } else {
             key_part = Some(trimmed);
         }
-        if let Some(k) = key_part {
-            if row.1.is_empty() {
-                row.1 = k.trim().to_owned();
-            }
+        if let Some(k) = key_part
+            && row.1.is_empty()
+        {
+            row.1 = k.trim().to_owned();
         }
         if let Some(v) = value_part {
             if !row.2.is_empty() {
@@ -462,12 +463,13 @@ fn field_rows(
     let what = section.title.as_str();
     let tables = table::tables(&section.body);
     let Some(table) = tables.first() else {
-        if section.body.iter().any(|(_, l)| l.contains('|')) {
+        if let Some((line, _)) = section.body.iter().find(|(_, l)| l.contains('|')) {
+            // The page is named by the caller, which knows it.
             found.errors.push(Diagnostic {
                 file: Default::default(),
-                pos: None,
+                pos: Some(feishu_codegen::spec::Pos { line: u32::try_from(*line).unwrap_or(u32::MAX), column: 1 }),
                 field: what.to_owned(),
-                message: "has a table without a header separator".to_owned(),
+                message: "the table has no header separator row (`--- | ---`), so its rows cannot be read".to_owned(),
             });
         }
         return Vec::new();
@@ -529,6 +531,7 @@ fn field_rows(
                 .required
                 .is_some_and(|i| is_required(&cell(Some(i)))),
             doc: cell::parse(&cell(columns.description)),
+            inferred: false,
         });
     }
     rows

@@ -24,6 +24,8 @@ pub struct FieldRow {
     pub ty: Option<DocType>,
     pub required: bool,
     pub doc: CellDoc,
+    /// The type was read from the example (the table has no type column).
+    pub inferred: bool,
 }
 
 /// A row with the rows nested under it.
@@ -94,6 +96,18 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
         stack.truncate(level + 1);
         let here = &stack[level];
         let values = child_values(&here.examples, &row.name);
+        if row.ty.is_none() {
+            // No type column: the example's value (arrays included) gives the type.
+            let raw = here
+                .examples
+                .iter()
+                .filter_map(|e| e.get(&row.name))
+                .find(|v| !v.is_null());
+            if let Some(raw) = raw {
+                row.ty = Some(scalar_type(raw));
+                row.inferred = true;
+            }
+        }
         reconcile_with_example(&mut row, &values, &mut *warn);
         let opens = match &row.ty {
             Some(ty) => ty.object_leaf().is_some(),
@@ -287,6 +301,7 @@ mod tests {
             ty: Some(crate::doc_type::parse(ty).unwrap()),
             required: false,
             doc: CellDoc::default(),
+            inferred: false,
         }
     }
 

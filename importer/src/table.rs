@@ -92,14 +92,14 @@ pub fn tables(body: &[(usize, String)]) -> Vec<Table> {
                         cells.into_iter().map(|c| c.trim().to_owned()).collect();
                     let mut extra_cells = 0;
                     while cells.len() > columns {
-                        if let Some(last) = cells.pop() {
-                            if !last.is_empty() {
-                                extra_cells += 1;
-                                // Keep the text: it belongs to the row's last cell.
-                                if let Some(prev) = cells.last_mut() {
-                                    prev.push_str(" | ");
-                                    prev.push_str(&last);
-                                }
+                        if let Some(last) = cells.pop()
+                            && !last.is_empty()
+                        {
+                            extra_cells += 1;
+                            // Keep the text: it belongs to the row's last cell.
+                            if let Some(prev) = cells.last_mut() {
+                                prev.push_str(" | ");
+                                prev.push_str(&last);
                             }
                         }
                     }

@@ -63,6 +63,21 @@ pub fn cargo_doc(dir: &Path) -> Result<(), String> {
     )
 }
 
+/// `cargo test` of one integration test of a scaffolded crate.
+pub fn cargo_test(dir: &Path, test: &str) -> Result<(), String> {
+    cargo(
+        dir,
+        &[
+            "test",
+            "--offline",
+            "--quiet",
+            "--no-default-features",
+            "--test",
+            test,
+        ],
+    )
+}
+
 fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)

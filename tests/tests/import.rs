@@ -1,0 +1,286 @@
+//! The importer over real pages: every seed and corpus page imports, generates, compiles
+//! and round-trips its examples; re-imports change nothing; the committed seed specs are
+//! what the importer makes of their kept pages; bad pages fail with the page and line.
+
+use std::path::{Path, PathBuf};
+
+use feishu_codegen::output;
+use feishu_codegen::spec::{self, model::Envelope};
+use feishu_tests::scaffold::{cargo_test, scaffold_crate};
+use feishu_tests::{root, spec_dir};
+use serde_json::{Value, json};
+
+/// ../shared beside the project; tests that read it skip with a notice when it is absent.
+fn shared() -> Option<PathBuf> {
+    let dir = root().parent()?.join("shared");
+    if dir.join("corpus").is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "notice: {} is absent; skipping the corpus import",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn pages_in(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.ends_with(suffix) && name.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// Copies the recorded overrides (the project's and the corpus fixtures') into `dest`.
+fn copy_overrides(from: &Path, dest: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = dest.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_overrides(&path, &target);
+        } else if path.to_string_lossy().ends_with(".overrides.yaml") {
+            std::fs::create_dir_all(dest).unwrap();
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Each endpoint's examples as the generated types see them: the request body, and the
+/// response payload (`data`, or the flat body without `code` and `msg`).
+fn examples_of(spec_dir: &Path) -> Value {
+    let spec = spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
+    let mut out = Vec::new();
+    for endpoint in &spec.endpoints {
+        let mut entry = json!({ "id": endpoint.id.dotted() });
+        if let Some(request) = &endpoint.spec.examples.request {
+            entry["request"] = serde_json::from_str(request).unwrap();
+        }
+        if let Some(response) = &endpoint.spec.examples.response {
+            let response: Value = serde_json::from_str(response).unwrap();
+            entry["response"] = match endpoint.spec.response.envelope {
+                Envelope::Data => response.get("data").cloned().unwrap_or(json!({})),
+                Envelope::Flat => {
+                    let mut flat = response;
+                    if let Some(object) = flat.as_object_mut() {
+                        object.remove("code");
+                        object.remove("msg");
+                    }
+                    flat
+                }
+            };
+        }
+        out.push(entry);
+    }
+    Value::Array(out)
+}
+
+#[test]
+fn every_seed_and_corpus_page_imports_generates_compiles_and_round_trips() {
+    let Some(shared) = shared() else { return };
+    let mut pages = pages_in(&shared.join("seeds"), ".txt");
+    pages.extend(pages_in(&shared.join("corpus"), ".md"));
+    assert_eq!(pages.len(), 45, "5 seeds and 40 corpus pages");
+
+    let work = tempfile::tempdir().unwrap();
+    let spec = work.path().join("spec");
+    copy_overrides(&spec_dir(), &spec);
+    copy_overrides(&root().join("tests/fixtures/import-overrides"), &spec);
+
+    let first = feishu_import::import(&pages, &spec, false).unwrap_or_else(|errors| {
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    assert_eq!(first.written.len(), 90, "a spec and a kept page per page");
+    for warning in &first.warnings {
+        // Every warning names its page; none is silent.
+        assert!(warning.file.starts_with(&shared), "{warning}");
+    }
+    let again = feishu_import::import(&pages, &spec, false).unwrap();
+    assert!(
+        again.written.is_empty(),
+        "re-import changed {:?}",
+        again.written
+    );
+    let kept = feishu_import::kept_pages(&spec).unwrap();
+    let from_kept = feishu_import::import(&kept, &spec, false).unwrap();
+    assert!(
+        from_kept.written.is_empty(),
+        "re-import from the kept pages changed {:?}",
+        from_kept.written
+    );
+
+    let generated = feishu_codegen::generate(&spec).unwrap_or_else(|d| panic!("{d}"));
+    let krate = work.path().join("crate");
+    scaffold_crate(&krate).unwrap();
+    output::plan(&krate, &generated).unwrap().apply().unwrap();
+    std::fs::create_dir_all(krate.join("tests")).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/import-roundtrip.rs"),
+        krate.join("tests/examples.rs"),
+    )
+    .unwrap();
+    let examples = examples_of(&spec);
+    assert_eq!(examples.as_array().unwrap().len(), 45);
+    std::fs::write(
+        krate.join("examples.json"),
+        serde_json::to_string_pretty(&examples).unwrap(),
+    )
+    .unwrap();
+    if let Err(output) = cargo_test(&krate, "examples") {
+        panic!("the crate generated from the imported pages fails:\n{output}");
+    }
+}
+
+#[test]
+fn committed_seed_specs_are_what_the_importer_makes_of_their_kept_pages() {
+    let pages = feishu_import::kept_pages(&spec_dir()).unwrap();
+    assert_eq!(pages.len(), 5, "the five seed pages are kept in spec/");
+    for page in pages {
+        let imported =
+            feishu_import::import_page(&page, &spec_dir()).unwrap_or_else(|e| panic!("{e:?}"));
+        let committed = spec_dir().join(format!("{}.yaml", imported.placement.rel_path()));
+        let text = std::fs::read_to_string(&committed).unwrap();
+        assert!(
+            text == imported.yaml,
+            "{} differs from what `cargo xtask import {}` writes; run `cargo xtask update`",
+            committed.display(),
+            page.display()
+        );
+    }
+}
+
+/// A seed page with one change, written to a temp dir.
+fn broken_page(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
+    let seed = spec_dir().join("application/v6/application_feedback/patch.source.md");
+    let text = std::fs::read_to_string(seed).unwrap();
+    assert!(text.contains(from), "the seed page contains `{from}`");
+    let path = dir.join(name);
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+fn import_error(page: &Path) -> String {
+    let spec = tempfile::tempdir().unwrap();
+    let errors = feishu_import::import(&[page.to_path_buf()], spec.path(), false).unwrap_err();
+    assert_eq!(
+        std::fs::read_dir(spec.path()).unwrap().count(),
+        0,
+        "nothing is written"
+    );
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_page_without_a_method_or_a_path_names_the_page_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_method = broken_page(dir.path(), "no-method.md", "HTTP Method | PATCH\n", "");
+    let error = import_error(&no_method);
+    assert!(
+        error.contains("no-method.md:13:1: 请求: the request table has no `HTTP Method` row"),
+        "{error}"
+    );
+
+    let no_path = broken_page(
+        dir.path(),
+        "no-path.md",
+        "HTTP URL | https://open.feishu.cn/open-apis/",
+        "HTTP URL | https://open.feishu.cn/apis/",
+    );
+    let error = import_error(&no_path);
+    assert!(
+        error.contains("no-path.md:16:1: HTTP URL:") && error.contains("is not an /open-apis/ URL"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_broken_table_names_the_page_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = broken_page(
+        dir.path(),
+        "table.md",
+        "名称 | 类型 | 描述\n--- | --- | ---\napp_id",
+        "名称 | 类型 | 描述\napp_id",
+    );
+    let error = import_error(&page);
+    assert!(
+        error.contains("table.md:36:1: 路径参数: the table has no header separator row"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_example_that_is_not_json_names_the_page_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = broken_page(dir.path(), "json.md", "\"data\": {}", "\"data\": {");
+    let error = import_error(&page);
+    assert!(
+        error.contains("json.md:78:1: 响应体示例: the example is not valid JSON (line 5 column"),
+        "{error}"
+    );
+}
+
+#[test]
+fn one_bad_page_imports_none_unless_keep_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = broken_page(dir.path(), "bad.md", "HTTP Method | PATCH\n", "");
+    let good = spec_dir().join("helpdesk/v1/ticket/answer_user_query.source.md");
+    let spec = tempfile::tempdir().unwrap();
+    let pages = [good.clone(), bad.clone()];
+    assert!(feishu_import::import(&pages, spec.path(), false).is_err());
+    assert_eq!(
+        std::fs::read_dir(spec.path()).unwrap().count(),
+        0,
+        "nothing is written"
+    );
+
+    let outcome = feishu_import::import(&pages, spec.path(), true).unwrap();
+    assert_eq!(outcome.skipped.len(), 1);
+    assert!(outcome.skipped[0].file.ends_with("bad.md"));
+    assert!(
+        spec.path()
+            .join("helpdesk/v1/ticket/answer_user_query.yaml")
+            .is_file()
+    );
+    assert!(
+        spec.path()
+            .join("helpdesk/v1/ticket/answer_user_query.source.md")
+            .is_file()
+    );
+}
+
+#[test]
+fn an_override_the_page_no_longer_needs_fails_loudly() {
+    let spec = tempfile::tempdir().unwrap();
+    let dir = spec.path().join("helpdesk/v1/ticket");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("answer_user_query.overrides.yaml"),
+        "- at: endpoint\n  reason: the page already says so\n  set: { method: POST }\n",
+    )
+    .unwrap();
+    let page = spec_dir().join("helpdesk/v1/ticket/answer_user_query.source.md");
+    let errors = feishu_import::import(&[page], spec.path(), false).unwrap_err();
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("answer_user_query.overrides.yaml")
+            && text.contains("the page now says this itself"),
+        "{text}"
+    );
+}
