@@ -222,6 +222,11 @@ fn check_tree(
                 if let Ok(rel) = d.file.strip_prefix(&scratch) {
                     d.file = spec_dir.join(rel);
                 }
+                // Messages that point at another file name the real tree, not the scratch copy.
+                let scratch_text = format!("{}/", scratch.display());
+                d.message = d
+                    .message
+                    .replace(&scratch_text, &format!("{}/", spec_dir.display()));
                 d
             })
             .collect()
