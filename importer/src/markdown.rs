@@ -636,6 +636,14 @@ fn response_of(
     let tree: Vec<Node> = nesting::rebuild(rows.clone(), example, &mut scratch);
     let data_row = tree.iter().find(|n| n.row.name == "data");
     let data_example = example.and_then(|e| e.get("data"));
+    // A flat payload's example is the body without the envelope's own keys.
+    let flat_example = example.cloned().map(|mut e| {
+        if let Some(object) = e.as_object_mut() {
+            object.remove("code");
+            object.remove("msg");
+        }
+        e
+    });
     let (envelope, payload_rows, payload_example) = match data_row {
         Some(data) => {
             let mut inner = Vec::new();
@@ -659,7 +667,7 @@ fn response_of(
             } else if top.is_empty() {
                 (Envelope::Data, top, data_example)
             } else {
-                (Envelope::Flat, top, example)
+                (Envelope::Flat, top, flat_example.as_ref())
             }
         }
     };

@@ -157,7 +157,51 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
             examples: examples.clone(),
         }
     }
-    roots.iter().map(|&r| build(&arena, r)).collect()
+    let tree: Vec<Node> = roots.iter().map(|&r| build(&arena, r)).collect();
+    let first_line = tree.first().map_or(0, |n| n.row.line);
+    report_unlisted(
+        first_line,
+        &tree,
+        example.into_iter().cloned().collect(),
+        warn,
+    );
+    tree
+}
+
+/// Warns about keys the example shows in an object whose table rows do not list them:
+/// the generated type would drop them.
+fn report_unlisted(line: usize, fields: &[Node], examples: Vec<Value>, warn: Warn<'_>) {
+    let listed: BTreeSet<&str> = fields.iter().map(|n| n.row.name.as_str()).collect();
+    let mut unlisted = BTreeSet::new();
+    for example in &examples {
+        if let Some(object) = example.as_object() {
+            unlisted.extend(
+                object
+                    .keys()
+                    .filter(|k| !listed.contains(k.as_str()))
+                    .cloned(),
+            );
+        }
+    }
+    if !unlisted.is_empty() && !fields.is_empty() {
+        let keys: Vec<String> = unlisted.into_iter().map(|k| format!("`{k}`")).collect();
+        warn(
+            line,
+            format!(
+                "the example has {} here, which the table does not list",
+                keys.join(", ")
+            ),
+        );
+    }
+    for node in fields.iter().filter(|n| !n.children.is_empty()) {
+        let objects = node
+            .examples
+            .iter()
+            .filter(|v| v.is_object())
+            .cloned()
+            .collect();
+        report_unlisted(node.row.line, &node.children, objects, warn);
+    }
 }
 
 /// The deepest open object the row can belong to, with the example breaking ties.
@@ -398,5 +442,16 @@ mod tests {
         assert_eq!(shape(&tree), "count,x");
         assert_eq!(tree[0].row.ty, Some(DocType::Scalar("int")));
         assert_eq!(warnings[0].0, 1);
+    }
+
+    #[test]
+    fn example_keys_the_table_does_not_list_are_reported() {
+        let rows = vec![row(3, "person", "person"), row(4, "openId", "string")];
+        let example = json!({"person": {"openId": "ou", "userId": "7"}});
+        let mut warnings = Vec::new();
+        rebuild(rows, Some(&example), &mut |l, w| warnings.push((l, w)));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].0, 3);
+        assert!(warnings[0].1.contains("`userId`"), "{warnings:?}");
     }
 }
