@@ -12,6 +12,7 @@ usage: cargo xtask <command>
 commands:
   codegen [--check] [--spec DIR] [--out DIR]
       Regenerate the generated crate from the spec (defaults: spec/ and generated/).
+      An --out directory without a Cargo.toml first gets the hand-written crate parts.
       With --check, write nothing and fail when a file is stale, missing or orphaned.
   import [--spec DIR] [--keep-going] PAGE...
       Read Feishu doc pages and write one spec file per endpoint under DIR (default spec/),
@@ -98,6 +99,13 @@ fn codegen(args: &[String]) -> Result<(), String> {
             list.join("\n")
         ));
     }
+    if !args.out.join("Cargo.toml").exists() {
+        scaffold(&args.out).map_err(|err| format!("{}: {err}", args.out.display()))?;
+        println!(
+            "  copied the hand-written crate parts (Cargo.toml, src/lib.rs, src/runtime/) into {}",
+            args.out.display()
+        );
+    }
     plan.apply().map_err(|err| format!("error: {err}"))?;
     for change in &plan.changes {
         println!(
@@ -116,6 +124,25 @@ fn codegen(args: &[String]) -> Result<(), String> {
         plan.unchanged,
         started.elapsed()
     );
+    Ok(())
+}
+
+/// A new output crate gets the hand-written parts of generated/ (manifest, lib.rs, runtime),
+/// as its own workspace root with the workspace's lock file, so it builds where it stands.
+fn scaffold(out: &Path) -> std::io::Result<()> {
+    let template = root().join("generated");
+    std::fs::create_dir_all(out.join("src/runtime"))?;
+    let manifest = std::fs::read_to_string(template.join("Cargo.toml"))?;
+    std::fs::write(out.join("Cargo.toml"), format!("{manifest}\n[workspace]\n"))?;
+    std::fs::copy(template.join("src/lib.rs"), out.join("src/lib.rs"))?;
+    for entry in std::fs::read_dir(template.join("src/runtime"))? {
+        let entry = entry?;
+        std::fs::copy(
+            entry.path(),
+            out.join("src/runtime").join(entry.file_name()),
+        )?;
+    }
+    std::fs::copy(root().join("Cargo.lock"), out.join("Cargo.lock"))?;
     Ok(())
 }
 
