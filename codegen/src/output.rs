@@ -195,3 +195,32 @@ impl Plan {
         Ok(())
     }
 }
+
+/// Starts an output crate outside the workspace from the hand-written parts of the crate in
+/// `template` (its manifest, `src/lib.rs` and `src/runtime/`): the manifest becomes its own
+/// workspace root and `lock_file` is copied beside it, so it builds offline with the
+/// workspace's versions. `lib_prelude` goes before lib.rs (e.g. `#![deny(warnings)]`).
+pub fn scaffold_crate(
+    template: &Path,
+    lock_file: &Path,
+    dest: &Path,
+    lib_prelude: &str,
+) -> io::Result<()> {
+    std::fs::create_dir_all(dest.join("src/runtime"))?;
+    let manifest = std::fs::read_to_string(template.join("Cargo.toml"))?;
+    std::fs::write(
+        dest.join("Cargo.toml"),
+        format!("{manifest}\n[workspace]\n"),
+    )?;
+    let lib = std::fs::read_to_string(template.join("src/lib.rs"))?;
+    std::fs::write(dest.join("src/lib.rs"), format!("{lib_prelude}{lib}"))?;
+    for entry in std::fs::read_dir(template.join("src/runtime"))? {
+        let entry = entry?;
+        std::fs::copy(
+            entry.path(),
+            dest.join("src/runtime").join(entry.file_name()),
+        )?;
+    }
+    std::fs::copy(lock_file, dest.join("Cargo.lock"))?;
+    Ok(())
+}

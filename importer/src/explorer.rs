@@ -39,17 +39,7 @@ pub fn import(page: &Page, found: &mut Findings) -> Option<EndpointSpec> {
         ));
         return None;
     };
-    let path = path_line
-        .trim()
-        .split('/')
-        .map(
-            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => format!(":{name}"),
-                None => s.to_owned(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("/");
+    let path = crate::markdown::colon_placeholders(path_line.trim());
     let mut app_types = Vec::new();
     for l in lines.iter().skip(method_at + 2).take(3) {
         if l.contains("自建应用") {

@@ -191,7 +191,11 @@ fn check_tree(
     spec_dir: &Path,
     files: &BTreeMap<String, (PathBuf, String)>,
 ) -> Result<(), Vec<Diagnostic>> {
-    let scratch = std::env::temp_dir().join(format!("feishu-import-{}", std::process::id()));
+    // One scratch tree per check: imports may run on several threads of one process.
+    static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let check = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch =
+        std::env::temp_dir().join(format!("feishu-import-{}-{check}", std::process::id()));
     let io = |err: std::io::Error| {
         vec![Diagnostic {
             file: scratch.clone(),

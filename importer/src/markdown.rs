@@ -6,7 +6,6 @@ use feishu_codegen::spec::model::{
     AppType, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
     Scope, TokenKind,
 };
-use heck::ToSnakeCase;
 use serde_json::Value;
 
 use crate::cell::{self, plain_text, scope_of};
@@ -263,7 +262,7 @@ pub fn import(
         }
         None => Vec::new(),
     };
-    for (line, paragraph) in sections
+    for (_, paragraph) in sections
         .iter()
         .filter(|s| {
             matches!(
@@ -273,8 +272,8 @@ pub fn import(
         })
         .flat_map(|s| s.prose())
     {
-        if !paragraph.contains("X-Lark-Helpdesk-Authorization") || !helpdesk {
-            let _ = line;
+        // The helpdesk header's note is what `helpdesk: true` stands for.
+        if !(helpdesk && paragraph.contains("X-Lark-Helpdesk-Authorization")) {
             notes.push(paragraph);
         }
     }
@@ -413,8 +412,12 @@ fn api_path(url: &str) -> Result<(String, Option<String>), String> {
         Some((p, q)) => (p, Some(q.to_owned())),
         None => (rest, None),
     };
-    let path = path
-        .split('/')
+    Ok((colon_placeholders(path), query))
+}
+
+/// `/tickets/{ticket_id}` → `/tickets/:ticket_id`, the spec's placeholder style.
+pub fn colon_placeholders(path: &str) -> String {
+    path.split('/')
         .map(
             |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(name) => format!(":{name}"),
@@ -422,8 +425,7 @@ fn api_path(url: &str) -> Result<(String, Option<String>), String> {
             },
         )
         .collect::<Vec<_>>()
-        .join("/");
-    Ok((path, query))
+        .join("/")
 }
 
 fn is_required(cell: &str) -> bool {
@@ -746,9 +748,4 @@ pub fn error_codes(section: &Section, warn: &mut dyn FnMut(usize, &str, String))
         });
     }
     errors
-}
-
-/// snake_case for names read from the page (kept here so every caller agrees).
-pub fn snake(text: &str) -> String {
-    text.to_snake_case()
 }

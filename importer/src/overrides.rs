@@ -69,24 +69,12 @@ pub fn apply(spec: &mut Value, overrides: &[Override]) -> Result<(), String> {
         })?;
         if o.remove {
             let removed = match parent {
-                Value::Array(items) => match position(items, last) {
-                    Some(index) => {
-                        items.remove(index);
-                        true
-                    }
-                    None => false,
-                },
+                Value::Array(items) => remove_item(items, last),
                 Value::Object(map) if map.contains_key(*last) => map.remove(*last).is_some(),
-                Value::Object(map) => match map.get_mut("fields").and_then(Value::as_array_mut) {
-                    Some(items) => match position(items, last) {
-                        Some(index) => {
-                            items.remove(index);
-                            true
-                        }
-                        None => false,
-                    },
-                    None => false,
-                },
+                Value::Object(map) => map
+                    .get_mut("fields")
+                    .and_then(Value::as_array_mut)
+                    .is_some_and(|items| remove_item(items, last)),
                 _ => false,
             };
             if !removed {
@@ -148,6 +136,12 @@ fn step<'a>(value: &'a mut Value, segment: &str) -> Option<&'a mut Value> {
         }
         _ => None,
     }
+}
+
+fn remove_item(items: &mut Vec<Value>, segment: &str) -> bool {
+    position(items, segment)
+        .map(|index| items.remove(index))
+        .is_some()
 }
 
 /// The list item whose `name` or `value` is `segment`, else the item at that index.

@@ -9,27 +9,12 @@ use crate::{generated_dir, root};
 /// Copies the crate skeleton to `dest`, with `#![deny(warnings)]` added to lib.rs and the
 /// workspace's lock file, so it builds offline with the versions the workspace uses.
 pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
-    let generated = generated_dir();
-    std::fs::create_dir_all(dest.join("src/runtime"))?;
-    let manifest = std::fs::read_to_string(generated.join("Cargo.toml"))?;
-    std::fs::write(
-        dest.join("Cargo.toml"),
-        format!("{manifest}\n[workspace]\n"),
-    )?;
-    let lib = std::fs::read_to_string(generated.join("src/lib.rs"))?;
-    std::fs::write(
-        dest.join("src/lib.rs"),
-        format!("#![deny(warnings)]\n{lib}"),
-    )?;
-    for entry in std::fs::read_dir(generated.join("src/runtime"))? {
-        let entry = entry?;
-        std::fs::copy(
-            entry.path(),
-            dest.join("src/runtime").join(entry.file_name()),
-        )?;
-    }
-    std::fs::copy(root().join("Cargo.lock"), dest.join("Cargo.lock"))?;
-    Ok(())
+    feishu_codegen::output::scaffold_crate(
+        &generated_dir(),
+        &root().join("Cargo.lock"),
+        dest,
+        "#![deny(warnings)]\n",
+    )
 }
 
 /// `cargo check` of a scaffolded crate, offline, in a target dir kept between runs.

@@ -100,7 +100,13 @@ fn codegen(args: &[String]) -> Result<(), String> {
         ));
     }
     if !args.out.join("Cargo.toml").exists() {
-        scaffold(&args.out).map_err(|err| format!("{}: {err}", args.out.display()))?;
+        output::scaffold_crate(
+            &root().join("generated"),
+            &root().join("Cargo.lock"),
+            &args.out,
+            "",
+        )
+        .map_err(|err| format!("{}: {err}", args.out.display()))?;
         println!(
             "  copied the hand-written crate parts (Cargo.toml, src/lib.rs, src/runtime/) into {}",
             args.out.display()
@@ -124,25 +130,6 @@ fn codegen(args: &[String]) -> Result<(), String> {
         plan.unchanged,
         started.elapsed()
     );
-    Ok(())
-}
-
-/// A new output crate gets the hand-written parts of generated/ (manifest, lib.rs, runtime),
-/// as its own workspace root with the workspace's lock file, so it builds where it stands.
-fn scaffold(out: &Path) -> std::io::Result<()> {
-    let template = root().join("generated");
-    std::fs::create_dir_all(out.join("src/runtime"))?;
-    let manifest = std::fs::read_to_string(template.join("Cargo.toml"))?;
-    std::fs::write(out.join("Cargo.toml"), format!("{manifest}\n[workspace]\n"))?;
-    std::fs::copy(template.join("src/lib.rs"), out.join("src/lib.rs"))?;
-    for entry in std::fs::read_dir(template.join("src/runtime"))? {
-        let entry = entry?;
-        std::fs::copy(
-            entry.path(),
-            out.join("src/runtime").join(entry.file_name()),
-        )?;
-    }
-    std::fs::copy(root().join("Cargo.lock"), out.join("Cargo.lock"))?;
     Ok(())
 }
 
