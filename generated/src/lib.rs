@@ -37,4 +37,4 @@ pub mod runtime;
 mod api;
 pub use api::*;
 
-pub use runtime::{BaseUrl, Call, Client, ClientBuilder, Error, Result};
+pub use runtime::{BaseUrl, Call, Client, ClientBuilder, Error, Result, RetryPolicy};

@@ -142,7 +142,7 @@ async fn what_cannot_succeed_is_refused_before_any_request() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidRequest { endpoint: "helpdesk.v1.ticket.update", message } if message.contains("user_access_token")),
+        matches!(&err, Error::InvalidRequest { endpoint: "helpdesk.v1.ticket.update", message, .. } if message.contains("user_access_token")),
         "{err}"
     );
     // A helpdesk endpoint without helpdesk credentials.
@@ -259,9 +259,10 @@ async fn per_call_headers_request_id_and_timeout() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Transport { source, .. } if source.is_timeout()),
+        matches!(&err, Error::Timeout { after, .. } if *after == Duration::from_millis(100)),
         "{err:?}"
     );
+    assert!(err.is_timeout() && err.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 

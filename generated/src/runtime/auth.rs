@@ -1,11 +1,17 @@
-//! Access tokens: which one a call sends, and the cache of the app's own tokens.
+//! Access tokens: which one a call sends, how the app's own tokens are fetched, and the
+//! per-client cache that keeps them until shortly before they expire.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
-use super::Secret;
+use super::client::{AppKind, Client, log_id};
+use super::{Error, Result, Secret};
 
 /// A kind of access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +33,18 @@ impl TokenKind {
             TokenKind::App => "app_access_token",
         }
     }
+}
+
+/// The codes Feishu answers a call with when its access token is invalid or expired
+/// (tenant, app, malformed). The client then drops that token and fetches a new one.
+pub const INVALID_TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
+
+/// Which cached token: the app's own token, or the tenant token of one tenant.
+/// Internal apps have one tenant, so their tenant token has no key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TokenKey {
+    pub(crate) kind: TokenKind,
+    pub(crate) tenant_key: Option<String>,
 }
 
 struct Cached {
@@ -61,6 +79,237 @@ impl TokenSlot {
             refresh_at: Instant::now() + lifetime.saturating_sub(margin),
         });
         Ok(token)
+    }
+
+    /// Drops the cached token if it is still `rejected`. A caller that saw Feishu refuse
+    /// an older token must not throw away the fresh one another caller has just fetched.
+    pub(crate) async fn evict(&self, rejected: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
+            *cached = None;
+        }
+    }
+}
+
+/// The tokens of one client, one slot per kind and tenant. Clients never share a cache.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slots: std::sync::Mutex<HashMap<TokenKey, Arc<TokenSlot>>>,
+}
+
+impl TokenCache {
+    pub(crate) fn slot(&self, key: &TokenKey) -> Arc<TokenSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry(key.clone()).or_default().clone()
+    }
+}
+
+const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
+const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
+const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
+const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
+
+/// What the auth endpoints answer. Its fields hold tokens, so it has no `Debug`.
+#[derive(Deserialize)]
+struct AuthResponse {
+    code: Option<i64>,
+    #[serde(default)]
+    msg: String,
+    tenant_access_token: Option<String>,
+    app_access_token: Option<String>,
+    expire: Option<u64>,
+}
+
+impl Client {
+    /// The app's cached `tenant_access_token` (for `tenant_key`, for marketplace apps) or
+    /// `app_access_token`, fetched when missing or due for refresh.
+    pub(crate) async fn app_token(&self, key: &TokenKey) -> Result<Secret> {
+        let slot = self.inner.tokens.slot(key);
+        slot.get(self.inner.refresh_margin, || self.fetch_token(key))
+            .await
+    }
+
+    /// Drops `token` from the cache after Feishu refused it.
+    pub(crate) async fn evict_token(&self, key: &TokenKey, token: &Secret) {
+        tracing::debug!(kind = key.kind.name(), "dropping a token Feishu refused");
+        self.inner.tokens.slot(key).evict(token).await;
+    }
+
+    /// Sets the `app_ticket` of a marketplace app, from the `app_ticket` event Feishu
+    /// pushes every hour. The app token is fetched with the newest ticket.
+    pub fn set_app_ticket(&self, ticket: impl Into<Secret>) {
+        if let AppKind::Marketplace { ticket: slot } = &self.inner.app_kind {
+            *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(ticket.into());
+        }
+    }
+
+    /// Asks Feishu to push the `app_ticket` event again
+    /// (`POST /open-apis/auth/v3/app_ticket/resend`), for a marketplace app that has lost
+    /// its ticket. The client also asks by itself when it needs a ticket it does not have.
+    pub async fn resend_app_ticket(&self) -> Result<()> {
+        let body = serde_json::json!({
+            "app_id": self.inner.app_id,
+            "app_secret": self.inner.app_secret.expose(),
+        });
+        self.post_auth("app_ticket", APP_TICKET_RESEND, &body)
+            .await
+            .map(drop)
+    }
+
+    async fn fetch_token(&self, key: &TokenKey) -> Result<(Secret, Duration)> {
+        let span = tracing::debug_span!("feishu.token", kind = key.kind.name(), tenant_key = key.tenant_key.as_deref());
+        async {
+            let kind = key.kind;
+            let (path, body) = match (&self.inner.app_kind, kind) {
+                (AppKind::Internal, TokenKind::Tenant) => (TENANT_INTERNAL, self.app_credentials(None)),
+                (AppKind::Internal, _) => (APP_INTERNAL, self.app_credentials(None)),
+                (AppKind::Marketplace { .. }, TokenKind::Tenant) => {
+                    let tenant_key = key.tenant_key.as_deref().ok_or_else(|| Error::Auth {
+                        kind: kind.name(),
+                        code: None,
+                        message: "a marketplace app needs a tenant_key for a tenant_access_token".into(),
+                        log_id: None,
+                    })?;
+                    let app_key = TokenKey { kind: TokenKind::App, tenant_key: None };
+                    let app_token = Box::pin(self.app_token(&app_key)).await?;
+                    let body = serde_json::json!({
+                        "app_access_token": app_token.expose(),
+                        "tenant_key": tenant_key,
+                    });
+                    match self.token_from(kind, TENANT_MARKETPLACE, &body).await {
+                        // Feishu refused the app token the cache still held: drop it,
+                        // and try once more with a fresh one.
+                        Err(Error::Auth { code: Some(code), .. }) if INVALID_TOKEN_CODES.contains(&code) => {
+                            self.evict_token(&app_key, &app_token).await;
+                            let app_token = Box::pin(self.app_token(&app_key)).await?;
+                            let body = serde_json::json!({
+                                "app_access_token": app_token.expose(),
+                                "tenant_key": tenant_key,
+                            });
+                            (TENANT_MARKETPLACE, body)
+                        }
+                        other => return other,
+                    }
+                }
+                (AppKind::Marketplace { ticket }, _) => {
+                    let ticket = ticket.read().unwrap_or_else(|e| e.into_inner()).clone();
+                    let Some(ticket) = ticket else {
+                        // The ticket comes as an event; ask Feishu to send it again.
+                        let resent = self.resend_app_ticket().await;
+                        let asked = match resent {
+                            Ok(()) => "Feishu was asked to resend it".to_owned(),
+                            Err(err) => format!("asking Feishu to resend it failed: {err}"),
+                        };
+                        return Err(Error::Auth {
+                            kind: kind.name(),
+                            code: None,
+                            message: format!(
+                                "the marketplace app has no app_ticket yet ({asked}); pass the app_ticket event's ticket to Client::set_app_ticket"
+                            ),
+                            log_id: None,
+                        });
+                    };
+                    (APP_MARKETPLACE, self.app_credentials(Some(&ticket)))
+                }
+            };
+            self.token_from(kind, path, &body).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn app_credentials(&self, ticket: Option<&Secret>) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "app_id": self.inner.app_id,
+            "app_secret": self.inner.app_secret.expose(),
+        });
+        if let Some(ticket) = ticket {
+            body["app_ticket"] = ticket.expose().into();
+        }
+        body
+    }
+
+    async fn token_from(&self, kind: TokenKind, path: &str, body: &serde_json::Value) -> Result<(Secret, Duration)> {
+        let name = kind.name();
+        let (parsed, log_id) = self.post_auth(name, path, body).await?;
+        let auth_err = |message: String| Error::Auth {
+            kind: name,
+            code: None,
+            message,
+            log_id: log_id.clone(),
+        };
+        let token = match kind {
+            TokenKind::Tenant => parsed.tenant_access_token,
+            _ => parsed.app_access_token,
+        };
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| auth_err(format!("the response has no {name}")))?;
+        let expire = parsed
+            .expire
+            .ok_or_else(|| auth_err("the response does not say when the token expires".to_owned()))?;
+        Ok((Secret::new(token), Duration::from_secs(expire)))
+    }
+
+    /// POSTs to an auth endpoint, bounded by the client's timeout: a hung token endpoint
+    /// must not hang every call queued behind it. Errors never quote the body, which
+    /// holds tokens.
+    async fn post_auth(
+        &self,
+        name: &'static str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(AuthResponse, Option<String>)> {
+        let auth_err = |code, message: String, log_id| Error::Auth {
+            kind: name,
+            code,
+            message,
+            log_id,
+        };
+        let mut request = self
+            .inner
+            .http
+            .post(format!("{}{path}", self.inner.base_url))
+            .header(reqwest::header::USER_AGENT, super::USER_AGENT)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
+            .body(body.to_string());
+        if let Some(timeout) = self.inner.timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| auth_err(None, err.to_string(), None))?;
+        let log_id = log_id(response.headers());
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| auth_err(None, err.to_string(), log_id.clone()))?;
+        let parsed: AuthResponse = serde_json::from_slice(&bytes).map_err(|err| {
+            let at = format!("line {} column {}", err.line(), err.column());
+            auth_err(
+                None,
+                format!(
+                    "HTTP {status}: the response is malformed ({:?} at {at})",
+                    err.classify()
+                ),
+                log_id.clone(),
+            )
+        })?;
+        match parsed.code {
+            Some(0) => Ok((parsed, log_id)),
+            Some(code) => Err(auth_err(Some(code), format!("HTTP {status}: {}", parsed.msg), log_id)),
+            None => Err(auth_err(
+                None,
+                format!("HTTP {status}: the response has no code"),
+                log_id,
+            )),
+        }
     }
 }
 
@@ -98,5 +347,18 @@ mod tests {
             short.get(margin, || fetch(100)).await.unwrap().expose(),
             "t2"
         );
+    }
+
+    #[tokio::test]
+    async fn evicts_only_the_token_that_was_refused() {
+        let slot = TokenSlot::default();
+        let margin = Duration::ZERO;
+        let fresh = |t: &'static str| async move { Ok::<_, ()>((Secret::new(t), Duration::from_secs(60))) };
+        slot.get(margin, || fresh("old")).await.unwrap();
+        // Another caller has already replaced the refused token: keep the new one.
+        slot.evict(&Secret::new("older")).await;
+        assert_eq!(slot.get(margin, || fresh("x")).await.unwrap().expose(), "old");
+        slot.evict(&Secret::new("old")).await;
+        assert_eq!(slot.get(margin, || fresh("new")).await.unwrap().expose(), "new");
     }
 }

@@ -1,17 +1,26 @@
-//! One call: per-call options, and sending a request through the client.
+//! One call: per-call options, and sending a request through the client, with token
+//! refresh, rate-limit waits and retries.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
 
-use super::client::log_id;
+use super::auth::TokenKey;
+use super::client::{AppKind, log_id};
 use super::error::snippet;
-use super::{ApiError, ApiRequest, Client, Envelope, Error, Params, Result, Secret, TokenKind};
+use super::retry::reset_after;
+use super::{
+    ApiError, ApiRequest, Client, Envelope, Error, FieldViolation, Params, Result, RetryPolicy,
+    Secret, TokenKind,
+};
 
 /// The header helpdesk endpoints need besides the access token.
 pub const HELPDESK_HEADER: &str = "X-Lark-Helpdesk-Authorization";
@@ -27,7 +36,9 @@ pub struct Call<'a, R> {
     user_access_token: Option<Secret>,
     headers: Vec<(String, String)>,
     request_id: Option<String>,
+    tenant_key: Option<String>,
     timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
 }
 
 impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
@@ -45,7 +56,9 @@ impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
                     .collect::<Vec<_>>(),
             )
             .field("request_id", &self.request_id)
+            .field("tenant_key", &self.tenant_key)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +73,9 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             user_access_token: None,
             headers: Vec::new(),
             request_id: None,
+            tenant_key: None,
             timeout: None,
+            retry: None,
         }
     }
 
@@ -83,10 +98,26 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         self
     }
 
-    /// The time this whole call may take, waiting for an access token included; without
-    /// it, each request the call makes is bounded by the client's timeout.
+    /// The tenant a marketplace app acts for: its `tenant_access_token` is the one of this
+    /// `tenant_key` (from the event or callback that brought the tenant).
+    pub fn tenant_key(mut self, tenant_key: impl Into<String>) -> Self {
+        self.tenant_key = Some(tenant_key.into());
+        self
+    }
+
+    /// The time this whole call may take: waiting for an access token, every attempt and
+    /// every wait between attempts. Overrides the client's
+    /// [`call_timeout`](super::ClientBuilder::call_timeout); each HTTP request is also
+    /// bounded by the client's [`timeout`](super::ClientBuilder::timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How this call retries, instead of the client's policy; [`RetryPolicy::none`]
+    /// turns retries off.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -98,21 +129,70 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     /// Sends the request and returns the response's payload.
     pub async fn send(self) -> Result<R::Response> {
         let endpoint = R::ENDPOINT;
+        let span = tracing::info_span!(
+            "feishu.call",
+            endpoint = endpoint.id,
+            method = endpoint.method.as_str(),
+            path = endpoint.path,
+            attempt = Empty,
+            status = Empty,
+            log_id = Empty,
+            wait_ms = Empty,
+        );
+        async move {
+            let prepared = self.prepare()?;
+            self.run(prepared).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Everything that can be refused is checked here, before any I/O.
+    fn prepare(&self) -> Result<Prepared> {
+        let endpoint = R::ENDPOINT;
+        let inner = &self.client.inner;
         let invalid = |message: &str| Error::InvalidRequest {
             endpoint: endpoint.id,
             message: message.to_owned(),
+            violations: Vec::new(),
         };
 
-        // Everything that can be refused is checked before any I/O.
-        let token_kind = match (&self.user_access_token, endpoint.tokens) {
-            (Some(_), tokens) if tokens.contains(&TokenKind::User) => Some(TokenKind::User),
+        let mut violations = Vec::new();
+        self.request.validate(&mut violations);
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            return Err(Error::InvalidRequest {
+                endpoint: endpoint.id,
+                message: format!("the request breaks documented rules: {}", list.join("; ")),
+                violations,
+            });
+        }
+
+        let auth = match (&self.user_access_token, endpoint.tokens) {
+            (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
             (Some(_), _) => return Err(invalid("the endpoint does not accept a user_access_token")),
-            (None, []) => None,
-            (None, tokens) => Some(*tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
-                invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
-            })?),
+            (None, []) => Auth::None,
+            (None, tokens) => {
+                let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
+                    invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
+                })?;
+                let tenant_key = match (&inner.app_kind, kind, &self.tenant_key) {
+                    (AppKind::Marketplace { .. }, TokenKind::Tenant, None) => {
+                        return Err(invalid(
+                            "a marketplace app acts for a tenant: name it with Call::tenant_key",
+                        ));
+                    }
+                    (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => Some(key.clone()),
+                    _ => None,
+                };
+                Auth::App(TokenKey { kind, tenant_key })
+            }
         };
-        let inner = &self.client.inner;
+        if self.tenant_key.is_some() && !matches!(&auth, Auth::App(TokenKey { tenant_key: Some(_), .. })) {
+            return Err(invalid(
+                "a tenant_key only applies to a marketplace app's tenant_access_token calls",
+            ));
+        }
         let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
             (false, _) => None,
             (true, Some(value)) => Some(value.clone()),
@@ -145,6 +225,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         // Later entries win: documented parameters, then the request id, then the caller's
         // own headers.
         let mut headers = HeaderMap::new();
+        headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
         if body.is_some() {
             headers.insert(
                 CONTENT_TYPE,
@@ -168,55 +249,239 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             value.set_sensitive(true);
             headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
-
-        // A per-call timeout bounds the whole call, waiting for a token included.
-        let deadline = self
-            .timeout
-            .map(|timeout| (tokio::time::Instant::now() + timeout, timeout));
-        let token = match (token_kind, deadline) {
-            (None, _) => None,
-            (Some(TokenKind::User), _) => self.user_access_token.clone(),
-            (Some(kind), None) => Some(self.client.app_token(kind).await?),
-            (Some(kind), Some((at, after))) => Some(
-                tokio::time::timeout_at(at, self.client.app_token(kind))
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        endpoint: endpoint.id,
-                        after,
-                    })??,
-            ),
-        };
-        if let Some(token) = token {
-            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
-                .map_err(|_| invalid("the access token is not a valid header value"))?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+        if let Auth::User(token) = &auth {
+            headers.insert(AUTHORIZATION, bearer(token).ok_or_else(|| invalid("the user_access_token is not a valid header value"))?);
         }
-
-        let mut builder = inner
-            .http
-            .request(endpoint.method.to_reqwest(), url)
-            .headers(headers);
-        if let Some(body) = body {
-            builder = builder.body(body);
-        }
-        let timeout = match deadline {
-            Some((at, _)) => Some(at.saturating_duration_since(tokio::time::Instant::now())),
-            None => inner.timeout,
-        };
-        if let Some(timeout) = timeout {
-            builder = builder.timeout(timeout);
-        }
-        let transport = |source| Error::Transport {
-            endpoint: endpoint.id,
-            source,
-        };
-        let response = builder.send().await.map_err(transport)?;
-        let status = response.status();
-        let log_id = log_id(response.headers());
-        let bytes = response.bytes().await.map_err(transport)?;
-        decode::<R::Response>(endpoint, status.as_u16(), log_id, &bytes)
+        Ok(Prepared {
+            url,
+            headers,
+            body,
+            auth,
+        })
     }
+
+    /// Makes attempts until one succeeds, fails for good, or the retry policy or the
+    /// deadline says stop.
+    async fn run(&self, prepared: Prepared) -> Result<R::Response> {
+        let endpoint = R::ENDPOINT;
+        let client = self.client;
+        let inner = &client.inner;
+        let policy = self.retry.as_ref().unwrap_or(&inner.retry);
+        let timeout = self.timeout.or(inner.call_timeout);
+        let deadline = timeout.map(|after| Deadline {
+            at: Instant::now() + after,
+            after,
+            endpoint: endpoint.id,
+        });
+        let span = tracing::Span::current();
+        // `tries` counts against the policy; the repeat after a refused token does not.
+        let (mut attempt, mut tries, mut token_refreshed) = (0u32, 0u32, false);
+        let mut waited = Duration::ZERO;
+        loop {
+            attempt += 1;
+            tries += 1;
+            span.record("attempt", attempt);
+            let mut headers = prepared.headers.clone();
+            let app_token = match &prepared.auth {
+                Auth::App(key) => {
+                    let token = within(deadline.as_ref(), client.app_token(key)).await??;
+                    headers.insert(
+                        AUTHORIZATION,
+                        bearer(&token).ok_or_else(|| Error::Auth {
+                            kind: key.kind.name(),
+                            code: None,
+                            message: "the token is not a valid header value".to_owned(),
+                            log_id: None,
+                        })?,
+                    );
+                    Some((key, token))
+                }
+                _ => None,
+            };
+            let mut request = inner
+                .http
+                .request(endpoint.method.to_reqwest(), prepared.url.clone())
+                .headers(headers);
+            if let Some(body) = &prepared.body {
+                request = request.body(body.clone());
+            }
+            if let Some(timeout) = inner.timeout {
+                request = request.timeout(timeout);
+            }
+            let answer = within(deadline.as_ref(), async {
+                let response = request.send().await?;
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let bytes = response.bytes().await?;
+                Ok::<_, reqwest::Error>((status, headers, bytes))
+            })
+            .await?;
+
+            let (error, headers) = match answer {
+                Ok((status, headers, bytes)) => {
+                    span.record("status", status);
+                    let log_id = log_id(&headers);
+                    if let Some(log_id) = &log_id {
+                        span.record("log_id", log_id.as_str());
+                    }
+                    match decode::<R::Response>(endpoint, status, log_id, &bytes) {
+                        Ok(response) => return Ok(response),
+                        Err(error) => (error, Some(headers)),
+                    }
+                }
+                Err(source) => (
+                    Error::Transport {
+                        endpoint: endpoint.id,
+                        source,
+                    },
+                    None,
+                ),
+            };
+
+            // A refused app token: drop it, fetch a new one, and repeat once.
+            if let Some((key, token)) = app_token
+                && !token_refreshed
+                && refuses_token(&error)
+            {
+                token_refreshed = true;
+                tries -= 1;
+                client.evict_token(key, &token).await;
+                tracing::info!(attempt, kind = key.kind.name(), "access token refused; retrying with a fresh one");
+                continue;
+            }
+
+            let wait = if let Some(status) = rate_limited(&error) {
+                let reset = headers.as_ref().and_then(reset_after);
+                let give_up = |attempts| {
+                    let log_id = error.log_id().map(str::to_owned);
+                    Error::RateLimited {
+                        endpoint: endpoint.id,
+                        attempts,
+                        retry_after: reset,
+                        status,
+                        log_id,
+                    }
+                };
+                if tries >= policy.max_attempts {
+                    return Err(give_up(tries));
+                }
+                let wait = headers
+                    .as_ref()
+                    .and_then(|h| policy.rate_limit_wait(h))
+                    .unwrap_or_else(|| policy.backoff(tries));
+                if wait > policy.max_rate_limit_wait {
+                    return Err(give_up(tries));
+                }
+                // The window must reset before the deadline; jitter is cut to fit.
+                match &deadline {
+                    Some(deadline) if reset.unwrap_or(wait) >= deadline.remaining() => {
+                        return Err(give_up(tries));
+                    }
+                    Some(deadline) => wait.min(deadline.remaining()),
+                    None => wait,
+                }
+            } else if transient(&error)
+                && tries < policy.max_attempts
+                && (endpoint.method.is_idempotent()
+                    || policy.retry_non_idempotent
+                    || never_sent(&error))
+            {
+                let wait = policy.backoff(tries);
+                match &deadline {
+                    Some(deadline) if wait >= deadline.remaining() => return Err(error),
+                    _ => wait,
+                }
+            } else {
+                return Err(error);
+            };
+            waited += wait;
+            span.record("wait_ms", waited.as_millis() as u64);
+            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A request ready to send, but for the app's access token, which each attempt fetches
+/// from the cache.
+struct Prepared {
+    url: reqwest::Url,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+    auth: Auth,
+}
+
+/// The token a call sends.
+enum Auth {
+    None,
+    User(Secret),
+    App(TokenKey),
+}
+
+fn bearer(token: &Secret) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// The point in time a call must be done by.
+struct Deadline {
+    at: Instant,
+    after: Duration,
+    endpoint: &'static str,
+}
+
+impl Deadline {
+    fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Runs `work`, cut off at the deadline if there is one.
+async fn within<T>(deadline: Option<&Deadline>, work: impl Future<Output = T>) -> Result<T> {
+    match deadline {
+        None => Ok(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline.at, work)
+            .await
+            .map_err(|_| Error::Timeout {
+                endpoint: deadline.endpoint,
+                after: deadline.after,
+            }),
+    }
+}
+
+/// Whether Feishu refused the access token as invalid or expired.
+fn refuses_token(error: &Error) -> bool {
+    match error {
+        Error::Api(api) => api.is_invalid_token(),
+        Error::Decode { status, .. } => *status == 401,
+        _ => false,
+    }
+}
+
+/// The HTTP status, if the answer says the call was rate-limited.
+fn rate_limited(error: &Error) -> Option<u16> {
+    match error {
+        Error::Api(api) if api.is_rate_limited() => Some(api.status),
+        Error::Decode { status: 429, .. } => Some(429),
+        _ => None,
+    }
+}
+
+/// Whether the failure may pass: a 5xx answer, or a lost or failed connection.
+fn transient(error: &Error) -> bool {
+    match error {
+        Error::Api(api) => api.status >= 500,
+        Error::Decode { status, .. } => *status >= 500,
+        Error::Transport { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether the request certainly never reached the server, so sending it again cannot
+/// do anything twice.
+fn never_sent(error: &Error) -> bool {
+    matches!(error, Error::Transport { source, .. } if source.is_connect())
 }
 
 /// Reads a response: Feishu's error, or the payload in the endpoint's envelope. Every
@@ -243,6 +508,16 @@ fn decode<T: DeserializeOwned>(
         msg: String,
         error: Option<serde_json::Value>,
     }
+    /// The parts of Feishu's `error` object the client reads; the rest stays in `details`.
+    #[derive(Default, Deserialize)]
+    struct Details {
+        #[serde(default)]
+        log_id: Option<String>,
+        #[serde(default)]
+        field_violations: Vec<FieldViolation>,
+        #[serde(default)]
+        permission_violations: Vec<super::PermissionViolation>,
+    }
     let head: Head = serde_json::from_slice(body)
         .map_err(|err| decode_error(format!("not a JSON object: {err}")))?;
     match head.code {
@@ -253,13 +528,21 @@ fn decode<T: DeserializeOwned>(
         }
         Some(0) if (200..300).contains(&status) => {}
         Some(code) => {
+            // Violations that do not parse are still in `details`; they never hide the error.
+            let parsed: Details = head
+                .error
+                .as_ref()
+                .and_then(|details| Details::deserialize(details).ok())
+                .unwrap_or_default();
             return Err(Error::Api(Box::new(ApiError {
                 endpoint: endpoint.id,
                 status,
                 code,
                 msg: head.msg,
-                log_id,
+                log_id: log_id.or(parsed.log_id),
                 documented: endpoint.documented_error(code, status),
+                field_violations: parsed.field_violations,
+                permission_violations: parsed.permission_violations,
                 details: head.error,
             })));
         }

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use serde::Deserialize;
 
-use super::auth::TokenSlot;
-use super::{Error, Result, Secret, TokenKind};
+use super::auth::TokenCache;
+use super::{Error, Result, RetryPolicy, Secret};
+
+/// The `User-Agent` of every request: the crate and its version.
+pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// Where the Open Platform is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,9 +52,22 @@ pub(crate) struct Inner {
     /// The whole `X-Lark-Helpdesk-Authorization` value: base64 of `id:token`.
     pub(crate) helpdesk: Option<Secret>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
     pub(crate) refresh_margin: Duration,
-    tenant_token: TokenSlot,
-    app_token: TokenSlot,
+    pub(crate) app_kind: AppKind,
+    pub(crate) tokens: TokenCache,
+}
+
+/// How the app gets its tokens.
+pub(crate) enum AppKind {
+    /// An internal (自建) app: app_id and app_secret are enough.
+    Internal,
+    /// A marketplace (商店) app: the app token also needs the `app_ticket` Feishu pushes,
+    /// and each tenant that installed the app has its own tenant token.
+    Marketplace {
+        ticket: std::sync::RwLock<Option<Secret>>,
+    },
 }
 
 impl fmt::Debug for Client {
@@ -62,8 +77,17 @@ impl fmt::Debug for Client {
             .field("app_id", &self.inner.app_id)
             .field("app_secret", &self.inner.app_secret)
             .field("helpdesk", &self.inner.helpdesk.as_ref().map(|_| "***"))
+            .field("marketplace", &self.inner.app_kind.is_marketplace())
             .field("timeout", &self.inner.timeout)
+            .field("call_timeout", &self.inner.call_timeout)
+            .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
+    }
+}
+
+impl AppKind {
+    fn is_marketplace(&self) -> bool {
+        matches!(self, AppKind::Marketplace { .. })
     }
 }
 
@@ -72,8 +96,11 @@ pub struct ClientBuilder {
     base_url: BaseUrl,
     app_id: String,
     app_secret: Secret,
+    marketplace: bool,
     helpdesk: Option<(String, Secret)>,
     timeout: Option<Duration>,
+    call_timeout: Option<Duration>,
+    retry: RetryPolicy,
     refresh_margin: Duration,
     http: Option<reqwest::Client>,
 }
@@ -84,8 +111,11 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret)
+            .field("marketplace", &self.marketplace)
             .field("helpdesk_id", &self.helpdesk.as_ref().map(|(id, _)| id))
             .field("timeout", &self.timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -97,115 +127,37 @@ impl Client {
             base_url: BaseUrl::Feishu,
             app_id: app_id.into(),
             app_secret: app_secret.into(),
+            marketplace: false,
             helpdesk: None,
             timeout: Some(Duration::from_secs(30)),
+            call_timeout: None,
+            retry: RetryPolicy::default(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             http: None,
         }
     }
 
+    /// A client for a marketplace (商店) app. Its app token needs the `app_ticket` that
+    /// Feishu pushes as an event: hand it over with [`Client::set_app_ticket`]. Calls with
+    /// a `tenant_access_token` name the tenant with [`Call::tenant_key`](super::Call::tenant_key).
+    pub fn marketplace_builder(
+        app_id: impl Into<String>,
+        app_secret: impl Into<Secret>,
+    ) -> ClientBuilder {
+        ClientBuilder {
+            marketplace: true,
+            ..Client::builder(app_id, app_secret)
+        }
+    }
+
+    /// Whether this is a marketplace app's client.
+    pub fn is_marketplace(&self) -> bool {
+        self.inner.app_kind.is_marketplace()
+    }
+
     /// The base URL calls go to, e.g. `https://open.feishu.cn`.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
-    }
-
-    /// The app's `tenant_access_token` or `app_access_token`, from the cache or fetched.
-    pub(crate) async fn app_token(&self, kind: TokenKind) -> Result<Secret> {
-        let slot = match kind {
-            TokenKind::Tenant => &self.inner.tenant_token,
-            TokenKind::App => &self.inner.app_token,
-            TokenKind::User => unreachable!("user tokens are given per call"),
-        };
-        slot.get(self.inner.refresh_margin, || self.fetch_token(kind))
-            .await
-    }
-
-    /// `POST /open-apis/auth/v3/{tenant,app}_access_token/internal`, bounded by the
-    /// client's timeout: a hung token endpoint must not hang every call queued behind it.
-    async fn fetch_token(&self, kind: TokenKind) -> Result<(Secret, Duration)> {
-        let name = kind.name();
-        let path = match kind {
-            TokenKind::Tenant => "/open-apis/auth/v3/tenant_access_token/internal",
-            _ => "/open-apis/auth/v3/app_access_token/internal",
-        };
-        let auth_err = |code, message: String, log_id| Error::Auth {
-            kind: name,
-            code,
-            message,
-            log_id,
-        };
-        let body = serde_json::json!({ "app_id": self.inner.app_id, "app_secret": self.inner.app_secret.expose() });
-        let mut request = self
-            .inner
-            .http
-            .post(format!("{}{path}", self.inner.base_url))
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/json; charset=utf-8",
-            )
-            .body(body.to_string());
-        if let Some(timeout) = self.inner.timeout {
-            request = request.timeout(timeout);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|err| auth_err(None, err.to_string(), None))?;
-        let log_id = log_id(response.headers());
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|err| auth_err(None, err.to_string(), log_id.clone()))?;
-
-        #[derive(Deserialize)]
-        struct TokenResponse {
-            code: Option<i64>,
-            #[serde(default)]
-            msg: String,
-            tenant_access_token: Option<String>,
-            app_access_token: Option<String>,
-            expire: Option<u64>,
-        }
-        // The body holds the token: an error about it says where it is malformed, never
-        // what it contains.
-        let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|err| {
-            let at = format!("line {} column {}", err.line(), err.column());
-            auth_err(
-                None,
-                format!(
-                    "HTTP {status}: the token response is malformed ({:?} at {at})",
-                    err.classify()
-                ),
-                log_id.clone(),
-            )
-        })?;
-        match parsed.code {
-            Some(0) => {}
-            Some(code) => return Err(auth_err(Some(code), parsed.msg, log_id)),
-            None => {
-                return Err(auth_err(
-                    None,
-                    format!("HTTP {status}: the token response has no code"),
-                    log_id,
-                ));
-            }
-        }
-        let token = match kind {
-            TokenKind::Tenant => parsed.tenant_access_token,
-            _ => parsed.app_access_token,
-        };
-        let token = token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_err(None, format!("the response has no {name}"), log_id.clone()))?;
-        let expire = parsed.expire.ok_or_else(|| {
-            auth_err(
-                None,
-                "the response does not say when the token expires".to_owned(),
-                log_id,
-            )
-        })?;
-        Ok((Secret::new(token), Duration::from_secs(expire)))
     }
 }
 
@@ -242,13 +194,28 @@ impl ClientBuilder {
         self
     }
 
+    /// The time each call may take as a whole, token fetch, retries and waits included
+    /// (default: none). A call can set its own with [`Call::timeout`](super::Call::timeout).
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// How calls retry (default [`RetryPolicy::default`]); [`RetryPolicy::none`] turns
+    /// retries off.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// How long before expiry cached tokens are refreshed (default 3 minutes).
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
     }
 
-    /// Sends through this `reqwest` client (for proxies, TLS settings, …).
+    /// Sends through this `reqwest` client (for proxies, TLS settings, …). Requests still
+    /// carry this crate's `User-Agent`.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -267,14 +234,15 @@ impl ClientBuilder {
                 "base URL {base_url:?} must be http(s)://host[:port], without a path"
             )));
         }
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config(
+                "RetryPolicy::max_attempts must be at least 1".to_owned(),
+            ));
+        }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
-                .user_agent(concat!(
-                    env!("CARGO_PKG_NAME"),
-                    "-rust/",
-                    env!("CARGO_PKG_VERSION")
-                ))
+                .user_agent(USER_AGENT)
                 .build()
                 .map_err(|err| Error::Config(err.to_string()))?,
         };
@@ -290,9 +258,17 @@ impl ClientBuilder {
                 app_secret: self.app_secret,
                 helpdesk,
                 timeout: self.timeout,
+                call_timeout: self.call_timeout,
+                retry: self.retry,
                 refresh_margin: self.refresh_margin,
-                tenant_token: TokenSlot::default(),
-                app_token: TokenSlot::default(),
+                app_kind: if self.marketplace {
+                    AppKind::Marketplace {
+                        ticket: std::sync::RwLock::new(None),
+                    }
+                } else {
+                    AppKind::Internal
+                },
+                tokens: TokenCache::default(),
             }),
         })
     }

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use super::DocumentedError;
+use serde::Deserialize;
+
+use super::{DocumentedError, INVALID_TOKEN_CODES, RATE_LIMIT_CODE};
 
 /// The result of a call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -28,6 +30,21 @@ pub enum Error {
         message: String,
         /// The start of the body, at most [`SNIPPET_LEN`] bytes.
         snippet: String,
+    },
+    /// Feishu kept rate-limiting the call (HTTP 429 or code 99991400) until the retry
+    /// policy's attempts or the call's deadline ran out.
+    #[error("{endpoint}: rate limited after {attempts} attempt(s){}", match retry_after { Some(after) => format!("; the limit resets in {after:?}"), None => String::new() })]
+    RateLimited {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The attempts made.
+        attempts: u32,
+        /// When the limit resets, from the last answer's `x-ogw-ratelimit-reset` header.
+        retry_after: Option<std::time::Duration>,
+        /// The HTTP status of the last answer.
+        status: u16,
+        /// The `X-Tt-Logid` header of the last answer.
+        log_id: Option<String>,
     },
     /// The request did not get a response: connection refused, timeout, …
     #[error("{endpoint}: {source}")]
@@ -67,6 +84,8 @@ pub enum Error {
         endpoint: &'static str,
         /// Why the call was refused.
         message: String,
+        /// The fields that break a documented rule, when that is why.
+        violations: Vec<FieldViolation>,
     },
     /// The client cannot be built as configured.
     #[error("invalid client configuration: {0}")]
@@ -91,9 +110,61 @@ pub struct ApiError {
     pub log_id: Option<String>,
     /// The endpoint's doc page entry for this code, where the page lists it.
     pub documented: Option<&'static DocumentedError>,
-    /// The response's `error` object (field and permission violations, troubleshooting
-    /// links), when it has one.
+    /// The fields Feishu found invalid (`error.field_violations`).
+    pub field_violations: Vec<FieldViolation>,
+    /// The permissions the app or user lacks (`error.permission_violations`).
+    pub permission_violations: Vec<PermissionViolation>,
+    /// The response's whole `error` object (violations, troubleshooting links), when it
+    /// has one.
     pub details: Option<serde_json::Value>,
+}
+
+/// A field that breaks a rule: named in Feishu's `field_violations`, or found by the
+/// client before sending.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct FieldViolation {
+    /// The field's path, e.g. `i18n_contents[0].content`.
+    #[serde(default)]
+    pub field: String,
+    /// The offending value, where Feishu quotes it.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// What is wrong.
+    #[serde(default)]
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldViolation {
+            field: field.into(),
+            value: None,
+            description: description.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// A permission the call lacks, from Feishu's `permission_violations`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct PermissionViolation {
+    /// The kind of permission, e.g. `action_privilege_required`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// The scope or resource, e.g. `im:chat`.
+    #[serde(default)]
+    pub subject: String,
+    /// What is missing.
+    #[serde(default)]
+    pub description: String,
 }
 
 impl fmt::Display for ApiError {
@@ -108,6 +179,12 @@ impl fmt::Display for ApiError {
         {
             write!(f, "; the docs advise: {}", doc.hint)?;
         }
+        for violation in &self.field_violations {
+            write!(f, "; field {violation}")?;
+        }
+        for violation in &self.permission_violations {
+            write!(f, "; needs {} {}", violation.kind, violation.subject)?;
+        }
         if let Some(log_id) = &self.log_id {
             write!(f, " [log id {log_id}]")?;
         }
@@ -117,12 +194,26 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ApiError {
+    /// Whether Feishu refused the call for its rate limit.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status == 429 || self.code == RATE_LIMIT_CODE
+    }
+
+    /// Whether Feishu refused the access token as invalid or expired.
+    pub fn is_invalid_token(&self) -> bool {
+        self.status == 401 || INVALID_TOKEN_CODES.contains(&self.code)
+    }
+}
+
 impl Error {
     /// Feishu's log id for the failed call, when the response had one.
     pub fn log_id(&self) -> Option<&str> {
         match self {
             Error::Api(api) => api.log_id.as_deref(),
-            Error::Decode { log_id, .. } | Error::Auth { log_id, .. } => log_id.as_deref(),
+            Error::Decode { log_id, .. }
+            | Error::Auth { log_id, .. }
+            | Error::RateLimited { log_id, .. } => log_id.as_deref(),
             _ => None,
         }
     }
@@ -132,7 +223,31 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.code),
             Error::Auth { code, .. } => *code,
+            Error::RateLimited { .. } => Some(RATE_LIMIT_CODE),
             _ => None,
+        }
+    }
+
+    /// Whether the same call might succeed if made again later: rate limits, timeouts,
+    /// lost connections, 5xx answers and gateway pages. Refusals (a bad request, missing
+    /// permissions, wrong credentials) and a 2xx body that cannot be read are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_rate_limited() || api.status >= 500,
+            Error::RateLimited { .. } | Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Decode { status, .. } => *status == 429 || *status >= 500,
+            // No code: the token endpoint was not reached, or did not answer properly.
+            Error::Auth { code, .. } => code.is_none_or(|code| code == RATE_LIMIT_CODE),
+            Error::InvalidRequest { .. } | Error::Config(_) => false,
+        }
+    }
+
+    /// Whether the call ran out of time: its own deadline, or the HTTP request's timeout.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => source.is_timeout(),
+            _ => false,
         }
     }
 

@@ -9,17 +9,19 @@ mod call;
 mod client;
 mod error;
 mod request;
+mod retry;
 mod secret;
 pub(crate) mod wire_enum;
 
-pub use auth::TokenKind;
+pub use auth::{INVALID_TOKEN_CODES, TokenKind};
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
-pub use client::{BaseUrl, Client, ClientBuilder};
-pub use error::{ApiError, Error, Result, SNIPPET_LEN};
+pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
+pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
 pub use request::{
     ApiRequest, DocumentedError, Empty, Endpoint, Envelope, HttpMethod, ParamValue, Params,
     push_path_param,
 };
+pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
 
 // A crate generated from a spec with only one kind of enum uses only one of these.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::TokenKind;
+use super::{FieldViolation, TokenKind};
 
 /// A request to one endpoint. Implemented by every generated `…Request` type.
 pub trait ApiRequest: Send + Sync {
@@ -33,6 +33,12 @@ pub trait ApiRequest: Send + Sync {
     /// The JSON body, for endpoints that take one.
     fn body(&self) -> Option<&Self::Body> {
         None
+    }
+
+    /// Appends the documented rules (lengths, ranges) the request breaks; a call with any
+    /// is refused before it is sent.
+    fn validate(&self, out: &mut Vec<FieldViolation>) {
+        let _ = out;
     }
 }
 
@@ -80,6 +86,17 @@ pub enum HttpMethod {
 }
 
 impl HttpMethod {
+    /// The method's name, e.g. `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
     pub(crate) fn to_reqwest(self) -> reqwest::Method {
         match self {
             HttpMethod::Get => reqwest::Method::GET,
