@@ -156,10 +156,9 @@ async fn every_endpoint_sends_what_its_doc_page_documents() {
                 "{id}: the helpdesk header goes only where documented"
             );
         }
-        assert!(
-            request
-                .header("user-agent")
-                .is_some_and(|ua| ua.starts_with("feishu-rust/")),
+        assert_eq!(
+            request.header("user-agent"),
+            Some(feishu::runtime::USER_AGENT),
             "{id}: user agent"
         );
 

@@ -273,3 +273,14 @@ impl ClientBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_user_agent_names_the_crate_and_its_version() {
+        assert_eq!(
+            super::USER_AGENT,
+            format!("feishu/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

@@ -1,0 +1,519 @@
+//! A local Feishu Open Platform: a real HTTP server on 127.0.0.1 for testing code that
+//! uses the [`feishu`] crate, without network or real credentials.
+//!
+//! It serves:
+//! - the auth endpoints, for internal apps (app_id + app_secret) and marketplace apps
+//!   (app_ticket, per-tenant tokens, ticket resends), handing out tokens that expire;
+//! - every generated endpoint, checking what Feishu checks: the access token and its kind,
+//!   the helpdesk header's exact value, and the body against the endpoint's documented
+//!   schema, refusing with Feishu's codes (the page's own code where it lists one);
+//! - faults on demand ([`Fault`]): rate limits with reset headers, 5xx, slow answers, HTML
+//!   gateway pages, truncated JSON, dropped connections, and tokens that expire mid-run.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), feishu::Error> {
+//! use feishu_emulator::{Emulator, Fault, Target};
+//!
+//! let emulator = Emulator::builder().helpdesk("hd_1", "hd-token").start().await;
+//! let client = emulator.client_builder().build()?;
+//! // The next call is rate-limited once; the client waits for the reset and retries.
+//! emulator.inject(Target::Api, Fault::rate_limited(1), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Query parameters and documented value rules (lengths, ranges) are not checked; the
+//! answer to a valid call is `{"code": 0, "data": {}}` unless [`Emulator::respond`] sets one.
+
+#![warn(missing_docs)]
+
+pub mod codes;
+mod fault;
+pub mod http;
+mod routes;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use feishu::runtime::{HELPDESK_HEADER, Secret};
+use feishu::{BaseUrl, ClientBuilder};
+use serde_json::{Value, json};
+
+pub use fault::{Fault, Target};
+use fault::Scheduled;
+use http::{Recorded, Reply, Server};
+use routes::Route;
+
+/// The internal app the emulator knows unless told otherwise.
+pub const DEFAULT_APP_ID: &str = "cli_emulator";
+/// The internal app's secret.
+pub const DEFAULT_APP_SECRET: &str = "emulator-app-secret";
+
+const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
+const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
+const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
+const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
+
+/// Sets up an [`Emulator`].
+#[derive(Debug)]
+pub struct EmulatorBuilder {
+    app: (String, String),
+    marketplace_app: Option<(String, String)>,
+    helpdesk: Option<(String, String)>,
+    token_ttl: Duration,
+    user_tokens: Vec<String>,
+}
+
+impl EmulatorBuilder {
+    /// The internal app's credentials (default [`DEFAULT_APP_ID`], [`DEFAULT_APP_SECRET`]).
+    pub fn app(mut self, app_id: &str, app_secret: &str) -> Self {
+        self.app = (app_id.to_owned(), app_secret.to_owned());
+        self
+    }
+
+    /// A marketplace app besides the internal one.
+    pub fn marketplace_app(mut self, app_id: &str, app_secret: &str) -> Self {
+        self.marketplace_app = Some((app_id.to_owned(), app_secret.to_owned()));
+        self
+    }
+
+    /// The helpdesk whose credentials helpdesk endpoints require.
+    pub fn helpdesk(mut self, helpdesk_id: &str, helpdesk_token: &str) -> Self {
+        self.helpdesk = Some((helpdesk_id.to_owned(), helpdesk_token.to_owned()));
+        self
+    }
+
+    /// How long the tokens handed out live (default 2 hours, as on Feishu). Whole seconds.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// A `user_access_token` the emulator accepts.
+    pub fn user_token(mut self, token: &str) -> Self {
+        self.user_tokens.push(token.to_owned());
+        self
+    }
+
+    /// Starts the emulator on an ephemeral port, in the current tokio runtime.
+    pub async fn start(self) -> Emulator {
+        let helpdesk_header = self.helpdesk.as_ref().map(|(id, token)| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{token}"))
+        });
+        let state = Arc::new(Mutex::new(State {
+            tokens: HashMap::new(),
+            issued: 0,
+            user_tokens: self.user_tokens.iter().cloned().collect(),
+            app_ticket: None,
+            ticket_resends: 0,
+            faults: Vec::new(),
+            stubs: HashMap::new(),
+        }));
+        let config = Arc::new(Config {
+            app: self.app,
+            marketplace_app: self.marketplace_app,
+            helpdesk: self.helpdesk,
+            helpdesk_header,
+            token_ttl: self.token_ttl,
+            routes: routes::all(),
+        });
+        let (handler_state, handler_config) = (state.clone(), config.clone());
+        let server =
+            Server::start(move |request| handle(&handler_config, &handler_state, request)).await;
+        Emulator {
+            server,
+            state,
+            config,
+        }
+    }
+}
+
+/// A running emulator. It stops when dropped.
+pub struct Emulator {
+    server: Server,
+    state: Arc<Mutex<State>>,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("url", &self.url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the emulator was set up with.
+struct Config {
+    app: (String, String),
+    marketplace_app: Option<(String, String)>,
+    helpdesk: Option<(String, String)>,
+    /// The exact `X-Lark-Helpdesk-Authorization` value: base64 of `id:token`.
+    helpdesk_header: Option<String>,
+    token_ttl: Duration,
+    routes: Vec<Route>,
+}
+
+/// What changes as the emulator runs.
+struct State {
+    tokens: HashMap<String, Issued>,
+    issued: u64,
+    user_tokens: HashSet<String>,
+    /// The newest app_ticket: only it is accepted.
+    app_ticket: Option<String>,
+    ticket_resends: usize,
+    faults: Vec<Scheduled>,
+    stubs: HashMap<String, Value>,
+}
+
+/// A token the emulator handed out.
+struct Issued {
+    kind: feishu::runtime::TokenKind,
+    /// Whose app token: the marketplace app's, or the internal app's.
+    marketplace: bool,
+    expires: Instant,
+}
+
+impl Emulator {
+    /// An emulator with the default internal app and nothing else.
+    pub async fn start() -> Emulator {
+        Emulator::builder().start().await
+    }
+
+    /// Sets up an emulator.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            app: (DEFAULT_APP_ID.to_owned(), DEFAULT_APP_SECRET.to_owned()),
+            marketplace_app: None,
+            helpdesk: None,
+            token_ttl: Duration::from_secs(7200),
+            user_tokens: Vec::new(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the base URL to give the client.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// A client builder for the internal app, pointed at the emulator, with the helpdesk
+    /// credentials if the emulator has a helpdesk.
+    pub fn client_builder(&self) -> ClientBuilder {
+        let (id, secret) = &self.config.app;
+        self.configure(feishu::Client::builder(id.as_str(), secret.as_str()))
+    }
+
+    /// A client builder for the marketplace app; panics if there is none.
+    pub fn marketplace_client_builder(&self) -> ClientBuilder {
+        let (id, secret) = self
+            .config
+            .marketplace_app
+            .as_ref()
+            .expect("the emulator was built without EmulatorBuilder::marketplace_app");
+        self.configure(feishu::Client::marketplace_builder(
+            id.as_str(),
+            secret.as_str(),
+        ))
+    }
+
+    fn configure(&self, builder: ClientBuilder) -> ClientBuilder {
+        let builder = builder.base_url(BaseUrl::Custom(self.url()));
+        match &self.config.helpdesk {
+            Some((id, token)) => builder.helpdesk(id.as_str(), Secret::new(token.as_str())),
+            None => builder,
+        }
+    }
+
+    /// The next `times` requests that `target` matches get `fault`. Faults are used up
+    /// in the order they were injected.
+    pub fn inject(&self, target: Target, fault: Fault, times: usize) {
+        self.state().faults.push(Scheduled {
+            target,
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// Every token handed out so far expires now, as if the run had outlived them.
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        for issued in self.state().tokens.values_mut() {
+            issued.expires = now;
+        }
+    }
+
+    /// What a successful call to `endpoint` (e.g. `im.v2.chat_button.update`) returns as
+    /// its `data` (default `{}`).
+    pub fn respond(&self, endpoint: &str, data: Value) {
+        self.state().stubs.insert(endpoint.to_owned(), data);
+    }
+
+    /// Accepts `token` as a `user_access_token` from now on.
+    pub fn add_user_token(&self, token: &str) {
+        self.state().user_tokens.insert(token.to_owned());
+    }
+
+    /// A new app_ticket, as the hourly `app_ticket` event delivers it; older ones are no
+    /// longer accepted.
+    pub fn issue_app_ticket(&self) -> String {
+        let mut state = self.state();
+        state.issued += 1;
+        let ticket = format!("ticket-emu-{}", state.issued);
+        state.app_ticket = Some(ticket.clone());
+        ticket
+    }
+
+    /// How many times the marketplace app asked for its ticket again.
+    pub fn app_ticket_resends(&self) -> usize {
+        self.state().ticket_resends
+    }
+
+    /// The requests received so far, auth requests included.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
+    }
+
+    /// The requests received so far, emptying the record.
+    pub fn take_requests(&self) -> Vec<Recorded> {
+        self.server.take_requests()
+    }
+
+    /// How many token requests (tenant or app) have been received.
+    pub fn token_requests(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| is_token_path(&r.path))
+            .count()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn is_token_path(path: &str) -> bool {
+    matches!(
+        path,
+        TENANT_INTERNAL | APP_INTERNAL | TENANT_MARKETPLACE | APP_MARKETPLACE
+    )
+}
+
+/// Answers one request: a scheduled fault if one matches, else what Feishu would say.
+fn handle(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
+    let is_auth = is_token_path(&request.path) || request.path == APP_TICKET_RESEND;
+    let route = config
+        .routes
+        .iter()
+        .find(|route| route.matches(&request.method, &request.path));
+    let fault = take_fault(state, is_auth, route.map(|r| r.meta.id));
+    if let Some(reply) = fault.as_ref().and_then(Fault::replace) {
+        return reply;
+    }
+    let reply = if is_auth {
+        auth(config, state, request)
+    } else {
+        match route {
+            Some(route) => api(config, state, route, request),
+            None => Reply::raw(404, "text/plain; charset=utf-8", "404 page not found"),
+        }
+    };
+    match fault {
+        Some(fault) => fault.alter(reply),
+        None => reply,
+    }
+}
+
+fn take_fault(state: &Mutex<State>, is_auth: bool, endpoint: Option<&str>) -> Option<Fault> {
+    let mut state = lock(state);
+    let index = state
+        .faults
+        .iter()
+        .position(|s| s.remaining > 0 && s.hits(is_auth, endpoint))?;
+    let scheduled = &mut state.faults[index];
+    scheduled.remaining -= 1;
+    let fault = scheduled.fault.clone();
+    if scheduled.remaining == 0 {
+        state.faults.remove(index);
+    }
+    Some(fault)
+}
+
+/// The auth endpoints.
+fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
+    use feishu::runtime::TokenKind;
+
+    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+        return codes::reply(400, codes::AUTH_INVALID_PARAM, "invalid param", None);
+    };
+    let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default();
+    let credentials_of = |app: Option<&(String, String)>| {
+        app.is_some_and(|(id, secret)| field("app_id") == id && field("app_secret") == secret)
+    };
+    let refuse_secret = || codes::reply(400, codes::AUTH_INVALID_SECRET, "app secret invalid", None);
+    let mut state = lock(state);
+    match request.path.as_str() {
+        TENANT_INTERNAL | APP_INTERNAL => {
+            if !credentials_of(Some(&config.app)) {
+                return refuse_secret();
+            }
+            let kind = if request.path == TENANT_INTERNAL {
+                TokenKind::Tenant
+            } else {
+                TokenKind::App
+            };
+            issue(config, &mut state, kind, false)
+        }
+        APP_MARKETPLACE => {
+            if !credentials_of(config.marketplace_app.as_ref()) {
+                return refuse_secret();
+            }
+            let ticket = field("app_ticket");
+            if ticket.is_empty() || state.app_ticket.as_deref() != Some(ticket) {
+                return codes::reply(400, codes::AUTH_INVALID_APP_TICKET, "app_ticket is invalid", None);
+            }
+            issue(config, &mut state, TokenKind::App, true)
+        }
+        TENANT_MARKETPLACE => {
+            let app_token = field("app_access_token");
+            let valid = state.tokens.get(app_token).is_some_and(|t| {
+                t.kind == TokenKind::App && t.marketplace && Instant::now() < t.expires
+            });
+            if !valid {
+                return codes::reply(
+                    400,
+                    codes::INVALID_APP_TOKEN,
+                    "app access token invalid",
+                    None,
+                );
+            }
+            if field("tenant_key").is_empty() {
+                return codes::reply(400, codes::AUTH_INVALID_PARAM, "invalid param: tenant_key", None);
+            }
+            issue(config, &mut state, TokenKind::Tenant, true)
+        }
+        APP_TICKET_RESEND => {
+            if !credentials_of(config.marketplace_app.as_ref()) {
+                return refuse_secret();
+            }
+            state.ticket_resends += 1;
+            Reply::json(200, &json!({"code": 0, "msg": "ok"}))
+        }
+        _ => unreachable!("only auth paths come here"),
+    }
+}
+
+fn issue(config: &Config, state: &mut State, kind: feishu::runtime::TokenKind, marketplace: bool) -> Reply {
+    state.issued += 1;
+    let prefix = match kind {
+        feishu::runtime::TokenKind::Tenant => "t",
+        _ => "a",
+    };
+    let token = format!("{prefix}-emu-{}", state.issued);
+    state.tokens.insert(
+        token.clone(),
+        Issued {
+            kind,
+            marketplace,
+            expires: Instant::now() + config.token_ttl,
+        },
+    );
+    let mut body = json!({"code": 0, "msg": "ok", "expire": config.token_ttl.as_secs()});
+    body[kind.name()] = Value::String(token);
+    Reply::json(200, &body).header("x-tt-logid", &codes::next_log_id())
+}
+
+/// A generated endpoint: token, helpdesk header and body checks, then the stubbed answer.
+fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded) -> Reply {
+    use feishu::runtime::TokenKind;
+
+    let meta = route.meta;
+    if !meta.tokens.is_empty() {
+        let Some(authorization) = request.header("authorization") else {
+            return codes::reply(
+                400,
+                codes::MISSING_TOKEN,
+                "Missing access token for authorization. Please make a request with token attached.",
+                None,
+            );
+        };
+        let Some(token) = authorization.strip_prefix("Bearer ") else {
+            return codes::reply(400, codes::MALFORMED_TOKEN, "Invalid access token format", None);
+        };
+        let state = lock(state);
+        let kind = if state.user_tokens.contains(token) {
+            Some(TokenKind::User)
+        } else {
+            state
+                .tokens
+                .get(token)
+                .filter(|t| Instant::now() < t.expires)
+                .map(|t| t.kind)
+        };
+        // (kind, why) of a refused token; an unknown token's kind is read off its prefix.
+        let refused = match kind {
+            Some(kind) if meta.tokens.contains(&kind) => None,
+            Some(kind) => Some((kind, "this API does not accept it")),
+            None if token.starts_with("u-") => Some((TokenKind::User, "invalid or expired")),
+            None if token.starts_with("a-") => Some((TokenKind::App, "invalid or expired")),
+            None if token.starts_with("t-") => Some((TokenKind::Tenant, "invalid or expired")),
+            None => {
+                return codes::reply(400, codes::MALFORMED_TOKEN, "Invalid access token format", None);
+            }
+        };
+        if let Some((kind, why)) = refused {
+            let code = match kind {
+                TokenKind::Tenant => codes::INVALID_TENANT_TOKEN,
+                TokenKind::App => codes::INVALID_APP_TOKEN,
+                TokenKind::User => codes::INVALID_USER_TOKEN,
+            };
+            let msg = format!("Invalid access token for authorization: the {} is {why}", kind.name());
+            return codes::reply(400, code, &msg, None);
+        }
+    }
+    if meta.helpdesk {
+        let given = request.header(HELPDESK_HEADER);
+        if given.is_none() || given != config.helpdesk_header.as_deref() {
+            let (code, msg) = documented(meta, 401, &["unauthorized", "access"]).unwrap_or((
+                codes::HELPDESK_UNAUTHORIZED,
+                "Unauthorized, please check you have the correct access",
+            ));
+            return codes::reply(401, code, msg, None);
+        }
+    }
+    if let Err(violations) = route.check_body(&request.body) {
+        let (code, msg) = documented(meta, 400, &["param", "request", "body", "invalid"])
+            .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
+        return codes::reply(400, code, msg, Some(violations));
+    }
+    let data = lock(state)
+        .stubs
+        .get(meta.id)
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    codes::success(data)
+}
+
+/// The endpoint's own documented code for a refusal with `status`, picked by words its
+/// message uses.
+fn documented(
+    meta: &feishu::runtime::Endpoint,
+    status: u16,
+    words: &[&str],
+) -> Option<(i64, &'static str)> {
+    meta.errors
+        .iter()
+        .find(|e| {
+            e.http_status == Some(status) && {
+                let message = e.message.to_ascii_lowercase();
+                words.iter().any(|w| message.contains(w))
+            }
+        })
+        .map(|e| (e.code, e.message))
+}
