@@ -59,5 +59,8 @@ pub(crate) fn violation(field: &str, description: &str) -> Value {
 /// Log ids look like Feishu's: a timestamp-like prefix and a counter, unique per process.
 pub(crate) fn next_log_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
-    format!("20261121000000EMU{:010}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "20261121000000EMU{:010}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -41,8 +41,8 @@ use feishu::runtime::{HELPDESK_HEADER, Secret};
 use feishu::{BaseUrl, ClientBuilder};
 use serde_json::{Value, json};
 
-pub use fault::{Fault, Target};
 use fault::Scheduled;
+pub use fault::{Fault, Target};
 use http::{Recorded, Reply, Server};
 use routes::Route;
 
@@ -356,7 +356,8 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
     let credentials_of = |app: Option<&(String, String)>| {
         app.is_some_and(|(id, secret)| field("app_id") == id && field("app_secret") == secret)
     };
-    let refuse_secret = || codes::reply(400, codes::AUTH_INVALID_SECRET, "app secret invalid", None);
+    let refuse_secret =
+        || codes::reply(400, codes::AUTH_INVALID_SECRET, "app secret invalid", None);
     let mut state = lock(state);
     match request.path.as_str() {
         TENANT_INTERNAL | APP_INTERNAL => {
@@ -376,7 +377,12 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
             }
             let ticket = field("app_ticket");
             if ticket.is_empty() || state.app_ticket.as_deref() != Some(ticket) {
-                return codes::reply(400, codes::AUTH_INVALID_APP_TICKET, "app_ticket is invalid", None);
+                return codes::reply(
+                    400,
+                    codes::AUTH_INVALID_APP_TICKET,
+                    "app_ticket is invalid",
+                    None,
+                );
             }
             issue(config, &mut state, TokenKind::App, true)
         }
@@ -394,7 +400,12 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
                 );
             }
             if field("tenant_key").is_empty() {
-                return codes::reply(400, codes::AUTH_INVALID_PARAM, "invalid param: tenant_key", None);
+                return codes::reply(
+                    400,
+                    codes::AUTH_INVALID_PARAM,
+                    "invalid param: tenant_key",
+                    None,
+                );
             }
             issue(config, &mut state, TokenKind::Tenant, true)
         }
@@ -409,7 +420,12 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
     }
 }
 
-fn issue(config: &Config, state: &mut State, kind: feishu::runtime::TokenKind, marketplace: bool) -> Reply {
+fn issue(
+    config: &Config,
+    state: &mut State,
+    kind: feishu::runtime::TokenKind,
+    marketplace: bool,
+) -> Reply {
     state.issued += 1;
     let prefix = match kind {
         feishu::runtime::TokenKind::Tenant => "t",
@@ -444,7 +460,12 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             );
         };
         let Some(token) = authorization.strip_prefix("Bearer ") else {
-            return codes::reply(400, codes::MALFORMED_TOKEN, "Invalid access token format", None);
+            return codes::reply(
+                400,
+                codes::MALFORMED_TOKEN,
+                "Invalid access token format",
+                None,
+            );
         };
         let state = lock(state);
         let kind = if state.user_tokens.contains(token) {
@@ -464,7 +485,12 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             None if token.starts_with("a-") => Some((TokenKind::App, "invalid or expired")),
             None if token.starts_with("t-") => Some((TokenKind::Tenant, "invalid or expired")),
             None => {
-                return codes::reply(400, codes::MALFORMED_TOKEN, "Invalid access token format", None);
+                return codes::reply(
+                    400,
+                    codes::MALFORMED_TOKEN,
+                    "Invalid access token format",
+                    None,
+                );
             }
         };
         if let Some((kind, why)) = refused {
@@ -473,7 +499,10 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
                 TokenKind::App => codes::INVALID_APP_TOKEN,
                 TokenKind::User => codes::INVALID_USER_TOKEN,
             };
-            let msg = format!("Invalid access token for authorization: the {} is {why}", kind.name());
+            let msg = format!(
+                "Invalid access token for authorization: the {} is {why}",
+                kind.name()
+            );
             return codes::reply(400, code, &msg, None);
         }
     }

@@ -118,7 +118,10 @@ mod tests {
                     .map(|s| if s.starts_with(':') { "" } else { s })
                     .collect::<Vec<_>>()
                     .join("/");
-                assert!(!route.matches(route.meta.method.as_str(), &empty), "{empty}");
+                assert!(
+                    !route.matches(route.meta.method.as_str(), &empty),
+                    "{empty}"
+                );
             }
         }
     }

@@ -2,11 +2,13 @@
 //! to it looks like on the wire. Adding an endpoint to spec/ adds it here, through
 //! `feishu::__for_each_endpoint!`; no test names an endpoint.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use feishu::Client;
 use feishu::runtime::ApiRequest;
+use feishu_codegen::spec::LoadedEndpoint;
 use feishu_codegen::spec::model::{EndpointSpec, Field};
 use feishu_codegen::spec::{Primitive, TypeExpr};
 use serde::Serialize;
@@ -22,9 +24,28 @@ pub struct Endpoint {
     pub body_roundtrip: fn(&Value) -> Result<Value, String>,
     /// Deserializes a payload (`data`, or the flat body) into the response type and back.
     pub response_roundtrip: fn(&Value) -> Result<Value, String>,
-    /// Builds the request from JSON (params by wire name, and `body`) and calls it,
-    /// with a user token if given; returns the payload as JSON.
-    pub call: for<'a> fn(&'a Client, Value, Option<String>) -> CallFuture<'a>,
+    /// Builds the request from JSON (params by wire name, and `body`) and calls it with
+    /// the given options; returns the payload as JSON.
+    pub call: for<'a> fn(&'a Client, Value, CallOptions) -> CallFuture<'a>,
+}
+
+/// The per-call settings a test can give a type-erased call.
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    pub user_access_token: Option<String>,
+    pub tenant_key: Option<String>,
+    pub timeout: Option<std::time::Duration>,
+    pub retry: Option<feishu::RetryPolicy>,
+}
+
+impl CallOptions {
+    /// Acting for a user, if a token is given.
+    pub fn user(token: Option<String>) -> Self {
+        CallOptions {
+            user_access_token: token,
+            ..CallOptions::default()
+        }
+    }
 }
 
 fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
@@ -32,7 +53,7 @@ fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, St
     serde_json::to_value(typed).map_err(|err| err.to_string())
 }
 
-fn call<R>(client: &Client, request: Value, user_token: Option<String>) -> CallFuture<'_>
+fn call<R>(client: &Client, request: Value, options: CallOptions) -> CallFuture<'_>
 where
     R: ApiRequest + DeserializeOwned + 'static,
     R::Response: Serialize + Send,
@@ -45,8 +66,17 @@ where
             )
         });
         let mut call = feishu::Call::new(client, request);
-        if let Some(token) = user_token {
+        if let Some(token) = options.user_access_token {
             call = call.user_access_token(token);
+        }
+        if let Some(tenant_key) = options.tenant_key {
+            call = call.tenant_key(tenant_key);
+        }
+        if let Some(timeout) = options.timeout {
+            call = call.timeout(timeout);
+        }
+        if let Some(retry) = options.retry {
+            call = call.retry(retry);
         }
         let response = call.await?;
         Ok(serde_json::to_value(response).expect("responses serialize"))
@@ -76,6 +106,21 @@ macro_rules! table {
 /// Every endpoint of the generated crate.
 pub fn all() -> Vec<Endpoint> {
     feishu::__for_each_endpoint!(table)
+}
+
+/// Each spec endpoint with its generated counterpart, in spec order.
+pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
+    let spec = feishu_codegen::spec::load(&crate::spec_dir()).expect("spec/ loads");
+    let mut table: BTreeMap<&str, Endpoint> = all().into_iter().map(|e| (e.meta.id, e)).collect();
+    spec.endpoints
+        .into_iter()
+        .map(|loaded| {
+            let endpoint = table
+                .remove(loaded.id.dotted().as_str())
+                .expect("every spec endpoint is generated");
+            (loaded, endpoint)
+        })
+        .collect()
 }
 
 /// A parameter's value for a test call: its example, else one that fits its type.

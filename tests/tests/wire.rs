@@ -2,17 +2,14 @@
 //! 127.0.0.1: the request must be what the spec documents, the documented response must
 //! come back typed, and every documented error code must come back as a typed error.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use feishu::runtime::TokenKind;
 use feishu::{BaseUrl, Client, Error};
-use feishu_codegen::spec::{self, LoadedEndpoint};
-use feishu_tests::endpoints::{self, expected_path, expected_query, request_json};
+use feishu_codegen::spec::LoadedEndpoint;
+use feishu_tests::endpoints::{self, CallOptions, expected_path, expected_query, request_json};
 use feishu_tests::server::{
     Recorded, Reply, TENANT_TOKEN, TENANT_TOKEN_PATH, TestServer, token_reply,
 };
-use feishu_tests::spec_dir;
 use serde_json::{Value, json};
 
 const APP_ID: &str = "cli_test_app";
@@ -27,24 +24,6 @@ fn client(server: &TestServer) -> Client {
         .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
         .build()
         .expect("client builds")
-}
-
-/// Each spec endpoint with its generated counterpart.
-fn cases() -> Vec<(LoadedEndpoint, endpoints::Endpoint)> {
-    let spec = spec::load(&spec_dir()).expect("spec/ loads");
-    let mut table: BTreeMap<&str, endpoints::Endpoint> = endpoints::all()
-        .into_iter()
-        .map(|e| (e.meta.id, e))
-        .collect();
-    spec.endpoints
-        .into_iter()
-        .map(|loaded| {
-            let endpoint = table
-                .remove(loaded.id.dotted().as_str())
-                .expect("every spec endpoint is generated");
-            (loaded, endpoint)
-        })
-        .collect()
 }
 
 /// The token a test call uses: a user token where only user tokens are accepted.
@@ -75,7 +54,7 @@ fn api_request(recorded: Vec<Recorded>, id: &str) -> Recorded {
 
 #[tokio::test]
 async fn every_endpoint_sends_what_its_doc_page_documents() {
-    for (loaded, endpoint) in cases() {
+    for (loaded, endpoint) in endpoints::with_specs() {
         let id = loaded.id.dotted();
         let spec = &loaded.spec;
         let body = success_body(&loaded);
@@ -87,9 +66,13 @@ async fn every_endpoint_sends_what_its_doc_page_documents() {
         .await;
         let client = client(&server);
 
-        let data = (endpoint.call)(&client, request_json(spec), user_token_for(&endpoint))
-            .await
-            .unwrap_or_else(|err| panic!("{id}: the call failed: {err}"));
+        let data = (endpoint.call)(
+            &client,
+            request_json(spec),
+            CallOptions::user(user_token_for(&endpoint)),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{id}: the call failed: {err}"));
         let expected_data = body.get("data").cloned().unwrap_or(json!({}));
         assert_eq!(
             data, expected_data,
@@ -180,7 +163,7 @@ async fn every_endpoint_sends_what_its_doc_page_documents() {
 
 #[tokio::test]
 async fn every_documented_error_code_comes_back_typed() {
-    for (loaded, endpoint) in cases() {
+    for (loaded, endpoint) in endpoints::with_specs() {
         let id = loaded.id.dotted();
         let server = TestServer::start(|request| {
             token_reply(request).unwrap_or_else(|| Reply::json(500, &json!({})))
@@ -207,7 +190,7 @@ async fn every_documented_error_code_comes_back_typed() {
             let err = (endpoint.call)(
                 &client,
                 request_json(&loaded.spec),
-                user_token_for(&endpoint),
+                CallOptions::user(user_token_for(&endpoint)),
             )
             .await
             .expect_err("an error reply fails the call");
@@ -241,7 +224,7 @@ async fn every_documented_error_code_comes_back_typed() {
 
 #[tokio::test]
 async fn a_non_json_response_is_a_decode_error_with_a_bounded_snippet() {
-    for (loaded, endpoint) in cases() {
+    for (loaded, endpoint) in endpoints::with_specs() {
         let id = loaded.id.dotted();
         let page = format!(
             "<html><body>502 Bad Gateway{}</body></html>",
@@ -257,7 +240,7 @@ async fn a_non_json_response_is_a_decode_error_with_a_bounded_snippet() {
         let err = (endpoint.call)(
             &client,
             request_json(&loaded.spec),
-            user_token_for(&endpoint),
+            CallOptions::user(user_token_for(&endpoint)),
         )
         .await
         .expect_err("HTML fails");

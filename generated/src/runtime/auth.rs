@@ -158,7 +158,11 @@ impl Client {
     }
 
     async fn fetch_token(&self, key: &TokenKey) -> Result<(Secret, Duration)> {
-        let span = tracing::debug_span!("feishu.token", kind = key.kind.name(), tenant_key = key.tenant_key.as_deref());
+        let span = tracing::debug_span!(
+            "feishu.token",
+            kind = key.kind.name(),
+            tenant_key = key.tenant_key.as_deref()
+        );
         async {
             let kind = key.kind;
             let (path, body) = match (&self.inner.app_kind, kind) {
@@ -230,7 +234,12 @@ impl Client {
         body
     }
 
-    async fn token_from(&self, kind: TokenKind, path: &str, body: &serde_json::Value) -> Result<(Secret, Duration)> {
+    async fn token_from(
+        &self,
+        kind: TokenKind,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(Secret, Duration)> {
         let name = kind.name();
         let (parsed, log_id) = self.post_auth(name, path, body).await?;
         let auth_err = |message: String| Error::Auth {
@@ -246,9 +255,9 @@ impl Client {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| auth_err(format!("the response has no {name}")))?;
-        let expire = parsed
-            .expire
-            .ok_or_else(|| auth_err("the response does not say when the token expires".to_owned()))?;
+        let expire = parsed.expire.ok_or_else(|| {
+            auth_err("the response does not say when the token expires".to_owned())
+        })?;
         Ok((Secret::new(token), Duration::from_secs(expire)))
     }
 
@@ -303,7 +312,11 @@ impl Client {
         })?;
         match parsed.code {
             Some(0) => Ok((parsed, log_id)),
-            Some(code) => Err(auth_err(Some(code), format!("HTTP {status}: {}", parsed.msg), log_id)),
+            Some(code) => Err(auth_err(
+                Some(code),
+                format!("HTTP {status}: {}", parsed.msg),
+                log_id,
+            )),
             None => Err(auth_err(
                 None,
                 format!("HTTP {status}: the response has no code"),
@@ -353,12 +366,19 @@ mod tests {
     async fn evicts_only_the_token_that_was_refused() {
         let slot = TokenSlot::default();
         let margin = Duration::ZERO;
-        let fresh = |t: &'static str| async move { Ok::<_, ()>((Secret::new(t), Duration::from_secs(60))) };
+        let fresh =
+            |t: &'static str| async move { Ok::<_, ()>((Secret::new(t), Duration::from_secs(60))) };
         slot.get(margin, || fresh("old")).await.unwrap();
         // Another caller has already replaced the refused token: keep the new one.
         slot.evict(&Secret::new("older")).await;
-        assert_eq!(slot.get(margin, || fresh("x")).await.unwrap().expose(), "old");
+        assert_eq!(
+            slot.get(margin, || fresh("x")).await.unwrap().expose(),
+            "old"
+        );
         slot.evict(&Secret::new("old")).await;
-        assert_eq!(slot.get(margin, || fresh("new")).await.unwrap().expose(), "new");
+        assert_eq!(
+            slot.get(margin, || fresh("new")).await.unwrap().expose(),
+            "new"
+        );
     }
 }

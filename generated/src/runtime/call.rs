@@ -6,7 +6,9 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -170,7 +172,9 @@ impl<'a, R: ApiRequest> Call<'a, R> {
 
         let auth = match (&self.user_access_token, endpoint.tokens) {
             (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
-            (Some(_), _) => return Err(invalid("the endpoint does not accept a user_access_token")),
+            (Some(_), _) => {
+                return Err(invalid("the endpoint does not accept a user_access_token"));
+            }
             (None, []) => Auth::None,
             (None, tokens) => {
                 let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
@@ -182,13 +186,23 @@ impl<'a, R: ApiRequest> Call<'a, R> {
                             "a marketplace app acts for a tenant: name it with Call::tenant_key",
                         ));
                     }
-                    (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => Some(key.clone()),
+                    (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => {
+                        Some(key.clone())
+                    }
                     _ => None,
                 };
                 Auth::App(TokenKey { kind, tenant_key })
             }
         };
-        if self.tenant_key.is_some() && !matches!(&auth, Auth::App(TokenKey { tenant_key: Some(_), .. })) {
+        if self.tenant_key.is_some()
+            && !matches!(
+                &auth,
+                Auth::App(TokenKey {
+                    tenant_key: Some(_),
+                    ..
+                })
+            )
+        {
             return Err(invalid(
                 "a tenant_key only applies to a marketplace app's tenant_access_token calls",
             ));
@@ -250,7 +264,11 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
         }
         if let Auth::User(token) = &auth {
-            headers.insert(AUTHORIZATION, bearer(token).ok_or_else(|| invalid("the user_access_token is not a valid header value"))?);
+            headers.insert(
+                AUTHORIZATION,
+                bearer(token)
+                    .ok_or_else(|| invalid("the user_access_token is not a valid header value"))?,
+            );
         }
         Ok(Prepared {
             url,
@@ -346,7 +364,11 @@ impl<'a, R: ApiRequest> Call<'a, R> {
                 token_refreshed = true;
                 tries -= 1;
                 client.evict_token(key, &token).await;
-                tracing::info!(attempt, kind = key.kind.name(), "access token refused; retrying with a fresh one");
+                tracing::info!(
+                    attempt,
+                    kind = key.kind.name(),
+                    "access token refused; retrying with a fresh one"
+                );
                 continue;
             }
 
