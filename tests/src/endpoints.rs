@@ -27,6 +27,8 @@ pub struct Endpoint {
     /// Builds the request from JSON (params by wire name, and `body`) and calls it with
     /// the given options; returns the payload as JSON.
     pub call: for<'a> fn(&'a Client, Value, CallOptions) -> CallFuture<'a>,
+    /// The `Debug` text of the call `call` would make, without making it.
+    pub debug_call: fn(&Client, Value, CallOptions) -> String,
 }
 
 /// The per-call settings a test can give a type-erased call.
@@ -59,12 +61,30 @@ where
     R::Response: Serialize + Send,
 {
     Box::pin(async move {
-        let request: R = serde_json::from_value(request.clone()).unwrap_or_else(|err| {
-            panic!(
-                "{}: request {request} does not fit the request type: {err}",
-                R::ENDPOINT.id
-            )
-        });
+        let call = make_call::<R>(client, request, options);
+        let response = call.await?;
+        Ok(serde_json::to_value(response).expect("responses serialize"))
+    })
+}
+
+fn debug_call<R>(client: &Client, request: Value, options: CallOptions) -> String
+where
+    R: ApiRequest + DeserializeOwned + std::fmt::Debug,
+{
+    format!("{:?}", make_call::<R>(client, request, options))
+}
+
+fn make_call<R>(client: &Client, request: Value, options: CallOptions) -> feishu::Call<'_, R>
+where
+    R: ApiRequest + DeserializeOwned,
+{
+    let request: R = serde_json::from_value(request.clone()).unwrap_or_else(|err| {
+        panic!(
+            "{}: request {request} does not fit the request type: {err}",
+            R::ENDPOINT.id
+        )
+    });
+    {
         let mut call = feishu::Call::new(client, request);
         if let Some(token) = options.user_access_token {
             call = call.user_access_token(token);
@@ -78,14 +98,13 @@ where
         if let Some(retry) = options.retry {
             call = call.retry(retry);
         }
-        let response = call.await?;
-        Ok(serde_json::to_value(response).expect("responses serialize"))
-    })
+        call
+    }
 }
 
 fn entry<R>() -> Endpoint
 where
-    R: ApiRequest + DeserializeOwned + 'static,
+    R: ApiRequest + DeserializeOwned + std::fmt::Debug + 'static,
     R::Body: DeserializeOwned,
     R::Response: Serialize + Send,
 {
@@ -94,6 +113,7 @@ where
         body_roundtrip: roundtrip::<R::Body>,
         response_roundtrip: roundtrip::<R::Response>,
         call: call::<R>,
+        debug_call: debug_call::<R>,
     }
 }
 

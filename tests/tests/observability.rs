@@ -1,0 +1,202 @@
+//! What the client tells the outside world: its tracing spans carry what an operator
+//! needs (method, path, status, log id, attempt, wait), and no secret ever shows up in a
+//! log line, a `Debug`, a `Display` or an error, whatever path a call takes.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use feishu::runtime::TokenKind;
+use feishu::{Client, RetryPolicy};
+use feishu_emulator::{Emulator, Fault, Target};
+use feishu_tests::endpoints::{self, CallOptions, request_json};
+use tracing_subscriber::fmt::format::FmtSpan;
+
+const APP_SECRET: &str = "app-secret-must-not-leak";
+const MARKET_SECRET: &str = "market-secret-must-not-leak";
+const HELPDESK_ID: &str = "7000000000000000001";
+const HELPDESK_TOKEN: &str = "helpdesk-token-must-not-leak";
+const USER_TOKEN: &str = "u-user-token-must-not-leak";
+
+/// Everything the subscriber writes, kept for inspection.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+// The default (current-thread) runtime runs the client and the emulator on this thread,
+// where the subscriber is installed.
+#[tokio::test]
+async fn spans_say_what_happened_and_nothing_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::builder()
+        .app("cli_observed", APP_SECRET)
+        .marketplace_app("cli_market", MARKET_SECRET)
+        .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
+        .user_token(USER_TOKEN)
+        .start()
+        .await;
+    let quick = RetryPolicy {
+        initial_backoff: Duration::from_millis(10),
+        max_jitter: Duration::from_millis(10),
+        ..RetryPolicy::default()
+    };
+    let builder = emulator.client_builder().retry(quick.clone());
+    let mut shown = vec![format!("{builder:?}")];
+    let client = builder.build().unwrap();
+    shown.push(format!("{client:?}"));
+    let market = emulator
+        .marketplace_client_builder()
+        .retry(quick)
+        .build()
+        .unwrap();
+    let ticket = emulator.issue_app_ticket();
+    market.set_app_ticket(ticket.clone());
+
+    let mut errors = Vec::new();
+    for (loaded, endpoint) in endpoints::with_specs() {
+        let user_only = endpoint.meta.tokens == [TokenKind::User];
+        let options = |retry| CallOptions {
+            retry,
+            ..CallOptions::user(user_only.then(|| USER_TOKEN.to_owned()))
+        };
+        let call =
+            |client, retry| (endpoint.call)(client, request_json(&loaded.spec), options(retry));
+        call(&client, None).await.unwrap();
+        // A token that expires mid-run, a rate limit and a server error, then success.
+        emulator.expire_tokens();
+        emulator.inject(Target::Api, Fault::rate_limited(0), 1);
+        emulator.inject(Target::Api, Fault::ServerError { status: 500 }, 1);
+        let _ = call(&client, None).await;
+        // Failures that end the call.
+        emulator.inject(Target::Api, Fault::Unauthorized, 2);
+        errors.extend(call(&client, None).await.err());
+        emulator.inject(Target::Api, Fault::HtmlGateway { status: 502 }, 1);
+        errors.extend(call(&client, Some(RetryPolicy::none())).await.err());
+        if endpoint.meta.tokens.contains(&TokenKind::Tenant) {
+            let market_call = (endpoint.call)(
+                &market,
+                request_json(&loaded.spec),
+                CallOptions {
+                    tenant_key: Some("tenant-1".into()),
+                    ..CallOptions::default()
+                },
+            );
+            market_call.await.unwrap();
+        }
+    }
+    let wrong = Client::builder("cli_observed", "wrong-secret-must-not-leak")
+        .base_url(feishu::BaseUrl::Custom(emulator.url()))
+        .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
+        .build()
+        .unwrap();
+    let (loaded, endpoint) = endpoints::with_specs()
+        .into_iter()
+        .find(|(_, e)| e.meta.tokens.contains(&TokenKind::Tenant))
+        .unwrap();
+    errors.extend(
+        (endpoint.call)(&wrong, request_json(&loaded.spec), CallOptions::default())
+            .await
+            .err(),
+    );
+    assert!(errors.len() >= 3, "{errors:?}");
+    for error in &errors {
+        shown.push(format!("{error} {error:?}"));
+    }
+    for (loaded, endpoint) in endpoints::with_specs() {
+        let options = CallOptions {
+            user_access_token: Some(USER_TOKEN.to_owned()),
+            tenant_key: Some("tenant-1".into()),
+            ..CallOptions::default()
+        };
+        shown.push((endpoint.debug_call)(
+            &market,
+            request_json(&loaded.spec),
+            options,
+        ));
+    }
+
+    let logs = captured.text();
+    // The spans carry what an operator looks for.
+    for field in [
+        "feishu.call",
+        "method=\"PATCH\"",
+        "path=\"/open-apis/",
+        "status=200",
+        "status=429",
+        "log_id=\"20261121",
+        "attempt=2",
+        "wait_ms=",
+        "feishu.token",
+        "retrying",
+    ] {
+        assert!(logs.contains(field), "the logs lack {field:?}:\n{logs}");
+    }
+
+    // The secrets: every credential, and every token the emulator handed out.
+    let mut secrets: Vec<String> = [
+        APP_SECRET,
+        MARKET_SECRET,
+        HELPDESK_TOKEN,
+        USER_TOKEN,
+        "wrong-secret-must-not-leak",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    secrets.push(ticket);
+    secrets.push({
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{HELPDESK_ID}:{HELPDESK_TOKEN}"))
+    });
+    for request in emulator.requests() {
+        if let Some(token) = request.header("authorization") {
+            secrets.push(token.trim_start_matches("Bearer ").to_owned());
+        }
+        // Auth requests carry the app token (marketplace tenant tokens) in the body.
+        if request.path.contains("/auth/")
+            && let Some(token) = request.json()["app_access_token"].as_str()
+        {
+            secrets.push(token.to_owned());
+        }
+    }
+    assert!(secrets.iter().any(|s| s.starts_with("t-emu-")));
+    assert!(
+        secrets.iter().any(|s| s.starts_with("a-emu-")),
+        "the marketplace app token"
+    );
+    let outputs = shown.join("\n");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a log line shows {secret:?}"
+        );
+        assert!(
+            !outputs.contains(secret.as_str()),
+            "Debug/Display shows {secret:?}:\n{outputs}"
+        );
+    }
+}
