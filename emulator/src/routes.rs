@@ -11,13 +11,16 @@ use serde_json::Value;
 
 use crate::codes::violation;
 
+/// Checks a body; the error lists Feishu-style field violations.
+type BodyCheck = fn(&[u8]) -> Result<(), Vec<Value>>;
+
 /// One endpoint the emulator answers.
 pub(crate) struct Route {
     pub(crate) meta: &'static Endpoint,
     /// The documented path's segments; `None` stands for a `:param`.
     segments: Vec<Option<&'static str>>,
     /// Checks a body against the endpoint's body type; None for endpoints without one.
-    check_body: Option<fn(&[u8]) -> Result<(), Vec<Value>>>,
+    check_body: Option<BodyCheck>,
 }
 
 impl Route {
@@ -36,7 +39,7 @@ impl Route {
         Route {
             meta,
             segments,
-            check_body: has_body.then_some(check_body::<R::Body> as fn(&[u8]) -> _),
+            check_body: has_body.then_some(check_body::<R::Body> as BodyCheck),
         }
     }
 

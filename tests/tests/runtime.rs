@@ -754,3 +754,89 @@ async fn marketplace_apps_use_the_app_ticket_and_per_tenant_tokens() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
 }
+
+/// Makes `value` break the first documented maximum length among `fields` that the example
+/// fills in, and returns the broken field's path in the body.
+fn break_a_length_rule(
+    fields: &[feishu_codegen::spec::model::Field],
+    value: &mut Value,
+    at: &str,
+) -> Option<String> {
+    for field in fields {
+        let path = if at.is_empty() {
+            field.name.value.clone()
+        } else {
+            format!("{at}.{}", field.name.value)
+        };
+        match value.get_mut(field.name.value.as_str()) {
+            Some(Value::String(text)) if field.rules.max_length.is_some() => {
+                let max = field.rules.max_length.unwrap() as usize;
+                *text = "长".repeat(max + 1);
+                return Some(path);
+            }
+            Some(Value::Array(items)) if field.rules.max_length.is_some() => {
+                let max = field.rules.max_length.unwrap() as usize;
+                let first = items.first()?.clone();
+                items.resize(max + 1, first);
+                return Some(path);
+            }
+            Some(Value::Array(items)) => {
+                if let (Some(first), Some(nested)) = (items.first_mut(), &field.fields)
+                    && let Some(found) = break_a_length_rule(nested, first, &format!("{path}[0]"))
+                {
+                    return Some(found);
+                }
+            }
+            Some(object @ Value::Object(_)) => {
+                if let Some(nested) = &field.fields
+                    && let Some(found) = break_a_length_rule(nested, object, &path)
+                {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_request_breaking_a_documented_rule_is_refused_before_sending() {
+    let emulator = emulator().await;
+    let client = client(&emulator);
+    let mut checked = 0;
+    for (loaded, endpoint) in endpoints::with_specs() {
+        let mut request = request_json(&loaded.spec);
+        let fields = loaded
+            .spec
+            .request_body
+            .as_ref()
+            .and_then(|body| body.fields.as_deref())
+            .unwrap_or_default();
+        let Some(body) = request.get_mut("body") else {
+            continue;
+        };
+        let Some(path) = break_a_length_rule(fields, body, "") else {
+            continue;
+        };
+        let user = (endpoint.meta.tokens == [TokenKind::User]).then(|| USER_TOKEN.to_owned());
+        let err = (endpoint.call)(&client, request, CallOptions::user(user))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidRequest { violations, .. } => {
+                assert_eq!(violations.len(), 1, "{}: {violations:?}", endpoint.meta.id);
+                assert_eq!(violations[0].field, path, "{}", endpoint.meta.id);
+                assert!(violations[0].description.contains("above the maximum"));
+            }
+            other => panic!("{}: {other:?}", endpoint.meta.id),
+        }
+        assert!(!err.is_retryable());
+        checked += 1;
+    }
+    assert!(
+        checked > 0,
+        "spec/ documents no length rule an example fills in"
+    );
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+}

@@ -67,6 +67,13 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
                 }
             }
         });
+    let validate = op.request.validated.then(|| {
+        quote! {
+            fn validate(&self, out: &mut Vec<crate::runtime::FieldViolation>) {
+                crate::runtime::Validate::validate(self, "", out);
+            }
+        }
+    });
     quote! {
         impl crate::runtime::ApiRequest for #request {
             type Body = #body_ty;
@@ -77,6 +84,7 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
             #query
             #headers
             #body
+            #validate
         }
     }
 }

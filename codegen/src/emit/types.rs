@@ -4,7 +4,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{doc_attrs, type_tokens};
-use crate::ir::{EnumDef, EnumRepr, FieldDef, Module, RustType, StructDef};
+use crate::ir::{EnumDef, EnumRepr, FieldDef, Location, Module, RustType, StructDef};
 
 /// Past this many arguments a constructor needs clippy's permission.
 const CLIPPY_MAX_ARGS: usize = 7;
@@ -22,6 +22,7 @@ pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStrea
     let default = def.is_defaultable().then(|| quote!(Default,));
     let fields = def.fields.iter().map(|field| field_tokens(module, field));
     let constructor = constructor(module, def);
+    let validate = validate_impl(def);
     let setters = def
         .fields
         .iter()
@@ -38,7 +39,85 @@ pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStrea
             #constructor
             #(#setters)*
         }
+
+        #validate
     }
+}
+
+/// `impl Validate`, for structs with rules to check (see `StructDef::validated`).
+fn validate_impl(def: &StructDef) -> Option<TokenStream> {
+    if !def.validated {
+        return None;
+    }
+    let name = def.name.ident();
+    let checks = def.fields.iter().filter_map(field_checks);
+    Some(quote! {
+        impl crate::runtime::Validate for #name {
+            fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+                #(#checks)*
+            }
+        }
+    })
+}
+
+/// The checks of one field's rules, and of the structs it holds.
+fn field_checks(field: &FieldDef) -> Option<TokenStream> {
+    let name = field.name.ident();
+    // The body is checked where it is: its fields are at the top of the JSON.
+    let wire = if field.location == Location::Body {
+        ""
+    } else {
+        field.wire.as_str()
+    };
+    let rules = &field.rules;
+    let bound_u64 = |b: Option<u64>| {
+        b.map_or(quote!(None), |b| {
+            let b = Literal::u64_unsuffixed(b);
+            quote!(Some(#b))
+        })
+    };
+    let bound_f64 = |b: Option<f64>| {
+        b.map_or(quote!(None), |b| {
+            let b = Literal::f64_unsuffixed(b);
+            quote!(Some(#b))
+        })
+    };
+    let mut checks = Vec::new();
+    if (rules.min_length.is_some() || rules.max_length.is_some())
+        && matches!(field.ty, RustType::String | RustType::Vec(_))
+    {
+        let (min, max) = (bound_u64(rules.min_length), bound_u64(rules.max_length));
+        checks.push(
+            quote!(crate::runtime::validate::check_length(out, at, #wire, value, #min, #max);),
+        );
+    }
+    if rules.min_value.is_some() || rules.max_value.is_some() {
+        let number = match field.ty {
+            RustType::F64 => Some(quote!(*value)),
+            RustType::I32 => Some(quote!(f64::from(*value))),
+            RustType::I64 => Some(quote!(*value as f64)),
+            _ => None,
+        };
+        if let Some(number) = number {
+            let (min, max) = (bound_f64(rules.min_value), bound_f64(rules.max_value));
+            checks.push(
+                quote!(crate::runtime::validate::check_range(out, at, #wire, #number, #min, #max);),
+            );
+        }
+    }
+    if field.nested_rules {
+        checks.push(quote! {
+            crate::runtime::Validate::validate(value, &crate::runtime::validate::field_path(at, #wire), out);
+        });
+    }
+    if checks.is_empty() {
+        return None;
+    }
+    Some(if field.required {
+        quote! {{ let value = &self.#name; #(#checks)* }}
+    } else {
+        quote! { if let Some(value) = &self.#name { #(#checks)* } }
+    })
 }
 
 fn field_tokens(module: &Module, field: &FieldDef) -> TokenStream {

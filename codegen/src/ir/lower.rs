@@ -37,6 +37,7 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     let mut ir = Ir {
         modules: lowering.modules,
     };
+    mark_validated(&mut ir);
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -45,6 +46,46 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
         module.sources.dedup();
     }
     Ok(ir)
+}
+
+/// Marks the structs that have rules to check, in their own fields or in the structs
+/// they hold, however deep; repeated until nothing changes, since types can nest in cycles.
+fn mark_validated(ir: &mut Ir) {
+    loop {
+        let validated: BTreeSet<TypeRef> = ir
+            .modules
+            .values()
+            .flat_map(|m| {
+                let ops = m.operations.iter().map(|op| &op.request);
+                m.structs
+                    .iter()
+                    .chain(ops)
+                    .filter(|s| s.validated)
+                    .map(|s| TypeRef {
+                        module: m.path.clone(),
+                        name: s.name.clone(),
+                    })
+            })
+            .collect();
+        let mut changed = false;
+        for module in ir.modules.values_mut() {
+            let ops = module.operations.iter_mut().map(|op| &mut op.request);
+            for def in module.structs.iter_mut().chain(ops) {
+                for field in &mut def.fields {
+                    field.nested_rules =
+                        field.ty.named_leaf().is_some_and(|t| validated.contains(t));
+                }
+                let needs = def.fields.iter().any(|f| f.has_checks() || f.nested_rules);
+                if needs && !def.validated {
+                    def.validated = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -248,6 +289,7 @@ impl Lowering {
                 name: type_ref.name.clone(),
                 doc,
                 fields,
+                validated: false,
             },
         );
     }
@@ -304,6 +346,8 @@ impl Lowering {
             required: field.required || location == Location::Path,
             location,
             doc: field_doc(field, &expr),
+            rules: field.rules.clone(),
+            nested_rules: false,
         }
     }
 
@@ -474,6 +518,8 @@ impl Lowering {
                 required: true,
                 location: Location::Body,
                 doc: vec!["The JSON request body.".to_owned()],
+                rules: Rules::default(),
+                nested_rules: false,
             });
         }
         let segments = spec
@@ -509,6 +555,7 @@ impl Lowering {
                 sanitize(&spec.title)
             )],
             fields,
+            validated: false,
         };
         let operation = Operation {
             id: id.dotted(),
@@ -572,6 +619,7 @@ impl Lowering {
                 name: name.clone(),
                 doc: vec![doc.to_owned()],
                 fields,
+                validated: false,
             },
         );
         Some(RustType::Named(TypeRef {

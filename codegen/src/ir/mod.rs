@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 pub use lower::lower;
 
 use crate::naming::RustName;
-use crate::spec::model::{Envelope, ErrorCode, HttpMethod, TokenKind};
+use crate::spec::model::{Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
 
 /// A module's path below `crate::api`, e.g. `[helpdesk, v1, ticket]`. The root is empty.
 pub type ModPath = Vec<RustName>;
@@ -101,6 +101,10 @@ pub struct FieldDef {
     pub location: Location,
     /// Markdown paragraphs.
     pub doc: Vec<String>,
+    /// The documented lengths and ranges the client checks before sending.
+    pub rules: Rules,
+    /// Whether the field holds a struct with rules of its own to check.
+    pub nested_rules: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +112,33 @@ pub struct StructDef {
     pub name: RustName,
     pub doc: Vec<String>,
     pub fields: Vec<FieldDef>,
+    /// Whether the struct, or a struct it holds, has fields with rules to check: only
+    /// those get a `Validate` impl.
+    pub validated: bool,
+}
+
+impl FieldDef {
+    /// Whether the field's own value has a length or range rule.
+    pub fn has_checks(&self) -> bool {
+        let r = &self.rules;
+        r.min_length.is_some()
+            || r.max_length.is_some()
+            || r.min_value.is_some()
+            || r.max_value.is_some()
+    }
+}
+
+impl RustType {
+    /// The named type inside any lists, maps and boxes.
+    pub fn named_leaf(&self) -> Option<&TypeRef> {
+        match self {
+            RustType::Vec(inner) | RustType::Box(inner) | RustType::Map(inner) => {
+                inner.named_leaf()
+            }
+            RustType::Named(type_ref) => Some(type_ref),
+            _ => None,
+        }
+    }
 }
 
 impl StructDef {

@@ -11,6 +11,7 @@ mod error;
 mod request;
 mod retry;
 mod secret;
+pub mod validate;
 pub(crate) mod wire_enum;
 
 pub use auth::{INVALID_TOKEN_CODES, TokenKind};
@@ -23,6 +24,7 @@ pub use request::{
 };
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
+pub use validate::Validate;
 
 // A crate generated from a spec with only one kind of enum uses only one of these.
 #[allow(unused_imports)]

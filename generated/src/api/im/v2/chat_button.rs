@@ -65,6 +65,18 @@ impl UpdateChatButtonRequest {
         self
     }
 }
+impl crate::runtime::Validate for UpdateChatButtonRequest {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        {
+            let value = &self.body;
+            crate::runtime::Validate::validate(
+                value,
+                &crate::runtime::validate::field_path(at, ""),
+                out,
+            );
+        }
+    }
+}
 impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
     type Body = UpdateChatButtonBody;
     type Response = UpdateChatButtonResponse;
@@ -103,6 +115,9 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
+    }
+    fn validate(&self, out: &mut Vec<crate::runtime::FieldViolation>) {
+        crate::runtime::Validate::validate(self, "", out);
     }
 }
 /// 失败的用户
@@ -211,6 +226,25 @@ impl OpenAppFeedCardButton {
         self
     }
 }
+impl crate::runtime::Validate for OpenAppFeedCardButton {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        if let Some(value) = &self.multi_url {
+            crate::runtime::Validate::validate(
+                value,
+                &crate::runtime::validate::field_path(at, "multi_url"),
+                out,
+            );
+        }
+        {
+            let value = &self.text;
+            crate::runtime::Validate::validate(
+                value,
+                &crate::runtime::validate::field_path(at, "text"),
+                out,
+            );
+        }
+    }
+}
 /// 交互按钮（非必填字段，如未传入该字段，则不展示按钮；最多展示 2 个按钮）
 ///
 /// The doc type `open_app_feed_card_buttons`.
@@ -239,6 +273,26 @@ impl OpenAppFeedCardButtons {
         }
     }
 }
+impl crate::runtime::Validate for OpenAppFeedCardButtons {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        {
+            let value = &self.buttons;
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "buttons",
+                value,
+                Some(0),
+                Some(2),
+            );
+            crate::runtime::Validate::validate(
+                value,
+                &crate::runtime::validate::field_path(at, "buttons"),
+                out,
+            );
+        }
+    }
+}
 /// 文字
 ///
 /// The doc type `open_app_feed_card_text`.
@@ -261,6 +315,21 @@ impl OpenAppFeedCardText {
     /// Builds `OpenAppFeedCardText` from its required fields.
     pub fn new(text: impl Into<String>) -> Self {
         Self { text: text.into() }
+    }
+}
+impl crate::runtime::Validate for OpenAppFeedCardText {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        {
+            let value = &self.text;
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "text",
+                value,
+                Some(1),
+                Some(30),
+            );
+        }
     }
 }
 /// 跳转 URL（仅支持 https 协议）
@@ -323,6 +392,50 @@ impl OpenAppFeedCardUrl {
         self
     }
 }
+impl crate::runtime::Validate for OpenAppFeedCardUrl {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        if let Some(value) = &self.url {
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "url",
+                value,
+                None,
+                Some(700),
+            );
+        }
+        if let Some(value) = &self.android_url {
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "android_url",
+                value,
+                None,
+                Some(700),
+            );
+        }
+        if let Some(value) = &self.ios_url {
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "ios_url",
+                value,
+                None,
+                Some(700),
+            );
+        }
+        if let Some(value) = &self.pc_url {
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "pc_url",
+                value,
+                None,
+                Some(700),
+            );
+        }
+    }
+}
 /// The request body of [`UpdateChatButtonRequest`].
 #[derive(
     Clone,
@@ -368,6 +481,27 @@ impl UpdateChatButtonBody {
     pub fn buttons(mut self, value: OpenAppFeedCardButtons) -> Self {
         self.buttons = Some(value);
         self
+    }
+}
+impl crate::runtime::Validate for UpdateChatButtonBody {
+    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        if let Some(value) = &self.user_ids {
+            crate::runtime::validate::check_length(
+                out,
+                at,
+                "user_ids",
+                value,
+                Some(1),
+                Some(20),
+            );
+        }
+        if let Some(value) = &self.buttons {
+            crate::runtime::Validate::validate(
+                value,
+                &crate::runtime::validate::field_path(at, "buttons"),
+                out,
+            );
+        }
     }
 }
 /// The `data` returned for [`UpdateChatButtonRequest`].
