@@ -840,3 +840,59 @@ async fn a_request_breaking_a_documented_rule_is_refused_before_sending() {
     );
     assert!(emulator.requests().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn every_invalid_token_answer_makes_the_client_fetch_a_new_token() {
+    use feishu_tests::server::{Reply, TestServer, token_reply};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let case = tenant_case();
+    let answers = feishu::runtime::INVALID_TOKEN_CODES
+        .iter()
+        .map(|&code| {
+            Reply::json(
+                400,
+                &serde_json::json!({"code": code, "msg": "Invalid access token for authorization"}),
+            )
+        })
+        // The HTTP 401 form, whatever its body.
+        .chain([Reply::raw(
+            401,
+            "text/html",
+            "<html>401 Unauthorized</html>",
+        )]);
+    for refusal in answers {
+        let refused = Arc::new(AtomicBool::new(false));
+        let first = refused.clone();
+        let server = TestServer::start(move |request| {
+            token_reply(request).unwrap_or_else(|| {
+                if first.swap(true, Ordering::SeqCst) {
+                    Reply::json(
+                        200,
+                        &serde_json::json!({"code": 0, "msg": "ok", "data": {}}),
+                    )
+                } else {
+                    refusal.clone()
+                }
+            })
+        })
+        .await;
+        let client = Client::builder("cli_x", "secret")
+            .base_url(feishu::BaseUrl::Custom(server.url()))
+            .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
+            .build()
+            .unwrap();
+        case.call(&client, CallOptions::default()).await.unwrap();
+        let paths: Vec<bool> = server
+            .take_requests()
+            .iter()
+            .map(|r| r.path.contains("/auth/"))
+            .collect();
+        assert_eq!(
+            paths,
+            [true, false, true, false],
+            "token, refused call, new token, call"
+        );
+    }
+}
