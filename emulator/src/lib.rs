@@ -169,11 +169,21 @@ struct State {
     stubs: HashMap<String, Value>,
 }
 
+/// Who a token is handed out to.
+enum Holder {
+    InternalApp,
+    MarketplaceApp,
+    /// A tenant of the marketplace app, by tenant_key.
+    Tenant(String),
+}
+
 /// A token the emulator handed out.
 struct Issued {
     kind: feishu::runtime::TokenKind,
     /// Whose app token: the marketplace app's, or the internal app's.
     marketplace: bool,
+    /// The tenant of a marketplace app's tenant token.
+    tenant_key: Option<String>,
     expires: Instant,
 }
 
@@ -264,6 +274,11 @@ impl Emulator {
         let ticket = format!("ticket-emu-{}", state.issued);
         state.app_ticket = Some(ticket.clone());
         ticket
+    }
+
+    /// The tenant a marketplace tenant token was handed out for.
+    pub fn tenant_of(&self, token: &str) -> Option<String> {
+        self.state().tokens.get(token)?.tenant_key.clone()
     }
 
     /// How many times the marketplace app asked for its ticket again.
@@ -369,7 +384,7 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
             } else {
                 TokenKind::App
             };
-            issue(config, &mut state, kind, false)
+            issue(config, &mut state, kind, Holder::InternalApp)
         }
         APP_MARKETPLACE => {
             if !credentials_of(config.marketplace_app.as_ref()) {
@@ -384,7 +399,7 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
                     None,
                 );
             }
-            issue(config, &mut state, TokenKind::App, true)
+            issue(config, &mut state, TokenKind::App, Holder::MarketplaceApp)
         }
         TENANT_MARKETPLACE => {
             let app_token = field("app_access_token");
@@ -399,7 +414,8 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
                     None,
                 );
             }
-            if field("tenant_key").is_empty() {
+            let tenant_key = field("tenant_key");
+            if tenant_key.is_empty() {
                 return codes::reply(
                     400,
                     codes::AUTH_INVALID_PARAM,
@@ -407,7 +423,8 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
                     None,
                 );
             }
-            issue(config, &mut state, TokenKind::Tenant, true)
+            let holder = Holder::Tenant(tenant_key.to_owned());
+            issue(config, &mut state, TokenKind::Tenant, holder)
         }
         APP_TICKET_RESEND => {
             if !credentials_of(config.marketplace_app.as_ref()) {
@@ -420,11 +437,12 @@ fn auth(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
     }
 }
 
+/// Hands out a token of `kind` to `holder`.
 fn issue(
     config: &Config,
     state: &mut State,
     kind: feishu::runtime::TokenKind,
-    marketplace: bool,
+    holder: Holder,
 ) -> Reply {
     state.issued += 1;
     let prefix = match kind {
@@ -436,7 +454,11 @@ fn issue(
         token.clone(),
         Issued {
             kind,
-            marketplace,
+            marketplace: !matches!(holder, Holder::InternalApp),
+            tenant_key: match holder {
+                Holder::Tenant(key) => Some(key),
+                _ => None,
+            },
             expires: Instant::now() + config.token_ttl,
         },
     );

@@ -231,6 +231,32 @@ async fn a_second_refusal_of_a_fresh_token_is_returned() {
 }
 
 #[tokio::test]
+async fn a_documented_401_about_something_else_keeps_the_token() {
+    let emulator = emulator().await;
+    let case = case("is a helpdesk endpoint taking tenant tokens", |c| {
+        c.meta.helpdesk && c.takes_app_tokens()
+    });
+    // Wrong helpdesk credentials: the page's own 401 code, not a token refusal.
+    let client = emulator
+        .client_builder()
+        .helpdesk(HELPDESK_ID, "wrong-helpdesk-token")
+        .build()
+        .unwrap();
+    let err = case
+        .call(&client, CallOptions::default())
+        .await
+        .unwrap_err();
+    let api = err.as_api().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(api.status, 401);
+    assert!(
+        api.documented.is_some() && !api.is_invalid_token(),
+        "{api:?}"
+    );
+    assert_eq!(api_requests(&emulator), 1, "not repeated");
+    assert_eq!(emulator.token_requests(), 1, "the token was kept");
+}
+
+#[tokio::test]
 async fn a_refused_user_token_is_not_retried() {
     let emulator = emulator().await;
     let client = client(&emulator);
@@ -726,11 +752,35 @@ async fn marketplace_apps_use_the_app_ticket_and_per_tenant_tokens() {
 
     client.set_app_ticket(emulator.issue_app_ticket());
     emulator.take_requests();
+    let mut sent = Vec::new();
     for key in ["tenant-a", "tenant-b", "tenant-a", "tenant-b"] {
         case.call(&client, tenant(key)).await.unwrap();
+        let token = emulator
+            .requests()
+            .last()
+            .unwrap()
+            .header("authorization")
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            emulator
+                .tenant_of(token.trim_start_matches("Bearer "))
+                .as_deref(),
+            Some(key)
+        );
+        sent.push(token);
     }
-    let paths: Vec<String> = emulator
-        .take_requests()
+    assert_eq!(sent[0], sent[2], "tenant-a's token is reused");
+    assert_eq!(sent[1], sent[3], "tenant-b's token is reused");
+    assert_ne!(sent[0], sent[1], "each tenant has its own token");
+    let requests = emulator.take_requests();
+    let tenant_keys: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path == "/open-apis/auth/v3/tenant_access_token")
+        .map(|r| r.json()["tenant_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tenant_keys, ["tenant-a", "tenant-b"]);
+    let paths: Vec<String> = requests
         .into_iter()
         .filter(|r| r.path.contains("/auth/"))
         .map(|r| r.path)

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -52,41 +53,108 @@ struct Cached {
     refresh_at: Instant,
 }
 
-/// One cached token. Callers that find it missing or due for refresh queue on the lock,
-/// so a cold cache makes one fetch however many calls arrive at once.
 #[derive(Default)]
-pub(crate) struct TokenSlot {
-    cached: Mutex<Option<Cached>>,
+struct SlotState<E> {
+    cached: Option<Cached>,
+    /// The last fetch's failure, with the number of that fetch.
+    failed: Option<(u64, E)>,
 }
 
-impl TokenSlot {
+/// One cached token. Callers that find it missing or due for refresh queue on the lock,
+/// so a cold cache makes one fetch however many calls arrive at once; when that fetch
+/// fails, the callers that queued behind it share its error instead of each trying again.
+pub(crate) struct TokenSlot<E = Error> {
+    state: Mutex<SlotState<E>>,
+    /// How many fetches have finished.
+    fetches: AtomicU64,
+}
+
+impl<E> Default for TokenSlot<E> {
+    fn default() -> Self {
+        TokenSlot {
+            state: Mutex::new(SlotState {
+                cached: None,
+                failed: None,
+            }),
+            fetches: AtomicU64::new(0),
+        }
+    }
+}
+
+/// An error every caller queued behind a failed fetch can get a copy of.
+pub(crate) trait SharedError {
+    fn share(&self) -> Self;
+}
+
+impl SharedError for Error {
+    fn share(&self) -> Self {
+        match self {
+            Error::Auth {
+                kind,
+                code,
+                message,
+                log_id,
+            } => Error::Auth {
+                kind,
+                code: *code,
+                message: message.clone(),
+                log_id: log_id.clone(),
+            },
+            // Token fetches fail with `Auth`; anything else is passed on as its text.
+            other => Error::Auth {
+                kind: "access token",
+                code: other.code(),
+                message: other.to_string(),
+                log_id: other.log_id().map(str::to_owned),
+            },
+        }
+    }
+}
+
+impl<E: SharedError> TokenSlot<E> {
     /// The cached token, or a fresh one from `fetch`, which returns the token and its
     /// lifetime. It is refreshed `margin` before it expires.
-    pub(crate) async fn get<F, Fut, E>(&self, margin: Duration, fetch: F) -> Result<Secret, E>
+    pub(crate) async fn get<F, Fut>(&self, margin: Duration, fetch: F) -> Result<Secret, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(Secret, Duration), E>>,
     {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref()
+        let arrived_after = self.fetches.load(Ordering::Acquire);
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.cached.as_ref()
             && Instant::now() < c.refresh_at
         {
             return Ok(c.token.clone());
         }
-        let (token, lifetime) = fetch().await?;
-        *cached = Some(Cached {
-            token: token.clone(),
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
-        });
-        Ok(token)
+        if let Some((fetch_number, error)) = &state.failed
+            && *fetch_number > arrived_after
+        {
+            return Err(error.share());
+        }
+        let result = fetch().await;
+        let fetch_number = self.fetches.fetch_add(1, Ordering::AcqRel) + 1;
+        match result {
+            Ok((token, lifetime)) => {
+                state.cached = Some(Cached {
+                    token: token.clone(),
+                    refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                });
+                state.failed = None;
+                Ok(token)
+            }
+            Err(error) => {
+                state.failed = Some((fetch_number, error.share()));
+                Err(error)
+            }
+        }
     }
 
     /// Drops the cached token if it is still `rejected`. A caller that saw Feishu refuse
     /// an older token must not throw away the fresh one another caller has just fetched.
     pub(crate) async fn evict(&self, rejected: &Secret) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
-            *cached = None;
+        let mut state = self.state.lock().await;
+        if state.cached.as_ref().is_some_and(|c| &c.token == rejected) {
+            state.cached = None;
         }
     }
 }
@@ -327,13 +395,25 @@ impl Client {
 }
 
 #[cfg(test)]
+impl SharedError for () {
+    fn share(&self) -> Self {}
+}
+
+#[cfg(test)]
+impl SharedError for &'static str {
+    fn share(&self) -> Self {
+        self
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     #[tokio::test]
     async fn caches_until_the_margin_before_expiry() {
-        let slot = TokenSlot::default();
+        let slot = TokenSlot::<()>::default();
         let fetches = AtomicUsize::new(0);
         let fetch = |lifetime: u64| {
             let n = fetches.fetch_add(1, Ordering::SeqCst);
@@ -351,7 +431,7 @@ mod tests {
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
         // A token that lives no longer than the margin is already due: each call refetches.
-        let short = TokenSlot::default();
+        let short = TokenSlot::<()>::default();
         assert_eq!(
             short.get(margin, || fetch(100)).await.unwrap().expose(),
             "t1"
@@ -364,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn evicts_only_the_token_that_was_refused() {
-        let slot = TokenSlot::default();
+        let slot = TokenSlot::<()>::default();
         let margin = Duration::ZERO;
         let fresh =
             |t: &'static str| async move { Ok::<_, ()>((Secret::new(t), Duration::from_secs(60))) };
@@ -380,5 +460,36 @@ mod tests {
             slot.get(margin, || fresh("new")).await.unwrap().expose(),
             "new"
         );
+    }
+}
+
+#[cfg(test)]
+mod shared_failure_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn callers_queued_behind_a_failed_fetch_share_its_error() {
+        let slot = Arc::new(TokenSlot::<&'static str>::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (slot, fetches) = (slot.clone(), fetches.clone());
+            callers.spawn(async move {
+                slot.get(Duration::ZERO, || async {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err::<(Secret, Duration), _>("token endpoint down")
+                })
+                .await
+            });
+        }
+        while let Some(result) = callers.join_next().await {
+            assert_eq!(result.unwrap().unwrap_err(), "token endpoint down");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // A caller arriving after the failure tries again.
+        let fresh = || async { Ok::<_, &'static str>((Secret::new("t"), Duration::from_secs(60))) };
+        assert_eq!(slot.get(Duration::ZERO, fresh).await.unwrap().expose(), "t");
     }
 }

@@ -363,7 +363,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             {
                 token_refreshed = true;
                 tries -= 1;
-                client.evict_token(key, &token).await;
+                within(deadline.as_ref(), client.evict_token(key, &token)).await?;
                 tracing::info!(
                     attempt,
                     kind = key.kind.name(),
@@ -391,15 +391,17 @@ impl<'a, R: ApiRequest> Call<'a, R> {
                     .as_ref()
                     .and_then(|h| policy.rate_limit_wait(h))
                     .unwrap_or_else(|| policy.backoff(tries));
-                if wait > policy.max_rate_limit_wait {
+                let floor = reset.unwrap_or(wait);
+                if floor > policy.max_rate_limit_wait {
                     return Err(give_up(tries));
                 }
-                // The window must reset before the deadline; jitter is cut to fit.
+                // The window must reset before the deadline, and the next attempt needs
+                // time too: jitter may use at most half of what the reset leaves.
                 match &deadline {
-                    Some(deadline) if reset.unwrap_or(wait) >= deadline.remaining() => {
+                    Some(deadline) if floor >= deadline.remaining() => {
                         return Err(give_up(tries));
                     }
-                    Some(deadline) => wait.min(deadline.remaining()),
+                    Some(deadline) => wait.min(floor + (deadline.remaining() - floor) / 2),
                     None => wait,
                 }
             } else if transient(&error)

@@ -200,9 +200,13 @@ impl ApiError {
         self.status == 429 || self.code == RATE_LIMIT_CODE
     }
 
-    /// Whether Feishu refused the access token as invalid or expired.
+    /// Whether Feishu refused the access token as invalid or expired: one of
+    /// [`INVALID_TOKEN_CODES`], or HTTP 401 with a code the endpoint's page does not
+    /// document (a documented 401, such as a helpdesk's wrong credentials, is about
+    /// something else).
     pub fn is_invalid_token(&self) -> bool {
-        self.status == 401 || INVALID_TOKEN_CODES.contains(&self.code)
+        INVALID_TOKEN_CODES.contains(&self.code)
+            || (self.status == 401 && self.documented.is_none())
     }
 }
 
@@ -236,8 +240,12 @@ impl Error {
             Error::Api(api) => api.is_rate_limited() || api.status >= 500,
             Error::RateLimited { .. } | Error::Transport { .. } | Error::Timeout { .. } => true,
             Error::Decode { status, .. } => *status == 429 || *status >= 500,
-            // No code: the token endpoint was not reached, or did not answer properly.
-            Error::Auth { code, .. } => code.is_none_or(|code| code == RATE_LIMIT_CODE),
+            // No code: the token endpoint was not reached or did not answer properly,
+            // or a marketplace app's ticket has not arrived yet.
+            Error::Auth { code: None, .. } => true,
+            Error::Auth {
+                code: Some(code), ..
+            } => *code == RATE_LIMIT_CODE,
             Error::InvalidRequest { .. } | Error::Config(_) => false,
         }
     }
