@@ -84,22 +84,20 @@ where
             R::ENDPOINT.id
         )
     });
-    {
-        let mut call = feishu::Call::new(client, request);
-        if let Some(token) = options.user_access_token {
-            call = call.user_access_token(token);
-        }
-        if let Some(tenant_key) = options.tenant_key {
-            call = call.tenant_key(tenant_key);
-        }
-        if let Some(timeout) = options.timeout {
-            call = call.timeout(timeout);
-        }
-        if let Some(retry) = options.retry {
-            call = call.retry(retry);
-        }
-        call
+    let mut call = feishu::Call::new(client, request);
+    if let Some(token) = options.user_access_token {
+        call = call.user_access_token(token);
     }
+    if let Some(tenant_key) = options.tenant_key {
+        call = call.tenant_key(tenant_key);
+    }
+    if let Some(timeout) = options.timeout {
+        call = call.timeout(timeout);
+    }
+    if let Some(retry) = options.retry {
+        call = call.retry(retry);
+    }
+    call
 }
 
 fn entry<R>() -> Endpoint
