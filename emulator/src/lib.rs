@@ -51,11 +51,9 @@ pub const DEFAULT_APP_ID: &str = "cli_emulator";
 /// The internal app's secret.
 pub const DEFAULT_APP_SECRET: &str = "emulator-app-secret";
 
-const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
-const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
-const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
-const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
+use feishu::runtime::auth_paths::{
+    APP_INTERNAL, APP_MARKETPLACE, APP_TICKET_RESEND, TENANT_INTERNAL, TENANT_MARKETPLACE,
+};
 
 /// Sets up an [`Emulator`].
 #[derive(Debug)]

@@ -8,8 +8,9 @@ use serde_json::json;
 pub const TENANT_TOKEN: &str = "t-test-tenant-token";
 /// The app token the server hands out.
 pub const APP_TOKEN: &str = "a-test-app-token";
-pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-pub const APP_TOKEN_PATH: &str = "/open-apis/auth/v3/app_access_token/internal";
+pub use feishu::runtime::auth_paths::{
+    APP_INTERNAL as APP_TOKEN_PATH, TENANT_INTERNAL as TENANT_TOKEN_PATH,
+};
 
 /// Answers Feishu's token endpoints like Feishu does; None for any other path.
 pub fn token_reply(request: &Recorded) -> Option<Reply> {

@@ -172,11 +172,21 @@ impl TokenCache {
     }
 }
 
-const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
-const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
-const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
-const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
+/// The auth endpoints the client calls, for servers that stand in for Feishu.
+pub mod paths {
+    /// An internal app's tenant_access_token.
+    pub const TENANT_INTERNAL: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+    /// An internal app's app_access_token.
+    pub const APP_INTERNAL: &str = "/open-apis/auth/v3/app_access_token/internal";
+    /// A marketplace app's tenant_access_token, per tenant.
+    pub const TENANT_MARKETPLACE: &str = "/open-apis/auth/v3/tenant_access_token";
+    /// A marketplace app's app_access_token, from its app_ticket.
+    pub const APP_MARKETPLACE: &str = "/open-apis/auth/v3/app_access_token";
+    /// Asks Feishu to push the app_ticket event again.
+    pub const APP_TICKET_RESEND: &str = "/open-apis/auth/v3/app_ticket/resend";
+}
+
+use paths::*;
 
 /// What the auth endpoints answer. Its fields hold tokens, so it has no `Debug`.
 #[derive(Deserialize)]

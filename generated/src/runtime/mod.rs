@@ -14,7 +14,7 @@ mod secret;
 pub mod validate;
 pub(crate) mod wire_enum;
 
-pub use auth::{INVALID_TOKEN_CODES, TokenKind};
+pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
