@@ -19,12 +19,41 @@ pub mod spec;
 pub use diagnostic::{Diagnostic, Diagnostics};
 
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Where a [`generate_timed`] run spent its time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Reading the spec files and parsing the YAML.
+    pub load: Duration,
+    /// Checking the spec and building the type registry.
+    pub validate: Duration,
+    /// Lowering to the IR.
+    pub lower: Duration,
+    /// Building each module's tokens with quote.
+    pub tokens: Duration,
+    /// Parsing the tokens into a `syn::File` and printing it with prettyplease.
+    pub format: Duration,
+}
 
 /// Loads, checks, lowers and emits the spec in `spec_dir`, entirely in memory.
 pub fn generate(spec_dir: &Path) -> Result<emit::GeneratedFiles, Diagnostics> {
+    generate_timed(spec_dir, &mut Timings::default())
+}
+
+/// [`generate`], noting the time each phase took.
+pub fn generate_timed(
+    spec_dir: &Path,
+    timings: &mut Timings,
+) -> Result<emit::GeneratedFiles, Diagnostics> {
+    let started = Instant::now();
     // Files that do not parse do not stop the others from being checked.
     let (spec, mut diagnostics) = spec::load_all(spec_dir);
-    let types = match spec::validate_loaded(&spec, diagnostics.is_empty()) {
+    timings.load = started.elapsed();
+    let started = Instant::now();
+    let validated = spec::validate_loaded(&spec, diagnostics.is_empty());
+    timings.validate = started.elapsed();
+    let types = match validated {
         Ok(types) if diagnostics.is_empty() => types,
         Ok(_) => return diagnostics.into_result(emit::GeneratedFiles::default()),
         Err(more) => {
@@ -32,6 +61,8 @@ pub fn generate(spec_dir: &Path) -> Result<emit::GeneratedFiles, Diagnostics> {
             return diagnostics.into_result(emit::GeneratedFiles::default());
         }
     };
+    let started = Instant::now();
     let ir = ir::lower(&spec, &types)?;
-    Ok(emit::emit(&ir))
+    timings.lower = started.elapsed();
+    Ok(emit::emit_timed(&ir, timings))
 }

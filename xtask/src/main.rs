@@ -10,15 +10,19 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check] [--spec DIR] [--out DIR]
+  codegen [--check] [--timings] [--spec DIR] [--out DIR]
       Regenerate the generated crate from the spec (defaults: spec/ and generated/).
       An --out directory without a Cargo.toml first gets the hand-written crate parts.
       With --check, write nothing and fail when a file is stale, missing or orphaned.
+      With --timings, print the time each phase took.
   import [--spec DIR] [--keep-going] PAGE...
       Read Feishu doc pages and write one spec file per endpoint under DIR (default spec/),
       keeping each page beside its spec. One bad page imports none, unless --keep-going.
   update [--spec DIR]
       Re-import every page kept in the spec tree, then run codegen.
+  synth --endpoints N [--services S] [--seed X] --out DIR
+      Write a synthetic spec tree of N endpoints over S services (default: one per 50
+      endpoints) into DIR, for benchmarks. The same arguments write the same bytes.
   schema [--check]
       Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json)
       from the codegen's model; with --check, fail when they are out of date.
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "schema" => schema(rest),
         Some((command, rest)) if command == "import" => import(rest),
         Some((command, rest)) if command == "update" => update(rest),
+        Some((command, rest)) if command == "synth" => synth(rest),
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -56,6 +61,7 @@ fn root() -> PathBuf {
 
 struct CodegenArgs {
     check: bool,
+    timings: bool,
     spec: PathBuf,
     out: PathBuf,
 }
@@ -63,6 +69,7 @@ struct CodegenArgs {
 fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
     let mut parsed = CodegenArgs {
         check: false,
+        timings: false,
         spec: root().join("spec"),
         out: root().join("generated"),
     };
@@ -70,6 +77,7 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--check" => parsed.check = true,
+            "--timings" => parsed.timings = true,
             "--spec" => parsed.spec = iter.next().ok_or("--spec needs a directory")?.into(),
             "--out" => parsed.out = iter.next().ok_or("--out needs a directory")?.into(),
             other => return Err(format!("codegen: unknown argument `{other}`\n\n{USAGE}")),
@@ -81,9 +89,12 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
 fn codegen(args: &[String]) -> Result<(), String> {
     let args = parse_codegen_args(args)?;
     let started = Instant::now();
-    let generated =
-        feishu_codegen::generate(&args.spec).map_err(|diagnostics| diagnostics.to_string())?;
+    let mut timings = feishu_codegen::Timings::default();
+    let generated = feishu_codegen::generate_timed(&args.spec, &mut timings)
+        .map_err(|diagnostics| diagnostics.to_string())?;
+    let planning = Instant::now();
     let plan = output::plan(&args.out, &generated).map_err(|err| format!("error: {err}"))?;
+    let compare = planning.elapsed();
     let elapsed = started.elapsed();
     if args.check {
         if plan.is_up_to_date() {
@@ -112,7 +123,9 @@ fn codegen(args: &[String]) -> Result<(), String> {
             args.out.display()
         );
     }
+    let applying = Instant::now();
     plan.apply().map_err(|err| format!("error: {err}"))?;
+    let write = applying.elapsed();
     for change in &plan.changes {
         println!(
             "  {}",
@@ -130,6 +143,14 @@ fn codegen(args: &[String]) -> Result<(), String> {
         plan.unchanged,
         started.elapsed()
     );
+    if args.timings {
+        let t = timings;
+        println!(
+            "codegen timings: load {:.0?}, validate {:.0?}, lower {:.0?}, tokens {:.0?}, \
+             format {:.0?}, compare {compare:.0?}, write {write:.0?}",
+            t.load, t.validate, t.lower, t.tokens, t.format
+        );
+    }
     Ok(())
 }
 
@@ -222,4 +243,54 @@ fn update(args: &[String]) -> Result<(), String> {
     run_import(&pages, &spec_dir, false)?;
     let spec_arg = spec_dir.to_string_lossy().into_owned();
     codegen(&["--spec".to_owned(), spec_arg])
+}
+
+fn synth(args: &[String]) -> Result<(), String> {
+    let mut config = None::<feishu_bench::synth::Config>;
+    let (mut services, mut seed, mut out) = (None, None, None);
+    let mut iter = args.iter();
+    let number = |flag: &str, value: Option<&String>| -> Result<u64, String> {
+        value
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("synth: {flag} needs a number"))
+    };
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--endpoints" => {
+                let n = number(arg, iter.next())?;
+                config = Some(feishu_bench::synth::Config::new(n as usize));
+            }
+            "--services" => services = Some(number(arg, iter.next())? as usize),
+            "--seed" => seed = Some(number(arg, iter.next())?),
+            "--out" => out = Some(PathBuf::from(iter.next().ok_or("--out needs a directory")?)),
+            other => return Err(format!("synth: unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    let mut config = config.ok_or(format!("synth: --endpoints is required\n\n{USAGE}"))?;
+    let out = out.ok_or(format!("synth: --out is required\n\n{USAGE}"))?;
+    if let Some(services) = services {
+        config.services = services;
+    }
+    if let Some(seed) = seed {
+        config.seed = seed;
+    }
+    // Writing into an existing spec would mix two trees.
+    if out
+        .read_dir()
+        .is_ok_and(|mut entries| entries.next().is_some())
+    {
+        return Err(format!("synth: {} is not empty", out.display()));
+    }
+    let started = Instant::now();
+    let files = feishu_bench::synth::generate(config);
+    feishu_bench::synth::write(&files, &out).map_err(|err| format!("{}: {err}", out.display()))?;
+    println!(
+        "synth: {} endpoints over {} services ({} files) in {} in {:.0?}",
+        config.endpoints,
+        config.services,
+        files.len(),
+        out.display(),
+        started.elapsed()
+    );
+    Ok(())
 }

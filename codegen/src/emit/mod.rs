@@ -5,9 +5,11 @@ mod operations;
 mod types;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use rayon::prelude::*;
 
 use crate::ir::{Ir, Module, ModuleKind, RustType};
 
@@ -25,10 +27,30 @@ pub struct GeneratedFiles {
 }
 
 pub fn emit(ir: &Ir) -> GeneratedFiles {
+    emit_timed(ir, &mut crate::Timings::default())
+}
+
+/// [`emit`], adding the time spent building tokens and formatting them to `timings`
+/// (summed over threads).
+pub fn emit_timed(ir: &Ir, timings: &mut crate::Timings) -> GeneratedFiles {
+    // Modules are emitted on all cores: each one needs only the IR, and formatting them
+    // is most of codegen's time.
+    let modules: Vec<&Module> = ir.modules.values().collect();
+    let emitted: Vec<(String, String, Duration, Duration)> = modules
+        .into_par_iter()
+        .map(|module| {
+            let started = Instant::now();
+            let tokens = module_tokens(ir, module);
+            let built = Instant::now();
+            let text = render(module, tokens);
+            (file_path(module), text, built - started, built.elapsed())
+        })
+        .collect();
     let mut files = BTreeMap::new();
-    for module in ir.modules.values() {
-        let tokens = module_tokens(ir, module);
-        files.insert(file_path(module), render(module, tokens));
+    for (path, text, tokens, format) in emitted {
+        timings.tokens += tokens;
+        timings.format += format;
+        files.insert(path, text);
     }
     GeneratedFiles { files }
 }

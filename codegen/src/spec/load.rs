@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use super::Pos;
 use super::model::{EndpointSpec, SharedTypes};
 use super::type_expr::is_snake_case;
-use crate::diagnostic::Diagnostics;
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// The name of a service version's shared-types file.
 pub const SHARED_TYPES_FILE: &str = "_types.yaml";
@@ -80,6 +82,7 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
         return (spec, diagnostics);
     }
     files.sort();
+    let mut pending = Vec::new();
     for file in files {
         let rel_path = file.strip_prefix(dir).unwrap_or(&file);
         let parts: Vec<String> = rel_path
@@ -116,31 +119,23 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
             }
         }
         match (dirs, stem) {
-            ([service, version], "_types") => {
-                if let Some(parsed) = parse::<SharedTypes>(&file, &mut diagnostics) {
-                    spec.shared.push(LoadedShared {
+            ([service, version], "_types") => pending.push(Pending::Shared {
+                service: service.clone(),
+                version: version.clone(),
+                file,
+                rel,
+            }),
+            ([service, version, resource], method) if method != "_types" => {
+                pending.push(Pending::Endpoint {
+                    id: EndpointId {
                         service: service.clone(),
                         version: version.clone(),
-                        file,
-                        rel,
-                        spec: parsed,
-                    });
-                }
-            }
-            ([service, version, resource], method) if method != "_types" => {
-                if let Some(parsed) = parse::<EndpointSpec>(&file, &mut diagnostics) {
-                    spec.endpoints.push(LoadedEndpoint {
-                        id: EndpointId {
-                            service: service.clone(),
-                            version: version.clone(),
-                            resource: resource.clone(),
-                            method: method.to_owned(),
-                        },
-                        file,
-                        rel,
-                        spec: parsed,
-                    });
-                }
+                        resource: resource.clone(),
+                        method: method.to_owned(),
+                    },
+                    file,
+                    rel,
+                })
             }
             _ => diagnostics.push(
                 &file,
@@ -151,6 +146,17 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
                      <service>/<version>/{SHARED_TYPES_FILE} for shared types"
                 ),
             ),
+        }
+    }
+    // Parsing is most of the loading time and each file stands alone, so the files are
+    // parsed on all cores; the results are taken in path order, so output stays the same.
+    let parsed: Vec<Result<Loaded, Diagnostic>> =
+        pending.into_par_iter().map(Pending::parse).collect();
+    for result in parsed {
+        match result {
+            Ok(Loaded::Endpoint(endpoint)) => spec.endpoints.push(endpoint),
+            Ok(Loaded::Shared(shared)) => spec.shared.push(shared),
+            Err(diagnostic) => diagnostics.0.push(diagnostic),
         }
     }
     (spec, diagnostics)
@@ -169,22 +175,76 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn parse<T: DeserializeOwned>(file: &Path, diagnostics: &mut Diagnostics) -> Option<T> {
-    let file_buf = file.to_path_buf();
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(err) => {
-            diagnostics.push(&file_buf, None, "", format!("cannot read: {err}"));
-            return None;
-        }
+/// A spec file found, not yet parsed.
+enum Pending {
+    Endpoint {
+        id: EndpointId,
+        file: PathBuf,
+        rel: String,
+    },
+    Shared {
+        service: String,
+        version: String,
+        file: PathBuf,
+        rel: String,
+    },
+}
+
+enum Loaded {
+    Endpoint(LoadedEndpoint),
+    Shared(LoadedShared),
+}
+
+impl Pending {
+    fn parse(self) -> Result<Loaded, Diagnostic> {
+        Ok(match self {
+            Pending::Endpoint { id, file, rel } => {
+                let spec = parse_file(&file)?;
+                Loaded::Endpoint(LoadedEndpoint {
+                    id,
+                    file,
+                    rel,
+                    spec,
+                })
+            }
+            Pending::Shared {
+                service,
+                version,
+                file,
+                rel,
+            } => {
+                let spec = parse_file(&file)?;
+                Loaded::Shared(LoadedShared {
+                    service,
+                    version,
+                    file,
+                    rel,
+                    spec,
+                })
+            }
+        })
+    }
+}
+
+fn parse_file<T: DeserializeOwned>(file: &Path) -> Result<T, Diagnostic> {
+    let diagnostic = |pos, field: String, message: String| Diagnostic {
+        file: file.to_path_buf(),
+        pos,
+        field,
+        message,
     };
-    parse_str(&text)
-        .map_err(|(pos, field, message)| diagnostics.push(&file_buf, pos, field, message))
-        .ok()
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| diagnostic(None, String::new(), format!("cannot read: {err}")))?;
+    parse_str(&text).map_err(|(pos, field, message)| diagnostic(pos, field, message))
 }
 
 /// Parses one spec document. The error carries the position, the field path and the message.
 pub fn parse_str<T: DeserializeOwned>(text: &str) -> Result<T, (Option<Pos>, String, String)> {
+    // Tracking the field path doubles the cost of parsing, and only an error needs it: a
+    // valid file is parsed once without it, and a failing one again with it.
+    if let Ok(value) = serde_saphyr::from_str(text) {
+        return Ok(value);
+    }
     let mut path = String::new();
     let result = serde_saphyr::with_deserializer_from_str(text, |deserializer| {
         let mut track = serde_path_to_error::Track::new();
