@@ -154,7 +154,7 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
         pending.into_par_iter().map(Pending::parse).collect();
     for result in parsed {
         match result {
-            Ok(Loaded::Endpoint(endpoint)) => spec.endpoints.push(endpoint),
+            Ok(Loaded::Endpoint(endpoint)) => spec.endpoints.push(*endpoint),
             Ok(Loaded::Shared(shared)) => spec.shared.push(shared),
             Err(diagnostic) => diagnostics.0.push(diagnostic),
         }
@@ -191,7 +191,7 @@ enum Pending {
 }
 
 enum Loaded {
-    Endpoint(LoadedEndpoint),
+    Endpoint(Box<LoadedEndpoint>),
     Shared(LoadedShared),
 }
 
@@ -200,12 +200,12 @@ impl Pending {
         Ok(match self {
             Pending::Endpoint { id, file, rel } => {
                 let spec = parse_file(&file)?;
-                Loaded::Endpoint(LoadedEndpoint {
+                Loaded::Endpoint(Box::new(LoadedEndpoint {
                     id,
                     file,
                     rel,
                     spec,
-                })
+                }))
             }
             Pending::Shared {
                 service,
