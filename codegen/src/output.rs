@@ -9,7 +9,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{API_DIR, GeneratedFiles, HEADER};
+use crate::emit::{API_DIR, GeneratedFiles, HEADER, REGION_BEGIN, REGION_END};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -45,6 +45,8 @@ pub struct Plan {
 pub enum OutputError {
     /// A file codegen would write exists but was not generated.
     HandWritten(PathBuf),
+    /// A hand-written file that should hold a generated region lacks its marker lines.
+    NoRegion(PathBuf),
     Io(PathBuf, io::Error),
 }
 
@@ -55,6 +57,13 @@ impl fmt::Display for OutputError {
                 f,
                 "{}: codegen would overwrite this file, but it does not start with the generated \
                  header, so it is hand-written; move it away or rename the module",
+                path.display()
+            ),
+            OutputError::NoRegion(path) => write!(
+                f,
+                "{}: codegen writes the service features between the lines `{REGION_BEGIN}` \
+                 and `{REGION_END}`, and this file lacks them; add them (in its [features] \
+                 table) and run codegen again",
                 path.display()
             ),
             OutputError::Io(path, err) => write!(f, "{}: {err}", path.display()),
@@ -95,6 +104,18 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
             Err(err) => return Err(OutputError::Io(path, err)),
         }
     }
+    for (rel, region) in &generated.regions {
+        let path = out_dir.join(rel);
+        let existing = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let content =
+            with_region(&existing, region).ok_or_else(|| OutputError::NoRegion(path.clone()))?;
+        if content == existing {
+            plan.unchanged += 1;
+        } else {
+            plan.changes.push(Change::Update(path.clone()));
+            plan.contents.push((path, content, Some(existing)));
+        }
+    }
     let mut existing = Vec::new();
     if api_dir.is_dir() {
         walk(&api_dir, &mut existing)?;
@@ -116,6 +137,19 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
         }
     }
     Ok(plan)
+}
+
+/// `text` with the lines between its region markers replaced by `region`; None when it
+/// lacks the markers.
+fn with_region(text: &str, region: &str) -> Option<String> {
+    let begin = text.find(REGION_BEGIN)?;
+    let body = begin + text[begin..].find('\n')? + 1;
+    let end = body + text[body..].find(REGION_END)?;
+    let at_line_start = |at: usize| at == 0 || text[..at].ends_with('\n');
+    if !at_line_start(begin) || !at_line_start(end) {
+        return None;
+    }
+    Some(format!("{}{region}{}", &text[..body], &text[end..]))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), OutputError> {
@@ -188,7 +222,9 @@ impl Plan {
         for (path, content, _) in &self.contents {
             let dir = path.parent().expect("files are below the output dir");
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            let tmp = path.with_extension("rs.codegen-tmp");
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(".codegen-tmp");
+            let tmp = PathBuf::from(tmp);
             std::fs::write(&tmp, content).map_err(io_err(&tmp))?;
             staged.push(tmp);
         }

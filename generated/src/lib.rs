@@ -35,6 +35,8 @@ pub mod runtime;
 // `cargo fmt` and `cargo xtask codegen --check` agree.
 #[rustfmt::skip]
 mod api;
+// With no service feature on there is nothing to re-export.
+#[allow(unused_imports)]
 pub use api::*;
 
 pub use runtime::{BaseUrl, Call, Client, ClientBuilder, Error, Result, RetryPolicy};

@@ -17,9 +17,21 @@ pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
     )
 }
 
-/// `cargo check` of a scaffolded crate, offline, in a target dir kept between runs.
+/// Every service, and every derive: all the generated code.
+const ALL_CODE: &str = "full,roundtrip,schemars";
+
+/// `cargo check` of a scaffolded crate, offline, in a target dir kept between runs: with
+/// every service and derive, and with the services alone (the derives the client needs).
 /// Returns the compiler's output on failure.
 pub fn cargo_check(dir: &Path) -> Result<(), String> {
+    for features in [ALL_CODE, "full"] {
+        cargo_check_features(dir, features)?;
+    }
+    Ok(())
+}
+
+/// `cargo check` of a scaffolded crate with only `features` (comma-separated) on.
+pub fn cargo_check_features(dir: &Path, features: &str) -> Result<(), String> {
     cargo(
         dir,
         &[
@@ -27,6 +39,8 @@ pub fn cargo_check(dir: &Path) -> Result<(), String> {
             "--offline",
             "--quiet",
             "--no-default-features",
+            "--features",
+            features,
             "--lib",
         ],
     )
@@ -42,6 +56,8 @@ pub fn cargo_doc(dir: &Path) -> Result<(), String> {
             "--offline",
             "--quiet",
             "--no-default-features",
+            "--features",
+            ALL_CODE,
             "--no-deps",
             "--lib",
         ],
@@ -57,6 +73,8 @@ pub fn cargo_test(dir: &Path, test: &str) -> Result<(), String> {
             "--offline",
             "--quiet",
             "--no-default-features",
+            "--features",
+            ALL_CODE,
             "--test",
             test,
         ],

@@ -39,8 +39,17 @@ fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     out
 }
 
+/// Gives `out` the hand-written manifest, whose features region codegen fills in.
+fn add_manifest(out: &Path) -> PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    let manifest = out.join("Cargo.toml");
+    std::fs::copy(feishu_tests::generated_dir().join("Cargo.toml"), &manifest).unwrap();
+    manifest
+}
+
 /// Generates spec/ into a fresh `out`.
 fn generate_into(out: &Path) -> feishu_codegen::emit::GeneratedFiles {
+    add_manifest(out);
     let generated = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
     output::plan(out, &generated).unwrap().apply().unwrap();
     generated
@@ -58,6 +67,7 @@ fn only_files_whose_content_changed_are_rewritten() {
     let work = tempfile::tempdir().unwrap();
     let (spec, out) = (work.path().join("spec"), work.path().join("out"));
     copy_dir(&spec_dir(), &spec);
+    let manifest = add_manifest(&out);
     let first = regenerate(&spec, &out);
     assert!(first.iter().all(|c| matches!(c, Change::Create(_))) && !first.is_empty());
     let before = mtimes(&out);
@@ -88,6 +98,73 @@ fn only_files_whose_content_changed_are_rewritten() {
         .map(|(b, _)| b.0.clone())
         .collect();
     assert_eq!(moved, vec![out.join("src/api/im/v2/chat_button.rs")]);
+
+    // A new service: its files are created, and the manifest gets its feature and
+    // nothing else; the other files keep their mtimes.
+    let before = mtimes(&out);
+    let hand_written = std::fs::read_to_string(&manifest).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    copy_dir(&spec.join("im"), &spec.join("zz_chat"));
+    let copied = spec.join("zz_chat/v2/chat_button/update.yaml");
+    let text = std::fs::read_to_string(&copied).unwrap().replace(
+        "path: /open-apis/im/v2/chat_button",
+        "path: /open-apis/zz_chat/v2/chat_button",
+    );
+    std::fs::write(&copied, text).unwrap();
+    let changes = regenerate(&spec, &out);
+    assert!(
+        changes.contains(&Change::Update(manifest.clone())),
+        "{changes:?}"
+    );
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("full = [\"application\", \"helpdesk\", \"im\", \"zz_chat\"]\n"));
+    assert!(text.contains("\nzz_chat = []\n"));
+    let outside = |t: &str| {
+        let (head, rest) = t.split_once(feishu_codegen::emit::REGION_BEGIN).unwrap();
+        (
+            head.to_owned(),
+            rest.split_once(feishu_codegen::emit::REGION_END)
+                .unwrap()
+                .1
+                .to_owned(),
+        )
+    };
+    assert_eq!(
+        outside(&text),
+        outside(&hand_written),
+        "only the region changes"
+    );
+    let after = mtimes(&out);
+    let touched: Vec<_> = before
+        .iter()
+        .filter(|b| !after.contains(b))
+        .map(|b| b.0.clone())
+        .collect();
+    assert_eq!(
+        touched,
+        vec![manifest, out.join("src/api/mod.rs")],
+        "besides the new service's files, only the manifest and the root module change"
+    );
+}
+
+#[test]
+fn a_manifest_without_the_features_region_is_refused_and_nothing_is_written() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = out.path().join("Cargo.toml");
+    std::fs::write(&manifest, "[package]\nname = \"mine\"\n").unwrap();
+    let generated = feishu_codegen::generate(&spec_dir()).unwrap();
+    match output::plan(out.path(), &generated) {
+        Err(err @ OutputError::NoRegion(_)) => {
+            assert!(err.to_string().contains("Cargo.toml"), "{err}");
+            assert!(
+                err.to_string().contains(feishu_codegen::emit::REGION_BEGIN),
+                "{err}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let files: Vec<PathBuf> = mtimes(out.path()).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(files, vec![manifest]);
 }
 
 #[test]
@@ -159,6 +236,7 @@ fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
 #[test]
 fn a_failure_while_replacing_files_puts_the_old_output_back() {
     let out = tempfile::tempdir().unwrap();
+    let manifest = add_manifest(out.path());
     let generated = feishu_codegen::generate(&spec_dir()).unwrap();
     let stale = out.path().join("src/api/application/mod.rs");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
@@ -183,7 +261,7 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
     let left: Vec<PathBuf> = mtimes(out.path()).into_iter().map(|(p, _)| p).collect();
     assert_eq!(
         left,
-        vec![stale],
+        vec![manifest, stale],
         "created files and staged copies are gone"
     );
 }

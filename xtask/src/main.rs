@@ -92,6 +92,21 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let mut timings = feishu_codegen::Timings::default();
     let generated = feishu_codegen::generate_timed(&args.spec, &mut timings)
         .map_err(|diagnostics| diagnostics.to_string())?;
+    // A new output crate gets the hand-written parts first: its manifest holds the region
+    // the service features are written into.
+    if !args.check && !args.out.join("Cargo.toml").exists() {
+        output::scaffold_crate(
+            &root().join("generated"),
+            &root().join("Cargo.lock"),
+            &args.out,
+            "",
+        )
+        .map_err(|err| format!("{}: {err}", args.out.display()))?;
+        println!(
+            "  copied the hand-written crate parts (Cargo.toml, src/lib.rs, src/runtime/) into {}",
+            args.out.display()
+        );
+    }
     let planning = Instant::now();
     let plan = output::plan(&args.out, &generated).map_err(|err| format!("error: {err}"))?;
     let compare = planning.elapsed();
@@ -110,19 +125,6 @@ fn codegen(args: &[String]) -> Result<(), String> {
             list.join("\n")
         ));
     }
-    if !args.out.join("Cargo.toml").exists() {
-        output::scaffold_crate(
-            &root().join("generated"),
-            &root().join("Cargo.lock"),
-            &args.out,
-            "",
-        )
-        .map_err(|err| format!("{}: {err}", args.out.display()))?;
-        println!(
-            "  copied the hand-written crate parts (Cargo.toml, src/lib.rs, src/runtime/) into {}",
-            args.out.display()
-        );
-    }
     let applying = Instant::now();
     plan.apply().map_err(|err| format!("error: {err}"))?;
     let write = applying.elapsed();
@@ -138,7 +140,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     }
     println!(
         "codegen: {} files, {} changed, {} unchanged in {:.0?}",
-        generated.files.len(),
+        generated.files.len() + generated.regions.len(),
         plan.changes.len(),
         plan.unchanged,
         started.elapsed()

@@ -30,7 +30,7 @@ pub fn operations(module: &Module) -> TokenStream {
         }
     });
     let requests = module.operations.iter().map(|op| {
-        let def = struct_tokens(module, &op.request, quote!(::schemars::JsonSchema,));
+        let def = struct_tokens(module, &op.request);
         let api = api_request_impl(module, op);
         quote!(#def #api)
     });
@@ -197,25 +197,77 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
     }
 }
 
-/// `__for_each_endpoint!`, which hands every request type to a macro: how tests cover
-/// every endpoint without naming any.
+/// `__for_each_endpoint!`, which hands every request type to a macro: how tests and the
+/// emulator cover every endpoint without naming any.
+///
+/// Only the endpoints of enabled services exist, and a `#[cfg]` written inside an exported
+/// macro is decided in the crate that expands it, not in this one. So each service gets a
+/// macro of its own, defined one way when its feature is on and another when it is off;
+/// they are chained, each adding its service's requests (or none) and calling the next,
+/// and the last calls `$callback!` with the whole list.
 pub fn registry(ir: &Ir) -> TokenStream {
-    let requests = ir.modules.values().flat_map(|module| {
-        module.operations.iter().map(move |op| {
-            let path = module.path.iter().map(|m| m.ident());
-            let name = op.request.name.ident();
-            quote!($crate::#(#path::)*#name)
+    let root = &ir.modules[&Vec::new()];
+    let links: Vec<(String, proc_macro2::Ident)> = root
+        .children
+        .iter()
+        .map(|service| {
+            let feature = super::service_feature(ir, service);
+            let name = quote::format_ident!("__feishu_endpoints_{}", service.bare());
+            (feature, name)
         })
+        .collect();
+    let first = links.first().map_or_else(
+        || quote!($callback!()),
+        |(_, name)| quote!($crate::#name!($callback;)),
+    );
+    let chain = links.iter().enumerate().map(|(i, (feature, name))| {
+        let service = &root.children[i];
+        let requests: Vec<TokenStream> = ir
+            .modules
+            .values()
+            .filter(|m| m.path.first() == Some(service))
+            .flat_map(|module| {
+                module.operations.iter().map(move |op| {
+                    let path = module.path.iter().map(|m| m.ident());
+                    let name = op.request.name.ident();
+                    quote!($crate::#(#path::)*#name,)
+                })
+            })
+            .collect();
+        let next = match links.get(i + 1) {
+            Some((_, next)) => quote!($crate::#next!($callback; $($done)*)),
+            None => quote!($callback!($($done)*)),
+        };
+        let next_with = match links.get(i + 1) {
+            Some((_, next)) => quote!($crate::#next!($callback; $($done)* #(#requests)*)),
+            None => quote!($callback!($($done)* #(#requests)*)),
+        };
+        quote! {
+            #[cfg(feature = #feature)]
+            #[doc(hidden)]
+            #[macro_export]
+            macro_rules! #name {
+                ($callback:ident; $($done:tt)*) => { #next_with };
+            }
+            #[cfg(not(feature = #feature))]
+            #[doc(hidden)]
+            #[macro_export]
+            macro_rules! #name {
+                ($callback:ident; $($done:tt)*) => { #next };
+            }
+        }
     });
     quote! {
-        /// Calls `$callback!` with the request type of every generated endpoint, for tests
-        /// that cover all endpoints without naming them.
+        /// Calls `$callback!` with the request type of every generated endpoint of the
+        /// enabled services, each followed by a comma, for tests that cover all endpoints
+        /// without naming them.
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __for_each_endpoint {
             ($callback:ident) => {
-                $callback!(#(#requests),*);
+                #first
             };
         }
+        #(#chain)*
     }
 }

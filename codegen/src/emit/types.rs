@@ -9,18 +9,25 @@ use crate::ir::{EnumDef, EnumRepr, FieldDef, Location, Module, RustType, StructD
 /// Past this many arguments a constructor needs clippy's permission.
 const CLIPPY_MAX_ARGS: usize = 7;
 
-/// A JSON object type: a body, a response payload or a doc type.
-pub fn data_struct(module: &Module, def: &StructDef) -> TokenStream {
-    struct_tokens(module, def, quote!(::schemars::JsonSchema,))
-}
+/// The crate feature that adds the serde derives the client does not need (tests and
+/// emulators read requests and write responses).
+pub const ROUNDTRIP_FEATURE: &str = "roundtrip";
+/// The crate feature that adds `schemars::JsonSchema` to every type.
+pub const SCHEMARS_FEATURE: &str = "schemars";
 
-/// A struct with serde derives, a constructor taking its required fields and a setter
-/// for each optional one.
-pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStream) -> TokenStream {
+/// A struct with the serde derives it needs, a constructor taking its required fields and
+/// a setter for each optional one.
+pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
     let name = def.name.ident();
     let doc = doc_attrs(&def.doc, false);
     let default = def.is_defaultable().then(|| quote!(Default,));
-    let fields = def.fields.iter().map(|field| field_tokens(module, field));
+    let derives = serde_derives(def);
+    // `#[serde]` attributes need a serde derive (or schemars', which reads them) to be there.
+    let conditional_attrs = !def.serde.serialize && !def.serde.deserialize;
+    let fields = def
+        .fields
+        .iter()
+        .map(|field| field_tokens(module, field, conditional_attrs));
     let constructor = constructor(module, def);
     let validate = validate_impl(def);
     let setters = def
@@ -30,7 +37,8 @@ pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStrea
         .map(|field| setter(module, field));
     quote! {
         #doc
-        #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize, #extra_derives)]
+        #[derive(Clone, Debug, #default PartialEq)]
+        #derives
         pub struct #name {
             #(#fields)*
         }
@@ -41,6 +49,34 @@ pub fn struct_tokens(module: &Module, def: &StructDef, extra_derives: TokenStrea
         }
 
         #validate
+    }
+}
+
+/// The serde derives the client needs, always; the others, and JsonSchema, behind features.
+fn serde_derives(def: &StructDef) -> TokenStream {
+    let always: Vec<TokenStream> = [
+        (def.serde.serialize, quote!(::serde::Serialize)),
+        (def.serde.deserialize, quote!(::serde::Deserialize)),
+    ]
+    .into_iter()
+    .filter(|(needed, _)| *needed)
+    .map(|(_, derive)| derive)
+    .collect();
+    let roundtrip: Vec<TokenStream> = [
+        (!def.serde.serialize, quote!(::serde::Serialize)),
+        (!def.serde.deserialize, quote!(::serde::Deserialize)),
+    ]
+    .into_iter()
+    .filter(|(missing, _)| *missing)
+    .map(|(_, derive)| derive)
+    .collect();
+    let always = (!always.is_empty()).then(|| quote!(#[derive(#(#always),*)]));
+    let roundtrip = (!roundtrip.is_empty())
+        .then(|| quote!(#[cfg_attr(feature = #ROUNDTRIP_FEATURE, derive(#(#roundtrip),*))]));
+    quote! {
+        #always
+        #roundtrip
+        #[cfg_attr(feature = #SCHEMARS_FEATURE, derive(::schemars::JsonSchema))]
     }
 }
 
@@ -120,13 +156,22 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
     })
 }
 
-fn field_tokens(module: &Module, field: &FieldDef) -> TokenStream {
+/// A field; `conditional_attrs` puts its `#[serde]` attributes behind the features that
+/// bring the derives that read them.
+fn field_tokens(module: &Module, field: &FieldDef, conditional_attrs: bool) -> TokenStream {
     let name = field.name.ident();
     let doc = doc_attrs(&field.doc, false);
     let ty = type_tokens(module, &field.ty);
+    let serde_attr = |args: TokenStream| {
+        if conditional_attrs {
+            quote!(#[cfg_attr(any(feature = #ROUNDTRIP_FEATURE, feature = #SCHEMARS_FEATURE), serde(#args))])
+        } else {
+            quote!(#[serde(#args)])
+        }
+    };
     let rename = (field.wire != field.name.bare()).then(|| {
         let wire = &field.wire;
-        quote!(#[serde(rename = #wire)])
+        serde_attr(quote!(rename = #wire))
     });
     if field.required {
         quote! {
@@ -135,10 +180,11 @@ fn field_tokens(module: &Module, field: &FieldDef) -> TokenStream {
             pub #name: #ty,
         }
     } else {
+        let optional = serde_attr(quote!(default, skip_serializing_if = "Option::is_none"));
         quote! {
             #doc
             #rename
-            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #optional
             pub #name: Option<#ty>,
         }
     }

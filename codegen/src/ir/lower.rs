@@ -6,7 +6,7 @@ use heck::ToUpperCamelCase;
 
 use super::{
     Accessor, EnumDef, EnumRepr, FieldDef, Ir, Location, ModPath, Module, ModuleKind, Operation,
-    PathSegment, RustType, StructDef, TypeRef, Variant,
+    PathSegment, RustType, SerdeNeeds, StructDef, TypeRef, Variant,
 };
 use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
@@ -38,6 +38,7 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
         modules: lowering.modules,
     };
     mark_validated(&mut ir);
+    mark_serde_needs(&mut ir);
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -84,6 +85,55 @@ fn mark_validated(ir: &mut Ir) {
         }
         if !changed {
             return;
+        }
+    }
+}
+
+/// Marks what each struct is for on the wire: what a body holds is sent, what a response
+/// holds is received, however deep, so each struct derives only what the client needs.
+fn mark_serde_needs(ir: &mut Ir) {
+    let mut sent = BTreeSet::new();
+    let mut received = BTreeSet::new();
+    let mut queue: Vec<(TypeRef, bool)> = Vec::new();
+    for op in ir.modules.values().flat_map(|m| &m.operations) {
+        queue.extend(
+            op.body
+                .iter()
+                .filter_map(RustType::named_leaf)
+                .map(|t| (t.clone(), true)),
+        );
+        queue.extend(op.response.named_leaf().map(|t| (t.clone(), false)));
+    }
+    while let Some((type_ref, is_sent)) = queue.pop() {
+        let seen = if is_sent { &mut sent } else { &mut received };
+        if !seen.insert(type_ref.clone()) {
+            continue;
+        }
+        let Some(def) = ir.modules[&type_ref.module]
+            .structs
+            .iter()
+            .find(|s| s.name == type_ref.name)
+        else {
+            // An enum: its serde impls are written by hand, both ways.
+            continue;
+        };
+        for field in &def.fields {
+            if let Some(inner) = field.ty.named_leaf() {
+                queue.push((inner.clone(), is_sent));
+            }
+        }
+    }
+    for module in ir.modules.values_mut() {
+        let path = module.path.clone();
+        for def in &mut module.structs {
+            let type_ref = TypeRef {
+                module: path.clone(),
+                name: def.name.clone(),
+            };
+            def.serde = SerdeNeeds {
+                serialize: sent.contains(&type_ref),
+                deserialize: received.contains(&type_ref),
+            };
         }
     }
 }
@@ -290,6 +340,7 @@ impl Lowering {
                 doc,
                 fields,
                 validated: false,
+                serde: SerdeNeeds::default(),
             },
         );
     }
@@ -548,14 +599,16 @@ impl Lowering {
         let request = StructDef {
             name: names.request,
             doc: vec![format!(
-                "The parameters of [`{}::{}`]: {}.\n\nAs JSON (serde, schemars) it is an object of \
-                 the parameters by their wire names, and the body as `body`.",
+                "The parameters of [`{}::{}`]: {}.\n\nWith the `roundtrip` feature it is also a JSON \
+                 object (serde, and schemars with `schemars`): the parameters by their wire \
+                 names, and the body as `body`.",
                 api.bare(),
                 fn_name.bare(),
                 sanitize(&spec.title)
             )],
             fields,
             validated: false,
+            serde: SerdeNeeds::default(),
         };
         let operation = Operation {
             id: id.dotted(),
@@ -620,6 +673,7 @@ impl Lowering {
                 doc: vec![doc.to_owned()],
                 fields,
                 validated: false,
+                serde: SerdeNeeds::default(),
             },
         );
         Some(RustType::Named(TypeRef {

@@ -115,6 +115,18 @@ pub struct StructDef {
     /// Whether the struct, or a struct it holds, has fields with rules to check: only
     /// those get a `Validate` impl.
     pub validated: bool,
+    /// What the client needs of the struct: only those serde derives are always there;
+    /// the others come with the crate's `roundtrip` feature.
+    pub serde: SerdeNeeds,
+}
+
+/// The serde derives the client itself needs of a struct: `Serialize` for what it sends
+/// (bodies and the types in them), `Deserialize` for what it receives (responses and the
+/// types in them). A request struct needs neither: the client reads its fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SerdeNeeds {
+    pub serialize: bool,
+    pub deserialize: bool,
 }
 
 impl FieldDef {

@@ -136,9 +136,8 @@ pub struct DocumentedError {
 }
 
 /// The empty object a response without data carries (`"data": {}`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Empty {}
 
 /// Query or header parameters as name/value pairs, in the order they were set.

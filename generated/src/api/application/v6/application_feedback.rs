@@ -37,15 +37,10 @@ impl<'a> ApplicationFeedbackApi<'a> {
 }
 /// The parameters of [`ApplicationFeedbackApi::patch`]: 更新应用反馈.
 ///
-/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+/// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct PatchApplicationFeedbackRequest {
     /// 目标应用 ID（本租户创建的所有应用）
     ///
@@ -59,7 +54,10 @@ pub struct PatchApplicationFeedbackRequest {
     ///
     /// Example: `"open_id"`\
     /// Default: `"open_id"`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        any(feature = "roundtrip", feature = "schemars"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub user_id_type: Option<UserIdType>,
     /// 反馈处理状态
     ///

@@ -35,20 +35,18 @@ impl<'a> NotificationApi<'a> {
 }
 /// The parameters of [`NotificationApi::patch`]: 更新推送.
 ///
-/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+/// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct PatchNotificationRequest {
     /// Example: `"6985032626234982420"`
     pub notification_id: String,
     /// Example: `"open_id"`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        any(feature = "roundtrip", feature = "schemars"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub user_id_type: Option<String>,
     /// The JSON request body.
     pub body: PatchNotificationBody,
@@ -134,15 +132,10 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
     }
 }
 /// The doc type `chat_list`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ChatList {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///
@@ -168,15 +161,10 @@ impl ChatList {
     }
 }
 /// The doc type `create_user`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CreateUser {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///
@@ -212,15 +200,10 @@ impl CreateUser {
     }
 }
 /// The doc type `department_list`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct DepartmentList {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///
@@ -246,15 +229,10 @@ impl DepartmentList {
     }
 }
 /// The doc type `new_staff_scope_department_list`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct NewStaffScopeDepartmentList {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///
@@ -280,15 +258,10 @@ impl NewStaffScopeDepartmentList {
     }
 }
 /// The request body of [`PatchNotificationRequest`].
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct PatchNotificationBody {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -488,15 +461,10 @@ impl PatchNotificationBody {
     }
 }
 /// The doc type `update_user`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateUser {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///
@@ -532,15 +500,10 @@ impl UpdateUser {
     }
 }
 /// The doc type `user_list`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UserList {
     /// *Inferred:* the page documents no type for this field; it was read from the page's example.
     ///

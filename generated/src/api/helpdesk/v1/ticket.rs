@@ -78,15 +78,10 @@ impl<'a> TicketApi<'a> {
 }
 /// The parameters of [`TicketApi::answer_user_query`]: 回复用户在工单里的提问.
 ///
-/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+/// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct AnswerUserQueryTicketRequest {
     /// 工单ID
     ///
@@ -155,15 +150,10 @@ impl crate::runtime::ApiRequest for AnswerUserQueryTicketRequest {
 }
 /// The parameters of [`TicketApi::update`]: 更新工单详情.
 ///
-/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+/// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateTicketRequest {
     /// 工单ID
     ///
@@ -230,14 +220,10 @@ impl crate::runtime::ApiRequest for UpdateTicketRequest {
     }
 }
 /// The request body of [`AnswerUserQueryTicketRequest`].
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct AnswerUserQueryTicketBody {
     /// 事件ID,可从订阅事件中提取
     ///
@@ -264,15 +250,10 @@ impl AnswerUserQueryTicketBody {
 /// 自定义字段
 ///
 /// The doc type `customized_field_display_item`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CustomizedFieldDisplayItem {
     /// 自定义字段ID
     ///
@@ -308,15 +289,10 @@ impl CustomizedFieldDisplayItem {
     }
 }
 /// The request body of [`UpdateTicketRequest`].
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateTicketBody {
     /// 工单新status，status对应具体的含义如下：1: 待响应, 2: 处理中, 3: 排队中, 4: 待定, 5: 待用户响应, 50: 机器人关闭工单, 51: 人工关闭工单
     ///
@@ -398,15 +374,10 @@ impl UpdateTicketBody {
 /// faq结果列表
 ///
 /// The doc type `user_query_faq_info`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UserQueryFaqInfo {
     /// faq服务台内唯一标识
     ///

@@ -35,21 +35,19 @@ impl<'a> ChatButtonApi<'a> {
 }
 /// The parameters of [`ChatButtonApi::update`]: 更新消息流卡片按钮.
 ///
-/// As JSON (serde, schemars) it is an object of the parameters by their wire names, and the body as `body`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+/// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateChatButtonRequest {
     /// 用户 ID 类型
     ///
     /// Example: `"open_id"`\
     /// Default: `"open_id"`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        any(feature = "roundtrip", feature = "schemars"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub user_id_type: Option<UserIdType>,
     /// The JSON request body.
     pub body: UpdateChatButtonBody,
@@ -123,15 +121,10 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
 /// 失败的用户
 ///
 /// The doc type `failed_reason`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Deserialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct FailedReason {
     /// 错误码
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,14 +159,10 @@ impl FailedReason {
 /// - 清空原有按钮的字段配置，会删除该按钮。
 ///
 /// The doc type `open_app_feed_card_button`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardButton {
     /// 跳转 URL（仅支持 https 协议）
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,14 +237,10 @@ impl crate::runtime::Validate for OpenAppFeedCardButton {
 /// 交互按钮（非必填字段，如未传入该字段，则不展示按钮；最多展示 2 个按钮）
 ///
 /// The doc type `open_app_feed_card_buttons`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardButtons {
     /// 按钮组合，该字段为全量更新字段，若未传入字段原有值，则会清空字段数据。例如：
     /// - 在保持原有按钮的字段配置的前提下，新增一个按钮配置会添加一个按钮。
@@ -296,14 +281,10 @@ impl crate::runtime::Validate for OpenAppFeedCardButtons {
 /// 文字
 ///
 /// The doc type `open_app_feed_card_text`.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardText {
     /// 文本
     ///
@@ -335,15 +316,10 @@ impl crate::runtime::Validate for OpenAppFeedCardText {
 /// 跳转 URL（仅支持 https 协议）
 ///
 /// The doc type `open_app_feed_card_url`.
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardUrl {
     /// 默认 URL
     ///
@@ -437,14 +413,10 @@ impl crate::runtime::Validate for OpenAppFeedCardUrl {
     }
 }
 /// The request body of [`UpdateChatButtonRequest`].
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateChatButtonBody {
     /// 用户 ID 列表（ID 类型与 user_id_type 的取值一致。如果是商店应用，因不支持获取用户 user ID 权限，所以无法使用 user_id 类型的用户 ID）
     ///
@@ -505,15 +477,10 @@ impl crate::runtime::Validate for UpdateChatButtonBody {
     }
 }
 /// The `data` returned for [`UpdateChatButtonRequest`].
-#[derive(
-    Clone,
-    Debug,
-    Default,
-    PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Deserialize)]
+#[cfg_attr(feature = "roundtrip", derive(::serde::Serialize))]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateChatButtonResponse {
     /// 失败的用户
     #[serde(default, skip_serializing_if = "Option::is_none")]
