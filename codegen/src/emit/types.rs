@@ -21,7 +21,7 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
     let name = def.name.ident();
     let doc = doc_attrs(&def.doc, false);
     let default = def.is_defaultable().then(|| quote!(Default,));
-    let derives = serde_derives(def);
+    let (serde, optional_derives) = serde_derives(def);
     // `#[serde]` attributes need a serde derive (or schemars', which reads them) to be there.
     let conditional_attrs = !def.serde.serialize && !def.serde.deserialize;
     let fields = def
@@ -37,8 +37,8 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
         .map(|field| setter(module, field));
     quote! {
         #doc
-        #[derive(Clone, Debug, #default PartialEq)]
-        #derives
+        #[derive(Clone, Debug, #default PartialEq #(, #serde)*)]
+        #optional_derives
         pub struct #name {
             #(#fields)*
         }
@@ -52,8 +52,9 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
     }
 }
 
-/// The serde derives the client needs, always; the others, and JsonSchema, behind features.
-fn serde_derives(def: &StructDef) -> TokenStream {
+/// The serde derives the client needs, which are always there; and the attributes that
+/// add the others, and JsonSchema, with their features.
+fn serde_derives(def: &StructDef) -> (Vec<TokenStream>, TokenStream) {
     let always: Vec<TokenStream> = [
         (def.serde.serialize, quote!(::serde::Serialize)),
         (def.serde.deserialize, quote!(::serde::Deserialize)),
@@ -70,14 +71,13 @@ fn serde_derives(def: &StructDef) -> TokenStream {
     .filter(|(missing, _)| *missing)
     .map(|(_, derive)| derive)
     .collect();
-    let always = (!always.is_empty()).then(|| quote!(#[derive(#(#always),*)]));
     let roundtrip = (!roundtrip.is_empty())
         .then(|| quote!(#[cfg_attr(feature = #ROUNDTRIP_FEATURE, derive(#(#roundtrip),*))]));
-    quote! {
-        #always
+    let optional = quote! {
         #roundtrip
         #[cfg_attr(feature = #SCHEMARS_FEATURE, derive(::schemars::JsonSchema))]
-    }
+    };
+    (always, optional)
 }
 
 /// `impl Validate`, for structs with rules to check (see `StructDef::validated`).

@@ -132,8 +132,7 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
     }
 }
 /// The doc type `chat_list`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ChatList {
@@ -161,8 +160,7 @@ impl ChatList {
     }
 }
 /// The doc type `create_user`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CreateUser {
@@ -200,8 +198,7 @@ impl CreateUser {
     }
 }
 /// The doc type `department_list`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct DepartmentList {
@@ -229,8 +226,7 @@ impl DepartmentList {
     }
 }
 /// The doc type `new_staff_scope_department_list`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct NewStaffScopeDepartmentList {
@@ -258,8 +254,7 @@ impl NewStaffScopeDepartmentList {
     }
 }
 /// The request body of [`PatchNotificationRequest`].
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct PatchNotificationBody {
@@ -461,8 +456,7 @@ impl PatchNotificationBody {
     }
 }
 /// The doc type `update_user`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateUser {
@@ -500,8 +494,7 @@ impl UpdateUser {
     }
 }
 /// The doc type `user_list`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UserList {

@@ -220,8 +220,7 @@ impl crate::runtime::ApiRequest for UpdateTicketRequest {
     }
 }
 /// The request body of [`AnswerUserQueryTicketRequest`].
-#[derive(Clone, Debug, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct AnswerUserQueryTicketBody {
@@ -250,8 +249,7 @@ impl AnswerUserQueryTicketBody {
 /// 自定义字段
 ///
 /// The doc type `customized_field_display_item`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CustomizedFieldDisplayItem {
@@ -289,8 +287,7 @@ impl CustomizedFieldDisplayItem {
     }
 }
 /// The request body of [`UpdateTicketRequest`].
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateTicketBody {
@@ -374,8 +371,7 @@ impl UpdateTicketBody {
 /// faq结果列表
 ///
 /// The doc type `user_query_faq_info`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UserQueryFaqInfo {

@@ -121,8 +121,7 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
 /// 失败的用户
 ///
 /// The doc type `failed_reason`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Deserialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct FailedReason {
@@ -159,8 +158,7 @@ impl FailedReason {
 /// - 清空原有按钮的字段配置，会删除该按钮。
 ///
 /// The doc type `open_app_feed_card_button`.
-#[derive(Clone, Debug, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardButton {
@@ -237,8 +235,7 @@ impl crate::runtime::Validate for OpenAppFeedCardButton {
 /// 交互按钮（非必填字段，如未传入该字段，则不展示按钮；最多展示 2 个按钮）
 ///
 /// The doc type `open_app_feed_card_buttons`.
-#[derive(Clone, Debug, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardButtons {
@@ -281,8 +278,7 @@ impl crate::runtime::Validate for OpenAppFeedCardButtons {
 /// 文字
 ///
 /// The doc type `open_app_feed_card_text`.
-#[derive(Clone, Debug, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardText {
@@ -316,8 +312,7 @@ impl crate::runtime::Validate for OpenAppFeedCardText {
 /// 跳转 URL（仅支持 https 协议）
 ///
 /// The doc type `open_app_feed_card_url`.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct OpenAppFeedCardUrl {
@@ -413,8 +408,7 @@ impl crate::runtime::Validate for OpenAppFeedCardUrl {
     }
 }
 /// The request body of [`UpdateChatButtonRequest`].
-#[derive(Clone, Debug, PartialEq)]
-#[derive(::serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateChatButtonBody {
@@ -477,8 +471,7 @@ impl crate::runtime::Validate for UpdateChatButtonBody {
     }
 }
 /// The `data` returned for [`UpdateChatButtonRequest`].
-#[derive(Clone, Debug, Default, PartialEq)]
-#[derive(::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Deserialize)]
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct UpdateChatButtonResponse {
