@@ -246,3 +246,24 @@ fn a_file_that_does_not_parse_does_not_hide_errors_in_the_others() {
         "every diagnostic has a position: {all:#?}"
     );
 }
+
+#[test]
+fn a_service_named_like_one_of_the_crates_own_features_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    write(dir.path(), "full/v1/thing/get.yaml", GOOD);
+    let all = diagnostics(dir.path());
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].file.ends_with("full/v1/thing/get.yaml"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[0]
+            .message
+            .contains("the service `full` would be a cargo feature"),
+        "{}",
+        all[0]
+    );
+}

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
+/// The generated crate's own features (and its optional dependency), which no service may
+/// be named after, since each service is a feature too.
+pub const RESERVED_FEATURES: &[&str] = &["default", "full", "rustls", "roundtrip", "schemars"];
+
 /// The name of a service version's shared-types file.
 pub const SHARED_TYPES_FILE: &str = "_types.yaml";
 
@@ -117,6 +121,22 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
                     ),
                 );
             }
+        }
+        if let Some(service) = dirs
+            .first()
+            .filter(|s| RESERVED_FEATURES.contains(&s.as_str()))
+        {
+            diagnostics.push(
+                &file,
+                None,
+                "",
+                format!(
+                    "the service `{service}` would be a cargo feature of the generated crate, \
+                     and that name is taken by one of its own features ({})",
+                    RESERVED_FEATURES.join(", ")
+                ),
+            );
+            continue;
         }
         match (dirs, stem) {
             ([service, version], "_types") => pending.push(Pending::Shared {
