@@ -101,18 +101,25 @@ fn main() {
 
 /// The whole call through the generated client: build, validate, token from the cache,
 /// send, decode the typed response.
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn generated_client() {
     let f = &*FIXTURE;
     let response = f
         .calls
-        .block_on(f.client.im().v2().chat_button().update(typed_request()))
+        .block_on(async {
+            f.client
+                .im()
+                .v2()
+                .chat_button()
+                .update(typed_request())
+                .await
+        })
         .expect("the call succeeds");
     divan::black_box(response);
 }
 
 /// The same request by hand: a `json!` body, reqwest, and the envelope read as a Value.
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn hand_written_reqwest() {
     let f = &*FIXTURE;
     let url = format!("{}/open-apis/im/v2/chat_button", f.emulator.url());

@@ -148,8 +148,8 @@ fn codegen(args: &[String]) -> Result<(), String> {
     if args.timings {
         let t = timings;
         println!(
-            "codegen timings: load {:.0?}, validate {:.0?}, lower {:.0?}, tokens {:.0?}, \
-             format {:.0?}, compare {compare:.0?}, write {write:.0?}",
+            "codegen timings: load {:.2?}, validate {:.2?}, lower {:.2?}, tokens {:.2?}, \
+             format {:.2?}, compare {compare:.2?}, write {write:.2?}",
             t.load, t.validate, t.lower, t.tokens, t.format
         );
     }
