@@ -6,8 +6,9 @@
 use std::process::{Command, Stdio};
 
 use feishu_bench::measure::{self, Measured};
+use feishu_bench::synth;
 use feishu_bench::synth::Config;
-use feishu_bench::{cargo, root, synth_into, work_dir};
+use feishu_bench::{cargo, root, work_dir, write_fresh};
 
 const RUNS: usize = 3;
 
@@ -30,7 +31,7 @@ fn main() {
     for endpoints in [2_500, 25_000] {
         let spec = work_dir().join(format!("codegen-spec-{endpoints}"));
         let out = work_dir().join(format!("codegen-out-{endpoints}"));
-        synth_into(Config::new(endpoints), &spec).expect("synth writes");
+        write_fresh(&synth::generate(Config::new(endpoints)), &spec).expect("synth writes");
         let run = |out_exists: bool| -> (Measured, String) {
             if !out_exists && out.exists() {
                 std::fs::remove_dir_all(&out).expect("old output removed");

@@ -9,12 +9,13 @@
 //!
 //! Set `FEISHU_BENCH_QUICK=1` to skip the all-services builds, which take minutes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 
 use feishu_bench::measure::{self, Measured};
 use feishu_bench::synth::{self, Config};
-use feishu_bench::{cargo, generate_crate, synth_into, work_dir};
+use feishu_bench::{cargo, generate_crate, work_dir, write_fresh};
 
 const ENDPOINTS: usize = 2_500;
 
@@ -25,12 +26,11 @@ fn main() {
     let alone_spec = work_dir().join("compile-spec-one");
     let alone = work_dir().join("compile-crate-one");
     let target = work_dir().join("compile-target");
-    let config = Config::new(ENDPOINTS);
-    synth_into(config, &spec).expect("synth writes");
+    let files = synth::generate(Config::new(ENDPOINTS));
+    write_fresh(&files, &spec).expect("the spec is written");
     generate_crate(&spec, &whole).expect("codegen");
 
     // The services in the order synth writes them; the first one stands alone too.
-    let files = synth::generate(config);
     let mut services: Vec<String> = files
         .keys()
         .map(|k| k.split('/').next().unwrap_or_default().to_owned())
@@ -46,14 +46,11 @@ fn main() {
     };
     let one_endpoints = per_service(&one);
     let ten_endpoints: usize = services[..10].iter().map(|s| per_service(s)).sum();
-    if alone_spec.exists() {
-        std::fs::remove_dir_all(&alone_spec).expect("old spec removed");
-    }
-    let only_one: std::collections::BTreeMap<String, String> = files
+    let only_one: BTreeMap<String, String> = files
         .into_iter()
         .filter(|(k, _)| k.starts_with(&format!("{one}/")))
         .collect();
-    synth::write(&only_one, &alone_spec).expect("spec of one service");
+    write_fresh(&only_one, &alone_spec).expect("the spec of one service is written");
     generate_crate(&alone_spec, &alone).expect("codegen of one service");
 
     // Dependencies first, for both crates (they share the target dir).

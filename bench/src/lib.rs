@@ -26,12 +26,15 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
-/// Writes the synthetic spec of `config` into `dir`, replacing what was there.
-pub fn synth_into(config: synth::Config, dir: &Path) -> std::io::Result<()> {
+/// Writes a spec tree (as [`synth::generate`] makes it) into `dir`, replacing what was there.
+pub fn write_fresh(
+    files: &std::collections::BTreeMap<String, String>,
+    dir: &Path,
+) -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    synth::write(&synth::generate(config), dir)
+    synth::write(files, dir)
 }
 
 /// Generates the crate for `spec_dir` into `crate_dir` (a fresh copy of the hand-written

@@ -207,56 +207,55 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
 /// and the last calls `$callback!` with the whole list.
 pub fn registry(ir: &Ir) -> TokenStream {
     let root = &ir.modules[&Vec::new()];
-    let links: Vec<(String, proc_macro2::Ident)> = root
+    let names: Vec<proc_macro2::Ident> = root
         .children
         .iter()
-        .map(|service| {
-            let feature = super::service_feature(ir, service);
-            let name = quote::format_ident!("__feishu_endpoints_{}", service.bare());
-            (feature, name)
-        })
+        .map(|service| quote::format_ident!("__feishu_endpoints_{}", service.bare()))
         .collect();
-    let first = links.first().map_or_else(
+    let first = names.first().map_or_else(
         || quote!($callback!()),
-        |(_, name)| quote!($crate::#name!($callback;)),
+        |name| quote!($crate::#name!($callback;)),
     );
-    let chain = links.iter().enumerate().map(|(i, (feature, name))| {
-        let service = &root.children[i];
-        let requests: Vec<TokenStream> = ir
-            .modules
-            .values()
-            .filter(|m| m.path.first() == Some(service))
-            .flat_map(|module| {
-                module.operations.iter().map(move |op| {
-                    let path = module.path.iter().map(|m| m.ident());
-                    let name = op.request.name.ident();
-                    quote!($crate::#(#path::)*#name,)
+    let chain = root
+        .children
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (service, name))| {
+            let feature = super::service_feature(ir, service);
+            let requests: Vec<TokenStream> = ir
+                .modules
+                .values()
+                .filter(|m| m.path.first() == Some(service))
+                .flat_map(|module| {
+                    module.operations.iter().map(move |op| {
+                        let path = module.path.iter().map(|m| m.ident());
+                        let name = op.request.name.ident();
+                        quote!($crate::#(#path::)*#name,)
+                    })
                 })
-            })
-            .collect();
-        let next = match links.get(i + 1) {
-            Some((_, next)) => quote!($crate::#next!($callback; $($done)*)),
-            None => quote!($callback!($($done)*)),
-        };
-        let next_with = match links.get(i + 1) {
-            Some((_, next)) => quote!($crate::#next!($callback; $($done)* #(#requests)*)),
-            None => quote!($callback!($($done)* #(#requests)*)),
-        };
-        quote! {
-            #[cfg(feature = #feature)]
-            #[doc(hidden)]
-            #[macro_export]
-            macro_rules! #name {
-                ($callback:ident; $($done:tt)*) => { #next_with };
+                .collect();
+            // Hands the list so far, plus `added`, to the next service's macro or the callback.
+            let forward = |added: &[TokenStream]| match names.get(i + 1) {
+                Some(next) => quote!($crate::#next!($callback; $($done)* #(#added)*)),
+                None => quote!($callback!($($done)* #(#added)*)),
+            };
+            let (enabled, disabled) = (forward(&requests), forward(&[]));
+            quote! {
+                #[cfg(feature = #feature)]
+                #[doc(hidden)]
+                #[macro_export]
+                macro_rules! #name {
+                    ($callback:ident; $($done:tt)*) => { #enabled };
+                }
+                #[cfg(not(feature = #feature))]
+                #[doc(hidden)]
+                #[macro_export]
+                macro_rules! #name {
+                    ($callback:ident; $($done:tt)*) => { #disabled };
+                }
             }
-            #[cfg(not(feature = #feature))]
-            #[doc(hidden)]
-            #[macro_export]
-            macro_rules! #name {
-                ($callback:ident; $($done:tt)*) => { #next };
-            }
-        }
-    });
+        });
     quote! {
         /// Calls `$callback!` with the request type of every generated endpoint of the
         /// enabled services, each followed by a comma, for tests that cover all endpoints
