@@ -496,6 +496,7 @@ fn endpoint(
     };
     let data = |fields: Vec<Field>| Response {
         envelope: Envelope::Data,
+        file: false,
         payload: Some(at(Payload {
             ty: None,
             fields: Some(fields),
@@ -658,6 +659,7 @@ fn blank() -> EndpointSpec {
         title: at(String::new()),
         doc_url: at(String::new()),
         updated: Some("2024-01-01".to_owned()),
+        host: Default::default(),
         description: String::new(),
         notes: Vec::new(),
         method: at(HttpMethod::Get),

@@ -59,6 +59,14 @@ pub fn parse(cell: &str) -> Result<DocType, String> {
         return Ok(DocType::Array(Box::new(parse(inner)?)));
     }
     let lower = text.to_ascii_lowercase();
+    // `array<string>`, `list<int>`: the generic spelling of `T[]`.
+    if let Some(inner) = ["array<", "list<"]
+        .iter()
+        .find_map(|open| lower.strip_prefix(open))
+        .and_then(|rest| rest.strip_suffix('>'))
+    {
+        return Ok(DocType::Array(Box::new(parse(inner)?)));
+    }
     if let Some(inner) = lower
         .strip_prefix("map<")
         .and_then(|rest| rest.strip_suffix('>'))
@@ -82,11 +90,17 @@ pub fn parse(cell: &str) -> Result<DocType, String> {
             DocType::Scalar("float")
         }
         "boolean" | "bool" => DocType::Scalar("bool"),
-        "object" | "json" | "map" | "-" | "" | "struct" => DocType::Object,
-        "any" | "interface{}" => DocType::Scalar("any"),
+        "object" | "json" | "map" | "-" | "/" | "" | "struct" => DocType::Object,
+        "any" | "interface{}" | "interface" => DocType::Scalar("any"),
+        // A part of a multipart/form-data upload.
+        "file" => DocType::Scalar("file"),
         "array" | "list" => DocType::Array(Box::new(DocType::Scalar("any"))),
-        _ if text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            DocType::Named(text.to_snake_case())
+        // Dotted names (`app.table.record`) are the SDKs' type paths.
+        _ if text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
+        {
+            DocType::Named(text.replace('.', "_").to_snake_case())
         }
         _ => return Err(format!("`{text}` is not a type the importer knows")),
     })
@@ -114,6 +128,9 @@ mod tests {
             ("social_plan_condition[][]", "OBJ[][]"),
             (r"\-", "OBJ"),
             ("object", "OBJ"),
+            ("array<string>", "string[]"),
+            ("list<int>", "int[]"),
+            ("file", "file"),
         ];
         for (cell, spec) in cases {
             assert_eq!(parse(cell).unwrap().spec("OBJ"), spec, "{cell}");
@@ -125,6 +142,10 @@ mod tests {
         assert_eq!(
             parse("i18n[]").unwrap().object_leaf(),
             Some(&DocType::Named("i18n".into()))
+        );
+        assert_eq!(
+            parse("app.table.record").unwrap(),
+            DocType::Named("app_table_record".into())
         );
         assert!(parse("map<int, string>").is_err());
         assert!(parse("string or int").is_err());

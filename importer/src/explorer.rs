@@ -63,9 +63,11 @@ pub fn import(page: &Page, found: &mut Findings) -> Option<EndpointSpec> {
         body: numbered.clone(),
     };
     let mut warnings = Vec::new();
-    let errors = crate::markdown::error_codes(&errors_section, &mut |line, what, m| {
-        warnings.push(page.diagnostic(line, what, m))
-    });
+    let errors = crate::markdown::error_codes(
+        &errors_section,
+        crate::layout::Layout::Seed,
+        &mut |line, what, m| warnings.push(page.diagnostic(line, what, m)),
+    );
 
     // The body: the curl example's --data-raw JSON.
     let request = match line_of(&|l| l.starts_with("--data-raw '")) {
@@ -209,6 +211,7 @@ pub fn import(page: &Page, found: &mut Findings) -> Option<EndpointSpec> {
         description: String::new(),
         notes: Vec::new(),
         method: located(method),
+        host: Default::default(),
         path: located(path),
         rate_limit: None,
         app_types,

@@ -3,18 +3,20 @@
 
 use feishu_codegen::diagnostic::Diagnostic;
 use feishu_codegen::spec::model::{
-    AppType, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
+    ApiHost, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
     Scope, TokenKind,
 };
 use serde_json::Value;
 
-use crate::cell::{self, plain_text, scope_of};
+use crate::cell::{self, plain_text};
 use crate::doc_type;
 use crate::example;
 use crate::fields::{Defined, located, to_fields};
+use crate::layout::Layout;
+use crate::mirror;
 use crate::nesting::{self, FieldRow, Node};
 use crate::page::{FrontMatter, Page, Section};
-use crate::table::{self, Table};
+use crate::table::Table;
 
 /// The page's problems: errors stop the import, warnings are reported.
 #[derive(Default)]
@@ -22,6 +24,9 @@ pub struct Findings {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
 }
+
+/// Other titles pages give a section: (alias, the title it stands for).
+const SECTION_ALIASES: &[(&str, &str)] = &[("请求示例", "请求体示例"), ("响应示例", "响应体示例")];
 
 /// Sections kept out of the spec, with why.
 const SKIPPED_SECTIONS: &[&str] = &["代码示例"];
@@ -36,28 +41,28 @@ pub fn import(
     let mut warn = |line: usize, what: &str, message: String| {
         warnings.push(page.diagnostic(line, what, message));
     };
-    let find = |title: &str| sections.iter().find(|s| s.title == title);
+    let layout = Layout::of(&front);
+    let sections = &layout.sections(sections.to_vec());
+    let find = |title: &str| {
+        let aliases = SECTION_ALIASES.iter().filter(|(_, of)| *of == title);
+        let mut titles = std::iter::once(title).chain(aliases.map(|(alias, _)| *alias));
+        titles.find_map(|t| sections.iter().find(|s| s.title == t))
+    };
     let title = front.title.clone().or_else(|| {
         sections
             .iter()
             .find(|s| s.level == 1)
             .map(|s| s.title.clone())
     });
-    let Some(doc_url) = front.source_url.clone() else {
-        found
-            .errors
-            .push(page.diagnostic(1, "front matter", "no `source_url`"));
+    let Some(doc_url) = layout.doc_url(&front) else {
+        found.errors.push(page.diagnostic(
+            1,
+            "front matter",
+            "no `source_url` (or `fullPath`): the page's address is unknown",
+        ));
         return None;
     };
-    let updated = match &front.last_remote_update {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-        None => page
-            .lines
-            .iter()
-            .find_map(|l| l.strip_prefix("最后更新于"))
-            .map(|d| d.trim().to_owned()),
-    };
+    let updated = layout.updated(&front, page);
 
     // Lead paragraphs and the remark sections.
     let mut description = String::new();
@@ -96,7 +101,7 @@ pub fn import(
             .push(page.diagnostic(0, "请求", "the page has no `## 请求` section"));
         return None;
     };
-    let rows = request_rows(request);
+    let rows = layout.request_rows(request, KNOWN_REQUEST_ROWS);
     let value_of = |key: &str| rows.iter().find(|(_, k, _)| k == key);
     let Some((url_line, _, url)) = value_of("HTTP URL") else {
         found.errors.push(page.diagnostic(
@@ -126,8 +131,8 @@ pub fn import(
                 return None;
             }
         };
-    let path = match api_path(url) {
-        Ok((path, query)) => {
+    let (host, path) = match api_path(url) {
+        Ok((host, path, query)) => {
             if let Some(query) = query {
                 warn(
                     *url_line,
@@ -137,7 +142,7 @@ pub fn import(
                     ),
                 );
             }
-            path
+            (host, path)
         }
         Err(message) => {
             found
@@ -148,33 +153,19 @@ pub fn import(
     };
     let rate_limit = value_of("接口频率限制").map(|(_, _, v)| plain_text(v));
     let app_types = value_of("支持的应用类型")
-        .map(|(_, _, v)| {
-            let mut kinds = Vec::new();
-            if v.contains("自建应用") {
-                kinds.push(AppType::Custom);
-            }
-            if v.contains("商店应用") {
-                kinds.push(AppType::Store);
-            }
-            kinds
-        })
+        .map(|(_, _, v)| layout.app_types(v))
         .unwrap_or_default();
     let mut scope_list = |key: &str| -> Vec<Scope> {
         let Some((line, _, value)) = value_of(key) else {
             return Vec::new();
         };
-        let mut scopes = Vec::new();
-        for text in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match scope_of(text) {
-                Some(scope) => scopes.push(scope),
-                None if text == "无" || text.starts_with("**") || text.contains("开启任一权限") =>
-                    {}
-                None => warn(
-                    *line,
-                    key,
-                    format!("`{text}` names a permission without its scope code; not kept"),
-                ),
-            }
+        let (scopes, unnamed) = layout.scopes(value);
+        for text in unnamed {
+            warn(
+                *line,
+                key,
+                format!("`{text}` names a permission without its scope code; not kept"),
+            );
         }
         scopes
     };
@@ -200,7 +191,7 @@ pub fn import(
             .body
             .iter()
             .any(|(_, l)| l.contains("X-Lark-Helpdesk-Authorization"));
-        for (row_line, name, cells) in simple_rows(section, &mut warn) {
+        for (row_line, name, cells) in simple_rows(section, layout, &mut warn) {
             let doc = cell::parse(cells.last().map(String::as_str).unwrap_or_default());
             match name.as_str() {
                 "Authorization" => {
@@ -250,14 +241,14 @@ pub fn import(
     let header_params = fields_of(header_params, None, &mut warn, "请求头");
     let path_params = match find("路径参数") {
         Some(s) => {
-            let rows = field_rows(s, &mut warn, found);
+            let rows = field_rows(s, layout, &mut warn, found);
             fields_of(rows, None, &mut warn, "路径参数")
         }
         None => Vec::new(),
     };
     let query_params = match find("查询参数") {
         Some(s) => {
-            let rows = field_rows(s, &mut warn, found);
+            let rows = field_rows(s, layout, &mut warn, found);
             fields_of(rows, None, &mut warn, "查询参数")
         }
         None => Vec::new(),
@@ -280,10 +271,10 @@ pub fn import(
 
     // The body and its example.
     let request_example =
-        find("请求体示例").and_then(|s| first_example(page, s, "请求体示例", &mut warn, found));
+        find("请求体示例").and_then(|s| first_example(s, "请求体示例", &mut warn));
     let request_body = match find("请求体") {
         Some(s) => {
-            let rows = field_rows(s, &mut warn, found);
+            let rows = field_rows(s, layout, &mut warn, found);
             let fields = fields_of(
                 rows,
                 request_example.as_ref().map(|e| &e.value),
@@ -302,18 +293,22 @@ pub fn import(
 
     // The response.
     let response_example =
-        find("响应体示例").and_then(|s| first_example(page, s, "响应体示例", &mut warn, found));
+        find("响应体示例").and_then(|s| first_example(s, "响应体示例", &mut warn));
     let response = match find("响应体") {
         Some(s) => {
-            let rows = field_rows(s, &mut warn, found);
+            let rows = field_rows(s, layout, &mut warn, found);
             let example = response_example.as_ref().map(|e| &e.value);
             response_of(rows, example, &mut fields_of, &mut warn)
         }
         None => Response::default(),
     };
+    let response = Response {
+        file: returns_file(sections),
+        ..response
+    };
 
     let errors = find("错误码")
-        .map(|s| error_codes(s, &mut warn))
+        .map(|s| error_codes(s, layout, &mut warn))
         .unwrap_or_default();
     found.warnings.extend(warnings);
     Some(EndpointSpec {
@@ -323,6 +318,7 @@ pub fn import(
         description,
         notes,
         method: located(method),
+        host,
         path: located(path),
         rate_limit,
         app_types,
@@ -354,65 +350,37 @@ const KNOWN_REQUEST_ROWS: &[&str] = &[
     "字段权限要求",
 ];
 
-/// The `名称 | 值` (or `基本 |`) request table: (line, key, value). A key may run over
-/// several lines before its `|` (`权限要求` and its explanation), a value after it.
-fn request_rows(section: &Section) -> Vec<(usize, String, String)> {
-    let mut rows: Vec<(usize, String, String, bool)> = Vec::new();
-    let mut started = false;
-    for (line, text) in &section.body {
-        let trimmed = text.trim();
-        if !started {
-            started = table::is_separator(trimmed);
-            continue;
-        }
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            break;
-        }
-        let starts_row = KNOWN_REQUEST_ROWS.iter().any(|k| trimmed.starts_with(k))
-            || (rows.last().is_some_and(|r| r.3)
-                && trimmed.contains('|')
-                && !trimmed.starts_with('|'));
-        if starts_row || rows.is_empty() {
-            rows.push((*line, String::new(), String::new(), false));
-        }
-        let Some(row) = rows.last_mut() else { continue };
-        let (mut key_part, mut value_part) = (None, None);
-        if row.3 {
-            value_part = Some(trimmed);
-        } else if let Some((k, v)) = trimmed.split_once('|') {
-            key_part = Some(k);
-            value_part = Some(v);
-            row.3 = true;
-        } else {
-            key_part = Some(trimmed);
-        }
-        if let Some(k) = key_part
-            && row.1.is_empty()
-        {
-            row.1 = k.trim().to_owned();
-        }
-        if let Some(v) = value_part {
-            if !row.2.is_empty() {
-                row.2.push('\n');
-            }
-            row.2.push_str(v.trim());
-        }
-    }
-    rows.into_iter().map(|(l, k, v, _)| (l, k, v)).collect()
-}
-
-/// `https://open.feishu.cn/open-apis/x/v1/ys/:id?a=b` → (`/open-apis/x/v1/ys/:id`, `a=b`).
-fn api_path(url: &str) -> Result<(String, Option<String>), String> {
+/// `https://open.feishu.cn/open-apis/x/v1/ys/:id?a=b` → (`/open-apis/x/v1/ys/:id`, `a=b`),
+/// with the host that serves it.
+fn api_path(url: &str) -> Result<(ApiHost, String, Option<String>), String> {
     let url = plain_text(url);
-    let start = url
-        .find("/open-apis/")
-        .ok_or_else(|| format!("`{url}` is not an /open-apis/ URL"))?;
+    let (host, start) = [ApiHost::Open, ApiHost::Www]
+        .into_iter()
+        .find_map(|host| url.find(host.path_prefix()).map(|at| (host, at)))
+        .ok_or_else(|| {
+            format!("`{url}` is neither an /open-apis/ nor an /approval/openapi/ URL")
+        })?;
     let rest = &url[start..];
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q.to_owned())),
         None => (rest, None),
     };
-    Ok((colon_placeholders(path), query))
+    Ok((host, colon_placeholders(path), query))
+}
+
+/// Whether the page says the success answer is the file itself (返回文件二进制流).
+fn returns_file(sections: &[Section]) -> bool {
+    let mut in_response = false;
+    sections.iter().any(|section| {
+        if section.level <= 2 {
+            in_response = section.title == "响应";
+        }
+        in_response
+            && section
+                .body
+                .iter()
+                .any(|(_, l)| l.contains("返回文件二进制流"))
+    })
 }
 
 /// `/tickets/{ticket_id}` → `/tickets/:ticket_id`, the spec's placeholder style.
@@ -438,9 +406,10 @@ fn is_required(cell: &str) -> bool {
 /// The rows of a section's first table as (line, name, cells).
 fn simple_rows(
     section: &Section,
+    layout: Layout,
     warn: &mut dyn FnMut(usize, &str, String),
 ) -> Vec<(usize, String, Vec<String>)> {
-    let Some(table) = table::tables(&section.body).into_iter().next() else {
+    let Some(table) = layout.tables(section).into_iter().next() else {
         return Vec::new();
     };
     table
@@ -459,11 +428,12 @@ fn simple_rows(
 /// legacy `∟` depth markers.
 fn field_rows(
     section: &Section,
+    layout: Layout,
     warn: &mut dyn FnMut(usize, &str, String),
     found: &mut Findings,
 ) -> Vec<FieldRow> {
     let what = section.title.as_str();
-    let tables = table::tables(&section.body);
+    let tables = layout.tables(section);
     let Some(table) = tables.first() else {
         if let Some((line, _)) = section.body.iter().find(|(_, l)| l.contains('|')) {
             // The page is named by the caller, which knows it.
@@ -559,6 +529,9 @@ impl Columns {
 
 /// `&emsp;&emsp;∟&nbsp;id` → (Some(2), `id`); `id` → (None, `id`).
 fn split_depth(cell: &str) -> (Option<usize>, String) {
+    if let Some((depth, name)) = mirror::depth(cell) {
+        return (Some(depth), plain_text(&cell::decode_entities(name)));
+    }
     let decoded = cell::decode_entities(cell);
     let text = plain_text(&decoded.replace('∟', " ∟ "));
     if !decoded.contains('∟') {
@@ -583,11 +556,9 @@ fn split_depth(cell: &str) -> (Option<usize>, String) {
 }
 
 fn first_example(
-    page: &Page,
     section: &Section,
     what: &str,
     warn: &mut dyn FnMut(usize, &str, String),
-    found: &mut Findings,
 ) -> Option<example::Example> {
     let blocks = section.code_blocks();
     let (line, text) = blocks.first()?;
@@ -613,11 +584,13 @@ fn first_example(
             Some(parsed)
         }
         Err(message) => {
-            found.errors.push(page.diagnostic(
+            // A broken example is the page's mistake, not the endpoint's: the spec is
+            // still right without it.
+            warn(
                 *line,
                 what,
-                format!("the example is not valid JSON ({message})"),
-            ));
+                format!("the example is not valid JSON ({message}); it is dropped"),
+            );
             None
         }
     }
@@ -696,6 +669,7 @@ fn response_of(
                 fields: Some(fields),
             })
         }),
+        file: false,
     }
 }
 
@@ -706,8 +680,12 @@ fn collect_rows(nodes: &[Node], out: &mut Vec<FieldRow>) {
     }
 }
 
-pub fn error_codes(section: &Section, warn: &mut dyn FnMut(usize, &str, String)) -> Vec<ErrorCode> {
-    let Some(table) = table::tables(&section.body).into_iter().next() else {
+pub fn error_codes(
+    section: &Section,
+    layout: Layout,
+    warn: &mut dyn FnMut(usize, &str, String),
+) -> Vec<ErrorCode> {
+    let Some(table) = layout.tables(section).into_iter().next() else {
         return Vec::new();
     };
     let status = table.column(&["HTTP状态码", "HTTP 状态码"]);

@@ -127,6 +127,12 @@ pub struct FrontMatter {
     pub title: Option<String>,
     pub source_url: Option<String>,
     pub last_remote_update: Option<serde_json::Value>,
+    /// The mirror layout's page path below `https://open.feishu.cn/document`.
+    #[serde(rename = "fullPath")]
+    pub full_path: Option<String>,
+    /// The mirror layout's last update, in milliseconds.
+    #[serde(rename = "updateTime")]
+    pub update_time: Option<serde_json::Value>,
 }
 
 /// Splits a markdown page into front matter, the lines before the first heading and the

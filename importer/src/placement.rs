@@ -34,9 +34,14 @@ const VERB_PREFIXES: &[&str] = &[
 
 /// `path` is below the host (`/open-apis/…`, `:name` placeholders); `doc_url` the page.
 pub fn place(http_method: &str, path: &str, doc_url: &str) -> Result<Placement, String> {
-    let rest = path
-        .strip_prefix("/open-apis/")
-        .ok_or_else(|| format!("the path `{path}` does not start with /open-apis/"))?;
+    // The old approval API (`www.feishu.cn/approval/openapi/v2/…`) is the approval service.
+    let rest = match path.strip_prefix("/approval/openapi/") {
+        Some(rest) => format!("approval/{rest}"),
+        None => path
+            .strip_prefix("/open-apis/")
+            .ok_or_else(|| format!("the path `{path}` does not start with /open-apis/"))?
+            .to_owned(),
+    };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let service = segments
         .first()
@@ -94,11 +99,53 @@ pub fn place(http_method: &str, path: &str, doc_url: &str) -> Result<Placement, 
         .map(|s| singular(&s.to_snake_case()))
         .collect::<Vec<_>>()
         .join("_");
+    // The path's last literal may be a resource word rather than an action
+    // (`/app_feed_card/batch` is the resource `app_feed_card_batch`).
+    let with_action = format!("{resource}_{method}");
+    let (resource, method) = match doc_placement(doc_url) {
+        Some(doc)
+            if (&doc.service, &doc.version) == (&service, &version)
+                && (doc.resource == resource || (is_action && doc.resource == with_action)) =>
+        {
+            (doc.resource, doc.method)
+        }
+        _ => (resource, method),
+    };
     Ok(Placement {
         service,
         version,
         resource,
         method,
+    })
+}
+
+/// The placement a doc URL spells out as `…/<service>-<version>/<resource>/<method>`, the
+/// names the official SDKs use. Only its method name is taken, and only where the service,
+/// version and resource agree with the API path: the docs also group pages under topics
+/// (`im-v2/groups-bots/update`) that are not resources.
+fn doc_placement(doc_url: &str) -> Option<Placement> {
+    let segments: Vec<&str> = doc_url.trim_end_matches('/').rsplit('/').take(3).collect();
+    let [method, resource, service_version] = segments[..] else {
+        return None;
+    };
+    let (service, version) = service_version.rsplit_once('-')?;
+    let is_version = version.len() > 1
+        && version.starts_with('v')
+        && version[1..].chars().all(|c| c.is_ascii_digit());
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    };
+    (is_version && is_name(service) && is_name(resource) && is_name(method)).then(|| Placement {
+        service: service.to_snake_case(),
+        version: version.to_owned(),
+        resource: resource
+            .split('-')
+            .map(|word| singular(&word.to_snake_case()))
+            .collect::<Vec<_>>()
+            .join("_"),
+        method: method.to_snake_case(),
     })
 }
 

@@ -45,7 +45,7 @@ pub fn is_separator(line: &str) -> bool {
         && cells.iter().all(|c| {
             let c = c.trim();
             let inner = c.trim_start_matches(':').trim_end_matches(':');
-            inner.len() >= 2 && inner.chars().all(|ch| ch == '-')
+            !inner.is_empty() && inner.chars().all(|ch| ch == '-')
         })
 }
 

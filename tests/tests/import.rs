@@ -204,7 +204,8 @@ fn a_page_without_a_method_or_a_path_names_the_page_and_the_line() {
     );
     let error = import_error(&no_path);
     assert!(
-        error.contains("no-path.md:16:1: HTTP URL:") && error.contains("is not an /open-apis/ URL"),
+        error.contains("no-path.md:16:1: HTTP URL:")
+            && error.contains("is neither an /open-apis/ nor an /approval/openapi/ URL"),
         "{error}"
     );
 }
@@ -226,14 +227,18 @@ fn a_broken_table_names_the_page_and_the_line() {
 }
 
 #[test]
-fn an_example_that_is_not_json_names_the_page_and_the_line() {
+fn an_example_that_is_not_json_is_dropped_with_a_warning_naming_the_page_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let page = broken_page(dir.path(), "json.md", "\"data\": {}", "\"data\": {");
-    let error = import_error(&page);
+    let imported = feishu_import::import_page(&page, dir.path()).expect("the page imports");
+    let warnings: Vec<String> = imported.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
-        error.contains("json.md:78:1: 响应体示例: the example is not valid JSON (line 5 column"),
-        "{error}"
+        warnings.iter().any(|w| w.contains(
+            "json.md:78:1: 响应体示例: the example is not valid JSON (line 5 column"
+        ) && w.ends_with("it is dropped")),
+        "{warnings:#?}"
     );
+    assert!(!imported.yaml.contains("\n  response: "), "{}", imported.yaml);
 }
 
 #[test]

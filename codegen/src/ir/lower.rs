@@ -410,7 +410,8 @@ impl Lowering {
                 Primitive::Int32 => RustType::I32,
                 Primitive::Float => RustType::F64,
                 Primitive::Bool => RustType::Bool,
-                Primitive::Any => RustType::Json,
+                // Validation keeps files to upload bodies, whose endpoints are not lowered.
+                Primitive::Any | Primitive::File => RustType::Json,
             },
             TypeExpr::Named(name) => RustType::Named(
                 self.type_refs[&(service.to_owned(), version.to_owned(), name.clone())].clone(),

@@ -31,6 +31,9 @@ pub struct EndpointSpec {
     pub notes: Vec<String>,
     /// The HTTP method.
     pub method: Located<HttpMethod>,
+    /// The host that serves the endpoint.
+    #[serde(default, skip_serializing_if = "ApiHost::is_open")]
+    pub host: ApiHost,
     /// The path below the host, with `:name` placeholders for path parameters,
     /// e.g. `/open-apis/helpdesk/v1/tickets/:ticket_id`.
     pub path: Located<String>,
@@ -63,7 +66,9 @@ pub struct EndpointSpec {
     /// Request headers other than `Authorization` and `Content-Type`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub header_params: Vec<Field>,
-    /// The JSON request body, if the endpoint takes one.
+    /// The request body, if the endpoint takes one: JSON, or the parts of a
+    /// `multipart/form-data` upload (see `content_type`), where a field of type `file`
+    /// is a file part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_body: Option<Located<Payload>>,
     /// The response: where its fields sit and what they are.
@@ -80,11 +85,52 @@ pub struct EndpointSpec {
     pub examples: Examples,
 }
 
+impl EndpointSpec {
+    /// Whether the request is a `multipart/form-data` upload.
+    pub fn is_upload(&self) -> bool {
+        self.content_type
+            .as_deref()
+            .is_some_and(|c| c.trim_start().starts_with("multipart/form-data"))
+    }
+
+    /// Whether the client can call the endpoint yet: uploads and file downloads are
+    /// recorded in the spec but not generated until the client can send and receive
+    /// files, so that nothing generated pretends to work.
+    pub fn is_generated(&self) -> bool {
+        !self.is_upload() && !self.response.file
+    }
+}
+
 /// `spec/<service>/<version>/_types.yaml`: object types shared by a service version.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharedTypes {
     pub types: Vec<TypeDef>,
+}
+
+/// Where an endpoint is served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiHost {
+    /// `open.feishu.cn` / `open.larksuite.com`: every path below `/open-apis/`.
+    #[default]
+    Open,
+    /// `www.feishu.cn` / `www.larksuite.com`: the old approval API below `/approval/openapi/`.
+    Www,
+}
+
+impl ApiHost {
+    pub fn is_open(&self) -> bool {
+        *self == ApiHost::Open
+    }
+
+    /// The prefix every path on this host starts with.
+    pub fn path_prefix(self) -> &'static str {
+        match self {
+            ApiHost::Open => "/open-apis/",
+            ApiHost::Www => "/approval/openapi/",
+        }
+    }
 }
 
 #[derive(
@@ -152,7 +198,8 @@ pub struct Scope {
 pub struct Field {
     /// The name on the wire.
     pub name: Located<String>,
-    /// The type: `string`, `int`, `int32`, `int64`, `float`, `bool`, `any`, a named object
+    /// The type: `string`, `int`, `int32`, `int64`, `float`, `bool`, `any`, `file` (a
+    /// file part of a multipart body), a named object
     /// type in snake_case (`customized_field_display_item`), `T[]` for arrays (nestable:
     /// `T[][]`) and `map<string, T>` for maps.
     #[serde(rename = "type")]
@@ -256,6 +303,10 @@ pub struct Response {
     /// Absent or without fields means an empty `data` object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Located<Payload>>,
+    /// The success answer is the file itself (返回文件二进制流), not JSON; errors still
+    /// come as JSON.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -118,6 +118,14 @@ impl Validator {
             );
         }
         self.path(endpoint);
+        for (pos, at) in misplaced_files(spec) {
+            self.diagnostics.push(
+                file,
+                Some(pos),
+                at,
+                "a `file` is a part of a multipart/form-data body: it may only be a field of the request body of an endpoint whose content_type is multipart/form-data",
+            );
+        }
 
         let mut seen_tokens = BTreeSet::new();
         for token in spec.tokens.iter() {
@@ -229,12 +237,13 @@ impl Validator {
         let file = &endpoint.file;
         let spec = &endpoint.spec;
         let path = &spec.path;
-        if !path.starts_with("/open-apis/") {
+        let prefix = spec.host.path_prefix();
+        if !path.starts_with(prefix) {
             self.diagnostics.push(
                 file,
                 Some(path.pos),
                 "path",
-                "must start with `/open-apis/`",
+                format!("must start with `{prefix}` (the host is `{:?}`)", spec.host),
             );
         }
         if path.contains(['?', '#', '{', '}']) || path.contains("//") {
@@ -577,6 +586,53 @@ struct Origin<'a> {
     /// The resource of the endpoint file, or None for `_types.yaml`.
     resource: Option<&'a str>,
     shared: bool,
+}
+
+/// Every field typed `file` (or an array of files) that is not a top-level field of an
+/// upload's body, with its position and field path.
+fn misplaced_files(spec: &super::model::EndpointSpec) -> Vec<(Pos, String)> {
+    fn walk(fields: &[Field], at: &str, top_level_ok: bool, out: &mut Vec<(Pos, String)>) {
+        for (i, field) in fields.iter().enumerate() {
+            let at = format!("{at}[{i}]");
+            let is_file = field.ty.trim_end_matches("[]") == "file";
+            if is_file && !top_level_ok {
+                out.push((field.ty.pos, format!("{at}.type")));
+            }
+            if let Some(children) = &field.fields {
+                walk(children, &format!("{at}.fields"), false, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let body = spec.request_body.as_ref().and_then(|b| b.fields.as_deref());
+    walk(
+        body.unwrap_or_default(),
+        "request_body.fields",
+        spec.is_upload(),
+        &mut out,
+    );
+    let response = spec
+        .response
+        .payload
+        .as_ref()
+        .and_then(|p| p.fields.as_deref());
+    walk(
+        response.unwrap_or_default(),
+        "response.payload.fields",
+        false,
+        &mut out,
+    );
+    for (list, params) in [
+        ("path_params", &spec.path_params),
+        ("query_params", &spec.query_params),
+        ("header_params", &spec.header_params),
+    ] {
+        walk(params, list, false, &mut out);
+    }
+    for (i, def) in spec.types.iter().enumerate() {
+        walk(&def.fields, &format!("types[{i}].fields"), false, &mut out);
+    }
+    out
 }
 
 /// A field as far as the shape of its type goes: name, type, required, enum name and
