@@ -1,5 +1,6 @@
 //! The docs importer: Feishu doc pages in, endpoint spec files out.
 
+pub mod batch;
 pub mod cell;
 pub mod doc_type;
 pub mod example;
@@ -12,6 +13,7 @@ pub mod nesting;
 pub mod overrides;
 pub mod page;
 pub mod placement;
+pub mod quarantine;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -123,59 +125,97 @@ fn render(spec: &EndpointSpec, placement: &Placement, source_suffix: &str) -> St
 /// What an import run did.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Pages read.
+    pub pages: usize,
     /// Files written (specs and kept pages), relative to the spec directory.
     pub written: Vec<String>,
     /// Files whose content was already current.
     pub unchanged: usize,
     pub warnings: Vec<Diagnostic>,
-    /// Pages that failed and were left out (only with `keep_going`).
-    pub skipped: Vec<Diagnostic>,
+    /// Pages that failed and were left out (only with `keep_going`), with their problems.
+    pub skipped: Vec<Skipped>,
+    /// Pages of an endpoint that another, more current page documents.
+    pub superseded: Vec<batch::Superseded>,
+}
+
+/// A page left out of the run, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub page: PathBuf,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Outcome {
+    /// Pages imported.
+    pub fn imported(&self) -> usize {
+        self.pages - self.skipped.len() - self.superseded.len()
+    }
 }
 
 /// Imports `pages` into `spec_dir`: every page, or (on any error) none, unless
-/// `keep_going`, which leaves the failing pages out. The resulting spec tree must pass
-/// codegen's checks before anything is written.
+/// `keep_going`, which leaves the failing pages out, including the pages that the
+/// tree-wide checks find at fault. The same endpoint on several pages is imported once,
+/// from its most current page. The resulting spec tree must pass codegen's checks before
+/// anything is written.
 pub fn import(
     pages: &[PathBuf],
     spec_dir: &Path,
     keep_going: bool,
 ) -> Result<Outcome, Vec<Diagnostic>> {
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        pages: pages.len(),
+        ..Outcome::default()
+    };
     let mut errors = Vec::new();
-    let mut files: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
+    let mut imported = Vec::new();
     for page in pages {
         match import_page(page, spec_dir) {
-            Ok(imported) => {
-                outcome.warnings.extend(imported.warnings);
-                let rel = imported.placement.rel_path();
-                let yaml_rel = format!("{rel}.yaml");
-                if let Some((other, _)) = files.get(&yaml_rel) {
-                    errors.push(Diagnostic {
-                        file: page.clone(),
-                        pos: None,
-                        field: String::new(),
-                        message: format!(
-                            "places its spec at {yaml_rel}, as {} does",
-                            other.display()
-                        ),
-                    });
-                    continue;
-                }
-                files.insert(yaml_rel, (page.clone(), imported.yaml));
-                files.insert(
-                    format!("{rel}{}", imported.source_suffix),
-                    (page.clone(), imported.source),
-                );
-            }
-            Err(diagnostics) if keep_going => outcome.skipped.extend(diagnostics),
-            Err(diagnostics) => errors.extend(diagnostics),
+            Ok(page) => imported.push(page),
+            Err(problems) if keep_going => outcome.skipped.push(Skipped {
+                page: page.clone(),
+                problems,
+            }),
+            Err(problems) => errors.extend(problems),
+        }
+    }
+    let (mut kept, superseded) = batch::one_page_per_endpoint(imported);
+    outcome.superseded = superseded;
+    for collision in batch::placement_collisions(&mut kept) {
+        if keep_going {
+            outcome.skipped.push(Skipped {
+                page: collision.file.clone(),
+                problems: vec![collision],
+            });
+        } else {
+            errors.push(collision);
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    check_tree(spec_dir, &files)?;
-    for (rel, (_, content)) in &files {
+    let files = loop {
+        let files = files_of(&kept);
+        let problems = match check_tree(spec_dir, &files) {
+            Ok(()) => break files,
+            Err(problems) if keep_going => problems,
+            Err(problems) => return Err(problems),
+        };
+        let (faults, elsewhere) = batch::pages_at_fault(problems, spec_dir, &kept);
+        if faults.is_empty() {
+            return Err(elsewhere);
+        }
+        kept.retain(|page| !faults.contains_key(&page.page));
+        outcome.skipped.extend(
+            faults
+                .into_iter()
+                .map(|(page, problems)| Skipped { page, problems }),
+        );
+    };
+    outcome.skipped.sort_by(|a, b| a.page.cmp(&b.page));
+    for page in &mut kept {
+        outcome.warnings.append(&mut page.warnings);
+    }
+    for (rel, content) in &files {
         let target = spec_dir.join(rel);
         if std::fs::read(&target).is_ok_and(|old| old == content.as_bytes()) {
             outcome.unchanged += 1;
@@ -187,12 +227,20 @@ pub fn import(
     Ok(outcome)
 }
 
+/// The files the pages write: each spec and its kept page, relative to the spec directory.
+fn files_of(pages: &[Imported]) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for page in pages {
+        let rel = page.placement.rel_path();
+        files.insert(format!("{rel}.yaml"), page.yaml.clone());
+        files.insert(format!("{rel}{}", page.source_suffix), page.source.clone());
+    }
+    files
+}
+
 /// Runs codegen's loader, checks and generator over the spec tree as it would be after the
 /// import, in a scratch copy, so a bad result is reported before anything is written.
-fn check_tree(
-    spec_dir: &Path,
-    files: &BTreeMap<String, (PathBuf, String)>,
-) -> Result<(), Vec<Diagnostic>> {
+fn check_tree(spec_dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Vec<Diagnostic>> {
     // One scratch tree per check: imports may run on several threads of one process.
     static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let check = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -211,7 +259,7 @@ fn check_tree(
     if spec_dir.is_dir() {
         copy_yaml(spec_dir, &scratch).map_err(io)?;
     }
-    for (rel, (_, content)) in files.iter().filter(|(rel, _)| rel.ends_with(".yaml")) {
+    for (rel, content) in files.iter().filter(|(rel, _)| rel.ends_with(".yaml")) {
         let target = scratch.join(rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
@@ -259,7 +307,7 @@ fn copy_yaml(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Writes every changed file beside its target first, then renames them all into place.
 fn write_all(
     spec_dir: &Path,
-    files: &BTreeMap<String, (PathBuf, String)>,
+    files: &BTreeMap<String, String>,
     changed: &[String],
 ) -> Result<(), Vec<Diagnostic>> {
     let fail = |file: &Path, err: std::io::Error| {
@@ -274,7 +322,7 @@ fn write_all(
     for rel in changed {
         let target = spec_dir.join(rel);
         let temp = target.with_extension("import-tmp");
-        let content = &files[rel].1;
+        let content = &files[rel];
         let result = target
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)

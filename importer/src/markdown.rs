@@ -209,10 +209,17 @@ pub fn import(
                     }
                 }
                 "Content-Type" => {
-                    content_type = doc
-                        .fixed
-                        .as_deref()
-                        .map(|f| f.trim_matches(['"', '“', '”']).to_owned());
+                    // Some pages give the value only as an example; an upload's boundary
+                    // is chosen per request, so it is not part of the type.
+                    content_type = doc.fixed.as_deref().or(doc.example.as_deref()).map(|f| {
+                        let f = f.trim_matches(['"', '“', '”']);
+                        match f.split_once(';') {
+                            Some((mime, rest)) if rest.trim().starts_with("boundary=") => {
+                                mime.trim().to_owned()
+                            }
+                            _ => f.to_owned(),
+                        }
+                    });
                 }
                 "X-Lark-Helpdesk-Authorization" => helpdesk = true,
                 _ => header_params.push(FieldRow {

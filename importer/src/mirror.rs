@@ -135,10 +135,13 @@ fn split_items(line: &str) -> Vec<String> {
         out.push(head.trim_end().to_owned());
     }
     let separator = if list.starts_with('-') { " - " } else { " * " };
+    // In a list of values, a dash inside a meaning (`中国 - 居民身份证`) is not a new
+    // item; in a list of sentences every single-spaced marker is.
+    let values = starts_item(&list[2..]);
     let mut start = 0;
     let bytes = list.as_bytes();
     for (at, _) in list.match_indices(separator) {
-        let boundary = at > 0 && bytes[at - 1] != b' ' && starts_item(&list[at + 3..]);
+        let boundary = at > 0 && bytes[at - 1] != b' ' && (!values || starts_item(&list[at + 3..]));
         if boundary {
             out.push(normalize_marker(&list[start..at]));
             start = at + 1;
@@ -267,6 +270,14 @@ mod tests {
         assert_eq!(
             text,
             "类型\n**示例值**：\"mp4\"\n**可选值有**：\n- `opus`: OPUS 音频\n- `mp4`: 中国 - 视频   - 子项：说明\n- `pdf`：PDF"
+        );
+    }
+
+    #[test]
+    fn a_flattened_list_of_sentences_is_split_at_every_marker() {
+        assert_eq!(
+            cell("例如：<br>- 新增一个按钮 - 更新该按钮 - 删除该按钮"),
+            "例如：\n- 新增一个按钮\n- 更新该按钮\n- 删除该按钮"
         );
     }
 

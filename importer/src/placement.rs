@@ -154,6 +154,13 @@ fn singular(word: &str) -> String {
     if let Some(stem) = word.strip_suffix("ies") {
         return format!("{stem}y");
     }
+    // `mailboxes`, `statuses`, `aliases`: the `es` is the plural's.
+    if ["xes", "ches", "shes", "sses", "uses", "iases"]
+        .iter()
+        .any(|ending| word.ends_with(ending))
+    {
+        return word[..word.len() - 2].to_owned();
+    }
     match word.strip_suffix('s') {
         Some(stem) if !stem.ends_with('s') && !stem.ends_with('u') && !stem.is_empty() => {
             stem.to_owned()
@@ -244,6 +251,14 @@ mod tests {
                 &format!("{d}/create")
             ),
             "block/v2/entity/create"
+        );
+        assert_eq!(
+            at(
+                "GET",
+                "/open-apis/mail/v1/user_mailboxes/:id/aliases",
+                &format!("{d}/list")
+            ),
+            "mail/v1/user_mailbox_alias/list"
         );
         assert!(place("GET", "/api/x", d).is_err());
     }

@@ -233,12 +233,16 @@ fn an_example_that_is_not_json_is_dropped_with_a_warning_naming_the_page_and_the
     let imported = feishu_import::import_page(&page, dir.path()).expect("the page imports");
     let warnings: Vec<String> = imported.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
-        warnings.iter().any(|w| w.contains(
-            "json.md:78:1: 响应体示例: the example is not valid JSON (line 5 column"
-        ) && w.ends_with("it is dropped")),
+        warnings.iter().any(|w| w
+            .contains("json.md:78:1: 响应体示例: the example is not valid JSON (line 5 column")
+            && w.ends_with("it is dropped")),
         "{warnings:#?}"
     );
-    assert!(!imported.yaml.contains("\n  response: "), "{}", imported.yaml);
+    assert!(
+        !imported.yaml.contains("\n  response: "),
+        "{}",
+        imported.yaml
+    );
 }
 
 #[test]
@@ -257,7 +261,8 @@ fn one_bad_page_imports_none_unless_keep_going() {
 
     let outcome = feishu_import::import(&pages, spec.path(), true).unwrap();
     assert_eq!(outcome.skipped.len(), 1);
-    assert!(outcome.skipped[0].file.ends_with("bad.md"));
+    assert!(outcome.skipped[0].page.ends_with("bad.md"));
+    assert!(outcome.skipped[0].problems[0].file.ends_with("bad.md"));
     assert!(
         spec.path()
             .join("helpdesk/v1/ticket/answer_user_query.yaml")
@@ -288,4 +293,128 @@ fn an_override_the_page_no_longer_needs_fails_loudly() {
             && text.contains("the page now says this itself"),
         "{text}"
     );
+}
+
+/// ../shared/feishu-docs, or a notice that it is absent.
+fn feishu_docs() -> Option<PathBuf> {
+    let dir = shared()?.join("feishu-docs");
+    if !dir.is_dir() {
+        println!("notice: {} is absent; skipping", dir.display());
+        return None;
+    }
+    Some(dir)
+}
+
+#[test]
+fn the_same_endpoint_on_two_pages_is_imported_once_from_the_current_page() {
+    let Some(docs) = feishu_docs() else { return };
+    let current = docs.join("corehr-v1/pre_hire/transit_task.md");
+    let historic = docs.join("historic-version/feishu-people/pre-hire/transit_task.md");
+    let spec = tempfile::tempdir().unwrap();
+    // The order the pages are given in does not matter.
+    for pages in [[&historic, &current], [&current, &historic]] {
+        let pages: Vec<PathBuf> = pages.into_iter().cloned().collect();
+        let outcome = feishu_import::import(&pages, spec.path(), false).unwrap();
+        assert_eq!(outcome.imported(), 1);
+        assert_eq!(outcome.superseded.len(), 1);
+        assert_eq!(outcome.superseded[0].page, historic);
+        assert_eq!(outcome.superseded[0].by, current);
+    }
+    let kept = feishu_import::kept_pages(spec.path()).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        std::fs::read(&current).unwrap()
+    );
+}
+
+#[test]
+fn keep_going_leaves_out_the_pages_the_tree_checks_refuse_and_writes_the_rest() {
+    let Some(docs) = feishu_docs() else { return };
+    // Each imports on its own, but codegen refuses its spec: an `any` query parameter.
+    let refused = docs.join("human_authentication-v1/query-recognition-result.md");
+    let good = docs.join("helpdesk-v1/ticket-management/ticket/update.md");
+    assert!(refused.is_file() && good.is_file());
+    let pages = vec![refused.clone(), good.clone()];
+    let spec = tempfile::tempdir().unwrap();
+    let errors = feishu_import::import(&pages, spec.path(), false).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("cannot be a query_params type"))
+    );
+    assert!(
+        feishu_import::kept_pages(spec.path()).unwrap().is_empty(),
+        "nothing is written"
+    );
+
+    let outcome = feishu_import::import(&pages, spec.path(), true).unwrap();
+    assert_eq!(outcome.imported(), 1);
+    assert_eq!(outcome.skipped.len(), 1);
+    assert_eq!(outcome.skipped[0].page, refused);
+    let quarantine =
+        feishu_import::quarantine::render(&outcome.skipped, std::slice::from_ref(&docs));
+    let entries = feishu_import::quarantine::parse(&quarantine).unwrap();
+    assert_eq!(
+        entries[0].page,
+        "human_authentication-v1/query-recognition-result.md"
+    );
+    assert!(
+        entries[0]
+            .reason
+            .starts_with("human_authentication-v1/query-recognition-result.md: query_params"),
+        "{}",
+        entries[0].reason
+    );
+    let kept = feishu_import::kept_pages(spec.path()).unwrap();
+    assert_eq!(kept.len(), 1);
+    let summary = feishu_import::quarantine::summary(&outcome);
+    assert!(
+        summary.starts_with("import: 2 pages read, 1 imported, 0 superseded (their endpoint is imported from another page), 1 left out"),
+        "{summary}"
+    );
+}
+
+/// A spec file as data, without what differs between two pages of one endpoint by
+/// design: the page's address and the wording of its notes.
+fn endpoint_facts(yaml: &str) -> Value {
+    let mut value: Value = serde_saphyr::from_str(yaml).unwrap();
+    let object = value.as_object_mut().unwrap();
+    object.remove("doc_url");
+    object.remove("notes");
+    value
+}
+
+#[test]
+fn a_mirror_page_gives_the_same_spec_as_the_seed_page_of_its_endpoint() {
+    let Some(docs) = feishu_docs() else { return };
+    let pairs = [
+        (
+            "helpdesk/v1/ticket/update",
+            "helpdesk-v1/ticket-management/ticket/update.md",
+        ),
+        (
+            "helpdesk/v1/ticket/answer_user_query",
+            "helpdesk-v1/ticket-management/ticket/answer_user_query.md",
+        ),
+        ("im/v2/chat_button/update", "im-v2/groups-bots/update.md"),
+        (
+            "application/v6/application_feedback/patch",
+            "application-v6/application-feedback/patch.md",
+        ),
+    ];
+    for (rel, mirror_page) in pairs {
+        // No overrides on either side: the pages alone.
+        let (seed_dir, mirror_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let seed_page = spec_dir().join(format!("{rel}.source.md"));
+        let seed = feishu_import::import_page(&seed_page, seed_dir.path()).unwrap();
+        let mirror = feishu_import::import_page(&docs.join(mirror_page), mirror_dir.path())
+            .unwrap_or_else(|e| panic!("{mirror_page}: {e:?}"));
+        assert_eq!(mirror.placement.rel_path(), rel);
+        assert_eq!(
+            endpoint_facts(&mirror.yaml),
+            endpoint_facts(&seed.yaml),
+            "{mirror_page} and the seed page of {rel} disagree"
+        );
+    }
 }

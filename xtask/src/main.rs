@@ -15,9 +15,12 @@ commands:
       An --out directory without a Cargo.toml first gets the hand-written crate parts.
       With --check, write nothing and fail when a file is stale, missing or orphaned.
       With --timings, print the time each phase took.
-  import [--spec DIR] [--keep-going] PAGE...
+  import [--spec DIR] [--keep-going] [--quarantine] PAGE|DIR...
       Read Feishu doc pages and write one spec file per endpoint under DIR (default spec/),
-      keeping each page beside its spec. One bad page imports none, unless --keep-going.
+      keeping each page beside its spec; a directory stands for every endpoint page under it.
+      One bad page imports none, unless --keep-going, which leaves out the pages that fail
+      (their own checks or the tree's). With --quarantine, the pages left out are listed,
+      with their reasons, in DIR/quarantine.yaml.
   update [--spec DIR]
       Re-import every page kept in the spec tree, then run codegen.
   synth --endpoints N [--services S] [--seed X] --out DIR
@@ -189,14 +192,23 @@ fn schema(args: &[String]) -> Result<(), String> {
 fn import(args: &[String]) -> Result<(), String> {
     let mut spec_dir = root().join("spec");
     let mut keep_going = false;
+    let mut quarantine = false;
     let mut pages = Vec::new();
+    let mut roots = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--spec" => spec_dir = iter.next().ok_or("--spec needs a directory")?.into(),
             "--keep-going" => keep_going = true,
+            "--quarantine" => quarantine = true,
             flag if flag.starts_with("--") => {
                 return Err(format!("import: unknown argument `{flag}`\n\n{USAGE}"));
+            }
+            dir if Path::new(dir).is_dir() => {
+                let found = feishu_import::batch::endpoint_pages(Path::new(dir))
+                    .map_err(|err| format!("{dir}: {err}"))?;
+                pages.extend(found);
+                roots.push(PathBuf::from(dir));
             }
             page => pages.push(PathBuf::from(page)),
         }
@@ -204,10 +216,21 @@ fn import(args: &[String]) -> Result<(), String> {
     if pages.is_empty() {
         return Err(format!("import: name at least one page\n\n{USAGE}"));
     }
-    run_import(&pages, &spec_dir, keep_going)
+    let outcome = run_import(&pages, &spec_dir, keep_going)?;
+    if quarantine {
+        let path = spec_dir.join(feishu_codegen::spec::QUARANTINE_FILE);
+        let text = feishu_import::quarantine::render(&outcome.skipped, &roots);
+        std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
-fn run_import(pages: &[PathBuf], spec_dir: &Path, keep_going: bool) -> Result<(), String> {
+fn run_import(
+    pages: &[PathBuf],
+    spec_dir: &Path,
+    keep_going: bool,
+) -> Result<feishu_import::Outcome, String> {
     let started = Instant::now();
     let outcome = feishu_import::import(pages, spec_dir, keep_going).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
@@ -217,21 +240,25 @@ fn run_import(pages: &[PathBuf], spec_dir: &Path, keep_going: bool) -> Result<()
         eprintln!("warning: {warning}");
     }
     for skipped in &outcome.skipped {
-        eprintln!("skipped: {skipped}");
+        for problem in &skipped.problems {
+            eprintln!("skipped: {problem}");
+        }
     }
-    for file in &outcome.written {
-        println!("  wrote {}", spec_dir.join(file).display());
+    for superseded in &outcome.superseded {
+        eprintln!(
+            "superseded: {} documents the same endpoint as {}, which is imported",
+            superseded.page.display(),
+            superseded.by.display()
+        );
     }
+    print!("{}", feishu_import::quarantine::summary(&outcome));
     println!(
-        "import: {} pages, {} files written, {} unchanged, {} warnings, {} pages skipped in {:.0?}",
-        pages.len(),
+        "import: {} files written, {} unchanged in {:.0?}",
         outcome.written.len(),
         outcome.unchanged,
-        outcome.warnings.len(),
-        outcome.skipped.len(),
         started.elapsed()
     );
-    Ok(())
+    Ok(outcome)
 }
 
 fn update(args: &[String]) -> Result<(), String> {

@@ -7,7 +7,8 @@ mod type_expr;
 mod validate;
 
 pub use load::{
-    EndpointId, LoadedEndpoint, LoadedShared, SHARED_TYPES_FILE, Spec, load, load_all, parse_str,
+    EndpointId, LoadedEndpoint, LoadedShared, QUARANTINE_FILE, SHARED_TYPES_FILE, Spec, load,
+    load_all, parse_str,
 };
 pub use located::{Located, Pos};
 pub use type_expr::{Primitive, TypeExpr, is_snake_case};

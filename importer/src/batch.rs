@@ -1,0 +1,184 @@
+//! Choosing among the pages of one run: the same endpoint documented on several pages is
+//! imported once, two endpoints never share a spec file, and pages that fail the tree-wide
+//! checks are set aside (with `--keep-going`) instead of stopping the run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use feishu_codegen::diagnostic::Diagnostic;
+
+use crate::Imported;
+
+/// A page left out because another page documents the same endpoint better.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    pub page: PathBuf,
+    /// The page imported instead.
+    pub by: PathBuf,
+}
+
+/// The endpoint a page documents: its method and path, as the spec writes them.
+fn endpoint_of(imported: &Imported) -> (String, String) {
+    let field = |key: &str| {
+        imported
+            .yaml
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    (field("method:"), field("path:"))
+}
+
+/// How current a page is, for picking one page per endpoint: a page outside
+/// `historic-version/` beats one inside it, then the newer page, then the richer format
+/// (markdown over the API-explorer text), then the path, so the choice never depends on
+/// the order pages were given.
+fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathBuf>) {
+    let historic = imported
+        .page
+        .components()
+        .any(|c| c.as_os_str() == "historic-version")
+        || imported.yaml.contains("/historic-version/");
+    let updated = imported
+        .yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("updated:"))
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"')
+        .to_owned();
+    let markdown = imported.source_suffix == crate::SOURCE_MARKDOWN;
+    (
+        !historic,
+        updated,
+        markdown,
+        std::cmp::Reverse(imported.page.clone()),
+    )
+}
+
+/// Keeps the most current page of each endpoint; the others are returned as superseded.
+pub fn one_page_per_endpoint(pages: Vec<Imported>) -> (Vec<Imported>, Vec<Superseded>) {
+    let mut by_endpoint: BTreeMap<(String, String), Vec<Imported>> = BTreeMap::new();
+    for imported in pages {
+        by_endpoint
+            .entry(endpoint_of(&imported))
+            .or_default()
+            .push(imported);
+    }
+    let mut kept = Vec::new();
+    let mut superseded = Vec::new();
+    for (_, mut group) in by_endpoint {
+        group.sort_by_key(|page| std::cmp::Reverse(currency(page)));
+        let mut group = group.into_iter();
+        let Some(best) = group.next() else { continue };
+        superseded.extend(group.map(|other| Superseded {
+            page: other.page,
+            by: best.page.clone(),
+        }));
+        kept.push(best);
+    }
+    kept.sort_by(|a, b| a.page.cmp(&b.page));
+    (kept, superseded)
+}
+
+/// Pages whose spec file another page (of another endpoint) already takes: the first by
+/// page path keeps the place.
+pub fn placement_collisions(pages: &mut Vec<Imported>) -> Vec<Diagnostic> {
+    let mut taken: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut collisions = Vec::new();
+    pages.retain(|imported| {
+        let rel = imported.placement.rel_path();
+        match taken.get(&rel) {
+            Some(other) => {
+                collisions.push(Diagnostic {
+                    file: imported.page.clone(),
+                    pos: None,
+                    field: String::new(),
+                    message: format!(
+                        "places its spec at {rel}.yaml, as {} does for another endpoint",
+                        other.display()
+                    ),
+                });
+                false
+            }
+            None => {
+                taken.insert(rel, imported.page.clone());
+                true
+            }
+        }
+    });
+    collisions
+}
+
+/// The pages a tree-wide check's problems point at: each diagnostic names a spec file,
+/// which one imported page writes. Problems in files no page of the run writes are
+/// returned apart: leaving pages out cannot fix them.
+pub fn pages_at_fault(
+    diagnostics: Vec<Diagnostic>,
+    spec_dir: &Path,
+    pages: &[Imported],
+) -> (BTreeMap<PathBuf, Vec<Diagnostic>>, Vec<Diagnostic>) {
+    let by_file: BTreeMap<PathBuf, &PathBuf> = pages
+        .iter()
+        .map(|p| {
+            let yaml = spec_dir.join(format!("{}.yaml", p.placement.rel_path()));
+            (yaml, &p.page)
+        })
+        .collect();
+    let mut faults: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+    let mut elsewhere = Vec::new();
+    for diagnostic in diagnostics {
+        // A conflict names both places; the other one is named in the message.
+        let named: BTreeSet<&PathBuf> = by_file
+            .iter()
+            .filter(|(file, _)| {
+                diagnostic.file == **file || diagnostic.message.contains(&*file.to_string_lossy())
+            })
+            .map(|(_, page)| *page)
+            .collect();
+        if named.is_empty() {
+            elsewhere.push(diagnostic);
+            continue;
+        }
+        for page in named {
+            faults
+                .entry(page.clone())
+                .or_default()
+                .push(diagnostic.clone());
+        }
+    }
+    (faults, elsewhere)
+}
+
+/// Every endpoint page under `dir` (a page with `| HTTP URL |` and `| HTTP Method |` rows,
+/// in any layout), sorted; guides and event pages are not endpoint pages.
+pub fn endpoint_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "md") && is_endpoint_page(&path)? {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut pages = Vec::new();
+    walk(dir, &mut pages)?;
+    pages.sort();
+    Ok(pages)
+}
+
+fn is_endpoint_page(path: &Path) -> std::io::Result<bool> {
+    let text = std::fs::read_to_string(path)?;
+    let row = |key: &str| {
+        text.lines().any(|l| {
+            let l = l.trim_start().trim_start_matches('|').trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('|')
+        })
+    };
+    Ok(row("HTTP URL") && row("HTTP Method"))
+}
