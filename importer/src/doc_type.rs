@@ -91,9 +91,8 @@ pub fn parse(cell: &str) -> Result<DocType, String> {
         }
         "boolean" | "bool" => DocType::Scalar("bool"),
         "object" | "json" | "map" | "-" | "/" | "" | "struct" => DocType::Object,
-        "any" | "interface{}" | "interface" => DocType::Scalar("any"),
-        // A part of a multipart/form-data upload.
-        "file" => DocType::Scalar("file"),
+        // `union`: a value of one of several types, e.g. a bitable cell.
+        "any" | "interface{}" | "interface" | "union" => DocType::Scalar("any"),
         "array" | "list" => DocType::Array(Box::new(DocType::Scalar("any"))),
         // Dotted names (`app.table.record`) are the SDKs' type paths.
         _ if text
@@ -130,7 +129,6 @@ mod tests {
             ("object", "OBJ"),
             ("array<string>", "string[]"),
             ("list<int>", "int[]"),
-            ("file", "file"),
         ];
         for (cell, spec) in cases {
             assert_eq!(parse(cell).unwrap().spec("OBJ"), spec, "{cell}");

@@ -23,10 +23,23 @@ pub fn located<T>(value: T) -> Located<T> {
 
 /// Converts nested rows to spec fields.
 pub fn to_fields(nodes: &[Node], defined: &mut Defined, warn: Warn<'_>) -> Vec<Field> {
-    nodes
-        .iter()
-        .map(|n| to_field(n, defined, &mut *warn))
-        .collect()
+    let mut seen = std::collections::BTreeSet::new();
+    let mut fields = Vec::new();
+    for node in nodes {
+        // A page that lists a field twice means one field: the first row is kept.
+        if !seen.insert(node.row.name.as_str()) {
+            warn(
+                node.row.line,
+                format!(
+                    "`{}` is listed twice in one object; the first row is kept",
+                    node.row.name
+                ),
+            );
+            continue;
+        }
+        fields.push(to_field(node, defined, &mut *warn));
+    }
+    fields
 }
 
 fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {

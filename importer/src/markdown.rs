@@ -281,7 +281,10 @@ pub fn import(
         find("请求体示例").and_then(|s| first_example(s, "请求体示例", &mut warn));
     let request_body = match find("请求体") {
         Some(s) => {
-            let rows = field_rows(s, layout, &mut warn, found);
+            let mut rows = field_rows(s, layout, &mut warn, found);
+            if content_type.as_deref().is_some_and(is_multipart) {
+                file_parts(&mut rows);
+            }
             let fields = fields_of(
                 rows,
                 request_example.as_ref().map(|e| &e.value),
@@ -373,6 +376,23 @@ fn api_path(url: &str) -> Result<(ApiHost, String, Option<String>), String> {
         None => (rest, None),
     };
     Ok((host, colon_placeholders(path), query))
+}
+
+fn is_multipart(content_type: &str) -> bool {
+    content_type.trim_start().starts_with("multipart/form-data")
+}
+
+/// In an upload's body, a top-level `file` (or `file[]`) is a file part, not a doc
+/// object named `file` (docx blocks have one of those).
+fn file_parts(rows: &mut [FieldRow]) {
+    let top_level = |row: &FieldRow| row.depth.unwrap_or(0) == 0;
+    for row in rows.iter_mut().filter(|row| top_level(row)) {
+        if let Some(ty) = &row.ty
+            && ty.object_leaf() == Some(&doc_type::DocType::Named("file".to_owned()))
+        {
+            row.ty = Some(ty.with_leaf(doc_type::DocType::Scalar("file")));
+        }
+    }
 }
 
 /// Whether the page says the success answer is the file itself (返回文件二进制流).
@@ -725,6 +745,14 @@ pub fn error_codes(
             );
             continue;
         };
+        if errors.iter().any(|e: &ErrorCode| *e.code == value) {
+            warn(
+                row.line,
+                "错误码",
+                format!("the code {value} is listed twice; the first row is kept"),
+            );
+            continue;
+        }
         errors.push(ErrorCode {
             http_status: plain_text(&cell(status)).parse().ok(),
             code: located(value),
