@@ -382,15 +382,15 @@ fn is_multipart(content_type: &str) -> bool {
     content_type.trim_start().starts_with("multipart/form-data")
 }
 
-/// In an upload's body, a top-level `file` (or `file[]`) is a file part, not a doc
-/// object named `file` (docx blocks have one of those).
+/// In an upload's body, a top-level `file` (or `file[]`) is a file part (spec type
+/// `binary`), not a doc object named `file` (docx blocks have one of those).
 fn file_parts(rows: &mut [FieldRow]) {
     let top_level = |row: &FieldRow| row.depth.unwrap_or(0) == 0;
     for row in rows.iter_mut().filter(|row| top_level(row)) {
         if let Some(ty) = &row.ty
             && ty.object_leaf() == Some(&doc_type::DocType::Named("file".to_owned()))
         {
-            row.ty = Some(ty.with_leaf(doc_type::DocType::Scalar("file")));
+            row.ty = Some(ty.with_leaf(doc_type::DocType::Scalar("binary")));
         }
     }
 }

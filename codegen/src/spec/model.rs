@@ -67,7 +67,7 @@ pub struct EndpointSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub header_params: Vec<Field>,
     /// The request body, if the endpoint takes one: JSON, or the parts of a
-    /// `multipart/form-data` upload (see `content_type`), where a field of type `file`
+    /// `multipart/form-data` upload (see `content_type`), where a field of type `binary`
     /// is a file part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_body: Option<Located<Payload>>,
@@ -198,7 +198,7 @@ pub struct Scope {
 pub struct Field {
     /// The name on the wire.
     pub name: Located<String>,
-    /// The type: `string`, `int`, `int32`, `int64`, `float`, `bool`, `any`, `file` (a
+    /// The type: `string`, `int`, `int32`, `int64`, `float`, `bool`, `any`, `binary` (a
     /// file part of a multipart body), a named object
     /// type in snake_case (`customized_field_display_item`), `T[]` for arrays (nestable:
     /// `T[][]`) and `map<string, T>` for maps.

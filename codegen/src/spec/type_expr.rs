@@ -14,7 +14,7 @@ pub enum Primitive {
     Bool,
     /// Any JSON value, for fields the page leaves untyped.
     Any,
-    /// A file part of a multipart upload.
+    /// A file part of a multipart upload (`binary`: doc object types are named `file`).
     File,
 }
 
@@ -56,11 +56,11 @@ impl TypeExpr {
             "float" => Primitive::Float,
             "bool" => Primitive::Bool,
             "any" => Primitive::Any,
-            "file" => Primitive::File,
+            "binary" => Primitive::File,
             _ if is_snake_case(text) => return Ok(TypeExpr::Named(text.to_owned())),
             _ => {
                 return Err(format!(
-                    "`{text}` is not a type: expected string, int, int32, int64, float, bool, any, file, \
+                    "`{text}` is not a type: expected string, int, int32, int64, float, bool, any, binary, \
                      a snake_case type name, `T[]` or `map<string, T>`"
                 ));
             }
@@ -106,7 +106,7 @@ impl fmt::Display for TypeExpr {
                 Primitive::Float => "float",
                 Primitive::Bool => "bool",
                 Primitive::Any => "any",
-                Primitive::File => "file",
+                Primitive::File => "binary",
             }),
             TypeExpr::Named(name) => f.write_str(name),
             TypeExpr::Array(inner) => write!(f, "{inner}[]"),

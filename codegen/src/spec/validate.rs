@@ -123,7 +123,7 @@ impl Validator {
                 file,
                 Some(pos),
                 at,
-                "a `file` is a part of a multipart/form-data body: it may only be a field of the request body of an endpoint whose content_type is multipart/form-data",
+                "a `binary` is a file part of a multipart/form-data body: it may only be a field of the request body of an endpoint whose content_type is multipart/form-data",
             );
         }
 
@@ -588,13 +588,13 @@ struct Origin<'a> {
     shared: bool,
 }
 
-/// Every field typed `file` (or an array of files) that is not a top-level field of an
+/// Every field typed `binary` (or an array of them) that is not a top-level field of an
 /// upload's body, with its position and field path.
 fn misplaced_files(spec: &super::model::EndpointSpec) -> Vec<(Pos, String)> {
     fn walk(fields: &[Field], at: &str, top_level_ok: bool, out: &mut Vec<(Pos, String)>) {
         for (i, field) in fields.iter().enumerate() {
             let at = format!("{at}[{i}]");
-            let is_file = field.ty.trim_end_matches("[]") == "file";
+            let is_file = field.ty.trim_end_matches("[]") == "binary";
             if is_file && !top_level_ok {
                 out.push((field.ty.pos, format!("{at}.type")));
             }
