@@ -118,6 +118,15 @@ pub fn type_name(doc_name: &str) -> RustName {
     pascal(doc_name).unwrap_or_else(|| RustName("Object".to_owned()))
 }
 
+/// The Rust name of a doc object type; a shape told apart by the endpoint that defines
+/// it is prefixed with the endpoint's method (`create` + `address` → `CreateAddress`).
+pub fn doc_type_name(doc_name: &str, variant: Option<&str>) -> RustName {
+    match variant {
+        Some(method) => type_name(&format!("{method}_{doc_name}")),
+        None => type_name(doc_name),
+    }
+}
+
 /// The variant for an enum option: its given name, else its string value, else `V{n}`
 /// for integers (`V0`, `VMinus1`).
 pub fn variant_name(given: Option<&str>, value: &serde_json::Value, index: usize) -> RustName {

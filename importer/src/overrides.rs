@@ -16,6 +16,9 @@
 //!   remove: true
 //! ```
 //!
+//! `set` of a list of named items (fields by `name`, options by `value`) merges into the
+//! list by name: it cannot drop an item by leaving it out; `remove` takes one out.
+//!
 //! Like k8s-openapi's fixups, an override fails loudly once the page no longer needs it:
 //! when its path matches nothing, or when the page already says what it sets.
 
@@ -100,15 +103,59 @@ fn set_keys(target: &mut Value, o: &Override, label: &str) -> Result<(), String>
     let Value::Object(target) = target else {
         return Err(format!("{label}: `set` needs the path to name an object"));
     };
-    if set.iter().all(|(k, v)| target.get(k) == Some(v)) {
+    let before = target.clone();
+    merge_keys(target, set);
+    if *target == before {
         return Err(format!(
             "{label}: the page now says this itself; remove the override"
         ));
     }
-    for (key, value) in set {
-        target.insert(key, value);
-    }
     Ok(())
+}
+
+/// Sets each key. A list of named items (fields and types by `name`, options by `value`,
+/// scopes by `id`) is merged item by item rather than replaced, so an override that
+/// names one item cannot silently drop the others: items it does not name keep their
+/// place and content, items it names get its keys, new ones go at the end. Taking an
+/// item out needs `remove`.
+fn merge_keys(target: &mut serde_json::Map<String, Value>, set: serde_json::Map<String, Value>) {
+    for (key, value) in set {
+        match target.get_mut(&key) {
+            Some(existing) => merge_value(existing, value),
+            None => {
+                target.insert(key, value);
+            }
+        }
+    }
+}
+
+fn merge_value(existing: &mut Value, value: Value) {
+    match (existing, value) {
+        (Value::Array(items), Value::Array(new)) if is_named_list(items) && is_named_list(&new) => {
+            for item in new {
+                let found = items
+                    .iter_mut()
+                    .find(|old| item_key(old) == item_key(&item));
+                match (found, item) {
+                    (Some(Value::Object(old)), Value::Object(item)) => merge_keys(old, item),
+                    (_, item) => items.push(item),
+                }
+            }
+        }
+        (existing, value) => *existing = value,
+    }
+}
+
+/// The key that names a list item: `value` (options), `id` (scopes) or `name` (fields,
+/// types).
+fn item_key(item: &Value) -> Option<&Value> {
+    ["value", "id", "name"].iter().find_map(|key| item.get(key))
+}
+
+fn is_named_list(items: &[Value]) -> bool {
+    items
+        .iter()
+        .all(|item| item.is_object() && item_key(item).is_some())
 }
 
 fn walk<'a>(mut value: &'a mut Value, segments: &[&str]) -> Option<&'a mut Value> {
@@ -200,5 +247,63 @@ mod tests {
                 .contains("no longer matches")
         );
         assert!(parse("- at: x\n  reason: ''\n  remove: true\n").is_err());
+    }
+
+    #[test]
+    fn setting_a_named_list_merges_it_by_name() {
+        let mut spec = json!({
+            "tokens": ["tenant"],
+            "request_body": {"fields": [
+                {"name": "a", "type": "string", "description": "A"},
+                {"name": "b", "type": "x", "fields": [
+                    {"name": "c", "type": "string"},
+                    {"name": "d", "type": "int", "options": [
+                        {"value": 1, "meaning": "one"}, {"value": 2, "meaning": "two"}
+                    ]}
+                ]},
+                {"name": "e", "type": "bool"}
+            ]}
+        });
+        let overrides = parse(
+            "- at: request_body\n  reason: r\n  set:\n    fields:\n\
+             \x20     - { name: b, fields: [{ name: d, options: [{ value: 2, name: second }] }] }\n\
+             \x20     - { name: a, type: int }\n\
+             \x20     - { name: z, type: string }\n\
+             - at: endpoint\n  reason: r\n  set: { tokens: [user] }\n",
+        )
+        .unwrap();
+        apply(&mut spec, &overrides).unwrap();
+        assert_eq!(
+            spec,
+            json!({
+                // A list of plain values is replaced.
+                "tokens": ["user"],
+                "request_body": {"fields": [
+                    // Named items get the keys set, and keep the others.
+                    {"name": "a", "type": "int", "description": "A"},
+                    {"name": "b", "type": "x", "fields": [
+                        {"name": "c", "type": "string"},
+                        {"name": "d", "type": "int", "options": [
+                            {"value": 1, "meaning": "one"},
+                            {"value": 2, "meaning": "two", "name": "second"}
+                        ]}
+                    ]},
+                    // Items not named keep their place; new ones come last.
+                    {"name": "e", "type": "bool"},
+                    {"name": "z", "type": "string"}
+                ]}
+            })
+        );
+        // Setting a list to fewer items drops nothing, so it changes nothing here: stale.
+        let shorter = parse(
+            "- at: request_body\n  reason: r\n  set: { fields: [{ name: e, type: bool }] }\n",
+        )
+        .unwrap();
+        assert!(
+            apply(&mut spec, &shorter)
+                .unwrap_err()
+                .contains("now says this itself")
+        );
+        assert_eq!(spec["request_body"]["fields"].as_array().unwrap().len(), 4);
     }
 }

@@ -4,7 +4,7 @@
 
 use feishu_codegen::{output, spec};
 use feishu_tests::root;
-use feishu_tests::scaffold::{cargo_check, cargo_doc, scaffold_crate};
+use feishu_tests::scaffold::{cargo_check, cargo_doc, cargo_test, scaffold_crate};
 
 fn fixture() -> std::path::PathBuf {
     root().join("tests/fixtures/obstacle/spec")
@@ -24,6 +24,15 @@ fn obstacle_course_compiles_without_warnings() {
     }
     if let Err(rustdoc) = cargo_doc(dir.path()) {
         panic!("the obstacle course's docs have rustdoc warnings:\n{rustdoc}");
+    }
+    std::fs::create_dir_all(dir.path().join("tests")).expect("tests dir");
+    std::fs::copy(
+        root().join("tests/fixtures/obstacle/absent_fields.rs"),
+        dir.path().join("tests/absent_fields.rs"),
+    )
+    .expect("copy the test");
+    if let Err(output) = cargo_test(dir.path(), "absent_fields") {
+        panic!("the obstacle course's received types refuse absent fields:\n{output}");
     }
 }
 
@@ -71,8 +80,31 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
         );
     }
     assert!(generated.files["src/api/mod.rs"].contains("pub fn builder_api(&self)"));
-    // A type used by two resources lives in their version module.
-    assert!(generated.files["src/api/obstacle/v1/mod.rs"].contains("pub struct SharedThing {"));
+    // A type lives in the resource whose page defines it; another resource's bare use
+    // reaches it there, so no page elsewhere can move it.
+    assert!(generated.files["src/api/obstacle/v1/type.rs"].contains("pub struct SharedThing {"));
+    assert!(
+        generated.files["src/api/obstacle/v1/empty.rs"]
+            .contains("pub thing: Option<crate::api::obstacle::v1::r#type::SharedThing>,")
+    );
+    let profile = &generated.files["src/api/obstacle/v1/profile.rs"];
+    for expected in [
+        // Two pages' shapes of `profile` merged, required only where the request requires it.
+        "pub struct Profile {",
+        "pub nickname: Option<String>,",
+        "Robot => \"robot\"",
+        "pub fn new(\n        name: impl Into<String>,",
+        // Shapes that cannot merge are named after the endpoint defining them.
+        "pub struct GetBadge {",
+        "pub struct UpdateBadge {",
+    ] {
+        assert!(
+            profile.contains(expected),
+            "missing `{expected}` in:\n{profile}"
+        );
+    }
+    // Only rules the client cannot check: no `Validate` impl (it would be empty).
+    assert!(!profile.contains("Validate for UpdateBadge"));
 }
 
 /// With no enums at all, neither enum macro of the runtime is used; that must not warn.
@@ -112,5 +144,5 @@ fn a_spec_without_enums_compiles_without_warnings() {
 fn obstacle_course_validates() {
     let loaded = spec::load(&fixture()).unwrap_or_else(|d| panic!("{d}"));
     spec::validate(&loaded).unwrap_or_else(|d| panic!("{d}"));
-    assert_eq!(loaded.endpoints.len(), 4);
+    assert_eq!(loaded.endpoints.len(), 6);
 }

@@ -152,43 +152,49 @@ fn errors_in_several_files_are_all_reported() {
 }
 
 #[test]
-fn one_doc_type_with_two_shapes_is_an_error_naming_both_places() {
+fn a_bare_use_of_a_type_two_other_resources_define_is_an_error_naming_both() {
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = |resource: &str, field_type: &str| {
+    let endpoint = |resource: &str, item: &str| {
         format!(
             "title: T\ndoc_url: https://open.feishu.cn/document/t\nmethod: POST\npath: /open-apis/svc/v1/{resource}\ntokens: [tenant]\n\
-             request_body:\n  fields:\n    - name: item\n      type: shared_item\n      fields:\n        - {{ name: id, type: {field_type} }}\n"
+             request_body:\n  fields:\n    - name: item\n      type: shared_item\n{item}"
         )
     };
+    let fields = |ty: &str| format!("      fields:\n        - {{ name: id, type: {ty} }}\n");
     write(
         dir.path(),
         "svc/v1/thing/create.yaml",
-        &endpoint("thing", "string"),
+        &endpoint("thing", &fields("string")),
     );
     write(
         dir.path(),
         "svc/v1/other/create.yaml",
-        &endpoint("other", "int"),
+        &endpoint("other", &fields("int")),
+    );
+    // Each resource has its own `shared_item`, whatever its shape.
+    let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    assert!(generated.files["src/api/svc/v1/thing.rs"].contains("pub id: Option<String>,"));
+    assert!(generated.files["src/api/svc/v1/other.rs"].contains("pub id: Option<i64>,"));
+
+    write(
+        dir.path(),
+        "svc/v1/third/create.yaml",
+        &endpoint("third", ""),
     );
     let all = diagnostics(dir.path());
     assert_eq!(all.len(), 1, "{all:#?}");
+    let error = &all[0];
+    assert!(error.file.ends_with("third/create.yaml"), "{error}");
+    assert_eq!(error.field, "request_body.fields[0].type");
+    assert_eq!(error.pos.map(|p| p.line), Some(9));
     assert!(
-        all[0]
+        error
             .message
-            .contains("type `shared_item` is already defined with other fields"),
-        "{}",
-        all[0]
+            .contains("type `shared_item` has 2 different shapes")
+            && error.message.contains("other/create.yaml:9")
+            && error.message.contains("thing/create.yaml:9"),
+        "{error}"
     );
-    assert!(all[0].message.contains("other/create.yaml:9"), "{}", all[0]);
-
-    // The same shape twice is one type, placed where both resources can reach it.
-    write(
-        dir.path(),
-        "svc/v1/thing/create.yaml",
-        &endpoint("thing", "int"),
-    );
-    let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
-    assert!(generated.files["src/api/svc/v1/mod.rs"].contains("pub struct SharedItem {"));
 }
 
 #[test]

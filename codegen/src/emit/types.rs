@@ -119,15 +119,13 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
         })
     };
     let mut checks = Vec::new();
-    if (rules.min_length.is_some() || rules.max_length.is_some())
-        && matches!(field.ty, RustType::String | RustType::Vec(_))
-    {
+    if field.checks_length() {
         let (min, max) = (bound_u64(rules.min_length), bound_u64(rules.max_length));
         checks.push(
             quote!(crate::runtime::validate::check_length(out, at, #wire, value, #min, #max);),
         );
     }
-    if rules.min_value.is_some() || rules.max_value.is_some() {
+    if field.checks_range() {
         let number = match field.ty {
             RustType::F64 => Some(quote!(*value)),
             RustType::I32 => Some(quote!(f64::from(*value))),
@@ -174,9 +172,13 @@ fn field_tokens(module: &Module, field: &FieldDef, conditional_attrs: bool) -> T
         serde_attr(quote!(rename = #wire))
     });
     if field.required {
+        let absent = field
+            .default_when_absent
+            .then(|| serde_attr(quote!(default)));
         quote! {
             #doc
             #rename
+            #absent
             pub #name: #ty,
         }
     } else {

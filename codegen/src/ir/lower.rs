@@ -14,22 +14,27 @@ use crate::rustdoc::{code, sanitize, table_cell};
 use crate::spec::model::{
     AppType, EndpointSpec, Envelope, Field, Payload, Rules, Scope as ApiScope, TokenKind,
 };
-use crate::spec::{LoadedEndpoint, Located, Primitive, Spec, TypeExpr, TypeRegistry};
+use crate::spec::{
+    LoadedEndpoint, Located, Primitive, Spec, TypeEntry, TypeExpr, TypeKey, TypeRegistry, TypeScope,
+};
 
 /// The name of the fallback variant every enum has.
 pub const UNKNOWN_VARIANT: &str = "Unknown";
 
 pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     let mut lowering = Lowering {
+        types,
         boxed: recursive_fields(types),
-        ..Lowering::default()
+        modules: BTreeMap::new(),
+        scopes: BTreeMap::new(),
+        type_refs: BTreeMap::new(),
+        endpoint_names: BTreeMap::new(),
+        enums: BTreeMap::new(),
     };
     lowering.modules(spec);
-    lowering.name_types(spec, types);
-    for ((service, version), entries) in types {
-        for entry in entries.values() {
-            lowering.named_type(service, version, entry);
-        }
+    lowering.name_types(spec);
+    for entry in types.types.values() {
+        lowering.named_type(entry);
     }
     for endpoint in &spec.endpoints {
         lowering.endpoint(endpoint);
@@ -39,6 +44,7 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     };
     mark_validated(&mut ir);
     mark_serde_needs(&mut ir);
+    tolerate_absent_fields(&mut ir);
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -138,15 +144,60 @@ fn mark_serde_needs(ir: &mut Ir) {
     }
 }
 
-#[derive(Default)]
-struct Lowering {
+/// Feishu leaves out the response fields the app has no field permission for, and a type
+/// shared with requests carries required flags responses do not honour: every field of a
+/// struct the client receives must deserialize when absent. A struct only received makes
+/// every field optional. A struct also sent keeps its required fields as constructor
+/// parameters where their type has a default to take when absent; the others become
+/// optional, as a deserialized value could not fill them.
+fn tolerate_absent_fields(ir: &mut Ir) {
+    // Only ever made optional here, so a struct defaultable now stays so.
+    let defaultable: BTreeSet<TypeRef> = ir
+        .modules
+        .values()
+        .flat_map(|m| {
+            m.structs
+                .iter()
+                .filter(|s| s.is_defaultable())
+                .map(|s| TypeRef {
+                    module: m.path.clone(),
+                    name: s.name.clone(),
+                })
+        })
+        .collect();
+    for def in ir.modules.values_mut().flat_map(|m| &mut m.structs) {
+        if !def.serde.deserialize {
+            continue;
+        }
+        for field in def.fields.iter_mut().filter(|f| f.required) {
+            if def.serde.serialize && has_default(&field.ty, &defaultable) {
+                field.default_when_absent = true;
+            } else {
+                field.required = false;
+            }
+        }
+    }
+}
+
+/// Whether a field of this type can be filled with `Default::default()`.
+fn has_default(ty: &RustType, defaultable: &BTreeSet<TypeRef>) -> bool {
+    match ty {
+        RustType::Box(inner) => has_default(inner, defaultable),
+        // Enums have no default: no documented value is the absent one.
+        RustType::Named(type_ref) => defaultable.contains(type_ref),
+        _ => true,
+    }
+}
+
+struct Lowering<'a> {
+    types: &'a TypeRegistry,
     modules: BTreeMap<ModPath, Module>,
     /// Fields that hold their own type, directly or through other types, and so must be
-    /// boxed: `((service, version, type), field)`.
-    boxed: BTreeSet<(DocTypeKey, String)>,
+    /// boxed: `(type, field)`.
+    boxed: BTreeSet<(TypeKey, String)>,
     scopes: BTreeMap<ModPath, Scope>,
-    /// Where each named doc type went: `(service, version, doc name)`.
-    type_refs: BTreeMap<(String, String, String), TypeRef>,
+    /// Where each named doc type went.
+    type_refs: BTreeMap<TypeKey, TypeRef>,
     /// Request, body and response struct names of each endpoint, by its dotted id.
     endpoint_names: BTreeMap<String, EndpointNames>,
     /// Enums already made in a module, by (candidate name, values), so that one option
@@ -163,14 +214,21 @@ struct EndpointNames {
 /// The module a field's struct is in, and the struct's name, for naming its enums.
 struct Owner<'a> {
     module: &'a ModPath,
-    service: &'a str,
-    version: &'a str,
     name: &'a RustName,
-    /// The doc name, for named doc types (the only structs other types can contain).
-    doc_name: Option<&'a str>,
+    /// The doc type, for named doc types (the only structs other types can contain).
+    doc_type: Option<&'a TypeKey>,
 }
 
-impl Lowering {
+/// Where the named types of a field list's fields are found.
+#[derive(Clone, Copy)]
+enum Targets<'a> {
+    /// Fields as an endpoint file writes them: by the place of their `type`.
+    File(&'a str),
+    /// A merged type's fields: by the field's wire name.
+    Merged(&'a BTreeMap<String, TypeKey>),
+}
+
+impl Lowering<'_> {
     /// Creates the module tree and the handle type of each module.
     fn modules(&mut self, spec: &Spec) {
         self.module(Vec::new(), ModuleKind::Root, "", None);
@@ -270,7 +328,7 @@ impl Lowering {
 
     /// Names the structs of every endpoint, then every named type, before any field is
     /// lowered, so a field can refer to a type in any module.
-    fn name_types(&mut self, spec: &Spec, types: &TypeRegistry) {
+    fn name_types(&mut self, spec: &Spec) {
         for endpoint in &spec.endpoints {
             let id = &endpoint.id;
             let module = self.module_path(&[&id.service, &id.version, &id.resource]);
@@ -294,45 +352,46 @@ impl Lowering {
                 },
             );
         }
-        for ((service, version), entries) in types {
-            for entry in entries.values() {
-                let module = if entry.shared || entry.resources.len() != 1 {
-                    self.module_path(&[service, version])
-                } else {
-                    let resource = entry.resources.iter().next().expect("one resource");
-                    self.module_path(&[service, version, resource])
-                };
-                let name = self.claim(&module, naming::type_name(&entry.name));
-                let sources = &mut self
-                    .modules
-                    .get_mut(&module)
-                    .expect("module exists")
-                    .sources;
-                sources.extend(entry.sources.iter().cloned());
-                self.type_refs.insert(
-                    (service.clone(), version.clone(), entry.name.clone()),
-                    TypeRef { module, name },
-                );
-            }
+        for (key, entry) in &self.types.types {
+            let module = match &key.scope {
+                TypeScope::Shared => self.module_path(&[&key.service, &key.version]),
+                TypeScope::Resource(resource) => {
+                    self.module_path(&[&key.service, &key.version, resource])
+                }
+            };
+            let name = self.claim(
+                &module,
+                naming::doc_type_name(&key.name, key.variant.as_deref()),
+            );
+            let sources = &mut self
+                .modules
+                .get_mut(&module)
+                .expect("module exists")
+                .sources;
+            sources.extend(entry.sources.iter().cloned());
+            self.type_refs.insert(key.clone(), TypeRef { module, name });
         }
     }
 
-    fn named_type(&mut self, service: &str, version: &str, entry: &crate::spec::TypeEntry) {
-        let type_ref =
-            self.type_refs[&(service.to_owned(), version.to_owned(), entry.name.clone())].clone();
+    fn named_type(&mut self, entry: &TypeEntry) {
+        let key = &entry.key;
+        let type_ref = self.type_refs[key].clone();
         let owner = Owner {
             module: &type_ref.module,
-            service,
-            version,
             name: &type_ref.name,
-            doc_name: Some(&entry.name),
+            doc_type: Some(key),
         };
-        let fields = self.fields(&owner, &entry.fields, Location::Json);
+        let fields = self.fields(
+            &owner,
+            &entry.fields,
+            Location::Json,
+            Targets::Merged(&entry.targets),
+        );
         let mut doc = Vec::new();
         if !entry.description.is_empty() {
             doc.push(sanitize(&entry.description));
         }
-        doc.push(format!("The doc type `{}`.", entry.name));
+        doc.push(format!("The doc type `{}`.", key.name));
         self.push_struct(
             &type_ref.module,
             StructDef {
@@ -353,14 +412,20 @@ impl Lowering {
             .push(def);
     }
 
-    fn fields(&mut self, owner: &Owner<'_>, fields: &[Field], location: Location) -> Vec<FieldDef> {
+    fn fields(
+        &mut self,
+        owner: &Owner<'_>,
+        fields: &[Field],
+        location: Location,
+        targets: Targets<'_>,
+    ) -> Vec<FieldDef> {
         let mut scope = Scope::default();
         fields
             .iter()
             .enumerate()
             .map(|(i, field)| {
                 let name = scope.claim(naming::snake(&field.name, &format!("field_{i}")));
-                self.field(owner, field, name, location)
+                self.field(owner, field, name, location, targets)
             })
             .collect()
     }
@@ -371,23 +436,22 @@ impl Lowering {
         field: &Field,
         name: RustName,
         location: Location,
+        targets: Targets<'_>,
     ) -> FieldDef {
         let expr = TypeExpr::parse(&field.ty).expect("validated");
         let mut ty = if field.options.is_empty() {
-            self.rust_type(owner.service, owner.version, &expr)
+            let target = self.target(targets, field);
+            rust_type(&expr, target.as_ref())
         } else {
             let enum_ref = self.enum_for(owner, field, &expr);
             wrap_leaf(&expr, RustType::Named(enum_ref))
         };
-        if let Some(owner_name) = owner.doc_name {
-            let key = (
-                owner.service.to_owned(),
-                owner.version.to_owned(),
-                owner_name.to_owned(),
-            );
-            if self.boxed.contains(&(key, field.name.value.clone())) {
-                ty = RustType::Box(Box::new(ty));
-            }
+        if let Some(doc_type) = owner.doc_type
+            && self
+                .boxed
+                .contains(&(doc_type.clone(), field.name.value.clone()))
+        {
+            ty = RustType::Box(Box::new(ty));
         }
         FieldDef {
             setter: naming::setter_name(&name),
@@ -399,30 +463,17 @@ impl Lowering {
             doc: field_doc(field, &expr),
             rules: field.rules.clone(),
             nested_rules: false,
+            default_when_absent: false,
         }
     }
 
-    fn rust_type(&self, service: &str, version: &str, expr: &TypeExpr) -> RustType {
-        match expr {
-            TypeExpr::Primitive(p) => match p {
-                Primitive::String => RustType::String,
-                Primitive::Int | Primitive::Int64 => RustType::I64,
-                Primitive::Int32 => RustType::I32,
-                Primitive::Float => RustType::F64,
-                Primitive::Bool => RustType::Bool,
-                // Validation keeps files to upload bodies, whose endpoints are not lowered.
-                Primitive::Any | Primitive::File => RustType::Json,
-            },
-            TypeExpr::Named(name) => RustType::Named(
-                self.type_refs[&(service.to_owned(), version.to_owned(), name.clone())].clone(),
-            ),
-            TypeExpr::Array(inner) => {
-                RustType::Vec(Box::new(self.rust_type(service, version, inner)))
-            }
-            TypeExpr::Map(inner) => {
-                RustType::Map(Box::new(self.rust_type(service, version, inner)))
-            }
-        }
+    /// The generated type a field's named type resolved to, if it names one.
+    fn target(&self, targets: Targets<'_>, field: &Field) -> Option<TypeRef> {
+        let key = match targets {
+            Targets::File(rel) => self.types.resolve(rel, field.ty.pos),
+            Targets::Merged(by_field) => by_field.get(&field.name.value),
+        };
+        key.map(|key| self.type_refs[key].clone())
     }
 
     /// The enum for a field's options, made in the field's module. Fields whose options
@@ -505,13 +556,11 @@ impl Lowering {
         let spec = &endpoint.spec;
         let module = self.module_path(&[&id.service, &id.version, &id.resource]);
         let names = self.endpoint_names.remove(&id.dotted()).expect("named");
-        let (service, version) = (id.service.as_str(), id.version.as_str());
 
         let body = spec.request_body.as_ref().and_then(|payload| {
             self.payload(
                 &module,
-                service,
-                version,
+                &endpoint.rel,
                 payload,
                 names.body.as_ref(),
                 &format!("The request body of [`{}`].", names.request.bare()),
@@ -524,8 +573,7 @@ impl Lowering {
             .and_then(|payload| {
                 self.payload(
                     &module,
-                    service,
-                    version,
+                    &endpoint.rel,
                     payload,
                     names.response.as_ref(),
                     &match spec.response.envelope {
@@ -543,10 +591,8 @@ impl Lowering {
 
         let owner = Owner {
             module: &module,
-            service,
-            version,
             name: &names.request,
-            doc_name: None,
+            doc_type: None,
         };
         let mut scope = Scope::default();
         let mut fields = Vec::new();
@@ -557,7 +603,13 @@ impl Lowering {
         ] {
             for (i, param) in params.iter().enumerate() {
                 let name = scope.claim(naming::snake(&param.name, &format!("param_{i}")));
-                fields.push(self.field(&owner, param, name, location));
+                fields.push(self.field(
+                    &owner,
+                    param,
+                    name,
+                    location,
+                    Targets::File(&endpoint.rel),
+                ));
             }
         }
         if let Some(body_ty) = &body {
@@ -572,6 +624,7 @@ impl Lowering {
                 doc: vec!["The JSON request body.".to_owned()],
                 rules: Rules::default(),
                 nested_rules: false,
+                default_when_absent: false,
             });
         }
         let segments = spec
@@ -638,18 +691,17 @@ impl Lowering {
     fn payload(
         &mut self,
         module: &ModPath,
-        service: &str,
-        version: &str,
+        rel: &str,
         payload: &Payload,
         inline_name: Option<&RustName>,
         doc: &str,
     ) -> Option<RustType> {
         if let Some(ty) = &payload.ty {
-            return Some(self.rust_type(
-                service,
-                version,
-                &TypeExpr::parse(ty).expect("validated"),
-            ));
+            let named = self
+                .types
+                .resolve(rel, ty.pos)
+                .map(|key| &self.type_refs[key]);
+            return Some(rust_type(&TypeExpr::parse(ty).expect("validated"), named));
         }
         // A body or payload without fields is the empty object `{}`.
         let Some(name) = inline_name.cloned() else {
@@ -657,15 +709,14 @@ impl Lowering {
         };
         let owner = Owner {
             module,
-            service,
-            version,
             name: &name,
-            doc_name: None,
+            doc_type: None,
         };
         let fields = self.fields(
             &owner,
             payload.fields.as_deref().unwrap_or_default(),
             Location::Json,
+            Targets::File(rel),
         );
         self.push_struct(
             module,
@@ -681,6 +732,24 @@ impl Lowering {
             module: module.clone(),
             name,
         }))
+    }
+}
+
+/// The Rust type of a type expression; `named` is what its named type resolved to.
+fn rust_type(expr: &TypeExpr, named: Option<&TypeRef>) -> RustType {
+    match expr {
+        TypeExpr::Primitive(p) => match p {
+            Primitive::String => RustType::String,
+            Primitive::Int | Primitive::Int64 => RustType::I64,
+            Primitive::Int32 => RustType::I32,
+            Primitive::Float => RustType::F64,
+            Primitive::Bool => RustType::Bool,
+            // Validation keeps files to upload bodies, whose endpoints are not lowered.
+            Primitive::Any | Primitive::File => RustType::Json,
+        },
+        TypeExpr::Named(_) => RustType::Named(named.expect("validated: resolved").clone()),
+        TypeExpr::Array(inner) => RustType::Vec(Box::new(rust_type(inner, named))),
+        TypeExpr::Map(inner) => RustType::Map(Box::new(rust_type(inner, named))),
     }
 }
 
@@ -865,36 +934,27 @@ fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
     doc
 }
 
-/// A named doc type: `(service, version, doc name)`.
-type DocTypeKey = (String, String, String);
-
 /// The fields that would make a type contain itself: a field whose type is a named type
 /// (not in an array or map, which are already on the heap) from which the field's own
 /// type can be reached the same way.
-fn recursive_fields(types: &TypeRegistry) -> BTreeSet<(DocTypeKey, String)> {
-    let direct =
-        |key: &(String, String), entry: &crate::spec::TypeEntry| -> Vec<(String, DocTypeKey)> {
-            entry
-                .fields
-                .iter()
-                .filter_map(|f| match TypeExpr::parse(&f.ty) {
-                    Ok(TypeExpr::Named(target)) => {
-                        Some((f.name.value.clone(), (key.0.clone(), key.1.clone(), target)))
-                    }
-                    _ => None,
-                })
-                .collect()
-        };
-    let mut edges: BTreeMap<DocTypeKey, Vec<(String, DocTypeKey)>> = BTreeMap::new();
-    for (key, entries) in types {
-        for entry in entries.values() {
-            edges.insert(
-                (key.0.clone(), key.1.clone(), entry.name.clone()),
-                direct(key, entry),
-            );
-        }
-    }
-    let reaches = |from: &DocTypeKey, to: &DocTypeKey| {
+fn recursive_fields(types: &TypeRegistry) -> BTreeSet<(TypeKey, String)> {
+    let direct = |entry: &TypeEntry| -> Vec<(String, TypeKey)> {
+        entry
+            .fields
+            .iter()
+            .filter(|f| matches!(TypeExpr::parse(&f.ty), Ok(TypeExpr::Named(_))))
+            .filter_map(|f| {
+                let target = entry.targets.get(&f.name.value)?;
+                Some((f.name.value.clone(), target.clone()))
+            })
+            .collect()
+    };
+    let edges: BTreeMap<&TypeKey, Vec<(String, TypeKey)>> = types
+        .types
+        .iter()
+        .map(|(key, entry)| (key, direct(entry)))
+        .collect();
+    let reaches = |from: &TypeKey, to: &TypeKey| {
         let mut seen = BTreeSet::new();
         let mut stack = vec![from.clone()];
         while let Some(at) = stack.pop() {
@@ -917,7 +977,7 @@ fn recursive_fields(types: &TypeRegistry) -> BTreeSet<(DocTypeKey, String)> {
     for (owner, fields) in &edges {
         for (field, target) in fields {
             if reaches(target, owner) {
-                boxed.insert((owner.clone(), field.clone()));
+                boxed.insert(((*owner).clone(), field.clone()));
             }
         }
     }

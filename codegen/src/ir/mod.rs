@@ -105,6 +105,9 @@ pub struct FieldDef {
     pub rules: Rules,
     /// Whether the field holds a struct with rules of its own to check.
     pub nested_rules: bool,
+    /// A required field of a struct the client both sends and receives: it stays a
+    /// constructor parameter, and takes its type's default when a response leaves it out.
+    pub default_when_absent: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -130,13 +133,21 @@ pub struct SerdeNeeds {
 }
 
 impl FieldDef {
-    /// Whether the field's own value has a length or range rule.
+    /// Whether the field's own value has a rule the client checks: a length on a string
+    /// or list, a range on a number. Other rules (a pattern, a length on a map or enum)
+    /// are documented only, so they must not make a `Validate` impl with nothing in it.
     pub fn has_checks(&self) -> bool {
-        let r = &self.rules;
-        r.min_length.is_some()
-            || r.max_length.is_some()
-            || r.min_value.is_some()
-            || r.max_value.is_some()
+        self.checks_length() || self.checks_range()
+    }
+
+    pub fn checks_length(&self) -> bool {
+        (self.rules.min_length.is_some() || self.rules.max_length.is_some())
+            && matches!(self.ty, RustType::String | RustType::Vec(_))
+    }
+
+    pub fn checks_range(&self) -> bool {
+        (self.rules.min_value.is_some() || self.rules.max_value.is_some())
+            && matches!(self.ty, RustType::F64 | RustType::I32 | RustType::I64)
     }
 }
 

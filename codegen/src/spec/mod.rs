@@ -4,6 +4,7 @@ mod load;
 mod located;
 pub mod model;
 mod type_expr;
+mod types;
 mod validate;
 
 pub use load::{
@@ -12,7 +13,8 @@ pub use load::{
 };
 pub use located::{Located, Pos};
 pub use type_expr::{Primitive, TypeExpr, is_snake_case};
-pub use validate::{TypeEntry, TypeRegistry, option_keys, validate, validate_loaded};
+pub use types::{TypeEntry, TypeKey, TypeRegistry, TypeScope};
+pub use validate::{option_keys, validate, validate_loaded};
 
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
 pub fn json_schema() -> String {

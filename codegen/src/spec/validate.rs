@@ -10,28 +10,9 @@ use serde_json::Value;
 use super::load::{LoadedEndpoint, Spec};
 use super::model::{EnumOption, Field, HttpMethod, Payload, TypeDef};
 use super::type_expr::{Primitive, TypeExpr, is_snake_case};
+use super::types::{self, Definition, Side, TypeRegistry, TypeScope, Use};
 use super::{Located, Pos};
 use crate::diagnostic::Diagnostics;
-
-/// A named object type of one service version, wherever it was defined.
-#[derive(Clone, Debug)]
-pub struct TypeEntry {
-    pub name: String,
-    pub description: String,
-    pub fields: Vec<Field>,
-    /// Where the definition the generated type takes its docs from was written.
-    pub file: PathBuf,
-    pub pos: Pos,
-    /// Every spec file (relative to the spec dir) that defines the type.
-    pub sources: BTreeSet<String>,
-    /// Defined in the service version's `_types.yaml`.
-    pub shared: bool,
-    /// The resources whose endpoints define or use the type.
-    pub resources: BTreeSet<String>,
-}
-
-/// The named types of each service version: `(service, version) -> name -> entry`.
-pub type TypeRegistry = BTreeMap<(String, String), BTreeMap<String, TypeEntry>>;
 
 /// Validates `spec` and returns its named types.
 pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
@@ -42,17 +23,15 @@ pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
 /// a type may be unknown only because its definition is in one of them, so unknown
 /// types are not reported.
 pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diagnostics> {
-    let mut v = Validator {
-        complete,
-        ..Validator::default()
-    };
+    let mut v = Validator::default();
     for shared in &spec.shared {
         let key = (shared.service.clone(), shared.version.clone());
         let origin = Origin {
             file: &shared.file,
             rel: &shared.rel,
             resource: None,
-            shared: true,
+            method: None,
+            side: Side::Declared,
         };
         v.type_defs(&key, origin, &shared.spec.types);
     }
@@ -74,23 +53,23 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
             );
         }
     }
-    v.check_references();
     let Validator {
-        diagnostics,
-        registry,
+        mut diagnostics,
+        definitions,
+        uses,
         ..
     } = v;
+    let registry = types::build(&definitions, &uses, complete, &mut diagnostics);
     diagnostics.into_result(registry)
 }
 
 #[derive(Default)]
 struct Validator {
-    /// Whether every spec file loaded.
-    complete: bool,
     diagnostics: Diagnostics,
-    registry: TypeRegistry,
-    /// Every use of a named type: where it was named, to report the unknown ones.
-    references: Vec<Reference>,
+    /// Every definition of a named type, in file order and page order.
+    definitions: Vec<Definition>,
+    /// Every use of a named type, resolved once every definition is known.
+    uses: Vec<Use>,
 }
 
 impl Validator {
@@ -102,7 +81,8 @@ impl Validator {
             file,
             rel: &endpoint.rel,
             resource: Some(endpoint.id.resource.as_str()),
-            shared: false,
+            method: Some(endpoint.id.method.as_str()),
+            side: Side::Declared,
         };
 
         if spec.title.trim().is_empty() {
@@ -190,9 +170,17 @@ impl Validator {
         }
 
         if let Some(body) = &spec.request_body {
+            let origin = Origin {
+                side: Side::Request,
+                ..origin
+            };
             self.payload(&key, origin, body, "request_body", false);
         }
         if let Some(payload) = &spec.response.payload {
+            let origin = Origin {
+                side: Side::Response,
+                ..origin
+            };
             self.payload(&key, origin, payload, "response.payload", true);
         }
         self.type_defs(&key, origin, &spec.types);
@@ -289,7 +277,7 @@ impl Validator {
             }
             (Some(ty), None) => match TypeExpr::parse(ty) {
                 Ok(TypeExpr::Named(name)) => {
-                    self.reference(key, origin, &name, ty.pos, format!("{at}.type"));
+                    self.reference(key, origin, &name, ty.pos, format!("{at}.type"), None);
                 }
                 Ok(_) => self.diagnostics.push(
                     file,
@@ -301,7 +289,9 @@ impl Validator {
                     .diagnostics
                     .push(file, Some(ty.pos), format!("{at}.type"), err),
             },
-            (None, Some(fields)) => self.fields(key, origin, fields, &format!("{at}.fields")),
+            (None, Some(fields)) => {
+                self.fields(key, origin, fields, &format!("{at}.fields"));
+            }
             (None, None) if may_be_empty => {}
             (None, None) => {
                 self.diagnostics
@@ -310,10 +300,18 @@ impl Validator {
         }
     }
 
-    /// Checks a field list, recursing into inline definitions.
-    fn fields(&mut self, key: &(String, String), origin: Origin<'_>, fields: &[Field], at: &str) {
+    /// Checks a field list, recursing into inline definitions; returns the uses of named
+    /// types it makes, by field name.
+    fn fields(
+        &mut self,
+        key: &(String, String),
+        origin: Origin<'_>,
+        fields: &[Field],
+        at: &str,
+    ) -> Vec<(String, usize)> {
         let file = origin.file;
         let mut names = BTreeSet::new();
+        let mut uses = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             let at = format!("{at}[{i}]");
             if field.name.trim().is_empty() {
@@ -340,20 +338,26 @@ impl Validator {
                 }
             };
             self.options(file, field, &ty, &at);
+            let type_at = format!("{at}.type");
             match (ty.named(), &field.fields) {
                 (Some(name), Some(children)) => {
-                    self.define(
+                    let def = self.define(
                         key,
                         (name, field.ty.pos),
                         &field.description,
                         children,
                         origin,
-                        &format!("{at}.type"),
+                        (&type_at, &format!("{at}.fields")),
                     );
-                    self.fields(key, origin, children, &format!("{at}.fields"));
+                    if let Some(def) = def {
+                        let use_ =
+                            self.reference(key, origin, name, field.ty.pos, type_at, Some(def));
+                        uses.push((field.name.value.clone(), use_));
+                    }
                 }
                 (Some(name), None) => {
-                    self.reference(key, origin, name, field.ty.pos, format!("{at}.type"));
+                    let use_ = self.reference(key, origin, name, field.ty.pos, type_at, None);
+                    uses.push((field.name.value.clone(), use_));
                 }
                 (None, Some(_)) => self.diagnostics.push(
                     file,
@@ -367,6 +371,7 @@ impl Validator {
                 (None, None) => {}
             }
         }
+        uses
     }
 
     fn options(&mut self, file: &Path, field: &Field, ty: &TypeExpr, at: &str) {
@@ -448,6 +453,10 @@ impl Validator {
 
     /// Checks and records a `types` list.
     fn type_defs(&mut self, key: &(String, String), origin: Origin<'_>, defs: &[TypeDef]) {
+        let origin = Origin {
+            side: Side::Declared,
+            ..origin
+        };
         for (i, def) in defs.iter().enumerate() {
             let at = format!("types[{i}]");
             self.define(
@@ -456,13 +465,13 @@ impl Validator {
                 &def.description,
                 &def.fields,
                 origin,
-                &at,
+                (&at, &format!("{at}.fields")),
             );
-            self.fields(key, origin, &def.fields, &format!("{at}.fields"));
         }
     }
 
-    /// Records a definition of a named type; a second definition must have the same shape.
+    /// Records a definition of a named type and checks its fields; definitions are merged
+    /// once all are known. Returns the definition's number, unless its name is unusable.
     fn define(
         &mut self,
         key: &(String, String),
@@ -470,8 +479,8 @@ impl Validator {
         description: &str,
         fields: &[Field],
         origin: Origin<'_>,
-        at: &str,
-    ) {
+        (at, fields_at): (&str, &str),
+    ) -> Option<usize> {
         let (name, pos) = name;
         if !is_snake_case(name) {
             self.diagnostics.push(
@@ -480,46 +489,29 @@ impl Validator {
                 at,
                 format!("`{name}`: a type name is snake_case"),
             );
-            return;
+            self.fields(key, origin, fields, fields_at);
+            return None;
         }
-        let types = self.registry.entry(key.clone()).or_default();
-        match types.get_mut(name) {
-            Some(existing) => {
-                if shape(&existing.fields) != shape(fields) {
-                    self.diagnostics.push(
-                        origin.file,
-                        Some(pos),
-                        at,
-                        format!(
-                            "type `{name}` is already defined with other fields at {}:{}; a doc type has \
-                             one shape per service version (give one of them another name)",
-                            existing.file.display(),
-                            existing.pos
-                        ),
-                    );
-                }
-                existing.shared |= origin.shared;
-                existing.sources.insert(origin.rel.to_owned());
-                existing
-                    .resources
-                    .extend(origin.resource.map(str::to_owned));
-            }
-            None => {
-                types.insert(
-                    name.to_owned(),
-                    TypeEntry {
-                        name: name.to_owned(),
-                        description: description.to_owned(),
-                        fields: fields.to_vec(),
-                        file: origin.file.clone(),
-                        pos,
-                        sources: BTreeSet::from([origin.rel.to_owned()]),
-                        shared: origin.shared,
-                        resources: origin.resource.map(str::to_owned).into_iter().collect(),
-                    },
-                );
-            }
-        }
+        let id = self.definitions.len();
+        self.definitions.push(Definition {
+            service: key.0.clone(),
+            version: key.1.clone(),
+            scope: origin.scope(),
+            name: name.to_owned(),
+            method: origin.method.map(str::to_owned),
+            side: origin.side,
+            file: origin.file.clone(),
+            rel: origin.rel.to_owned(),
+            pos,
+            at: at.to_owned(),
+            description: description.to_owned(),
+            fields: fields.to_vec(),
+            field_uses: Vec::new(),
+        });
+        // Recorded before its fields, so a type that nests itself keeps page order.
+        let field_uses = self.fields(key, origin, fields, fields_at);
+        self.definitions[id].field_uses = field_uses;
+        Some(id)
     }
 
     /// Records a use of a named type; uses are resolved once every definition is known.
@@ -530,51 +522,21 @@ impl Validator {
         name: &str,
         pos: Pos,
         at: String,
-    ) {
-        self.references.push(Reference {
-            version: key.clone(),
-            name: name.to_owned(),
-            file: origin.file.clone(),
+        inline: Option<usize>,
+    ) -> usize {
+        self.uses.push(Use {
+            service: key.0.clone(),
+            version: key.1.clone(),
             resource: origin.resource.map(str::to_owned),
+            file: origin.file.clone(),
+            rel: origin.rel.to_owned(),
             pos,
             at,
+            name: name.to_owned(),
+            inline,
         });
+        self.uses.len() - 1
     }
-
-    /// Reports unknown types, and notes which resources use each known one (which
-    /// decides the module it is generated in).
-    fn check_references(&mut self) {
-        for reference in std::mem::take(&mut self.references) {
-            let entry = self
-                .registry
-                .get_mut(&reference.version)
-                .and_then(|types| types.get_mut(&reference.name));
-            match entry {
-                Some(entry) => entry.resources.extend(reference.resource),
-                None if !self.complete => {}
-                None => self.diagnostics.push(
-                    &reference.file,
-                    Some(reference.pos),
-                    reference.at,
-                    format!(
-                        "unknown type `{}`: define it with `fields` where it is first used, in this \
-                         file's `types`, or in {}/{}/_types.yaml",
-                        reference.name, reference.version.0, reference.version.1
-                    ),
-                ),
-            }
-        }
-    }
-}
-
-/// A use of a named type.
-struct Reference {
-    version: (String, String),
-    name: String,
-    file: PathBuf,
-    resource: Option<String>,
-    pos: Pos,
-    at: String,
 }
 
 /// Where a definition or use was written.
@@ -585,7 +547,9 @@ struct Origin<'a> {
     rel: &'a str,
     /// The resource of the endpoint file, or None for `_types.yaml`.
     resource: Option<&'a str>,
-    shared: bool,
+    /// The endpoint method of the file, or None for `_types.yaml`.
+    method: Option<&'a str>,
+    side: Side,
 }
 
 /// Every field typed `binary` (or an array of them) that is not a top-level field of an
@@ -635,32 +599,13 @@ fn misplaced_files(spec: &super::model::EndpointSpec) -> Vec<(Pos, String)> {
     out
 }
 
-/// A field as far as the shape of its type goes: name, type, required, enum name and
-/// options.
-type FieldShape = (String, String, bool, Option<String>, Vec<String>);
-
-/// What must agree between two definitions of one named type: the wire shape, and the
-/// names the generated code takes from it (enum and variant names), so that no
-/// definition's choices are dropped unseen.
-fn shape(fields: &[Field]) -> Vec<FieldShape> {
-    let mut shape: Vec<_> = fields
-        .iter()
-        .map(|f| {
-            let ty = TypeExpr::parse(&f.ty)
-                .map(|t| t.to_string())
-                .unwrap_or_else(|_| f.ty.value.clone());
-            let enum_name = f.enum_name.as_ref().map(|n| n.value.clone());
-            (
-                f.name.value.clone(),
-                ty,
-                f.required,
-                enum_name,
-                option_keys(&f.options),
-            )
-        })
-        .collect();
-    shape.sort();
-    shape
+impl Origin<'_> {
+    fn scope(&self) -> TypeScope {
+        match self.resource {
+            Some(resource) => TypeScope::Resource(resource.to_owned()),
+            None => TypeScope::Shared,
+        }
+    }
 }
 
 /// An option list as the generated enum sees it: each value with its variant name.
