@@ -30,7 +30,7 @@ fn obstacle_course_compiles_without_warnings() {
 #[test]
 fn obstacle_course_names_are_escaped_and_told_apart() {
     let generated = feishu_codegen::generate(&fixture()).unwrap_or_else(|d| panic!("{d}"));
-    let resource = &generated.files["src/api/obstacle/v1/type.rs"];
+    let resource = &generated.files["services/obstacle/src/v1/type.rs"];
     for expected in [
         "pub r#type: String,",
         "pub fn r#move(",
@@ -56,7 +56,7 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
             "missing `{expected}` in:\n{resource}"
         );
     }
-    let clashes = &generated.files["src/api/builder/v1/new.rs"];
+    let clashes = &generated.files["services/builder/src/v1/new.rs"];
     for expected in [
         "pub fn with_new(mut self, value: impl Into<String>) -> Self",
         "pub parent: Option<Box<Node>>,",
@@ -70,9 +70,11 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
             "missing `{expected}` in:\n{clashes}"
         );
     }
-    assert!(generated.files["src/api/mod.rs"].contains("pub fn builder_api(&self)"));
+    assert!(generated.files["src/services.rs"].contains("pub fn builder_api(&self)"));
     // A type used by two resources lives in their version module.
-    assert!(generated.files["src/api/obstacle/v1/mod.rs"].contains("pub struct SharedThing {"));
+    assert!(
+        generated.files["services/obstacle/src/v1/mod.rs"].contains("pub struct SharedThing {")
+    );
 }
 
 /// With no enums at all, neither enum macro of the runtime is used; that must not warn.

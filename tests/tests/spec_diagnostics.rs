@@ -188,7 +188,7 @@ fn one_doc_type_with_two_shapes_is_an_error_naming_both_places() {
         &endpoint("thing", "int"),
     );
     let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
-    assert!(generated.files["src/api/svc/v1/mod.rs"].contains("pub struct SharedItem {"));
+    assert!(generated.files["services/svc/src/v1/mod.rs"].contains("pub struct SharedItem {"));
 }
 
 #[test]
@@ -263,6 +263,27 @@ fn a_service_named_like_one_of_the_crates_own_features_is_refused() {
         all[0]
             .message
             .contains("the service `full` would be a cargo feature"),
+        "{}",
+        all[0]
+    );
+}
+
+#[test]
+fn a_service_whose_crate_would_be_the_runtime_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    write(dir.path(), "runtime/v1/thing/get.yaml", GOOD);
+    let all = diagnostics(dir.path());
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].file.ends_with("runtime/v1/thing/get.yaml"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[0]
+            .message
+            .contains("the service `runtime` would be the crate `feishu-runtime`"),
         "{}",
         all[0]
     );
