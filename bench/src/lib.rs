@@ -37,8 +37,9 @@ pub fn write_fresh(
     synth::write(files, dir)
 }
 
-/// Generates the crate for `spec_dir` into `crate_dir` (a fresh copy of the hand-written
-/// parts plus the generated files), building offline with the workspace's lock file.
+/// Generates the crates for `spec_dir` into `crate_dir` (a fresh copy of the hand-written
+/// parts, the `feishu` crate and the runtime, plus the generated service crates), building
+/// offline with the workspace's lock file.
 pub fn generate_crate(spec_dir: &Path, crate_dir: &Path) -> Result<(), String> {
     if crate_dir.exists() {
         std::fs::remove_dir_all(crate_dir).map_err(|e| e.to_string())?;
@@ -48,7 +49,7 @@ pub fn generate_crate(spec_dir: &Path, crate_dir: &Path) -> Result<(), String> {
         &root().join("generated"),
         &root().join("Cargo.lock"),
         crate_dir,
-        "",
+        &[],
     )
     .map_err(|e| e.to_string())?;
     feishu_codegen::output::plan(crate_dir, &generated)

@@ -20,8 +20,14 @@ const RAW_KEYWORDS: &[&str] = &[
 const UNRAWABLE_KEYWORDS: &[&str] = &["crate", "self", "super", "Self", "_"];
 
 /// The client's own methods: a service accessor (`client.helpdesk()`) may not take these
-/// names. Keep in step with `generated/src/runtime/client.rs`.
-pub const CLIENT_METHODS: &[&str] = &["app_token", "base_url", "builder", "fetch_token"];
+/// names. Keep in step with `generated/src/lib.rs` and `generated/runtime/src/client.rs`.
+pub const CLIENT_METHODS: &[&str] = &[
+    "app_token",
+    "base_url",
+    "builder",
+    "fetch_token",
+    "marketplace_builder",
+];
 
 /// Names of the prelude and of the std types generated code writes unqualified; a
 /// generated type may not shadow them.
@@ -29,9 +35,23 @@ pub const PRELUDE_TYPES: &[&str] = &[
     "Box", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec",
 ];
 
-/// What the hand-written `lib.rs` of the generated crate defines at its root, beside the
+/// What the hand-written `lib.rs` of the `feishu` crate defines at its root, beside the
 /// re-exported services; a service module may not take these names.
-pub const CRATE_ROOT_ITEMS: &[&str] = &["api", "runtime"];
+pub const CRATE_ROOT_ITEMS: &[&str] = &["runtime", "services"];
+
+/// The crates beside the service crates, whose names no service crate may take.
+pub const RESERVED_CRATES: &[&str] = &["feishu", "feishu-runtime"];
+
+/// The cargo package of a service: `feishu-<service>`, with `_` written `-` as cargo
+/// package names usually are.
+pub fn service_crate(service: &str) -> String {
+    format!("feishu-{}", service.replace('_', "-"))
+}
+
+/// The Rust name of a service's crate (`feishu_im`), as cargo makes it from the package.
+pub fn service_crate_ident(service: &str) -> Ident {
+    Ident::new(&service_crate(service).replace('-', "_"), Span::call_site())
+}
 
 /// The module of a service: its name, unless the crate root already has that name.
 pub fn service_module(service: &str) -> RustName {

@@ -1,15 +1,15 @@
 //! Bringing an output directory in line with the generated files.
 //!
 //! The rules: a file is rewritten only when its content changed (so its mtime, and
-//! cargo's rebuild, follow real changes); only files that start with [`HEADER`] are ever
-//! rewritten or removed; and all new content is staged before anything is replaced, and
+//! cargo's rebuild, follow real changes); only files that start with the generated header
+//! ([`HEADER`](crate::emit::HEADER), or [`TOML_HEADER`](crate::emit::TOML_HEADER) for TOML) are ever rewritten or removed; and all new content is staged before anything is replaced, and
 //! put back if replacing fails, so a failed run leaves the old output whole.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{API_DIR, GeneratedFiles, HEADER, REGION_BEGIN, REGION_END};
+use crate::emit::{GENERATED_DIRS, GeneratedFiles, REGION_END, RUNTIME_DIR, is_generated};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -36,8 +36,8 @@ pub struct Plan {
     /// Each created or updated file: its new content, and its old one (None if new), so a
     /// failed apply can put things back.
     contents: Vec<(PathBuf, String, Option<String>)>,
-    /// Where generated modules live; emptied directories are removed up to here.
-    api_dir: PathBuf,
+    /// Where generated files live; emptied directories are removed up to these.
+    generated_dirs: Vec<PathBuf>,
     pub unchanged: usize,
 }
 
@@ -45,8 +45,9 @@ pub struct Plan {
 pub enum OutputError {
     /// A file codegen would write exists but was not generated.
     HandWritten(PathBuf),
-    /// A hand-written file that should hold a generated region lacks its marker lines.
-    NoRegion(PathBuf),
+    /// A hand-written file that should hold a generated region lacks its marker lines:
+    /// the file, and the missing region's opening line.
+    NoRegion(PathBuf, &'static str),
     Io(PathBuf, io::Error),
 }
 
@@ -59,11 +60,11 @@ impl fmt::Display for OutputError {
                  header, so it is hand-written; move it away or rename the module",
                 path.display()
             ),
-            OutputError::NoRegion(path) => write!(
+            OutputError::NoRegion(path, begin) => write!(
                 f,
-                "{}: codegen writes the service features between the lines `{REGION_BEGIN}` \
-                 and `{REGION_END}`, and this file lacks them; add them (in its [features] \
-                 table) and run codegen again",
+                "{}: codegen writes between the lines `{begin}` and `{REGION_END}`, and this \
+                 file lacks them; add them (the features region in the [features] table, \
+                 the crates region in [dependencies]) and run codegen again",
                 path.display()
             ),
             OutputError::Io(path, err) => write!(f, "{}: {err}", path.display()),
@@ -78,16 +79,16 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 }
 
 pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputError> {
-    let api_dir = out_dir.join(API_DIR);
+    let generated_dirs: Vec<PathBuf> = GENERATED_DIRS.iter().map(|d| out_dir.join(d)).collect();
     let mut plan = Plan {
-        api_dir: api_dir.clone(),
+        generated_dirs: generated_dirs.clone(),
         ..Plan::default()
     };
     for (rel, content) in &generated.files {
         let path = out_dir.join(rel);
         match std::fs::read_to_string(&path) {
             Ok(existing) if &existing == content => plan.unchanged += 1,
-            Ok(existing) if !existing.starts_with(HEADER) => {
+            Ok(existing) if !is_generated(&existing) => {
                 return Err(OutputError::HandWritten(path));
             }
             Ok(existing) => {
@@ -104,11 +105,14 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
             Err(err) => return Err(OutputError::Io(path, err)),
         }
     }
-    for (rel, region) in &generated.regions {
+    for (rel, regions) in &generated.regions {
         let path = out_dir.join(rel);
         let existing = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-        let content =
-            with_region(&existing, region).ok_or_else(|| OutputError::NoRegion(path.clone()))?;
+        let mut content = existing.clone();
+        for region in regions {
+            content = with_region(&content, region.begin, &region.text)
+                .ok_or_else(|| OutputError::NoRegion(path.clone(), region.begin))?;
+        }
         if content == existing {
             plan.unchanged += 1;
         } else {
@@ -117,8 +121,8 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
         }
     }
     let mut existing = Vec::new();
-    if api_dir.is_dir() {
-        walk(&api_dir, &mut existing)?;
+    for dir in generated_dirs.iter().filter(|d| d.is_dir()) {
+        walk(dir, &mut existing)?;
     }
     existing.sort();
     for path in existing {
@@ -132,17 +136,17 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
             continue;
         }
         // Files without the header are someone's own; they are left alone.
-        if std::fs::read_to_string(&path).is_ok_and(|text| text.starts_with(HEADER)) {
+        if std::fs::read_to_string(&path).is_ok_and(|text| is_generated(&text)) {
             plan.changes.push(Change::Remove(path));
         }
     }
     Ok(plan)
 }
 
-/// `text` with the lines between its region markers replaced by `region`; None when it
-/// lacks the markers.
-fn with_region(text: &str, region: &str) -> Option<String> {
-    let begin = text.find(REGION_BEGIN)?;
+/// `text` with the lines between the marker line `begin` and the next [`REGION_END`]
+/// replaced by `region`; None when it lacks the markers.
+fn with_region(text: &str, begin: &str, region: &str) -> Option<String> {
+    let begin = text.find(begin)?;
     let body = begin + text[begin..].find('\n')? + 1;
     let end = body + text[body..].find(REGION_END)?;
     let at_line_start = |at: usize| at == 0 || text[..at].ends_with('\n');
@@ -194,9 +198,11 @@ impl Plan {
             if let Change::Remove(path) = change {
                 std::fs::remove_file(path).map_err(io_err(path))?;
                 let mut dir = path.parent();
-                while let Some(d) =
-                    dir.filter(|d| d.starts_with(&self.api_dir) && *d != self.api_dir)
-                {
+                while let Some(d) = dir.filter(|d| {
+                    self.generated_dirs
+                        .iter()
+                        .any(|root| d.starts_with(root) && d != root)
+                }) {
                     if std::fs::remove_dir(d).is_err() {
                         break;
                     }
@@ -232,31 +238,58 @@ impl Plan {
     }
 }
 
-/// Starts an output crate outside the workspace from the hand-written parts of the crate in
-/// `template` (its manifest, `src/lib.rs` and `src/runtime/`): the manifest becomes its own
-/// workspace root and `lock_file` is copied beside it, so it builds offline with the
-/// workspace's versions. `lib_prelude` goes before lib.rs (e.g. `#![deny(warnings)]`).
+/// Starts an output tree outside the workspace from the hand-written parts of the `feishu`
+/// crate in `template`: its manifest, the files of its `src/` that codegen did not write,
+/// and the runtime crate beside it. The manifest becomes its own workspace root (with the
+/// runtime and the service crates as members), and `lock_file` is copied beside it, so
+/// the tree builds offline with the workspace's versions. `rustflags` (e.g. `-D
+/// warnings`) go into the tree's `.cargo/config.toml`, so they reach the service crates.
 pub fn scaffold_crate(
     template: &Path,
     lock_file: &Path,
     dest: &Path,
-    lib_prelude: &str,
+    rustflags: &[&str],
 ) -> io::Result<()> {
-    std::fs::create_dir_all(dest.join("src/runtime"))?;
+    std::fs::create_dir_all(dest)?;
     let manifest = std::fs::read_to_string(template.join("Cargo.toml"))?;
     std::fs::write(
         dest.join("Cargo.toml"),
-        format!("{manifest}\n[workspace]\n"),
+        format!(
+            "{manifest}\n[workspace]\nmembers = [\"{RUNTIME_DIR}\", \"{}/*\"]\n",
+            crate::emit::SERVICES_DIR
+        ),
     )?;
-    let lib = std::fs::read_to_string(template.join("src/lib.rs"))?;
-    std::fs::write(dest.join("src/lib.rs"), format!("{lib_prelude}{lib}"))?;
-    for entry in std::fs::read_dir(template.join("src/runtime"))? {
-        let entry = entry?;
-        std::fs::copy(
-            entry.path(),
-            dest.join("src/runtime").join(entry.file_name()),
+    copy_tree(&template.join("src"), &dest.join("src"), &|text| {
+        !is_generated(text)
+    })?;
+    copy_tree(
+        &template.join(RUNTIME_DIR),
+        &dest.join(RUNTIME_DIR),
+        &|_| true,
+    )?;
+    std::fs::copy(lock_file, dest.join("Cargo.lock"))?;
+    if !rustflags.is_empty() {
+        let flags: Vec<String> = rustflags.iter().map(|f| format!("{f:?}")).collect();
+        std::fs::create_dir_all(dest.join(".cargo"))?;
+        std::fs::write(
+            dest.join(".cargo/config.toml"),
+            format!("[build]\nrustflags = [{}]\n", flags.join(", ")),
         )?;
     }
-    std::fs::copy(lock_file, dest.join("Cargo.lock"))?;
+    Ok(())
+}
+
+/// Copies the files under `from` whose text `keep` accepts (binary files always) to `to`.
+fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target, keep)?;
+        } else if std::fs::read_to_string(entry.path()).map_or(true, |text| keep(&text)) {
+            std::fs::create_dir_all(to)?;
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
     Ok(())
 }

@@ -1,19 +1,21 @@
-//! A standalone copy of the generated crate's hand-written parts (manifest, lib.rs and
-//! runtime), into which code generated from another spec can be written and compiled.
+//! A standalone copy of the hand-written parts (the `feishu` crate's manifest and lib.rs,
+//! and the runtime crate), into which code generated from another spec can be written
+//! and compiled.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::{generated_dir, root};
 
-/// Copies the crate skeleton to `dest`, with `#![deny(warnings)]` added to lib.rs and the
-/// workspace's lock file, so it builds offline with the versions the workspace uses.
+/// Copies the skeleton to `dest`, with warnings denied in every crate of it (the
+/// generated service crates included) and the workspace's lock file, so it builds offline
+/// with the versions the workspace uses.
 pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
     feishu_codegen::output::scaffold_crate(
         &generated_dir(),
         &root().join("Cargo.lock"),
         dest,
-        "#![deny(warnings)]\n",
+        &["-D", "warnings"],
     )
 }
 
@@ -41,6 +43,22 @@ pub fn cargo_check_features(dir: &Path, features: &str) -> Result<(), String> {
             "--no-default-features",
             "--features",
             features,
+            "--lib",
+        ],
+    )
+}
+
+/// `cargo check` of one crate of a scaffolded tree on its own (e.g. a service crate,
+/// `feishu-im`), with its default features.
+pub fn cargo_check_package(dir: &Path, package: &str) -> Result<(), String> {
+    cargo(
+        dir,
+        &[
+            "check",
+            "--offline",
+            "--quiet",
+            "--package",
+            package,
             "--lib",
         ],
     )

@@ -1,7 +1,8 @@
 //! The generated crate as the spec makes it: snapshots of every file (the diff a
 //! maintainer reviews), and the checked-in copy kept fresh.
 
-use feishu_codegen::{emit::HEADER, output, spec};
+use feishu_codegen::emit::{HEADER, TOML_HEADER};
+use feishu_codegen::{output, spec};
 use feishu_tests::{generated_dir, root, spec_dir};
 
 #[test]
@@ -26,13 +27,28 @@ fn assert_snapshots(spec: &std::path::Path, snapshot_dir: &str) {
     settings.set_omit_expression(true);
     settings.bind(|| {
         for (path, content) in &generated.files {
-            let name = path
-                .trim_start_matches("src/api/")
-                .trim_end_matches(".rs")
-                .replace('/', "__");
-            insta::assert_snapshot!(name, content);
+            insta::assert_snapshot!(snapshot_name(path), content);
         }
     });
+}
+
+/// A file's snapshot: its module path for Rust (`im__v2__chat_button`, a service crate's
+/// root `im__mod`, the `feishu` crate's `src/services.rs` just `mod`), and
+/// `im__Cargo.toml` for a service crate's other files.
+fn snapshot_name(path: &str) -> String {
+    if path == feishu_codegen::emit::SERVICES_FILE {
+        return "mod".to_owned();
+    }
+    let path = path
+        .strip_prefix("services/")
+        .unwrap_or_else(|| panic!("a generated file outside services/: {path}"));
+    let (service, file) = path.split_once('/').expect("services/<service>/<file>");
+    let module = match file.strip_prefix("src/") {
+        Some("lib.rs") => "mod",
+        Some(rust) => rust.trim_end_matches(".rs"),
+        None => file,
+    };
+    format!("{service}/{module}").replace('/', "__")
 }
 
 #[test]
@@ -86,7 +102,12 @@ fn every_generated_file_starts_with_the_header() {
     let generated = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
     assert!(!generated.files.is_empty());
     for (path, content) in &generated.files {
-        assert!(content.starts_with(HEADER), "{path}");
+        let header = if path.ends_with(".toml") {
+            TOML_HEADER
+        } else {
+            HEADER
+        };
+        assert!(content.starts_with(header), "{path}");
     }
 }
 

@@ -39,7 +39,7 @@ fn obstacle_course_compiles_without_warnings() {
 #[test]
 fn obstacle_course_names_are_escaped_and_told_apart() {
     let generated = feishu_codegen::generate(&fixture()).unwrap_or_else(|d| panic!("{d}"));
-    let resource = &generated.files["src/api/obstacle/v1/type.rs"];
+    let resource = &generated.files["services/obstacle/src/v1/type.rs"];
     for expected in [
         "pub r#type: String,",
         "pub fn r#move(",
@@ -65,7 +65,7 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
             "missing `{expected}` in:\n{resource}"
         );
     }
-    let clashes = &generated.files["src/api/builder/v1/new.rs"];
+    let clashes = &generated.files["services/builder/src/v1/new.rs"];
     for expected in [
         "pub fn with_new(mut self, value: impl Into<String>) -> Self",
         "pub parent: Option<Box<Node>>,",
@@ -79,15 +79,17 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
             "missing `{expected}` in:\n{clashes}"
         );
     }
-    assert!(generated.files["src/api/mod.rs"].contains("pub fn builder_api(&self)"));
+    assert!(generated.files["src/services.rs"].contains("pub fn builder_api(&self)"));
     // A type lives in the resource whose page defines it; another resource's bare use
     // reaches it there, so no page elsewhere can move it.
-    assert!(generated.files["src/api/obstacle/v1/type.rs"].contains("pub struct SharedThing {"));
     assert!(
-        generated.files["src/api/obstacle/v1/empty.rs"]
-            .contains("pub thing: Option<crate::api::obstacle::v1::r#type::SharedThing>,")
+        generated.files["services/obstacle/src/v1/type.rs"].contains("pub struct SharedThing {")
     );
-    let profile = &generated.files["src/api/obstacle/v1/profile.rs"];
+    assert!(
+        generated.files["services/obstacle/src/v1/empty.rs"]
+            .contains("pub thing: Option<crate::v1::r#type::SharedThing>,")
+    );
+    let profile = &generated.files["services/obstacle/src/v1/profile.rs"];
     for expected in [
         // Two pages' shapes of `profile` merged, required only where the request requires it.
         "pub struct Profile {",

@@ -88,7 +88,9 @@ fn only_files_whose_content_changed_are_rewritten() {
     let changes = regenerate(&spec, &out);
     assert_eq!(
         changes,
-        vec![Change::Update(out.join("src/api/im/v2/chat_button.rs"))]
+        vec![Change::Update(
+            out.join("services/im/src/v2/chat_button.rs")
+        )]
     );
     let after = mtimes(&out);
     let moved: Vec<_> = before
@@ -97,10 +99,10 @@ fn only_files_whose_content_changed_are_rewritten() {
         .filter(|(b, a)| b != a)
         .map(|(b, _)| b.0.clone())
         .collect();
-    assert_eq!(moved, vec![out.join("src/api/im/v2/chat_button.rs")]);
+    assert_eq!(moved, vec![out.join("services/im/src/v2/chat_button.rs")]);
 
-    // A new service: its files are created, and the manifest gets its feature and
-    // nothing else; the other files keep their mtimes.
+    // A new service: its crate is created, and the manifest gets its feature and its
+    // crate and nothing else; the other files keep their mtimes.
     let before = mtimes(&out);
     let hand_written = std::fs::read_to_string(&manifest).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -118,16 +120,22 @@ fn only_files_whose_content_changed_are_rewritten() {
     );
     let text = std::fs::read_to_string(&manifest).unwrap();
     assert!(text.contains("full = [\"application\", \"helpdesk\", \"im\", \"zz_chat\"]\n"));
-    assert!(text.contains("\nzz_chat = []\n"));
+    assert!(text.contains("\nzz_chat = [\"dep:feishu-zz-chat\"]\n"));
+    assert!(text.contains("\nfeishu-zz-chat = { path = \"services/zz_chat\", optional = true }\n"));
+    // The manifest without its two regions' contents.
     let outside = |t: &str| {
-        let (head, rest) = t.split_once(feishu_codegen::emit::REGION_BEGIN).unwrap();
-        (
-            head.to_owned(),
-            rest.split_once(feishu_codegen::emit::REGION_END)
-                .unwrap()
-                .1
-                .to_owned(),
-        )
+        let mut kept = String::new();
+        let mut rest = t;
+        for begin in [
+            feishu_codegen::emit::REGION_BEGIN,
+            feishu_codegen::emit::DEPENDENCIES_REGION_BEGIN,
+        ] {
+            let (head, tail) = rest.split_once(begin).unwrap();
+            kept.push_str(head);
+            rest = tail.split_once(feishu_codegen::emit::REGION_END).unwrap().1;
+        }
+        kept.push_str(rest);
+        kept
     };
     assert_eq!(
         outside(&text),
@@ -142,8 +150,8 @@ fn only_files_whose_content_changed_are_rewritten() {
         .collect();
     assert_eq!(
         touched,
-        vec![manifest, out.join("src/api/mod.rs")],
-        "besides the new service's files, only the manifest and the root module change"
+        vec![manifest, out.join("src/services.rs")],
+        "besides the new service's crate, only the manifest and the root module change"
     );
 }
 
@@ -154,7 +162,7 @@ fn a_manifest_without_the_features_region_is_refused_and_nothing_is_written() {
     std::fs::write(&manifest, "[package]\nname = \"mine\"\n").unwrap();
     let generated = feishu_codegen::generate(&spec_dir()).unwrap();
     match output::plan(out.path(), &generated) {
-        Err(err @ OutputError::NoRegion(_)) => {
+        Err(err @ OutputError::NoRegion(..)) => {
             assert!(err.to_string().contains("Cargo.toml"), "{err}");
             assert!(
                 err.to_string().contains(feishu_codegen::emit::REGION_BEGIN),
@@ -172,16 +180,16 @@ fn check_reports_stale_missing_and_orphaned_files() {
     let out = tempfile::tempdir().unwrap();
     let generated = generate_into(out.path());
 
-    let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
+    let ticket = out.path().join("services/helpdesk/src/v1/ticket.rs");
     let edited = std::fs::read_to_string(&ticket)
         .unwrap()
         .replace("pub fn update", "pub fn update_renamed");
     std::fs::write(&ticket, edited).unwrap();
-    let missing = out.path().join("src/api/im/mod.rs");
+    let missing = out.path().join("services/im/src/lib.rs");
     std::fs::remove_file(&missing).unwrap();
-    let orphan = out.path().join("src/api/helpdesk/v1/old_resource.rs");
+    let orphan = out.path().join("services/helpdesk/src/v1/old_resource.rs");
     std::fs::write(&orphan, format!("{HEADER}\n\npub struct Old;\n")).unwrap();
-    let own_file = out.path().join("src/api/helpdesk/notes.rs");
+    let own_file = out.path().join("services/helpdesk/src/notes.rs");
     std::fs::write(&own_file, "// my own notes\n").unwrap();
 
     let plan = output::plan(out.path(), &generated).unwrap();
@@ -215,10 +223,10 @@ fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
     let generated = generate_into(out.path());
 
     // A file at a generated path, without the header: someone's own work.
-    let ticket = out.path().join("src/api/helpdesk/v1/ticket.rs");
+    let ticket = out.path().join("services/helpdesk/src/v1/ticket.rs");
     std::fs::write(&ticket, "// hand-written\npub struct Mine;\n").unwrap();
     // And a generated file that is stale, which a successful run would rewrite.
-    let stale = out.path().join("src/api/im/v2/chat_button.rs");
+    let stale = out.path().join("services/im/src/v2/chat_button.rs");
     std::fs::write(&stale, format!("{HEADER}\n// stale\n")).unwrap();
     let before = mtimes(out.path());
 
@@ -238,14 +246,14 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
     let out = tempfile::tempdir().unwrap();
     let manifest = add_manifest(out.path());
     let generated = feishu_codegen::generate(&spec_dir()).unwrap();
-    let stale = out.path().join("src/api/application/mod.rs");
+    let stale = out.path().join("services/application/src/lib.rs");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::write(&stale, format!("{HEADER}\n// the old output\n")).unwrap();
     let plan = output::plan(out.path(), &generated).unwrap();
     assert!(plan.changes.contains(&Change::Update(stale.clone())));
 
-    // The root module is replaced last; a directory in its way makes that rename fail.
-    let root_module = out.path().join("src/api/mod.rs");
+    // The root module is the last file replaced; a directory in its way makes that rename fail.
+    let root_module = out.path().join("src/services.rs");
     std::fs::create_dir_all(root_module.join("in-the-way")).unwrap();
     let err = plan.apply().expect_err("the rename onto a directory fails");
     assert!(
@@ -264,4 +272,55 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
         vec![manifest, stale],
         "created files and staged copies are gone"
     );
+}
+
+#[test]
+fn a_removed_service_loses_its_whole_crate() {
+    let work = tempfile::tempdir().unwrap();
+    let (spec, out) = (work.path().join("spec"), work.path().join("out"));
+    copy_dir(&spec_dir(), &spec);
+    let manifest = add_manifest(&out);
+    regenerate(&spec, &out);
+    let crate_dir = out.join("services/im");
+    assert!(crate_dir.join("Cargo.toml").exists());
+
+    std::fs::remove_dir_all(spec.join("im")).unwrap();
+    let mut changes = regenerate(&spec, &out);
+    changes.sort_by_key(|c| c.to_string());
+    let removed: Vec<&Change> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Remove(_)))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "Cargo.toml",
+            "rustfmt.toml",
+            "src/lib.rs",
+            "src/v2/chat_button.rs",
+            "src/v2/mod.rs"
+        ]
+        .map(|f| Change::Remove(crate_dir.join(f)))
+        .iter()
+        .collect::<Vec<_>>()
+    );
+    assert!(
+        !crate_dir.exists(),
+        "the emptied crate directory is removed"
+    );
+    assert!(out.join("services").exists());
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(!text.contains("feishu-im"), "{text}");
+}
+
+#[test]
+fn a_hand_written_manifest_at_a_service_crates_place_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let generated = generate_into(out.path());
+    let manifest = out.path().join("services/im/Cargo.toml");
+    std::fs::write(&manifest, "[package]\nname = \"mine\"\n").unwrap();
+    match output::plan(out.path(), &generated) {
+        Err(OutputError::HandWritten(path)) => assert_eq!(path, manifest),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

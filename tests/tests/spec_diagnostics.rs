@@ -173,8 +173,8 @@ fn a_bare_use_of_a_type_two_other_resources_define_is_an_error_naming_both() {
     );
     // Each resource has its own `shared_item`, whatever its shape.
     let generated = feishu_codegen::generate(dir.path()).unwrap_or_else(|d| panic!("{d}"));
-    assert!(generated.files["src/api/svc/v1/thing.rs"].contains("pub id: Option<String>,"));
-    assert!(generated.files["src/api/svc/v1/other.rs"].contains("pub id: Option<i64>,"));
+    assert!(generated.files["services/svc/src/v1/thing.rs"].contains("pub id: Option<String>,"));
+    assert!(generated.files["services/svc/src/v1/other.rs"].contains("pub id: Option<i64>,"));
 
     write(
         dir.path(),
@@ -269,6 +269,27 @@ fn a_service_named_like_one_of_the_crates_own_features_is_refused() {
         all[0]
             .message
             .contains("the service `full` would be a cargo feature"),
+        "{}",
+        all[0]
+    );
+}
+
+#[test]
+fn a_service_whose_crate_would_be_the_runtime_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/v1/thing/get.yaml", GOOD);
+    write(dir.path(), "runtime/v1/thing/get.yaml", GOOD);
+    let all = diagnostics(dir.path());
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].file.ends_with("runtime/v1/thing/get.yaml"),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[0]
+            .message
+            .contains("the service `runtime` would be the crate `feishu-runtime`"),
         "{}",
         all[0]
     );

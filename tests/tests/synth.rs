@@ -1,12 +1,14 @@
 //! The synthetic spec behind the benchmarks: it is deterministic, passes the same checks
-//! as spec/, and the crate generated from it compiles with every service, with none of
-//! the optional derives, and with one service alone. This is CI's smoke run of the
+//! as spec/, and the crates generated from it compile with every service, with none of
+//! the optional derives, with one service, and as one service crate alone. This is CI's smoke run of the
 //! benchmark pipeline (synth → codegen → cargo check); the benchmarks themselves run with
 //! `cargo bench -p feishu-bench`.
 
 use feishu_bench::synth::{self, Config};
 use feishu_codegen::{output, spec};
-use feishu_tests::scaffold::{cargo_check, cargo_check_features, scaffold_crate};
+use feishu_tests::scaffold::{
+    cargo_check, cargo_check_features, cargo_check_package, scaffold_crate,
+};
 
 const SMOKE: Config = Config {
     endpoints: 50,
@@ -66,5 +68,9 @@ fn the_synthetic_crate_validates_and_compiles_per_feature() {
     let one = &loaded.endpoints[0].id.service;
     if let Err(compiler) = cargo_check_features(&krate, one) {
         panic!("the `{one}` service alone does not compile:\n{compiler}");
+    }
+    let krate = feishu_codegen::naming::service_crate(one);
+    if let Err(compiler) = cargo_check_package(&work.path().join("crate"), &krate) {
+        panic!("the `{krate}` crate alone does not compile:\n{compiler}");
     }
 }

@@ -133,8 +133,8 @@ fn adding_a_page_changes_no_other_resources_api() {
     let after = public_api(dir);
 
     let touched = [
-        "src/api/svc/v1/probe.rs",
-        "src/api/helpdesk/v1/notification.rs",
+        "services/svc/src/v1/probe.rs",
+        "services/helpdesk/src/v1/notification.rs",
     ];
     let mut compared = 0;
     for (file, items) in &before {
@@ -153,11 +153,11 @@ fn adding_a_page_changes_no_other_resources_api() {
     assert!(compared >= 8, "only {compared} resource modules compared");
     // The added pages did get their own types: the probe resource has an `i18n` per
     // endpoint (their shapes differ), and the synthetic type with both shapes.
-    let probe = &after["src/api/svc/v1/probe.rs"];
+    let probe = &after["services/svc/src/v1/probe.rs"];
     for expected in ["pub struct CreateI18n {", "pub struct UpdateI18n {"] {
         assert!(probe.iter().any(|l| l == expected), "{probe:#?}");
     }
-    let notification = &after["src/api/helpdesk/v1/notification.rs"];
+    let notification = &after["services/helpdesk/src/v1/notification.rs"];
     assert!(
         notification
             .iter()

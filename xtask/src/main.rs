@@ -11,8 +11,10 @@ usage: cargo xtask <command>
 
 commands:
   codegen [--check] [--timings] [--spec DIR] [--out DIR]
-      Regenerate the generated crate from the spec (defaults: spec/ and generated/).
-      An --out directory without a Cargo.toml first gets the hand-written crate parts.
+      Regenerate the generated crates from the spec (defaults: spec/ and generated/): one
+      crate per service under services/, and the feishu crate's generated parts.
+      An --out directory without a Cargo.toml first gets the hand-written parts (the
+      feishu crate's manifest and lib.rs, and the runtime crate).
       With --check, write nothing and fail when a file is stale, missing or orphaned.
       With --timings, print the time each phase took.
   import [--spec DIR] [--keep-going] [--quarantine] PAGE|DIR...
@@ -95,18 +97,18 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let mut timings = feishu_codegen::Timings::default();
     let generated = feishu_codegen::generate_timed(&args.spec, &mut timings)
         .map_err(|diagnostics| diagnostics.to_string())?;
-    // A new output crate gets the hand-written parts first: its manifest holds the region
-    // the service features are written into.
+    // A new output tree gets the hand-written parts first: its manifest holds the regions
+    // the service features and crates are written into.
     if !args.check && !args.out.join("Cargo.toml").exists() {
         output::scaffold_crate(
             &root().join("generated"),
             &root().join("Cargo.lock"),
             &args.out,
-            "",
+            &[],
         )
         .map_err(|err| format!("{}: {err}", args.out.display()))?;
         println!(
-            "  copied the hand-written crate parts (Cargo.toml, src/lib.rs, src/runtime/) into {}",
+            "  copied the hand-written parts (Cargo.toml, src/lib.rs, runtime/) into {}",
             args.out.display()
         );
     }
@@ -124,7 +126,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
         }
         let list: Vec<String> = plan.changes.iter().map(|c| format!("  {c}")).collect();
         return Err(format!(
-            "codegen --check: the generated crate does not match the spec:\n{}\nrun `cargo xtask codegen` and commit the result",
+            "codegen --check: the generated crates do not match the spec:\n{}\nrun `cargo xtask codegen` and commit the result",
             list.join("\n")
         ));
     }
@@ -143,7 +145,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     }
     println!(
         "codegen: {} files, {} changed, {} unchanged in {:.0?}",
-        generated.files.len() + generated.regions.len(),
+        generated.files.len() + generated.regions.values().map(Vec::len).sum::<usize>(),
         plan.changes.len(),
         plan.unchanged,
         started.elapsed()

@@ -24,8 +24,8 @@ pub fn operations(module: &Module) -> TokenStream {
         let request = op.request.name.ident();
         quote! {
             #doc
-            pub fn #name(&self, request: #request) -> crate::runtime::Call<'a, #request> {
-                crate::runtime::Call::new(self.client, request)
+            pub fn #name(&self, request: #request) -> ::feishu_runtime::Call<'a, #request> {
+                ::feishu_runtime::Call::new(self.client, request)
             }
         }
     });
@@ -69,16 +69,16 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
         });
     let validate = op.request.validated.then(|| {
         quote! {
-            fn validate(&self, out: &mut Vec<crate::runtime::FieldViolation>) {
-                crate::runtime::Validate::validate(self, "", out);
+            fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+                ::feishu_runtime::Validate::validate(self, "", out);
             }
         }
     });
     quote! {
-        impl crate::runtime::ApiRequest for #request {
+        impl ::feishu_runtime::ApiRequest for #request {
             type Body = #body_ty;
             type Response = #response_ty;
-            const ENDPOINT: &'static crate::runtime::Endpoint = &#endpoint;
+            const ENDPOINT: &'static ::feishu_runtime::Endpoint = &#endpoint;
 
             #path
             #query
@@ -100,14 +100,14 @@ fn endpoint_const(op: &Operation) -> TokenStream {
     };
     let path = &op.path;
     let tokens = op.tokens.iter().map(|t| match t {
-        TokenKind::Tenant => quote!(crate::runtime::TokenKind::Tenant),
-        TokenKind::User => quote!(crate::runtime::TokenKind::User),
-        TokenKind::App => quote!(crate::runtime::TokenKind::App),
+        TokenKind::Tenant => quote!(::feishu_runtime::TokenKind::Tenant),
+        TokenKind::User => quote!(::feishu_runtime::TokenKind::User),
+        TokenKind::App => quote!(::feishu_runtime::TokenKind::App),
     });
     let helpdesk = op.helpdesk;
     let envelope = match op.envelope {
-        Envelope::Data => quote!(crate::runtime::Envelope::Data),
-        Envelope::Flat => quote!(crate::runtime::Envelope::Flat),
+        Envelope::Data => quote!(::feishu_runtime::Envelope::Data),
+        Envelope::Flat => quote!(::feishu_runtime::Envelope::Flat),
     };
     let errors = op.errors.iter().map(|e| {
         let status = e.http_status.map_or(quote!(None), |s| quote!(Some(#s)));
@@ -115,14 +115,14 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         let message = &e.message;
         let hint = &e.hint;
         quote! {
-            crate::runtime::DocumentedError { http_status: #status, code: #code, message: #message, hint: #hint }
+            ::feishu_runtime::DocumentedError { http_status: #status, code: #code, message: #message, hint: #hint }
         }
     });
     let doc_url = &op.doc_url;
     quote! {
-        crate::runtime::Endpoint {
+        ::feishu_runtime::Endpoint {
             id: #id,
-            method: crate::runtime::HttpMethod::#method,
+            method: ::feishu_runtime::HttpMethod::#method,
             path: #path,
             tokens: &[#(#tokens),*],
             helpdesk: #helpdesk,
@@ -148,7 +148,7 @@ fn path_fn(op: &Operation) -> TokenStream {
                 let run = std::mem::take(&mut literal);
                 steps.push(quote!(path.push_str(#run);));
                 let name = field.ident();
-                steps.push(quote!(crate::runtime::push_path_param(&mut path, &self.#name);));
+                steps.push(quote!(::feishu_runtime::push_path_param(&mut path, &self.#name);));
             }
         }
     }
@@ -191,20 +191,50 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
         }
     });
     quote! {
-        fn #fn_name(&self, out: &mut crate::runtime::Params) {
+        fn #fn_name(&self, out: &mut ::feishu_runtime::Params) {
             #(#pushes)*
         }
     }
 }
 
-/// `__for_each_endpoint!`, which hands every request type to a macro: how tests and the
-/// emulator cover every endpoint without naming any.
+/// A service crate's `__for_each_endpoint!`: `__for_each_endpoint!([next!] args…)` calls
+/// `next!(args… Request, Request, …)` with the request type of each of its endpoints, each
+/// followed by a comma. The `feishu` crate chains these through [`registry`].
+pub fn service_registry(ir: &Ir, service: &Module) -> TokenStream {
+    let requests = ir
+        .modules
+        .values()
+        .filter(|m| m.path.first() == service.path.first())
+        .flat_map(|module| {
+            module.operations.iter().map(move |op| {
+                let path = module.path[1..].iter().map(|m| m.ident());
+                let name = op.request.name.ident();
+                quote!($crate::#(#path::)*#name,)
+            })
+        });
+    quote! {
+        /// Calls `$next` with `$args` followed by the request type of every endpoint of
+        /// this service, each followed by a comma, for tests that cover all endpoints
+        /// without naming them.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __for_each_endpoint {
+            ([$($next:tt)*] $($args:tt)*) => {
+                $($next)*($($args)* #(#requests)*)
+            };
+        }
+    }
+}
+
+/// `__for_each_endpoint!` of the `feishu` crate, which hands every request type of the
+/// enabled services to a macro: how tests and the emulator cover every endpoint without
+/// naming any.
 ///
-/// Only the endpoints of enabled services exist, and a `#[cfg]` written inside an exported
-/// macro is decided in the crate that expands it, not in this one. So each service gets a
-/// macro of its own, defined one way when its feature is on and another when it is off;
-/// they are chained, each adding its service's requests (or none) and calling the next,
-/// and the last calls `$callback!` with the whole list.
+/// A `#[cfg]` written inside an exported macro is decided in the crate that expands it,
+/// not in this one. So each service gets a macro of its own here, defined one way when its
+/// feature is on and another when it is off; they are chained, each adding its service's
+/// requests (by way of the service crate's own `__for_each_endpoint!`, given the next link
+/// to call) or none, and the last calls `$callback!` with the whole list.
 pub fn registry(ir: &Ir) -> TokenStream {
     let root = &ir.modules[&Vec::new()];
     let names: Vec<proc_macro2::Ident> = root
@@ -222,37 +252,27 @@ pub fn registry(ir: &Ir) -> TokenStream {
         .zip(&names)
         .enumerate()
         .map(|(i, (service, name))| {
-            let feature = super::service_feature(ir, service);
-            let requests: Vec<TokenStream> = ir
-                .modules
-                .values()
-                .filter(|m| m.path.first() == Some(service))
-                .flat_map(|module| {
-                    module.operations.iter().map(move |op| {
-                        let path = module.path.iter().map(|m| m.ident());
-                        let name = op.request.name.ident();
-                        quote!($crate::#(#path::)*#name,)
-                    })
-                })
-                .collect();
-            // Hands the list so far, plus `added`, to the next service's macro or the callback.
-            let forward = |added: &[TokenStream]| match names.get(i + 1) {
-                Some(next) => quote!($crate::#next!($callback; $($done)* #(#added)*)),
-                None => quote!($callback!($($done)* #(#added)*)),
+            let feature = &ir.modules[&vec![service.clone()]].spec_name;
+            let module = service.ident();
+            // The next link, and what it is called with before the added requests.
+            let (next, args) = match names.get(i + 1) {
+                Some(next) => (quote!($crate::#next!), quote!($callback; $($done)*)),
+                None => (quote!($callback!), quote!($($done)*)),
             };
-            let (enabled, disabled) = (forward(&requests), forward(&[]));
             quote! {
                 #[cfg(feature = #feature)]
                 #[doc(hidden)]
                 #[macro_export]
                 macro_rules! #name {
-                    ($callback:ident; $($done:tt)*) => { #enabled };
+                    ($callback:ident; $($done:tt)*) => {
+                        $crate::#module::__for_each_endpoint!([#next] #args)
+                    };
                 }
                 #[cfg(not(feature = #feature))]
                 #[doc(hidden)]
                 #[macro_export]
                 macro_rules! #name {
-                    ($callback:ident; $($done:tt)*) => { #disabled };
+                    ($callback:ident; $($done:tt)*) => { #next(#args) };
                 }
             }
         });

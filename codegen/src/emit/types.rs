@@ -88,8 +88,8 @@ fn validate_impl(def: &StructDef) -> Option<TokenStream> {
     let name = def.name.ident();
     let checks = def.fields.iter().filter_map(field_checks);
     Some(quote! {
-        impl crate::runtime::Validate for #name {
-            fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+        impl ::feishu_runtime::Validate for #name {
+            fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
                 #(#checks)*
             }
         }
@@ -122,7 +122,7 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
     if field.checks_length() {
         let (min, max) = (bound_u64(rules.min_length), bound_u64(rules.max_length));
         checks.push(
-            quote!(crate::runtime::validate::check_length(out, at, #wire, value, #min, #max);),
+            quote!(::feishu_runtime::validate::check_length(out, at, #wire, value, #min, #max);),
         );
     }
     if field.checks_range() {
@@ -135,13 +135,13 @@ fn field_checks(field: &FieldDef) -> Option<TokenStream> {
         if let Some(number) = number {
             let (min, max) = (bound_f64(rules.min_value), bound_f64(rules.max_value));
             checks.push(
-                quote!(crate::runtime::validate::check_range(out, at, #wire, #number, #min, #max);),
+                quote!(::feishu_runtime::validate::check_range(out, at, #wire, #number, #min, #max);),
             );
         }
     }
     if field.nested_rules {
         checks.push(quote! {
-            crate::runtime::Validate::validate(value, &crate::runtime::validate::field_path(at, #wire), out);
+            ::feishu_runtime::Validate::validate(value, &::feishu_runtime::validate::field_path(at, #wire), out);
         });
     }
     if checks.is_empty() {
@@ -333,6 +333,6 @@ pub fn enum_def(def: &EnumDef) -> TokenStream {
             Unknown(#unknown),
         }
 
-        crate::runtime::#macro_name!(#name { #mapping });
+        ::feishu_runtime::#macro_name!(#name { #mapping });
     }
 }

@@ -144,6 +144,22 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
             );
             continue;
         }
+        if let Some(service) = dirs.first().filter(|s| {
+            crate::naming::RESERVED_CRATES.contains(&crate::naming::service_crate(s).as_str())
+        }) {
+            diagnostics.push(
+                &file,
+                None,
+                "",
+                format!(
+                    "the service `{service}` would be the crate `{}`, and that name is taken \
+                     by one of the crates beside the services ({})",
+                    crate::naming::service_crate(service),
+                    crate::naming::RESERVED_CRATES.join(", ")
+                ),
+            );
+            continue;
+        }
         match (dirs, stem) {
             ([service, version], "_types") => pending.push(Pending::Shared {
                 service: service.clone(),

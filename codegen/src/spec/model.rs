@@ -93,11 +93,11 @@ impl EndpointSpec {
             .is_some_and(|c| c.trim_start().starts_with("multipart/form-data"))
     }
 
-    /// Whether the client can call the endpoint yet: uploads and file downloads are
-    /// recorded in the spec but not generated until the client can send and receive
-    /// files, so that nothing generated pretends to work.
+    /// Whether the client can call the endpoint yet: uploads, file downloads and the
+    /// `www` host are recorded in the spec but not generated until the client can send
+    /// and receive files and reach that host, so that nothing generated pretends to work.
     pub fn is_generated(&self) -> bool {
-        !self.is_upload() && !self.response.file
+        !self.is_upload() && !self.response.file && self.host.is_open()
     }
 }
 

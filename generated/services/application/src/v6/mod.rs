@@ -2,10 +2,10 @@
 
 //! Version `v6` of the service, and the types its resources share.
 pub mod application_feedback;
-/// A handle on the `v6` version, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `v6` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationV6Api<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> ApplicationV6Api<'a> {
     /// The `application_feedback` resource.

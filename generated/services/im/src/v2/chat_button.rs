@@ -2,10 +2,10 @@
 // Spec: im/v2/chat_button/update.yaml
 
 //! The `chat_button` resource: its operations and their types.
-/// A handle on the `chat_button` resource, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `chat_button` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ChatButtonApi<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> ChatButtonApi<'a> {
     /// 更新消息流卡片按钮
@@ -29,8 +29,8 @@ impl<'a> ChatButtonApi<'a> {
     pub fn update(
         &self,
         request: UpdateChatButtonRequest,
-    ) -> crate::runtime::Call<'a, UpdateChatButtonRequest> {
-        crate::runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::Call<'a, UpdateChatButtonRequest> {
+        ::feishu_runtime::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ChatButtonApi::update`]: 更新消息流卡片按钮.
@@ -63,36 +63,36 @@ impl UpdateChatButtonRequest {
         self
     }
 }
-impl crate::runtime::Validate for UpdateChatButtonRequest {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for UpdateChatButtonRequest {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         {
             let value = &self.body;
-            crate::runtime::Validate::validate(
+            ::feishu_runtime::Validate::validate(
                 value,
-                &crate::runtime::validate::field_path(at, ""),
+                &::feishu_runtime::validate::field_path(at, ""),
                 out,
             );
         }
     }
 }
-impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
+impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
     type Body = UpdateChatButtonBody;
     type Response = UpdateChatButtonResponse;
-    const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
+    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "im.v2.chat_button.update",
-        method: crate::runtime::HttpMethod::Put,
+        method: ::feishu_runtime::HttpMethod::Put,
         path: "/open-apis/im/v2/chat_button",
-        tokens: &[crate::runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
-        envelope: crate::runtime::Envelope::Data,
+        envelope: ::feishu_runtime::Envelope::Data,
         errors: &[
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 230001,
                 message: "param is invalid",
                 hint: "根据 error message 确定错误的字段及原因",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 230027,
                 message: "no permission, bot not in the chat",
@@ -106,7 +106,7 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
         path.push_str("/open-apis/im/v2/chat_button");
         path
     }
-    fn query(&self, out: &mut crate::runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -114,8 +114,8 @@ impl crate::runtime::ApiRequest for UpdateChatButtonRequest {
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
     }
-    fn validate(&self, out: &mut Vec<crate::runtime::FieldViolation>) {
-        crate::runtime::Validate::validate(self, "", out);
+    fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
+        ::feishu_runtime::Validate::validate(self, "", out);
     }
 }
 /// 失败的用户
@@ -213,20 +213,20 @@ impl OpenAppFeedCardButton {
         self
     }
 }
-impl crate::runtime::Validate for OpenAppFeedCardButton {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for OpenAppFeedCardButton {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         if let Some(value) = &self.multi_url {
-            crate::runtime::Validate::validate(
+            ::feishu_runtime::Validate::validate(
                 value,
-                &crate::runtime::validate::field_path(at, "multi_url"),
+                &::feishu_runtime::validate::field_path(at, "multi_url"),
                 out,
             );
         }
         {
             let value = &self.text;
-            crate::runtime::Validate::validate(
+            ::feishu_runtime::Validate::validate(
                 value,
-                &crate::runtime::validate::field_path(at, "text"),
+                &::feishu_runtime::validate::field_path(at, "text"),
                 out,
             );
         }
@@ -255,11 +255,11 @@ impl OpenAppFeedCardButtons {
         }
     }
 }
-impl crate::runtime::Validate for OpenAppFeedCardButtons {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for OpenAppFeedCardButtons {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         {
             let value = &self.buttons;
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "buttons",
@@ -267,9 +267,9 @@ impl crate::runtime::Validate for OpenAppFeedCardButtons {
                 Some(0),
                 Some(2),
             );
-            crate::runtime::Validate::validate(
+            ::feishu_runtime::Validate::validate(
                 value,
-                &crate::runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::validate::field_path(at, "buttons"),
                 out,
             );
         }
@@ -294,11 +294,11 @@ impl OpenAppFeedCardText {
         Self { text: text.into() }
     }
 }
-impl crate::runtime::Validate for OpenAppFeedCardText {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for OpenAppFeedCardText {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         {
             let value = &self.text;
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "text",
@@ -363,10 +363,10 @@ impl OpenAppFeedCardUrl {
         self
     }
 }
-impl crate::runtime::Validate for OpenAppFeedCardUrl {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for OpenAppFeedCardUrl {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         if let Some(value) = &self.url {
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "url",
@@ -376,7 +376,7 @@ impl crate::runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.android_url {
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "android_url",
@@ -386,7 +386,7 @@ impl crate::runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.ios_url {
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "ios_url",
@@ -396,7 +396,7 @@ impl crate::runtime::Validate for OpenAppFeedCardUrl {
             );
         }
         if let Some(value) = &self.pc_url {
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "pc_url",
@@ -449,10 +449,10 @@ impl UpdateChatButtonBody {
         self
     }
 }
-impl crate::runtime::Validate for UpdateChatButtonBody {
-    fn validate(&self, at: &str, out: &mut Vec<crate::runtime::FieldViolation>) {
+impl ::feishu_runtime::Validate for UpdateChatButtonBody {
+    fn validate(&self, at: &str, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         if let Some(value) = &self.user_ids {
-            crate::runtime::validate::check_length(
+            ::feishu_runtime::validate::check_length(
                 out,
                 at,
                 "user_ids",
@@ -462,9 +462,9 @@ impl crate::runtime::Validate for UpdateChatButtonBody {
             );
         }
         if let Some(value) = &self.buttons {
-            crate::runtime::Validate::validate(
+            ::feishu_runtime::Validate::validate(
                 value,
-                &crate::runtime::validate::field_path(at, "buttons"),
+                &::feishu_runtime::validate::field_path(at, "buttons"),
                 out,
             );
         }
@@ -501,7 +501,9 @@ pub enum ActionType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-crate::runtime::string_enum!(ActionType { UrlPage => "url_page", Webhook => "webhook" });
+::feishu_runtime::string_enum!(
+    ActionType { UrlPage => "url_page", Webhook => "webhook" }
+);
 /// 按钮类型
 ///
 /// The values of `button_type` in [`OpenAppFeedCardButton`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
@@ -516,7 +518,7 @@ pub enum ButtonType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-crate::runtime::string_enum!(
+::feishu_runtime::string_enum!(
     ButtonType { Default => "default", Primary => "primary", Success => "success" }
 );
 /// 用户 ID 类型
@@ -535,6 +537,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-crate::runtime::string_enum!(
+::feishu_runtime::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

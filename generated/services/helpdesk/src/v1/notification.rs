@@ -2,10 +2,10 @@
 // Spec: helpdesk/v1/notification/patch.yaml
 
 //! The `notification` resource: its operations and their types.
-/// A handle on the `notification` resource, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `notification` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct NotificationApi<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> NotificationApi<'a> {
     /// 更新推送
@@ -29,8 +29,8 @@ impl<'a> NotificationApi<'a> {
     pub fn patch(
         &self,
         request: PatchNotificationRequest,
-    ) -> crate::runtime::Call<'a, PatchNotificationRequest> {
-        crate::runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::Call<'a, PatchNotificationRequest> {
+        ::feishu_runtime::Call::new(self.client, request)
     }
 }
 /// The parameters of [`NotificationApi::patch`]: 更新推送.
@@ -66,48 +66,51 @@ impl PatchNotificationRequest {
         self
     }
 }
-impl crate::runtime::ApiRequest for PatchNotificationRequest {
+impl ::feishu_runtime::ApiRequest for PatchNotificationRequest {
     type Body = PatchNotificationBody;
-    type Response = crate::runtime::Empty;
-    const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
+    type Response = ::feishu_runtime::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "helpdesk.v1.notification.patch",
-        method: crate::runtime::HttpMethod::Patch,
+        method: ::feishu_runtime::HttpMethod::Patch,
         path: "/open-apis/helpdesk/v1/notifications/:notification_id",
-        tokens: &[crate::runtime::TokenKind::Tenant, crate::runtime::TokenKind::User],
+        tokens: &[
+            ::feishu_runtime::TokenKind::Tenant,
+            ::feishu_runtime::TokenKind::User,
+        ],
         helpdesk: true,
-        envelope: crate::runtime::Envelope::Data,
+        envelope: ::feishu_runtime::Envelope::Data,
         errors: &[
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法,请检查参数",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
                 code: 154001,
                 message: "Unauthorized, please check you have the correct access",
                 hint: "检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确,应用和服务台属于同一租户",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在,请检查ID值",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(405u16),
                 code: 154005,
                 message: "Method Forbidden",
                 hint: "检查是否有权限创建推送",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -119,10 +122,10 @@ impl crate::runtime::ApiRequest for PatchNotificationRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
         path.push_str("/open-apis/helpdesk/v1/notifications/");
-        crate::runtime::push_path_param(&mut path, &self.notification_id);
+        ::feishu_runtime::push_path_param(&mut path, &self.notification_id);
         path
     }
-    fn query(&self, out: &mut crate::runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }

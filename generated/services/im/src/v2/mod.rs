@@ -2,10 +2,10 @@
 
 //! Version `v2` of the service, and the types its resources share.
 pub mod chat_button;
-/// A handle on the `v2` version, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ImV2Api<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> ImV2Api<'a> {
     /// The `chat_button` resource.

@@ -1,8 +1,11 @@
-//! The hand-written runtime the generated code is built on: the [`Client`], per-call
-//! options ([`Call`]), authentication, and the [`Error`] type.
+//! The hand-written runtime the generated Feishu service crates (`feishu-im`, …) are
+//! built on: the [`Client`], per-call options ([`Call`]), authentication, and the
+//! [`Error`] type. Users reach it through the `feishu` crate, as `feishu::runtime`.
 //!
 //! Generated request types implement [`ApiRequest`]; the client sends any such request, so
 //! the generated code never touches HTTP itself.
+
+#![warn(missing_docs)]
 
 mod auth;
 mod call;
@@ -12,7 +15,7 @@ mod request;
 mod retry;
 mod secret;
 pub mod validate;
-pub(crate) mod wire_enum;
+mod wire_enum;
 
 pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
@@ -25,7 +28,3 @@ pub use request::{
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
 pub use validate::Validate;
-
-// A crate generated from a spec with only one kind of enum uses only one of these.
-#[allow(unused_imports)]
-pub(crate) use wire_enum::{integer_enum, string_enum};

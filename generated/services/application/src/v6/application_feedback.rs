@@ -2,10 +2,10 @@
 // Spec: application/v6/application_feedback/patch.yaml
 
 //! The `application_feedback` resource: its operations and their types.
-/// A handle on the `application_feedback` resource, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `application_feedback` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationFeedbackApi<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> ApplicationFeedbackApi<'a> {
     /// 更新应用反馈
@@ -31,8 +31,8 @@ impl<'a> ApplicationFeedbackApi<'a> {
     pub fn patch(
         &self,
         request: PatchApplicationFeedbackRequest,
-    ) -> crate::runtime::Call<'a, PatchApplicationFeedbackRequest> {
-        crate::runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::Call<'a, PatchApplicationFeedbackRequest> {
+        ::feishu_runtime::Call::new(self.client, request)
     }
 }
 /// The parameters of [`ApplicationFeedbackApi::patch`]: 更新应用反馈.
@@ -90,36 +90,36 @@ impl PatchApplicationFeedbackRequest {
         self
     }
 }
-impl crate::runtime::ApiRequest for PatchApplicationFeedbackRequest {
+impl ::feishu_runtime::ApiRequest for PatchApplicationFeedbackRequest {
     type Body = ();
-    type Response = crate::runtime::Empty;
-    const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
+    type Response = ::feishu_runtime::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "application.v6.application_feedback.patch",
-        method: crate::runtime::HttpMethod::Patch,
+        method: ::feishu_runtime::HttpMethod::Patch,
         path: "/open-apis/application/v6/applications/:app_id/feedbacks/:feedback_id",
-        tokens: &[crate::runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
-        envelope: crate::runtime::Envelope::Data,
+        envelope: ::feishu_runtime::Envelope::Data,
         errors: &[
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 211005,
                 message: "invalid app id",
                 hint: "检查 app id",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 210504,
                 message: "no such app in tenant",
                 hint: "请检查被查询应用与当前调用接口应用是否在同一企业内",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 210513,
                 message: "no such user in tenant",
                 hint: "请检查处理人员id与当前调用接口应用是否在同一企业内",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 210507,
                 message: "no such user_id",
@@ -131,12 +131,12 @@ impl crate::runtime::ApiRequest for PatchApplicationFeedbackRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
         path.push_str("/open-apis/application/v6/applications/");
-        crate::runtime::push_path_param(&mut path, &self.app_id);
+        ::feishu_runtime::push_path_param(&mut path, &self.app_id);
         path.push_str("/feedbacks/");
-        crate::runtime::push_path_param(&mut path, &self.feedback_id);
+        ::feishu_runtime::push_path_param(&mut path, &self.feedback_id);
         path
     }
-    fn query(&self, out: &mut crate::runtime::Params) {
+    fn query(&self, out: &mut ::feishu_runtime::Params) {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
@@ -160,7 +160,7 @@ pub enum FeedbackStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-crate::runtime::integer_enum!(
+::feishu_runtime::integer_enum!(
     FeedbackStatus { Unhandled => 0, Handled => 1, Processing => 2, Closed => 3 }
 );
 /// 用户 ID 类型
@@ -179,6 +179,6 @@ pub enum UserIdType {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
 }
-crate::runtime::string_enum!(
+::feishu_runtime::string_enum!(
     UserIdType { OpenId => "open_id", UnionId => "union_id", UserId => "user_id" }
 );

@@ -3,10 +3,10 @@
 //! Version `v1` of the service, and the types its resources share.
 pub mod notification;
 pub mod ticket;
-/// A handle on the `v1` version, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct HelpdeskV1Api<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> HelpdeskV1Api<'a> {
     /// The `notification` resource.

@@ -4,8 +4,12 @@
 //! documented variant for 2.
 
 /// For enums whose values are strings: `string_enum!(Name { Variant => "wire", … })`.
-// Unused in a crate generated from a spec without string enums.
-#[allow(unused_macros)]
+///
+/// Exported for the generated service crates, not for users. It expands in the crate
+/// that calls it, so `#[cfg(feature = "schemars")]` and `::serde`, `::schemars` are that
+/// crate's.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! string_enum {
     ($name:ident { $($variant:ident => $value:literal),* $(,)? }) => {
         impl $name {
@@ -33,7 +37,7 @@ macro_rules! string_enum {
             }
         }
 
-        $crate::runtime::wire_enum::compare_by_wire_value!($name, as_str);
+        $crate::__compare_by_wire_value!($name, as_str);
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -63,7 +67,7 @@ macro_rules! string_enum {
             }
         }
 
-        impl $crate::runtime::ParamValue for $name {
+        impl $crate::ParamValue for $name {
             fn to_param(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Borrowed(self.as_str())
             }
@@ -71,9 +75,10 @@ macro_rules! string_enum {
     };
 }
 
-/// For enums whose values are integers: `integer_enum!(Name { Variant => 1, … })`.
-// Unused in a crate generated from a spec without integer enums.
-#[allow(unused_macros)]
+/// For enums whose values are integers: `integer_enum!(Name { Variant => 1, … })`, with
+/// the expansion rules of [`string_enum!`](crate::string_enum).
+#[doc(hidden)]
+#[macro_export]
 macro_rules! integer_enum {
     ($name:ident { $($variant:ident => $value:literal),* $(,)? }) => {
         impl $name {
@@ -101,7 +106,7 @@ macro_rules! integer_enum {
             }
         }
 
-        $crate::runtime::wire_enum::compare_by_wire_value!($name, value);
+        $crate::__compare_by_wire_value!($name, value);
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -130,7 +135,7 @@ macro_rules! integer_enum {
             }
         }
 
-        impl $crate::runtime::ParamValue for $name {
+        impl $crate::ParamValue for $name {
             fn to_param(&self) -> ::std::borrow::Cow<'_, str> {
                 ::std::borrow::Cow::Owned(self.value().to_string())
             }
@@ -140,9 +145,9 @@ macro_rules! integer_enum {
 
 /// `PartialEq`, `Eq` and `Hash` through the wire value (`$wire` is `as_str` or `value`),
 /// so `Unknown(x)` equals the documented variant that sends `x`.
-// Unused in a crate generated from a spec without enums.
-#[allow(unused_macros)]
-macro_rules! compare_by_wire_value {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __compare_by_wire_value {
     ($name:ident, $wire:ident) => {
         impl ::std::cmp::PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
@@ -159,9 +164,3 @@ macro_rules! compare_by_wire_value {
         }
     };
 }
-
-// Used by the two macros above, so unused when they are.
-#[allow(unused_imports)]
-pub(crate) use compare_by_wire_value;
-pub(crate) use integer_enum;
-pub(crate) use string_enum;

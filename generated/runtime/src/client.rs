@@ -1,6 +1,7 @@
 //! The client: where to send calls, with which credentials, and the token cache.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use base64::Engine;
 use super::auth::TokenCache;
 use super::{Error, Result, RetryPolicy, Secret};
 
-/// The `User-Agent` of every request: the crate and its version.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+/// The `User-Agent` of every request: the `feishu` crate and its version, which the
+/// runtime shares.
+pub const USER_AGENT: &str = concat!("feishu/", env!("CARGO_PKG_VERSION"));
 
 /// Where the Open Platform is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,8 +93,10 @@ impl AppKind {
     }
 }
 
-/// Builds a [`Client`].
-pub struct ClientBuilder {
+/// Builds a [`Client`], or any client type made from one (`C`): the `feishu` crate's
+/// `Client` wraps this one to carry the service methods (`client.im()`), which only the
+/// crate that defines a type can add, and builds itself with this builder.
+pub struct ClientBuilder<C = Client> {
     base_url: BaseUrl,
     app_id: String,
     app_secret: Secret,
@@ -103,9 +107,10 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     refresh_margin: Duration,
     http: Option<reqwest::Client>,
+    builds: PhantomData<fn() -> C>,
 }
 
-impl fmt::Debug for ClientBuilder {
+impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
@@ -123,18 +128,7 @@ impl fmt::Debug for ClientBuilder {
 impl Client {
     /// A client for the app `app_id` (`cli_…`) of an internal (自建) app.
     pub fn builder(app_id: impl Into<String>, app_secret: impl Into<Secret>) -> ClientBuilder {
-        ClientBuilder {
-            base_url: BaseUrl::Feishu,
-            app_id: app_id.into(),
-            app_secret: app_secret.into(),
-            marketplace: false,
-            helpdesk: None,
-            timeout: Some(Duration::from_secs(30)),
-            call_timeout: None,
-            retry: RetryPolicy::default(),
-            refresh_margin: DEFAULT_REFRESH_MARGIN,
-            http: None,
-        }
+        ClientBuilder::new(app_id, app_secret)
     }
 
     /// A client for a marketplace (商店) app. Its app token needs the `app_ticket` that
@@ -144,10 +138,7 @@ impl Client {
         app_id: impl Into<String>,
         app_secret: impl Into<Secret>,
     ) -> ClientBuilder {
-        ClientBuilder {
-            marketplace: true,
-            ..Client::builder(app_id, app_secret)
-        }
+        ClientBuilder::new_marketplace(app_id, app_secret)
     }
 
     /// Whether this is a marketplace app's client.
@@ -168,7 +159,32 @@ pub(crate) fn log_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-impl ClientBuilder {
+impl<C> ClientBuilder<C> {
+    /// The builder behind [`Client::builder`], for an internal (自建) app.
+    pub fn new(app_id: impl Into<String>, app_secret: impl Into<Secret>) -> Self {
+        ClientBuilder {
+            base_url: BaseUrl::Feishu,
+            app_id: app_id.into(),
+            app_secret: app_secret.into(),
+            marketplace: false,
+            helpdesk: None,
+            timeout: Some(Duration::from_secs(30)),
+            call_timeout: None,
+            retry: RetryPolicy::default(),
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            http: None,
+            builds: PhantomData,
+        }
+    }
+
+    /// The builder behind [`Client::marketplace_builder`], for a marketplace (商店) app.
+    pub fn new_marketplace(app_id: impl Into<String>, app_secret: impl Into<Secret>) -> Self {
+        ClientBuilder {
+            marketplace: true,
+            ..ClientBuilder::new(app_id, app_secret)
+        }
+    }
+
     /// Feishu, Lark, or a custom address (default: Feishu).
     pub fn base_url(mut self, base_url: BaseUrl) -> Self {
         self.base_url = base_url;
@@ -222,7 +238,10 @@ impl ClientBuilder {
     }
 
     /// Builds the client; fails on a base URL that is not `http(s)://host[:port]`.
-    pub fn build(self) -> Result<Client> {
+    pub fn build(self) -> Result<C>
+    where
+        C: From<Client>,
+    {
         let base_url = self.base_url.as_str().to_owned();
         let parsed = reqwest::Url::parse(&base_url)
             .map_err(|err| Error::Config(format!("base URL {base_url:?}: {err}")))?;
@@ -250,7 +269,7 @@ impl ClientBuilder {
             let pair = format!("{id}:{}", token.expose());
             Secret::new(base64::engine::general_purpose::STANDARD.encode(pair))
         });
-        Ok(Client {
+        Ok(C::from(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
@@ -270,7 +289,7 @@ impl ClientBuilder {
                 },
                 tokens: TokenCache::default(),
             }),
-        })
+        }))
     }
 }
 

@@ -2,10 +2,10 @@
 // Spec: helpdesk/v1/ticket/answer_user_query.yaml, helpdesk/v1/ticket/update.yaml
 
 //! The `ticket` resource: its operations and their types.
-/// A handle on the `ticket` resource, borrowed from a [`Client`](crate::runtime::Client).
+/// A handle on the `ticket` resource, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct TicketApi<'a> {
-    pub(crate) client: &'a crate::runtime::Client,
+    pub(crate) client: &'a ::feishu_runtime::Client,
 }
 impl<'a> TicketApi<'a> {
     /// 回复用户在工单里的提问
@@ -37,8 +37,8 @@ impl<'a> TicketApi<'a> {
     pub fn answer_user_query(
         &self,
         request: AnswerUserQueryTicketRequest,
-    ) -> crate::runtime::Call<'a, AnswerUserQueryTicketRequest> {
-        crate::runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::Call<'a, AnswerUserQueryTicketRequest> {
+        ::feishu_runtime::Call::new(self.client, request)
     }
     /// 更新工单详情
     ///
@@ -72,8 +72,8 @@ impl<'a> TicketApi<'a> {
     pub fn update(
         &self,
         request: UpdateTicketRequest,
-    ) -> crate::runtime::Call<'a, UpdateTicketRequest> {
-        crate::runtime::Call::new(self.client, request)
+    ) -> ::feishu_runtime::Call<'a, UpdateTicketRequest> {
+        ::feishu_runtime::Call::new(self.client, request)
     }
 }
 /// The parameters of [`TicketApi::answer_user_query`]: 回复用户在工单里的提问.
@@ -99,36 +99,36 @@ impl AnswerUserQueryTicketRequest {
         }
     }
 }
-impl crate::runtime::ApiRequest for AnswerUserQueryTicketRequest {
+impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
     type Body = AnswerUserQueryTicketBody;
-    type Response = crate::runtime::Empty;
-    const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
+    type Response = ::feishu_runtime::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "helpdesk.v1.ticket.answer_user_query",
-        method: crate::runtime::HttpMethod::Post,
+        method: ::feishu_runtime::HttpMethod::Post,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id/answer_user_query",
-        tokens: &[crate::runtime::TokenKind::Tenant],
+        tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
-        envelope: crate::runtime::Envelope::Data,
+        envelope: ::feishu_runtime::Envelope::Data,
         errors: &[
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
                 hint: "内部错误，请联系我们",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
@@ -140,7 +140,7 @@ impl crate::runtime::ApiRequest for AnswerUserQueryTicketRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        crate::runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
         path.push_str("/answer_user_query");
         path
     }
@@ -171,36 +171,36 @@ impl UpdateTicketRequest {
         }
     }
 }
-impl crate::runtime::ApiRequest for UpdateTicketRequest {
+impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
     type Body = UpdateTicketBody;
-    type Response = crate::runtime::Empty;
-    const ENDPOINT: &'static crate::runtime::Endpoint = &crate::runtime::Endpoint {
+    type Response = ::feishu_runtime::Empty;
+    const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "helpdesk.v1.ticket.update",
-        method: crate::runtime::HttpMethod::Put,
+        method: ::feishu_runtime::HttpMethod::Put,
         path: "/open-apis/helpdesk/v1/tickets/:ticket_id",
-        tokens: &[crate::runtime::TokenKind::User],
+        tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
-        envelope: crate::runtime::Envelope::Data,
+        envelope: ::feishu_runtime::Envelope::Data,
         errors: &[
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 154000,
                 message: "Bad request, please check your request body",
                 hint: "请求不合法，请检查参数",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
                 code: 154003,
                 message: "Please check you have the correct access",
                 hint: "检查是否申请正确权限",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
                 code: 154004,
                 message: "Resource not found",
                 hint: "资源不存在，请检查ID值",
             },
-            crate::runtime::DocumentedError {
+            ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
                 code: 155000,
                 message: "Internal error",
@@ -212,7 +212,7 @@ impl crate::runtime::ApiRequest for UpdateTicketRequest {
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
         path.push_str("/open-apis/helpdesk/v1/tickets/");
-        crate::runtime::push_path_param(&mut path, &self.ticket_id);
+        ::feishu_runtime::push_path_param(&mut path, &self.ticket_id);
         path
     }
     fn body(&self) -> Option<&Self::Body> {
@@ -420,7 +420,7 @@ pub enum TicketStatus {
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
 }
-crate::runtime::integer_enum!(
+::feishu_runtime::integer_enum!(
     TicketStatus { WaitingForResponse => 1, Processing => 2, Queued => 3, Pending => 4,
     WaitingForUser => 5, ClosedByBot => 50, ClosedByAgent => 51 }
 );
