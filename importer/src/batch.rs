@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use feishu_codegen::diagnostic::Diagnostic;
+use feishu_codegen::spec::model::HttpMethod;
 
 use crate::Imported;
 
@@ -17,18 +18,9 @@ pub struct Superseded {
     pub by: PathBuf,
 }
 
-/// The endpoint a page documents: its method and path, as the spec writes them.
-fn endpoint_of(imported: &Imported) -> (String, String) {
-    let field = |key: &str| {
-        imported
-            .yaml
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
-    (field("method:"), field("path:"))
+/// The endpoint a page documents: its method and path.
+fn endpoint_of(imported: &Imported) -> (HttpMethod, String) {
+    (*imported.spec.method, imported.spec.path.value.clone())
 }
 
 /// How current a page is, for picking one page per endpoint: a page outside
@@ -40,15 +32,8 @@ fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathB
         .page
         .components()
         .any(|c| c.as_os_str() == "historic-version")
-        || imported.yaml.contains("/historic-version/");
-    let updated = imported
-        .yaml
-        .lines()
-        .find_map(|l| l.strip_prefix("updated:"))
-        .unwrap_or_default()
-        .trim()
-        .trim_matches('"')
-        .to_owned();
+        || imported.spec.doc_url.contains("/historic-version/");
+    let updated = imported.spec.updated.clone().unwrap_or_default();
     let markdown = imported.source_suffix == crate::SOURCE_MARKDOWN;
     (
         !historic,
@@ -60,7 +45,7 @@ fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathB
 
 /// Keeps the most current page of each endpoint; the others are returned as superseded.
 pub fn one_page_per_endpoint(pages: Vec<Imported>) -> (Vec<Imported>, Vec<Superseded>) {
-    let mut by_endpoint: BTreeMap<(String, String), Vec<Imported>> = BTreeMap::new();
+    let mut by_endpoint: BTreeMap<(HttpMethod, String), Vec<Imported>> = BTreeMap::new();
     for imported in pages {
         by_endpoint
             .entry(endpoint_of(&imported))

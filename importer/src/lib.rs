@@ -35,7 +35,9 @@ pub const SOURCE_EXPLORER: &str = ".source.txt";
 pub struct Imported {
     pub page: PathBuf,
     pub placement: Placement,
-    /// The spec file's text (YAML), overrides applied.
+    /// The spec, overrides applied.
+    pub spec: EndpointSpec,
+    /// The spec file's text (YAML).
     pub yaml: String,
     /// The source page's file name suffix (`.source.md` or `.source.txt`).
     pub source_suffix: &'static str,
@@ -79,6 +81,7 @@ pub fn import_page(path: &Path, spec_dir: &Path) -> Result<Imported, Vec<Diagnos
     Ok(Imported {
         page: path.to_path_buf(),
         yaml: render(&spec, &placement, source_suffix),
+        spec,
         placement,
         source_suffix,
         source: page.text,

@@ -4,7 +4,7 @@
 use feishu_codegen::diagnostic::Diagnostic;
 use feishu_codegen::spec::model::{
     ApiHost, EndpointSpec, Envelope, ErrorCode, Examples, Field, HttpMethod, Payload, Response,
-    Scope, TokenKind,
+    Scope, TokenKind, is_multipart,
 };
 use serde_json::Value;
 
@@ -376,10 +376,6 @@ fn api_path(url: &str) -> Result<(ApiHost, String, Option<String>), String> {
         None => (rest, None),
     };
     Ok((host, colon_placeholders(path), query))
-}
-
-fn is_multipart(content_type: &str) -> bool {
-    content_type.trim_start().starts_with("multipart/form-data")
 }
 
 /// In an upload's body, a top-level `file` (or `file[]`) is a file part (spec type

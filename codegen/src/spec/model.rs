@@ -88,9 +88,7 @@ pub struct EndpointSpec {
 impl EndpointSpec {
     /// Whether the request is a `multipart/form-data` upload.
     pub fn is_upload(&self) -> bool {
-        self.content_type
-            .as_deref()
-            .is_some_and(|c| c.trim_start().starts_with("multipart/form-data"))
+        self.content_type.as_deref().is_some_and(is_multipart)
     }
 
     /// Whether the client can call the endpoint yet: uploads, file downloads and the
@@ -99,6 +97,11 @@ impl EndpointSpec {
     pub fn is_generated(&self) -> bool {
         !self.is_upload() && !self.response.file && self.host.is_open()
     }
+}
+
+/// Whether a `Content-Type` is that of an upload.
+pub fn is_multipart(content_type: &str) -> bool {
+    content_type.trim_start().starts_with("multipart/form-data")
 }
 
 /// `spec/<service>/<version>/_types.yaml`: object types shared by a service version.
