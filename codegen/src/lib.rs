@@ -76,3 +76,12 @@ pub fn generate_timed(
     timings.lower = started.elapsed();
     Ok(emit::emit_timed(&ir, timings))
 }
+
+/// The IR of what [`generate`] emits, for tools that reason about the generated types
+/// (the tests build values that fit them).
+pub fn lower_generated(spec_dir: &Path) -> Result<ir::Ir, Diagnostics> {
+    let mut spec = spec::load(spec_dir)?;
+    spec.endpoints.retain(|e| e.spec.is_generated());
+    let types = spec::validate_loaded(&spec, true)?;
+    ir::lower(&spec, &types)
+}

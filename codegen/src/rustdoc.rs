@@ -10,15 +10,32 @@ const DOC_HOST: &str = "https://open.feishu.cn";
 /// - fenced blocks without a language are marked `text`, so they are not doctests;
 /// - bare URLs become autolinks, relative links become absolute;
 /// - `[`, `]`, `<` and `>` that are not markdown syntax are escaped, so they are neither
-///   intra-doc links nor HTML tags.
+///   intra-doc links nor HTML tags;
+/// - a line that continues a list item is indented to the item's text, so it stays in the
+///   item instead of being a lazy continuation (which rustdoc renders, but clippy refuses);
+/// - tabs become four spaces (clippy refuses tabs in docs).
 pub fn sanitize(text: &str) -> String {
+    let text = text.replace('\t', "    ");
     let mut out = String::with_capacity(text.len());
     let mut in_fence = false;
+    // The text column of the list item the current line may continue.
+    let mut list_item: Option<usize> = None;
     for (i, raw_line) in text.lines().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let line = raw_line.trim();
+        if !in_fence {
+            list_item = match (list_item_text_column(line), list_item) {
+                (Some(column), _) => Some(column),
+                _ if line.is_empty() || line.starts_with(['#', '`']) => None,
+                (None, Some(column)) => {
+                    out.extend(std::iter::repeat_n(' ', column));
+                    Some(column)
+                }
+                (None, None) => None,
+            };
+        }
         if line.starts_with("```") {
             if in_fence {
                 out.push_str("```");
@@ -44,6 +61,20 @@ pub fn sanitize(text: &str) -> String {
         out.push_str("\n```");
     }
     out
+}
+
+/// Where the text of a list item starts, if `line` starts one (`- a`, `* a`, `1. a`, `2) a`).
+fn list_item_text_column(line: &str) -> Option<usize> {
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let marker = match line.as_bytes().get(digits)? {
+        b'-' | b'*' | b'+' if digits == 0 => 1,
+        b'.' | b')' if (1..=9).contains(&digits) => digits + 1,
+        _ => return None,
+    };
+    let spaces = line[marker..].chars().take_while(|&c| c == ' ').count();
+    let has_text = line.len() > marker + spaces;
+    // Five or more spaces after the marker start an indented block: the text is one space in.
+    (spaces >= 1 && has_text).then_some(marker + if spaces > 4 { 1 } else { spaces })
 }
 
 fn is_rust_lang(lang: &str) -> bool {
@@ -237,7 +268,16 @@ mod tests {
     }
 
     #[test]
+    fn keeps_continuation_lines_inside_their_list_item() {
+        assert_eq!(sanitize("- 说明\n继续\n\n段落"), "- 说明\n  继续\n\n段落");
+        assert_eq!(sanitize("12. a\n  b\n- c\nd"), "12. a\n    b\n- c\n  d");
+        assert_eq!(sanitize("-1 is\nnot a list"), "-1 is\nnot a list");
+        assert_eq!(sanitize("- a\n```\nx\n```"), "- a\n```text\nx\n```");
+    }
+
+    #[test]
     fn handles_unbalanced_backticks() {
         assert_eq!(sanitize("a ` b"), "a \\` b");
+        assert_eq!(sanitize("a\tb"), "a    b");
     }
 }

@@ -245,6 +245,12 @@ impl Emulator {
         });
     }
 
+    /// Drops the faults not yet used up, so what one scenario left over (a call that
+    /// ended before it reached them) does not reach the next.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
     /// Every token handed out so far expires now, as if the run had outlived them.
     pub fn expire_tokens(&self) {
         let now = Instant::now();
@@ -324,7 +330,10 @@ fn handle(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
     let route = config
         .routes
         .iter()
-        .find(|route| route.matches(&request.method, &request.path));
+        .filter(|route| route.matches(&request.method, &request.path))
+        // `/device_records/mine` is that endpoint, not `/device_records/:id`: like
+        // Feishu's router, a literal segment wins over a parameter, the earliest first.
+        .min_by_key(|route| std::cmp::Reverse(route.literals()));
     let fault = take_fault(state, is_auth, route.map(|r| r.meta.id));
     if let Some(reply) = fault.as_ref().and_then(Fault::replace) {
         return reply;

@@ -57,12 +57,22 @@ impl Route {
         fits && given.next().is_none()
     }
 
+    /// Which segments are literal, in order: the more specific route compares greater.
+    pub(crate) fn literals(&self) -> Vec<bool> {
+        self.segments.iter().map(Option::is_some).collect()
+    }
+
     /// The field violations of `body`, or Ok when it fits (or the endpoint takes none).
     pub(crate) fn check_body(&self, body: &[u8]) -> Result<(), Vec<Value>> {
-        match self.check_body {
-            Some(check) => check(body),
-            None => Ok(()),
+        let Some(check) = self.check_body else {
+            return Ok(());
+        };
+        // serde would read a struct from an array, field by field; Feishu wants an object.
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(vec![violation(".", "the body must be a JSON object")]);
         }
+        check(body)
     }
 }
 

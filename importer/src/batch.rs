@@ -10,7 +10,8 @@ use feishu_codegen::spec::model::HttpMethod;
 
 use crate::Imported;
 
-/// A page left out because another page documents the same endpoint better.
+/// A page left out because another page documents its endpoint better, or documents the
+/// endpoint that replaced it.
 #[derive(Debug, Clone)]
 pub struct Superseded {
     pub page: PathBuf,
@@ -28,11 +29,7 @@ fn endpoint_of(imported: &Imported) -> (HttpMethod, String) {
 /// (markdown over the API-explorer text), then the path, so the choice never depends on
 /// the order pages were given.
 fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathBuf>) {
-    let historic = imported
-        .page
-        .components()
-        .any(|c| c.as_os_str() == "historic-version")
-        || imported.spec.doc_url.contains("/historic-version/");
+    let historic = is_historic(imported);
     let updated = imported.spec.updated.clone().unwrap_or_default();
     let markdown = imported.source_suffix == crate::SOURCE_MARKDOWN;
     (
@@ -68,33 +65,53 @@ pub fn one_page_per_endpoint(pages: Vec<Imported>) -> (Vec<Imported>, Vec<Supers
     (kept, superseded)
 }
 
-/// Pages whose spec file another page (of another endpoint) already takes: the first by
-/// page path keeps the place.
-pub fn placement_collisions(pages: &mut Vec<Imported>) -> Vec<Diagnostic> {
-    let mut taken: BTreeMap<String, PathBuf> = BTreeMap::new();
+fn is_historic(imported: &Imported) -> bool {
+    imported
+        .page
+        .components()
+        .any(|c| c.as_os_str() == "historic-version")
+        || imported.spec.doc_url.contains("/historic-version/")
+}
+
+/// Two endpoints whose specs would share a file: the more current page keeps the place.
+/// A `historic-version/` page displaced by a current one is superseded, since the
+/// current docs replace it (Feishu moved the endpoint); any other loser is a collision.
+pub fn placement_collisions(pages: &mut Vec<Imported>) -> (Vec<Diagnostic>, Vec<Superseded>) {
+    let mut by_place: BTreeMap<String, Vec<Imported>> = BTreeMap::new();
+    for imported in pages.drain(..) {
+        by_place
+            .entry(imported.placement.rel_path())
+            .or_default()
+            .push(imported);
+    }
     let mut collisions = Vec::new();
-    pages.retain(|imported| {
-        let rel = imported.placement.rel_path();
-        match taken.get(&rel) {
-            Some(other) => {
-                collisions.push(Diagnostic {
-                    file: imported.page.clone(),
-                    pos: None,
-                    field: String::new(),
-                    message: format!(
-                        "places its spec at {rel}.yaml, as {} does for another endpoint",
-                        other.display()
-                    ),
+    let mut superseded = Vec::new();
+    for (rel, mut group) in by_place {
+        group.sort_by_key(|page| std::cmp::Reverse(currency(page)));
+        let mut group = group.into_iter();
+        let Some(best) = group.next() else { continue };
+        for other in group {
+            if is_historic(&other) && !is_historic(&best) {
+                superseded.push(Superseded {
+                    page: other.page,
+                    by: best.page.clone(),
                 });
-                false
+                continue;
             }
-            None => {
-                taken.insert(rel, imported.page.clone());
-                true
-            }
+            collisions.push(Diagnostic {
+                file: other.page,
+                pos: None,
+                field: String::new(),
+                message: format!(
+                    "places its spec at {rel}.yaml, as {} does for another endpoint",
+                    best.page.display()
+                ),
+            });
         }
-    });
-    collisions
+        pages.push(best);
+    }
+    pages.sort_by(|a, b| a.page.cmp(&b.page));
+    (collisions, superseded)
 }
 
 /// The pages a tree-wide check's problems point at: each diagnostic names a spec file,

@@ -1,6 +1,6 @@
 //! Field trees (from `nesting`) to spec fields: types, options, defaults, rules, examples.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use feishu_codegen::spec::model::{EnumOption, Field, Rules};
 use feishu_codegen::spec::{Located, Pos};
@@ -10,12 +10,35 @@ use serde_json::Value;
 use crate::cell::plain_text;
 use crate::doc_type::DocType;
 use crate::example::cell_value;
-use crate::nesting::{Node, Warn, scalar_type};
+use crate::nesting::{FieldRow, Node, Warn, scalar_type};
 
 /// The object types defined so far in one spec file, by name, with their field names:
-/// the first use of a type defines it, later uses name it.
+/// the first use of a type defines it, later uses name it. Also the types a later table
+/// of the page lists with fields, so an earlier use without fields names them too.
 #[derive(Default)]
-pub struct Defined(BTreeMap<String, Vec<String>>);
+pub struct Defined(BTreeMap<String, Vec<String>>, BTreeSet<String>);
+
+impl Defined {
+    /// Starts a page whose tables list these types with fields somewhere.
+    pub fn expecting(names: BTreeSet<String>) -> Self {
+        Defined(BTreeMap::new(), names)
+    }
+}
+
+/// The named types that rows with depth markers list with fields: a row of type `T`
+/// followed by a deeper row. (Unmarked tables only tell once nested.)
+pub fn listed_with_fields(rows: &[FieldRow]) -> BTreeSet<String> {
+    rows.windows(2)
+        .filter_map(|pair| {
+            let (row, next) = (&pair[0], &pair[1]);
+            let deeper = matches!((row.depth, next.depth), (Some(a), Some(b)) if b > a);
+            match row.ty.as_ref().and_then(DocType::object_leaf) {
+                Some(DocType::Named(name)) if deeper => Some(name.clone()),
+                _ => None,
+            }
+        })
+        .collect()
+}
 
 pub fn located<T>(value: T) -> Located<T> {
     Located::new(value, Pos::default())
@@ -83,19 +106,20 @@ fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
                     doc_type.spec(&name)
                 }
                 (Some(children), Some(known)) => {
+                    // Another listing of a type the page already gave is kept when its fields
+                    // differ; codegen merges the two or reports why they cannot be merged.
                     let names: Vec<String> = children.iter().map(|f| f.name.to_string()).collect();
                     if &names != known {
-                        warn(
-                            row.line,
-                            format!(
-                                "the type `{name}` is listed here with other fields than earlier on the page; codegen checks that both agree"
-                            ),
-                        );
                         fields = Some(children);
                     }
                     doc_type.spec(&name)
                 }
                 (None, Some(_)) => doc_type.spec(&name),
+                // Listed with its fields further down the page (a request may list an
+                // object empty that the response spells out).
+                (None, None) if defined.1.contains(&name) && matches!(leaf, DocType::Named(_)) => {
+                    doc_type.spec(&name)
+                }
                 (None, None) => {
                     let objects: Vec<Value> = concrete
                         .iter()

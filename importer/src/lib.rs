@@ -132,6 +132,8 @@ pub struct Outcome {
     pub pages: usize,
     /// Files written (specs and kept pages), relative to the spec directory.
     pub written: Vec<String>,
+    /// Kept pages removed because a page of the other format replaced them.
+    pub removed: Vec<String>,
     /// Files whose content was already current.
     pub unchanged: usize,
     pub warnings: Vec<Diagnostic>,
@@ -183,7 +185,9 @@ pub fn import(
     }
     let (mut kept, superseded) = batch::one_page_per_endpoint(imported);
     outcome.superseded = superseded;
-    for collision in batch::placement_collisions(&mut kept) {
+    let (collisions, displaced) = batch::placement_collisions(&mut kept);
+    outcome.superseded.extend(displaced);
+    for collision in collisions {
         if keep_going {
             outcome.skipped.push(Skipped {
                 page: collision.file.clone(),
@@ -226,7 +230,8 @@ pub fn import(
             outcome.written.push(rel.clone());
         }
     }
-    write_all(spec_dir, &files, &outcome.written)?;
+    outcome.removed = replaced_pages(spec_dir, &kept);
+    write_all(spec_dir, &files, &outcome.written, &outcome.removed)?;
     Ok(outcome)
 }
 
@@ -239,6 +244,22 @@ fn files_of(pages: &[Imported]) -> BTreeMap<String, String> {
         files.insert(format!("{rel}{}", page.source_suffix), page.source.clone());
     }
     files
+}
+
+/// Kept pages of the other format at the places the pages write: a page in the other
+/// layout that an import replaces (one endpoint keeps one page).
+fn replaced_pages(spec_dir: &Path, pages: &[Imported]) -> Vec<String> {
+    let mut replaced = Vec::new();
+    for page in pages {
+        let rel = page.placement.rel_path();
+        for suffix in [SOURCE_MARKDOWN, SOURCE_EXPLORER] {
+            let other = format!("{rel}{suffix}");
+            if suffix != page.source_suffix && spec_dir.join(&other).is_file() {
+                replaced.push(other);
+            }
+        }
+    }
+    replaced
 }
 
 /// Runs codegen's loader, checks and generator over the spec tree as it would be after the
@@ -307,11 +328,13 @@ fn copy_yaml(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes every changed file beside its target first, then renames them all into place.
+/// Writes every changed file beside its target first, then renames them all into place,
+/// then removes the replaced files.
 fn write_all(
     spec_dir: &Path,
     files: &BTreeMap<String, String>,
     changed: &[String],
+    replaced: &[String],
 ) -> Result<(), Vec<Diagnostic>> {
     let fail = |file: &Path, err: std::io::Error| {
         vec![Diagnostic {
@@ -340,6 +363,10 @@ fn write_all(
     }
     for (temp, target) in &staged {
         std::fs::rename(temp, target).map_err(|err| fail(target, err))?;
+    }
+    for rel in replaced {
+        let target = spec_dir.join(rel);
+        std::fs::remove_file(&target).map_err(|err| fail(&target, err))?;
     }
     Ok(())
 }

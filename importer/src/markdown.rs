@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cell::{self, plain_text};
 use crate::doc_type;
 use crate::example;
-use crate::fields::{Defined, located, to_fields};
+use crate::fields::{self, Defined, located, to_fields};
 use crate::layout::Layout;
 use crate::mirror;
 use crate::nesting::{self, FieldRow, Node};
@@ -235,7 +235,16 @@ pub fn import(
         }
     }
 
-    let mut defined = Defined::default();
+    // The body and response rows are read first: a type either lists with its fields
+    // is named, not typed as any JSON, where another table lists it empty.
+    let body_rows = find("请求体").map(|s| field_rows(s, layout, &mut warn, found));
+    let response_rows = find("响应体").map(|s| field_rows(s, layout, &mut warn, found));
+    let listed = body_rows
+        .iter()
+        .chain(&response_rows)
+        .flat_map(|rows| fields::listed_with_fields(rows))
+        .collect();
+    let mut defined = Defined::expecting(listed);
     let mut fields_of = |rows: Vec<FieldRow>,
                          example: Option<&Value>,
                          warn: &mut dyn FnMut(usize, &str, String),
@@ -279,9 +288,8 @@ pub fn import(
     // The body and its example.
     let request_example =
         find("请求体示例").and_then(|s| first_example(s, "请求体示例", &mut warn));
-    let request_body = match find("请求体") {
-        Some(s) => {
-            let mut rows = field_rows(s, layout, &mut warn, found);
+    let request_body = match body_rows {
+        Some(mut rows) => {
             if content_type.as_deref().is_some_and(is_multipart) {
                 file_parts(&mut rows);
             }
@@ -304,9 +312,8 @@ pub fn import(
     // The response.
     let response_example =
         find("响应体示例").and_then(|s| first_example(s, "响应体示例", &mut warn));
-    let response = match find("响应体") {
-        Some(s) => {
-            let rows = field_rows(s, layout, &mut warn, found);
+    let response = match response_rows {
+        Some(rows) => {
             let example = response_example.as_ref().map(|e| &e.value);
             response_of(rows, example, &mut fields_of, &mut warn)
         }

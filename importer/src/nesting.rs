@@ -74,7 +74,11 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
                 );
             }
             if !stack[depth].examples.is_empty() && !has_key(&stack[depth].examples, &row.name) {
-                let elsewhere = (0..stack.len()).find(|&i| has_key(&stack[i].examples, &row.name));
+                // A hand-typed marker is off by one level at most; a key further away in
+                // the example is another field of that name (the envelope's `code`).
+                let elsewhere = [depth + 1, depth.wrapping_sub(1)]
+                    .into_iter()
+                    .find(|&i| i < stack.len() && has_key(&stack[i].examples, &row.name));
                 if let Some(i) = elsewhere {
                     warn(
                         row.line,
@@ -83,7 +87,7 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
                             row.name
                         ),
                     );
-                    i.min(depth + 1).min(stack.len() - 1)
+                    i
                 } else {
                     depth
                 }
@@ -108,6 +112,12 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
                 row.inferred = true;
             }
         }
+        let raw: Vec<&Value> = here
+            .examples
+            .iter()
+            .filter_map(|e| e.get(&row.name))
+            .collect();
+        reconcile_list_with_example(&mut row, &raw, &mut *warn);
         reconcile_with_example(&mut row, &values, &mut *warn);
         let opens = match &row.ty {
             Some(ty) => ty.object_leaf().is_some(),
@@ -311,6 +321,25 @@ fn reconcile_with_example(row: &mut FieldRow, values: &[Value], warn: Warn<'_>) 
             ),
         );
         row.ty = Some(ty.with_leaf(DocType::Object));
+    }
+}
+
+/// An object the type column gives as one value but every example gives as a list (the
+/// table's `-` type column, where the docs mean a list of objects): the example's shape
+/// wins and the line gets a warning.
+fn reconcile_list_with_example(row: &mut FieldRow, raw: &[&Value], warn: Warn<'_>) {
+    let Some(ty) = &row.ty else { return };
+    let concrete: Vec<&&Value> = raw.iter().filter(|v| !v.is_null()).collect();
+    let is_list = !concrete.is_empty() && concrete.iter().all(|v| v.is_array());
+    if is_list && matches!(ty, DocType::Named(_) | DocType::Object) {
+        warn(
+            row.line,
+            format!(
+                "`{}` is typed as one object but the example gives a list; following the example",
+                row.name
+            ),
+        );
+        row.ty = Some(DocType::Array(Box::new(ty.clone())));
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Outcome, Skipped};
+use crate::Outcome;
 
 /// One quarantined page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,46 +15,63 @@ use crate::{Outcome, Skipped};
 pub struct Entry {
     /// The page, relative to the directory the run imported.
     pub page: String,
-    /// Its first problem.
+    /// Its first problem; empty for a superseded page.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// The page imported instead, when another page documents the same endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
 }
 
 const HEADER: &str = "\
 # Written by `cargo xtask import --keep-going --quarantine DIR`: the endpoint pages of DIR
-# that do not import, each with its first problem. A test imports each listed page again
-# and fails once it imports, so this list only shrinks.
+# that are not imported. A page with a `reason` does not import (its first problem); a
+# test imports each one again and fails once it imports, so this list only shrinks. A
+# page with `superseded_by` documents an endpoint that a more current page documents or
+# replaces.
 ";
 
-/// The quarantine file's text for the pages a run left out. Pages are named relative to
-/// the directory given on the command line that holds them.
-pub fn render(skipped: &[Skipped], roots: &[PathBuf]) -> String {
-    let entries: Vec<Entry> = skipped
-        .iter()
-        .map(|s| {
-            let relative = |path: &Path| {
-                roots
-                    .iter()
-                    .find_map(|root| path.strip_prefix(root).ok())
-                    .unwrap_or(path)
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            };
-            let reason = s.problems.first().map_or_else(String::new, |problem| {
-                let mut problem = problem.clone();
-                // A problem the tree's checks found names the spec file the page would
-                // have written, which was not written: name the page instead.
-                if problem.file != s.page {
-                    problem.pos = None;
-                }
-                problem.file = PathBuf::from(relative(&s.page));
-                problem.to_string()
-            });
-            Entry {
-                page: relative(&s.page),
-                reason,
+/// The quarantine file's text for the pages a run left out or superseded. Pages are named
+/// relative to the directory given on the command line that holds them, and spec files
+/// relative to `spec_dir`, so the file is the same in every clone.
+pub fn render(outcome: &Outcome, roots: &[PathBuf], spec_dir: &Path) -> String {
+    let relative = |path: &Path| {
+        roots
+            .iter()
+            .find_map(|root| path.strip_prefix(root).ok())
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    let spec_prefix = format!("{}/", spec_dir.display());
+    let left_out = outcome.skipped.iter().map(|s| {
+        let reason = s.problems.first().map_or_else(String::new, |problem| {
+            let mut problem = problem.clone();
+            // A problem the tree's checks found names the spec file the page would
+            // have written, which was not written: name the page instead.
+            if problem.file != s.page {
+                problem.pos = None;
             }
-        })
-        .collect();
+            problem.file = PathBuf::from(relative(&s.page));
+            let mut reason = problem.to_string().replace(&spec_prefix, "");
+            for root in roots {
+                reason = reason.replace(&format!("{}/", root.display()), "");
+            }
+            reason
+        });
+        Entry {
+            page: relative(&s.page),
+            reason,
+            superseded_by: None,
+        }
+    });
+    let superseded = outcome.superseded.iter().map(|s| Entry {
+        page: relative(&s.page),
+        reason: String::new(),
+        superseded_by: Some(relative(&s.by)),
+    });
+    let mut entries: Vec<Entry> = left_out.chain(superseded).collect();
+    entries.sort_by(|a, b| a.page.cmp(&b.page));
     let body = if entries.is_empty() {
         "[]\n".to_owned()
     } else {
@@ -137,6 +154,7 @@ fn counted(title: &str, kinds: impl Iterator<Item = String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Skipped;
     use feishu_codegen::diagnostic::Diagnostic;
 
     #[test]
@@ -150,12 +168,23 @@ mod tests {
                 message: "`x` is not a URL".into(),
             }],
         }];
-        let text = render(&skipped, &[PathBuf::from("/docs")]);
+        let outcome = Outcome {
+            skipped,
+            superseded: vec![crate::batch::Superseded {
+                page: PathBuf::from("/docs/old/b.md"),
+                by: PathBuf::from("/docs/a/c.md"),
+            }],
+            ..Outcome::default()
+        };
+        let text = render(&outcome, &[PathBuf::from("/docs")], Path::new("/spec"));
         let entries = parse(&text).unwrap();
-        assert_eq!(entries.len(), 1);
+        assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].page, "a/b.md");
         assert_eq!(entries[0].reason, "a/b.md: HTTP URL: `x` is not a URL");
-        assert_eq!(parse(&render(&[], &[])).unwrap(), []);
+        assert_eq!(entries[1].page, "old/b.md");
+        assert_eq!(entries[1].superseded_by.as_deref(), Some("a/c.md"));
+        let empty = Outcome::default();
+        assert_eq!(parse(&render(&empty, &[], Path::new("/spec"))).unwrap(), []);
     }
 
     #[test]

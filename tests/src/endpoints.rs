@@ -9,7 +9,7 @@ use std::pin::Pin;
 use feishu::Client;
 use feishu::runtime::ApiRequest;
 use feishu_codegen::spec::LoadedEndpoint;
-use feishu_codegen::spec::model::{EndpointSpec, Field};
+use feishu_codegen::spec::model::{EndpointSpec, Envelope, Field};
 use feishu_codegen::spec::{Primitive, TypeExpr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,9 +50,18 @@ impl CallOptions {
     }
 }
 
+// Through bytes, as the client and the emulator read and write, rather than through
+// `Value`: each type is then (de)serialized by one monomorphic copy, which at 1,500
+// endpoints is the difference between a test crate that builds and one that does not.
 fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
-    let typed: T = serde_json::from_value(value.clone()).map_err(|err| err.to_string())?;
-    serde_json::to_value(typed).map_err(|err| err.to_string())
+    let bytes = serde_json::to_vec(value).map_err(|err| err.to_string())?;
+    let typed: T = serde_json::from_slice(&bytes).map_err(|err| err.to_string())?;
+    to_json(&typed)
+}
+
+fn to_json<T: Serialize>(typed: &T) -> Result<Value, String> {
+    let bytes = serde_json::to_vec(typed).map_err(|err| err.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|err| err.to_string())
 }
 
 fn call<R>(client: &Client, request: Value, options: CallOptions) -> CallFuture<'_>
@@ -63,7 +72,7 @@ where
     Box::pin(async move {
         let call = make_call::<R>(client, request, options);
         let response = call.await?;
-        Ok(serde_json::to_value(response).expect("responses serialize"))
+        Ok(to_json(&response).expect("responses serialize"))
     })
 }
 
@@ -78,7 +87,8 @@ fn make_call<R>(client: &Client, request: Value, options: CallOptions) -> feishu
 where
     R: ApiRequest + DeserializeOwned,
 {
-    let request: R = serde_json::from_value(request.clone()).unwrap_or_else(|err| {
+    let bytes = serde_json::to_vec(&request).expect("JSON serializes");
+    let request: R = serde_json::from_slice(&bytes).unwrap_or_else(|err| {
         panic!(
             "{}: request {request} does not fit the request type: {err}",
             R::ENDPOINT.id
@@ -126,11 +136,20 @@ pub fn all() -> Vec<Endpoint> {
     feishu::__for_each_endpoint!(table)
 }
 
-/// Each spec endpoint with its generated counterpart, in spec order.
-pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
+/// The endpoints of spec/ that codegen generates (not yet the uploads, downloads and
+/// `www` host endpoints the spec records), in spec order.
+pub fn generated_specs() -> Vec<LoadedEndpoint> {
     let spec = feishu_codegen::spec::load(&crate::spec_dir()).expect("spec/ loads");
-    let mut table: BTreeMap<&str, Endpoint> = all().into_iter().map(|e| (e.meta.id, e)).collect();
     spec.endpoints
+        .into_iter()
+        .filter(|loaded| loaded.spec.is_generated())
+        .collect()
+}
+
+/// Each generated spec endpoint with its generated counterpart, in spec order.
+pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
+    let mut table: BTreeMap<&str, Endpoint> = all().into_iter().map(|e| (e.meta.id, e)).collect();
+    generated_specs()
         .into_iter()
         .map(|loaded| {
             let endpoint = table
@@ -141,8 +160,26 @@ pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
         .collect()
 }
 
-/// A parameter's value for a test call: its example, else one that fits its type.
-pub fn param_value(param: &Field) -> Value {
+/// Each generated endpoint with its spec, except the token endpoints the emulator
+/// answers as Feishu's auth service (with its own credentials, not the docs' examples).
+pub fn emulated() -> Vec<(LoadedEndpoint, Endpoint)> {
+    use feishu::runtime::auth_paths::*;
+    let auth = [
+        TENANT_INTERNAL,
+        APP_INTERNAL,
+        TENANT_MARKETPLACE,
+        APP_MARKETPLACE,
+        APP_TICKET_RESEND,
+    ];
+    with_specs()
+        .into_iter()
+        .filter(|(_, endpoint)| !auth.contains(&endpoint.meta.path))
+        .collect()
+}
+
+/// A parameter's documented value: its example, else its first option, else one that
+/// fits its type.
+fn documented_param(param: &Field) -> Value {
     if let Some(example) = &param.example {
         return example.clone();
     }
@@ -163,8 +200,8 @@ pub fn param_value(param: &Field) -> Value {
     }
 }
 
-/// The request as JSON: every parameter by wire name, and the body example.
-pub fn request_json(spec: &EndpointSpec) -> Value {
+/// The request as the docs give it: every parameter by wire name, and the body example.
+pub fn documented_request(spec: &EndpointSpec) -> Value {
     let mut object = serde_json::Map::new();
     for param in spec
         .path_params
@@ -172,7 +209,7 @@ pub fn request_json(spec: &EndpointSpec) -> Value {
         .chain(&spec.query_params)
         .chain(&spec.header_params)
     {
-        object.insert(param.name.value.clone(), param_value(param));
+        object.insert(param.name.value.clone(), documented_param(param));
     }
     if spec.request_body.is_some() {
         let body = spec.examples.request.as_ref().map_or(json!({}), |e| {
@@ -183,10 +220,59 @@ pub fn request_json(spec: &EndpointSpec) -> Value {
     Value::Object(object)
 }
 
-/// How a parameter value is written in a path, query or header.
+/// The request a test call makes: the documented one, made to fit the generated type
+/// (see [`crate::conform`]).
+pub fn request_json(loaded: &LoadedEndpoint) -> Value {
+    crate::conform::conformer().request(&loaded.id.dotted(), &documented_request(&loaded.spec))
+}
+
+/// The response payload a test server answers with: the documented one (`data`, or the
+/// flat body without `code` and `msg`), made to fit the generated type.
+pub fn payload_json(loaded: &LoadedEndpoint) -> Value {
+    let example = documented_payload(loaded);
+    crate::conform::conformer().payload(&loaded.id.dotted(), example.as_ref())
+}
+
+/// The response example's payload: `data`, or the flat body without `code` and `msg`.
+pub fn documented_payload(loaded: &LoadedEndpoint) -> Option<Value> {
+    let example = loaded.spec.examples.response.as_ref()?;
+    let example: Value = serde_json::from_str(example).expect("validated JSON");
+    Some(match loaded.spec.response.envelope {
+        Envelope::Data => example
+            .get("data")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
+        Envelope::Flat => {
+            let mut flat = example;
+            if let Some(object) = flat.as_object_mut() {
+                object.remove("code");
+                object.remove("msg");
+            }
+            flat
+        }
+    })
+}
+
+/// A whole success answer around `payload`, as the endpoint's envelope puts it.
+pub fn success_body(loaded: &LoadedEndpoint, payload: Value) -> Value {
+    match loaded.spec.response.envelope {
+        Envelope::Data => json!({"code": 0, "msg": "success", "data": payload}),
+        Envelope::Flat => {
+            let mut body = json!({"code": 0, "msg": "success"});
+            if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), payload) {
+                body.extend(fields);
+            }
+            body
+        }
+    }
+}
+
+/// How a parameter value is written in a path, query or header: as Rust prints it, so a
+/// float `10.0` is `10`.
 pub fn param_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => n.as_f64().unwrap_or_default().to_string(),
         other => other.to_string(),
     }
 }
@@ -198,22 +284,15 @@ const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
     .remove(b'_')
     .remove(b'~');
 
-/// The path the call must request: placeholders replaced by percent-encoded values.
-pub fn expected_path(spec: &EndpointSpec) -> String {
+/// The path the call must request: placeholders replaced by the request's values,
+/// percent-encoded.
+pub fn expected_path(spec: &EndpointSpec, request: &Value) -> String {
     spec.path
         .split('/')
         .map(|segment| match segment.strip_prefix(':') {
             Some(name) => {
-                let param = spec
-                    .path_params
-                    .iter()
-                    .find(|p| *p.name == name)
-                    .expect("validated");
-                percent_encoding::utf8_percent_encode(
-                    &param_text(&param_value(param)),
-                    NOT_UNRESERVED,
-                )
-                .to_string()
+                percent_encoding::utf8_percent_encode(&param_text(&request[name]), NOT_UNRESERVED)
+                    .to_string()
             }
             None => segment.to_owned(),
         })
@@ -222,16 +301,16 @@ pub fn expected_path(spec: &EndpointSpec) -> String {
 }
 
 /// The query pairs the call must send, in order; arrays repeat the name.
-pub fn expected_query(spec: &EndpointSpec) -> Vec<(String, String)> {
+pub fn expected_query(spec: &EndpointSpec, request: &Value) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for param in &spec.query_params {
-        match param_value(param) {
-            Value::Array(items) => pairs.extend(
-                items
-                    .iter()
-                    .map(|v| (param.name.value.clone(), param_text(v))),
-            ),
-            value => pairs.push((param.name.value.clone(), param_text(&value))),
+        let name = &param.name.value;
+        match request.get(name) {
+            Some(Value::Array(items)) => {
+                pairs.extend(items.iter().map(|v| (name.clone(), param_text(v))))
+            }
+            Some(value) => pairs.push((name.clone(), param_text(value))),
+            None => {}
         }
     }
     pairs

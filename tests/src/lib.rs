@@ -2,6 +2,7 @@
 //! server on 127.0.0.1, the table of generated endpoints, and crate scaffolding for
 //! compiling code generated from other specs.
 
+pub mod conform;
 pub mod endpoints;
 pub mod scaffold;
 pub mod server;

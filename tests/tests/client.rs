@@ -381,6 +381,7 @@ impl feishu::runtime::ApiRequest for Probe {
     const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
         id: "probe.v1.thing.get",
         method: feishu::runtime::HttpMethod::Post,
+        host: feishu::runtime::Host::Open,
         path: "/open-apis/probe/v1/things/:id",
         tokens: &[],
         helpdesk: false,
@@ -598,6 +599,7 @@ impl feishu::runtime::ApiRequest for FlatProbe {
     const ENDPOINT: &'static feishu::runtime::Endpoint = &feishu::runtime::Endpoint {
         id: "probe.v1.flat.get",
         method: feishu::runtime::HttpMethod::Get,
+        host: feishu::runtime::Host::Open,
         path: "/open-apis/probe/v1/flat",
         tokens: &[],
         helpdesk: false,

@@ -22,6 +22,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A small spec/: its top-level files and three services, so each regeneration is quick.
+fn copy_small_spec(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(spec_dir()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    for service in ["application", "helpdesk", "im"] {
+        copy_dir(&spec_dir().join(service), &to.join(service));
+    }
+}
+
 fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -66,10 +80,13 @@ fn regenerate(spec: &Path, out: &Path) -> Vec<Change> {
 fn only_files_whose_content_changed_are_rewritten() {
     let work = tempfile::tempdir().unwrap();
     let (spec, out) = (work.path().join("spec"), work.path().join("out"));
-    copy_dir(&spec_dir(), &spec);
+    copy_small_spec(&spec);
     let manifest = add_manifest(&out);
     let first = regenerate(&spec, &out);
-    assert!(first.iter().all(|c| matches!(c, Change::Create(_))) && !first.is_empty());
+    // Everything is created; the manifest's features region is filled in for this spec.
+    let created =
+        |c: &Change| matches!(c, Change::Create(_)) || *c == Change::Update(manifest.clone());
+    assert!(first.iter().all(created) && !first.is_empty(), "{first:?}");
     let before = mtimes(&out);
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert!(
@@ -106,12 +123,14 @@ fn only_files_whose_content_changed_are_rewritten() {
     let before = mtimes(&out);
     let hand_written = std::fs::read_to_string(&manifest).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    copy_dir(&spec.join("im"), &spec.join("zz_chat"));
     let copied = spec.join("zz_chat/v2/chat_button/update.yaml");
-    let text = std::fs::read_to_string(&copied).unwrap().replace(
-        "path: /open-apis/im/v2/chat_button",
-        "path: /open-apis/zz_chat/v2/chat_button",
-    );
+    std::fs::create_dir_all(copied.parent().unwrap()).unwrap();
+    let text = std::fs::read_to_string(spec.join("im/v2/chat_button/update.yaml"))
+        .unwrap()
+        .replace(
+            "path: /open-apis/im/v2/chat_button",
+            "path: /open-apis/zz_chat/v2/chat_button",
+        );
     std::fs::write(&copied, text).unwrap();
     let changes = regenerate(&spec, &out);
     assert!(
@@ -278,11 +297,16 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
 fn a_removed_service_loses_its_whole_crate() {
     let work = tempfile::tempdir().unwrap();
     let (spec, out) = (work.path().join("spec"), work.path().join("out"));
-    copy_dir(&spec_dir(), &spec);
+    copy_small_spec(&spec);
     let manifest = add_manifest(&out);
     regenerate(&spec, &out);
     let crate_dir = out.join("services/im");
     assert!(crate_dir.join("Cargo.toml").exists());
+    let mut crate_files: Vec<Change> = mtimes(&crate_dir)
+        .into_iter()
+        .map(|(path, _)| Change::Remove(path))
+        .collect();
+    crate_files.sort_by_key(|c| c.to_string());
 
     std::fs::remove_dir_all(spec.join("im")).unwrap();
     let mut changes = regenerate(&spec, &out);
@@ -291,19 +315,8 @@ fn a_removed_service_loses_its_whole_crate() {
         .iter()
         .filter(|c| matches!(c, Change::Remove(_)))
         .collect();
-    assert_eq!(
-        removed,
-        [
-            "Cargo.toml",
-            "rustfmt.toml",
-            "src/lib.rs",
-            "src/v2/chat_button.rs",
-            "src/v2/mod.rs"
-        ]
-        .map(|f| Change::Remove(crate_dir.join(f)))
-        .iter()
-        .collect::<Vec<_>>()
-    );
+    assert!(crate_files.len() > 3, "{crate_files:?}");
+    assert_eq!(removed, crate_files.iter().collect::<Vec<_>>());
     assert!(
         !crate_dir.exists(),
         "the emptied crate directory is removed"

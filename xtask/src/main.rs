@@ -221,7 +221,7 @@ fn import(args: &[String]) -> Result<(), String> {
     let outcome = run_import(&pages, &spec_dir, keep_going)?;
     if quarantine {
         let path = spec_dir.join(feishu_codegen::spec::QUARANTINE_FILE);
-        let text = feishu_import::quarantine::render(&outcome.skipped, &roots);
+        let text = feishu_import::quarantine::render(&outcome, &roots, &spec_dir);
         std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))?;
         println!("wrote {}", path.display());
     }
@@ -255,9 +255,10 @@ fn run_import(
     }
     print!("{}", feishu_import::quarantine::summary(&outcome));
     println!(
-        "import: {} files written, {} unchanged in {:.0?}",
+        "import: {} files written, {} unchanged, {} replaced pages removed in {:.0?}",
         outcome.written.len(),
         outcome.unchanged,
+        outcome.removed.len(),
         started.elapsed()
     );
     Ok(outcome)

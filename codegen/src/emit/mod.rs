@@ -17,6 +17,7 @@ use quote::quote;
 use rayon::prelude::*;
 
 use crate::ir::{Ir, Module, ModuleKind, RustType};
+use crate::naming::RustName;
 
 pub use manifest::{DEPENDENCIES_REGION_BEGIN, REGION_BEGIN, REGION_END, TOML_HEADER};
 
@@ -354,6 +355,46 @@ pub(crate) fn doc_attrs(paragraphs: &[String], inner: bool) -> TokenStream {
     } else {
         quote!(#(#[doc = #lines])*)
     }
+}
+
+/// Clippy takes a method named like a std trait's (`add`, `next`, …) for that trait's. The
+/// name is Feishu's, so it stays: the method is allowed, not renamed.
+pub(crate) fn allow_trait_method_name(name: &RustName) -> Option<TokenStream> {
+    const TRAIT_METHODS: &[&str] = &[
+        "add",
+        "as_mut",
+        "as_ref",
+        "bitand",
+        "bitor",
+        "bitxor",
+        "borrow",
+        "borrow_mut",
+        "clone",
+        "cmp",
+        "default",
+        "deref",
+        "deref_mut",
+        "div",
+        "drop",
+        "eq",
+        "from_iter",
+        "from_str",
+        "hash",
+        "index",
+        "index_mut",
+        "into_iter",
+        "mul",
+        "neg",
+        "next",
+        "not",
+        "rem",
+        "shl",
+        "shr",
+        "sub",
+    ];
+    TRAIT_METHODS
+        .contains(&name.bare())
+        .then(|| quote!(#[allow(clippy::should_implement_trait)]))
 }
 
 /// The Rust type for a field, as seen from `module`.

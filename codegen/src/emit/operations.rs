@@ -4,9 +4,9 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{doc_attrs, type_tokens, types::struct_tokens};
+use super::{allow_trait_method_name, doc_attrs, type_tokens, types::struct_tokens};
 use crate::ir::{Ir, Location, Module, Operation, PathSegment, RustType};
-use crate::spec::model::{Envelope, HttpMethod, TokenKind};
+use crate::spec::model::{ApiHost, Envelope, HttpMethod, TokenKind};
 
 pub fn operations(module: &Module) -> TokenStream {
     if module.operations.is_empty() {
@@ -22,8 +22,10 @@ pub fn operations(module: &Module) -> TokenStream {
         let doc = doc_attrs(&op.doc, false);
         let name = op.fn_name.ident();
         let request = op.request.name.ident();
+        let allow = allow_trait_method_name(&op.fn_name);
         quote! {
             #doc
+            #allow
             pub fn #name(&self, request: #request) -> ::feishu_runtime::Call<'a, #request> {
                 ::feishu_runtime::Call::new(self.client, request)
             }
@@ -119,10 +121,15 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         }
     });
     let doc_url = &op.doc_url;
+    let host = match op.host {
+        ApiHost::Open => quote!(::feishu_runtime::Host::Open),
+        ApiHost::Www => quote!(::feishu_runtime::Host::Www),
+    };
     quote! {
         ::feishu_runtime::Endpoint {
             id: #id,
             method: ::feishu_runtime::HttpMethod::#method,
+            host: #host,
             path: #path,
             tokens: &[#(#tokens),*],
             helpdesk: #helpdesk,
@@ -151,6 +158,10 @@ fn path_fn(op: &Operation) -> TokenStream {
                 steps.push(quote!(::feishu_runtime::push_path_param(&mut path, &self.#name);));
             }
         }
+    }
+    // A documented trailing slash is sent as documented.
+    if op.path.ends_with('/') {
+        literal.push('/');
     }
     if !literal.is_empty() {
         steps.push(quote!(path.push_str(#literal);));

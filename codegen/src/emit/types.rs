@@ -3,7 +3,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{doc_attrs, type_tokens};
+use super::{allow_trait_method_name, doc_attrs, type_tokens};
 use crate::ir::{EnumDef, EnumRepr, FieldDef, Location, Module, RustType, StructDef};
 
 /// Past this many arguments a constructor needs clippy's permission.
@@ -288,8 +288,10 @@ fn setter(module: &Module, field: &FieldDef) -> TokenStream {
     } else {
         format!(" Sets [`{0}`](Self::{0}).", field.name.as_str())
     };
+    let allow = allow_trait_method_name(&field.setter);
     quote! {
         #[doc = #doc]
+        #allow
         pub fn #setter(mut self, value: #ty) -> Self {
             self.#name = Some(#value);
             self

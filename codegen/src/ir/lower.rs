@@ -669,6 +669,7 @@ impl Lowering<'_> {
             fn_name,
             request,
             method: *spec.method,
+            host: spec.host,
             path: spec.path.value.clone(),
             segments,
             body,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 pub use lower::lower;
 
 use crate::naming::RustName;
-use crate::spec::model::{Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
+use crate::spec::model::{ApiHost, Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
 
 /// A module's path below `crate::api`, e.g. `[helpdesk, v1, ticket]`. The root is empty.
 pub type ModPath = Vec<RustName>;
@@ -207,6 +207,7 @@ pub struct Operation {
     /// The request struct: parameters and body.
     pub request: StructDef,
     pub method: HttpMethod,
+    pub host: ApiHost,
     /// The documented path, with `:name` placeholders.
     pub path: String,
     pub segments: Vec<PathSegment>,

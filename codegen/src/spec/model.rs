@@ -91,11 +91,11 @@ impl EndpointSpec {
         self.content_type.as_deref().is_some_and(is_multipart)
     }
 
-    /// Whether the client can call the endpoint yet: uploads, file downloads and the
-    /// `www` host are recorded in the spec but not generated until the client can send
-    /// and receive files and reach that host, so that nothing generated pretends to work.
+    /// Whether the client can call the endpoint yet: uploads and file downloads are
+    /// recorded in the spec but not generated until the client can send and receive
+    /// files, so that nothing generated pretends to work.
     pub fn is_generated(&self) -> bool {
-        !self.is_upload() && !self.response.file && self.host.is_open()
+        !self.is_upload() && !self.response.file
     }
 }
 
@@ -236,7 +236,8 @@ pub struct Field {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inferred: bool,
     /// The fields of the named object type in `type`, defined here where the page
-    /// lists them. A named type is defined once; other uses name it without `fields`.
+    /// lists them. Definitions of one name within a resource merge into one type when they
+    /// agree; a use without `fields` refers to a definition (see spec/README.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<Field>>,
 }

@@ -20,8 +20,8 @@ use super::client::{AppKind, log_id};
 use super::error::snippet;
 use super::retry::reset_after;
 use super::{
-    ApiError, ApiRequest, Client, Envelope, Error, FieldViolation, Params, Result, RetryPolicy,
-    Secret, TokenKind,
+    ApiError, ApiRequest, Client, Envelope, Error, FieldViolation, Host, Params, Result,
+    RetryPolicy, Secret, TokenKind,
 };
 
 /// The header helpdesk endpoints need besides the access token.
@@ -35,6 +35,13 @@ pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 pub struct Call<'a, R> {
     client: &'a Client,
     request: R,
+    options: Options,
+}
+
+/// A call's own settings. Kept apart from the request so that everything after building
+/// the request (auth, attempts, retries) is compiled once, not once per endpoint.
+#[derive(Default)]
+struct Options {
     user_access_token: Option<Secret>,
     headers: Vec<(String, String)>,
     request_id: Option<String>,
@@ -43,24 +50,33 @@ pub struct Call<'a, R> {
     retry: Option<RetryPolicy>,
 }
 
+/// What only the request's own type knows, computed before anything generic-free runs.
+struct Parts {
+    path: String,
+    query: Params,
+    body: std::result::Result<Option<Vec<u8>>, String>,
+    headers: Params,
+}
+
 impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = &self.options;
         f.debug_struct("Call")
             .field("request", &self.request)
-            .field("user_access_token", &self.user_access_token)
+            .field("user_access_token", &options.user_access_token)
             // Header values may carry credentials of their own; only the names are shown.
             .field(
                 "headers",
-                &self
+                &options
                     .headers
                     .iter()
                     .map(|(name, _)| name)
                     .collect::<Vec<_>>(),
             )
-            .field("request_id", &self.request_id)
-            .field("tenant_key", &self.tenant_key)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
+            .field("request_id", &options.request_id)
+            .field("tenant_key", &options.tenant_key)
+            .field("timeout", &options.timeout)
+            .field("retry", &options.retry)
             .finish_non_exhaustive()
     }
 }
@@ -72,38 +88,33 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         Call {
             client,
             request,
-            user_access_token: None,
-            headers: Vec::new(),
-            request_id: None,
-            tenant_key: None,
-            timeout: None,
-            retry: None,
+            options: Options::default(),
         }
     }
 
     /// Acts for a user: sends this `user_access_token` instead of the app's token. Required
     /// by endpoints that take only user tokens.
     pub fn user_access_token(mut self, token: impl Into<Secret>) -> Self {
-        self.user_access_token = Some(token.into());
+        self.options.user_access_token = Some(token.into());
         self
     }
 
     /// Adds a header to this call.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.options.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sends `X-Request-Id`, to find the call in Feishu's logs.
     pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
+        self.options.request_id = Some(request_id.into());
         self
     }
 
     /// The tenant a marketplace app acts for: its `tenant_access_token` is the one of this
     /// `tenant_key` (from the event or callback that brought the tenant).
     pub fn tenant_key(mut self, tenant_key: impl Into<String>) -> Self {
-        self.tenant_key = Some(tenant_key.into());
+        self.options.tenant_key = Some(tenant_key.into());
         self
     }
 
@@ -112,14 +123,14 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     /// [`call_timeout`](super::ClientBuilder::call_timeout); each HTTP request is also
     /// bounded by the client's [`timeout`](super::ClientBuilder::timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options.timeout = Some(timeout);
         self
     }
 
     /// How this call retries, instead of the client's policy; [`RetryPolicy::none`]
     /// turns retries off.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.options.retry = Some(policy);
         self
     }
 
@@ -142,287 +153,329 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             wait_ms = Empty,
         );
         async move {
-            let prepared = self.prepare()?;
-            self.run(prepared).await
+            let parts = self.parts()?;
+            let prepared = prepare(self.client, endpoint, &self.options, parts)?;
+            let answer = run(self.client, endpoint, &self.options, prepared).await?;
+            payload(endpoint, &answer)
         }
         .instrument(span)
         .await
     }
 
-    /// Everything that can be refused is checked here, before any I/O.
-    fn prepare(&self) -> Result<Prepared> {
-        let endpoint = R::ENDPOINT;
-        let inner = &self.client.inner;
-        let invalid = |message: &str| Error::InvalidRequest {
-            endpoint: endpoint.id,
-            message: message.to_owned(),
-            violations: Vec::new(),
-        };
-
+    /// The request's documented rules, path, query, body and header parameters: the only
+    /// steps that need its type.
+    fn parts(&self) -> Result<Parts> {
         let mut violations = Vec::new();
         self.request.validate(&mut violations);
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
             return Err(Error::InvalidRequest {
-                endpoint: endpoint.id,
+                endpoint: R::ENDPOINT.id,
                 message: format!("the request breaks documented rules: {}", list.join("; ")),
                 violations,
             });
         }
-
-        let auth = match (&self.user_access_token, endpoint.tokens) {
-            (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
-            (Some(_), _) => {
-                return Err(invalid("the endpoint does not accept a user_access_token"));
-            }
-            (None, []) => Auth::None,
-            (None, tokens) => {
-                let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
-                    invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
-                })?;
-                let tenant_key = match (&inner.app_kind, kind, &self.tenant_key) {
-                    (AppKind::Marketplace { .. }, TokenKind::Tenant, None) => {
-                        return Err(invalid(
-                            "a marketplace app acts for a tenant: name it with Call::tenant_key",
-                        ));
-                    }
-                    (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => {
-                        Some(key.clone())
-                    }
-                    _ => None,
-                };
-                Auth::App(TokenKey { kind, tenant_key })
-            }
-        };
-        if self.tenant_key.is_some()
-            && !matches!(
-                &auth,
-                Auth::App(TokenKey {
-                    tenant_key: Some(_),
-                    ..
-                })
-            )
-        {
-            return Err(invalid(
-                "a tenant_key only applies to a marketplace app's tenant_access_token calls",
-            ));
-        }
-        let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
-            (false, _) => None,
-            (true, Some(value)) => Some(value.clone()),
-            (true, None) => {
-                return Err(invalid(
-                    "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk",
-                ));
-            }
-        };
-        let path = self.request.path();
-        // Documented paths have no empty segments, so an empty one is an empty parameter,
-        // which would address another endpoint.
-        if path.split('/').skip(1).any(str::is_empty) {
-            return Err(invalid("a path parameter is empty"));
-        }
-        let mut url = reqwest::Url::parse(&format!("{}{path}", inner.base_url))
-            .map_err(|err| invalid(&format!("bad URL: {err}")))?;
         let mut query = Params::default();
         self.request.query(&mut query);
-        if !query.0.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter());
-        }
+        let mut headers = Params::default();
+        self.request.headers(&mut headers);
         let body = match self.request.body() {
-            Some(body) => Some(
-                serde_json::to_vec(body)
-                    .map_err(|err| invalid(&format!("cannot serialize the body: {err}")))?,
-            ),
-            None => None,
+            Some(body) => serde_json::to_vec(body)
+                .map(Some)
+                .map_err(|err| format!("cannot serialize the body: {err}")),
+            None => Ok(None),
         };
-        // Later entries win: documented parameters, then the request id, then the caller's
-        // own headers.
-        let mut headers = HeaderMap::new();
-        headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
-        if body.is_some() {
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-        }
-        let mut params = Params::default();
-        self.request.headers(&mut params);
-        let request_id = self.request_id.as_deref().map(|id| (REQUEST_ID_HEADER, id));
-        let custom = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        for (name, value) in params.iter().chain(request_id).chain(custom) {
-            let name = HeaderName::try_from(name)
-                .map_err(|err| invalid(&format!("header name {name:?}: {err}")))?;
-            let value = HeaderValue::try_from(value)
-                .map_err(|err| invalid(&format!("header {name}: {err}")))?;
-            headers.insert(name, value);
-        }
-        if let Some(helpdesk) = helpdesk {
-            let mut value = HeaderValue::try_from(helpdesk.expose())
-                .map_err(|_| invalid("the helpdesk credentials are not a valid header value"))?;
-            value.set_sensitive(true);
-            headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
-        }
-        if let Auth::User(token) = &auth {
-            headers.insert(
-                AUTHORIZATION,
-                bearer(token)
-                    .ok_or_else(|| invalid("the user_access_token is not a valid header value"))?,
-            );
-        }
-        Ok(Prepared {
-            url,
-            headers,
+        Ok(Parts {
+            path: self.request.path(),
+            query,
             body,
-            auth,
+            headers,
         })
     }
+}
 
-    /// Makes attempts until one succeeds, fails for good, or the retry policy or the
-    /// deadline says stop.
-    async fn run(&self, prepared: Prepared) -> Result<R::Response> {
-        let endpoint = R::ENDPOINT;
-        let client = self.client;
-        let inner = &client.inner;
-        let policy = self.retry.as_ref().unwrap_or(&inner.retry);
-        let timeout = self.timeout.or(inner.call_timeout);
-        let deadline = timeout.map(|after| Deadline {
-            at: Instant::now() + after,
-            after,
-            endpoint: endpoint.id,
-        });
-        let span = tracing::Span::current();
-        // `tries` counts against the policy; the repeat after a refused token does not.
-        let (mut attempt, mut tries, mut token_refreshed) = (0u32, 0u32, false);
-        let mut waited = Duration::ZERO;
-        loop {
-            attempt += 1;
-            tries += 1;
-            span.record("attempt", attempt);
-            let mut headers = prepared.headers.clone();
-            let app_token = match &prepared.auth {
-                Auth::App(key) => {
-                    let token = within(deadline.as_ref(), client.app_token(key)).await??;
-                    headers.insert(
-                        AUTHORIZATION,
-                        bearer(&token).ok_or_else(|| Error::Auth {
-                            kind: key.kind.name(),
-                            code: None,
-                            message: "the token is not a valid header value".to_owned(),
-                            log_id: None,
-                        })?,
-                    );
-                    Some((key, token))
+/// Everything that can be refused is checked here, before any I/O.
+fn prepare(
+    client: &Client,
+    endpoint: &'static super::Endpoint,
+    options: &Options,
+    parts: Parts,
+) -> Result<Prepared> {
+    let inner = &client.inner;
+    let invalid = |message: &str| Error::InvalidRequest {
+        endpoint: endpoint.id,
+        message: message.to_owned(),
+        violations: Vec::new(),
+    };
+
+    let auth = match (&options.user_access_token, endpoint.tokens) {
+        (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
+        (Some(_), _) => {
+            return Err(invalid("the endpoint does not accept a user_access_token"));
+        }
+        (None, []) => Auth::None,
+        (None, tokens) => {
+            let kind = *tokens.iter().find(|t| **t != TokenKind::User).ok_or_else(|| {
+                invalid("the endpoint only accepts a user_access_token: set one with Call::user_access_token")
+            })?;
+            let tenant_key = match (&inner.app_kind, kind, &options.tenant_key) {
+                (AppKind::Marketplace { .. }, TokenKind::Tenant, None) => {
+                    return Err(invalid(
+                        "a marketplace app acts for a tenant: name it with Call::tenant_key",
+                    ));
                 }
+                (AppKind::Marketplace { .. }, TokenKind::Tenant, Some(key)) => Some(key.clone()),
                 _ => None,
             };
-            let mut request = inner
-                .http
-                .request(endpoint.method.to_reqwest(), prepared.url.clone())
-                .headers(headers);
-            if let Some(body) = &prepared.body {
-                request = request.body(body.clone());
-            }
-            if let Some(timeout) = inner.timeout {
-                request = request.timeout(timeout);
-            }
-            let answer = within(deadline.as_ref(), async {
-                let response = request.send().await?;
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let bytes = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, bytes))
-            })
-            .await?;
-
-            let (error, headers) = match answer {
-                Ok((status, headers, bytes)) => {
-                    span.record("status", status);
-                    let log_id = log_id(&headers);
-                    if let Some(log_id) = &log_id {
-                        span.record("log_id", log_id.as_str());
-                    }
-                    match decode::<R::Response>(endpoint, status, log_id, &bytes) {
-                        Ok(response) => return Ok(response),
-                        Err(error) => (error, Some(headers)),
-                    }
-                }
-                Err(source) => (
-                    Error::Transport {
-                        endpoint: endpoint.id,
-                        source,
-                    },
-                    None,
-                ),
-            };
-
-            // A refused app token: drop it, fetch a new one, and repeat once.
-            if let Some((key, token)) = app_token
-                && !token_refreshed
-                && refuses_token(&error)
-            {
-                token_refreshed = true;
-                tries -= 1;
-                within(deadline.as_ref(), client.evict_token(key, &token)).await?;
-                tracing::info!(
-                    attempt,
-                    kind = key.kind.name(),
-                    "access token refused; retrying with a fresh one"
-                );
-                continue;
-            }
-
-            let wait = if let Some(status) = rate_limited(&error) {
-                let reset = headers.as_ref().and_then(reset_after);
-                let give_up = |attempts| {
-                    let log_id = error.log_id().map(str::to_owned);
-                    Error::RateLimited {
-                        endpoint: endpoint.id,
-                        attempts,
-                        retry_after: reset,
-                        status,
-                        log_id,
-                    }
-                };
-                if tries >= policy.max_attempts {
-                    return Err(give_up(tries));
-                }
-                let wait = headers
-                    .as_ref()
-                    .and_then(|h| policy.rate_limit_wait(h))
-                    .unwrap_or_else(|| policy.backoff(tries));
-                let floor = reset.unwrap_or(wait);
-                if floor > policy.max_rate_limit_wait {
-                    return Err(give_up(tries));
-                }
-                // The window must reset before the deadline, and the next attempt needs
-                // time too: jitter may use at most half of what the reset leaves.
-                match &deadline {
-                    Some(deadline) if floor >= deadline.remaining() => {
-                        return Err(give_up(tries));
-                    }
-                    Some(deadline) => wait.min(floor + (deadline.remaining() - floor) / 2),
-                    None => wait,
-                }
-            } else if transient(&error)
-                && tries < policy.max_attempts
-                && (endpoint.method.is_idempotent()
-                    || policy.retry_non_idempotent
-                    || never_sent(&error))
-            {
-                let wait = policy.backoff(tries);
-                match &deadline {
-                    Some(deadline) if wait >= deadline.remaining() => return Err(error),
-                    _ => wait,
-                }
-            } else {
-                return Err(error);
-            };
-            waited += wait;
-            span.record("wait_ms", waited.as_millis() as u64);
-            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
-            tokio::time::sleep(wait).await;
+            Auth::App(TokenKey { kind, tenant_key })
         }
+    };
+    if options.tenant_key.is_some()
+        && !matches!(
+            &auth,
+            Auth::App(TokenKey {
+                tenant_key: Some(_),
+                ..
+            })
+        )
+    {
+        return Err(invalid(
+            "a tenant_key only applies to a marketplace app's tenant_access_token calls",
+        ));
+    }
+    let helpdesk = match (endpoint.helpdesk, &inner.helpdesk) {
+        (false, _) => None,
+        (true, Some(value)) => Some(value.clone()),
+        (true, None) => {
+            return Err(invalid(
+                "the endpoint needs helpdesk credentials: set them with ClientBuilder::helpdesk",
+            ));
+        }
+    };
+    let Parts {
+        path,
+        query,
+        body,
+        headers: params,
+    } = parts;
+    // Documented paths have no empty segments (but a trailing slash, for a few), so an
+    // empty one is an empty parameter, which would address another endpoint.
+    let segments = match endpoint.path.ends_with('/') {
+        true => path.strip_suffix('/').unwrap_or(&path),
+        false => &path,
+    };
+    if segments.split('/').skip(1).any(str::is_empty) {
+        return Err(invalid("a path parameter is empty"));
+    }
+    let base_url = match endpoint.host {
+        Host::Open => &inner.base_url,
+        Host::Www => &inner.www_url,
+    };
+    let mut url = reqwest::Url::parse(&format!("{base_url}{path}"))
+        .map_err(|err| invalid(&format!("bad URL: {err}")))?;
+    if !query.0.is_empty() {
+        url.query_pairs_mut().extend_pairs(query.iter());
+    }
+    let body = body.map_err(|message| invalid(&message))?;
+    // Later entries win: documented parameters, then the request id, then the caller's
+    // own headers.
+    let mut headers = HeaderMap::new();
+    headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
+    if body.is_some() {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    let request_id = options
+        .request_id
+        .as_deref()
+        .map(|id| (REQUEST_ID_HEADER, id));
+    let custom = options
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    for (name, value) in params.iter().chain(request_id).chain(custom) {
+        let name = HeaderName::try_from(name)
+            .map_err(|err| invalid(&format!("header name {name:?}: {err}")))?;
+        let value = HeaderValue::try_from(value)
+            .map_err(|err| invalid(&format!("header {name}: {err}")))?;
+        headers.insert(name, value);
+    }
+    if let Some(helpdesk) = helpdesk {
+        let mut value = HeaderValue::try_from(helpdesk.expose())
+            .map_err(|_| invalid("the helpdesk credentials are not a valid header value"))?;
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static(HELPDESK_HEADER_LOWER), value);
+    }
+    if let Auth::User(token) = &auth {
+        headers.insert(
+            AUTHORIZATION,
+            bearer(token)
+                .ok_or_else(|| invalid("the user_access_token is not a valid header value"))?,
+        );
+    }
+    Ok(Prepared {
+        url,
+        headers,
+        body,
+        auth,
+    })
+}
+
+/// Makes attempts until one succeeds, fails for good, or the retry policy or the
+/// deadline says stop.
+async fn run(
+    client: &Client,
+    endpoint: &'static super::Endpoint,
+    options: &Options,
+    prepared: Prepared,
+) -> Result<Answer> {
+    let inner = &client.inner;
+    let policy = options.retry.as_ref().unwrap_or(&inner.retry);
+    let timeout = options.timeout.or(inner.call_timeout);
+    let deadline = timeout.map(|after| Deadline {
+        at: Instant::now() + after,
+        after,
+        endpoint: endpoint.id,
+    });
+    let span = tracing::Span::current();
+    // `tries` counts against the policy; the repeat after a refused token does not.
+    let (mut attempt, mut tries, mut token_refreshed) = (0u32, 0u32, false);
+    let mut waited = Duration::ZERO;
+    loop {
+        attempt += 1;
+        tries += 1;
+        span.record("attempt", attempt);
+        let mut headers = prepared.headers.clone();
+        let app_token = match &prepared.auth {
+            Auth::App(key) => {
+                let token = within(deadline.as_ref(), client.app_token(key)).await??;
+                headers.insert(
+                    AUTHORIZATION,
+                    bearer(&token).ok_or_else(|| Error::Auth {
+                        kind: key.kind.name(),
+                        code: None,
+                        message: "the token is not a valid header value".to_owned(),
+                        log_id: None,
+                    })?,
+                );
+                Some((key, token))
+            }
+            _ => None,
+        };
+        let mut request = inner
+            .http
+            .request(endpoint.method.to_reqwest(), prepared.url.clone())
+            .headers(headers);
+        if let Some(body) = &prepared.body {
+            request = request.body(body.clone());
+        }
+        if let Some(timeout) = inner.timeout {
+            request = request.timeout(timeout);
+        }
+        let answer = within(deadline.as_ref(), async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, bytes))
+        })
+        .await?;
+
+        let (error, headers) = match answer {
+            Ok((status, headers, bytes)) => {
+                span.record("status", status);
+                let log_id = log_id(&headers);
+                if let Some(log_id) = &log_id {
+                    span.record("log_id", log_id.as_str());
+                }
+                match check(endpoint, status, log_id, &bytes) {
+                    Ok(log_id) => {
+                        return Ok(Answer {
+                            status,
+                            log_id,
+                            body: bytes,
+                        });
+                    }
+                    Err(error) => (error, Some(headers)),
+                }
+            }
+            Err(source) => (
+                Error::Transport {
+                    endpoint: endpoint.id,
+                    source,
+                },
+                None,
+            ),
+        };
+
+        // A refused app token: drop it, fetch a new one, and repeat once.
+        if let Some((key, token)) = app_token
+            && !token_refreshed
+            && refuses_token(&error)
+        {
+            token_refreshed = true;
+            tries -= 1;
+            within(deadline.as_ref(), client.evict_token(key, &token)).await?;
+            tracing::info!(
+                attempt,
+                kind = key.kind.name(),
+                "access token refused; retrying with a fresh one"
+            );
+            continue;
+        }
+
+        let wait = if let Some(status) = rate_limited(&error) {
+            let reset = headers.as_ref().and_then(reset_after);
+            let give_up = |attempts| {
+                let log_id = error.log_id().map(str::to_owned);
+                Error::RateLimited {
+                    endpoint: endpoint.id,
+                    attempts,
+                    retry_after: reset,
+                    status,
+                    log_id,
+                }
+            };
+            if tries >= policy.max_attempts {
+                return Err(give_up(tries));
+            }
+            let wait = headers
+                .as_ref()
+                .and_then(|h| policy.rate_limit_wait(h))
+                .unwrap_or_else(|| policy.backoff(tries));
+            let floor = reset.unwrap_or(wait);
+            if floor > policy.max_rate_limit_wait {
+                return Err(give_up(tries));
+            }
+            // The window must reset before the deadline, and the next attempt needs
+            // time too: jitter may use at most half of what the reset leaves.
+            match &deadline {
+                Some(deadline) if floor >= deadline.remaining() => {
+                    return Err(give_up(tries));
+                }
+                Some(deadline) => wait.min(floor + (deadline.remaining() - floor) / 2),
+                None => wait,
+            }
+        } else if transient(&error)
+            && tries < policy.max_attempts
+            && (endpoint.method.is_idempotent()
+                || policy.retry_non_idempotent
+                || never_sent(&error))
+        {
+            let wait = policy.backoff(tries);
+            match &deadline {
+                Some(deadline) if wait >= deadline.remaining() => return Err(error),
+                _ => wait,
+            }
+        } else {
+            return Err(error);
+        };
+        waited += wait;
+        span.record("wait_ms", waited.as_millis() as u64);
+        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -508,23 +561,38 @@ fn never_sent(error: &Error) -> bool {
     matches!(error, Error::Transport { source, .. } if source.is_connect())
 }
 
-/// Reads a response: Feishu's error, or the payload in the endpoint's envelope. Every
-/// Feishu response carries a `code`; a body without one (a gateway's JSON, say) is not
-/// taken for success.
-fn decode<T: DeserializeOwned>(
+/// A successful answer, before its payload is read into the response type.
+struct Answer {
+    status: u16,
+    log_id: Option<String>,
+    body: bytes::Bytes,
+}
+
+fn decode_error(
     endpoint: &'static super::Endpoint,
     status: u16,
     log_id: Option<String>,
     body: &[u8],
-) -> Result<T> {
-    let decode_error = |message: String| Error::Decode {
+    message: String,
+) -> Error {
+    Error::Decode {
         endpoint: endpoint.id,
         status,
-        log_id: log_id.clone(),
+        log_id,
         message,
         snippet: snippet(body),
-    };
+    }
+}
 
+/// Reads a response's head: Feishu's error, or success (giving back the log id). Every
+/// Feishu response carries a `code`; a body without one (a gateway's JSON, say) is not
+/// taken for success.
+fn check(
+    endpoint: &'static super::Endpoint,
+    status: u16,
+    log_id: Option<String>,
+    body: &[u8],
+) -> Result<Option<String>> {
     #[derive(Deserialize)]
     struct Head {
         code: Option<i64>,
@@ -542,15 +610,19 @@ fn decode<T: DeserializeOwned>(
         #[serde(default)]
         permission_violations: Vec<super::PermissionViolation>,
     }
-    let head: Head = serde_json::from_slice(body)
-        .map_err(|err| decode_error(format!("not a JSON object: {err}")))?;
+    let head: Head = match serde_json::from_slice(body) {
+        Ok(head) => head,
+        Err(err) => {
+            let message = format!("not a JSON object: {err}");
+            return Err(decode_error(endpoint, status, log_id, body, message));
+        }
+    };
     match head.code {
         None => {
-            return Err(decode_error(format!(
-                "HTTP {status}: the body has no Feishu `code`"
-            )));
+            let message = format!("HTTP {status}: the body has no Feishu `code`");
+            Err(decode_error(endpoint, status, log_id, body, message))
         }
-        Some(0) if (200..300).contains(&status) => {}
+        Some(0) if (200..300).contains(&status) => Ok(log_id),
         Some(code) => {
             // Violations that do not parse are still in `details`; they never hide the error.
             let parsed: Details = head
@@ -558,7 +630,7 @@ fn decode<T: DeserializeOwned>(
                 .as_ref()
                 .and_then(|details| Details::deserialize(details).ok())
                 .unwrap_or_default();
-            return Err(Error::Api(Box::new(ApiError {
+            Err(Error::Api(Box::new(ApiError {
                 endpoint: endpoint.id,
                 status,
                 code,
@@ -568,23 +640,36 @@ fn decode<T: DeserializeOwned>(
                 field_violations: parsed.field_violations,
                 permission_violations: parsed.permission_violations,
                 details: head.error,
-            })));
+            })))
         }
     }
+}
+
+/// Reads a successful answer's payload in the endpoint's envelope.
+fn payload<T: DeserializeOwned>(endpoint: &'static super::Endpoint, answer: &Answer) -> Result<T> {
+    let fail = |message: String| {
+        decode_error(
+            endpoint,
+            answer.status,
+            answer.log_id.clone(),
+            &answer.body,
+            message,
+        )
+    };
     match endpoint.envelope {
-        Envelope::Flat => serde_json::from_slice(body).map_err(|err| decode_error(err.to_string())),
+        Envelope::Flat => serde_json::from_slice(&answer.body).map_err(|err| fail(err.to_string())),
         Envelope::Data => {
             #[derive(Deserialize)]
             struct Data<T> {
                 data: Option<T>,
             }
-            let data: Data<T> = serde_json::from_slice(body)
-                .map_err(|err| decode_error(format!("`data`: {err}")))?;
+            let data: Data<T> = serde_json::from_slice(&answer.body)
+                .map_err(|err| fail(format!("`data`: {err}")))?;
             match data.data {
                 Some(data) => Ok(data),
                 // `"data": {}` may be left out entirely; that is only fine if T can be empty.
                 None => serde_json::from_str("{}")
-                    .map_err(|_| decode_error("the response has no `data`".to_owned())),
+                    .map_err(|_| fail("the response has no `data`".to_owned())),
             }
         }
     }

@@ -34,6 +34,17 @@ impl BaseUrl {
             BaseUrl::Custom(url) => url.trim_end_matches('/'),
         }
     }
+
+    /// The URL of the `www` host, which serves the old approval API
+    /// (`/approval/openapi/…`): `https://www.feishu.cn` or `https://www.larksuite.com`.
+    /// A custom address serves both hosts, as a test server does.
+    pub fn www(&self) -> &str {
+        match self {
+            BaseUrl::Feishu => "https://www.feishu.cn",
+            BaseUrl::Lark => "https://www.larksuite.com",
+            BaseUrl::Custom(_) => self.as_str(),
+        }
+    }
 }
 
 /// How long before a token's documented expiry the client fetches a new one.
@@ -49,6 +60,8 @@ pub struct Client {
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
+    /// Where `www` host endpoints go.
+    pub(crate) www_url: String,
     pub(crate) app_id: String,
     pub(crate) app_secret: Secret,
     /// The whole `X-Lark-Helpdesk-Authorization` value: base64 of `id:token`.
@@ -272,6 +285,7 @@ impl<C> ClientBuilder<C> {
         Ok(C::from(Client {
             inner: Arc::new(Inner {
                 http,
+                www_url: self.base_url.www().to_owned(),
                 base_url,
                 app_id: self.app_id,
                 app_secret: self.app_secret,

@@ -22,7 +22,7 @@ pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
 pub use request::{
-    ApiRequest, DocumentedError, Empty, Endpoint, Envelope, HttpMethod, ParamValue, Params,
+    ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
     push_path_param,
 };
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};

@@ -49,6 +49,8 @@ pub struct Endpoint {
     pub id: &'static str,
     /// The HTTP method.
     pub method: HttpMethod,
+    /// The host that serves the endpoint.
+    pub host: Host,
     /// The documented path, with `:name` placeholders.
     pub path: &'static str,
     /// The access tokens the endpoint accepts, in the doc's order. Empty: none is sent.
@@ -72,6 +74,17 @@ impl Endpoint {
             .find(|e| e.http_status == Some(status))
             .or_else(|| rows().next())
     }
+}
+
+/// The host an endpoint is served on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// The Open Platform, `open.feishu.cn` or `open.larksuite.com`: every path below
+    /// `/open-apis/`.
+    Open,
+    /// `www.feishu.cn` or `www.larksuite.com`: the old approval API below
+    /// `/approval/openapi/`.
+    Www,
 }
 
 /// An HTTP method.
