@@ -2,7 +2,12 @@
 
 //! The `application` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::application`.
+pub mod v1;
+pub mod v2;
+pub mod v3;
+pub mod v5;
 pub mod v6;
+pub mod v7;
 /// A handle on the `application` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApplicationApi<'a> {
@@ -13,9 +18,39 @@ impl<'a> ApplicationApi<'a> {
     pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
         Self { client }
     }
+    /// The `v1` version.
+    pub fn v1(&self) -> v1::ApplicationV1Api<'a> {
+        v1::ApplicationV1Api {
+            client: self.client,
+        }
+    }
+    /// The `v2` version.
+    pub fn v2(&self) -> v2::ApplicationV2Api<'a> {
+        v2::ApplicationV2Api {
+            client: self.client,
+        }
+    }
+    /// The `v3` version.
+    pub fn v3(&self) -> v3::ApplicationV3Api<'a> {
+        v3::ApplicationV3Api {
+            client: self.client,
+        }
+    }
+    /// The `v5` version.
+    pub fn v5(&self) -> v5::ApplicationV5Api<'a> {
+        v5::ApplicationV5Api {
+            client: self.client,
+        }
+    }
     /// The `v6` version.
     pub fn v6(&self) -> v6::ApplicationV6Api<'a> {
         v6::ApplicationV6Api {
+            client: self.client,
+        }
+    }
+    /// The `v7` version.
+    pub fn v7(&self) -> v7::ApplicationV7Api<'a> {
+        v7::ApplicationV7Api {
             client: self.client,
         }
     }
@@ -27,7 +62,38 @@ impl<'a> ApplicationApi<'a> {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
-        $($next)* ($($args)*
-        $crate::v6::application_feedback::PatchApplicationFeedbackRequest,)
+        $($next)* ($($args)* $crate::v1::user_visible_app::ListUserVisibleAppRequest,
+        $crate::v2::app_visibility::ListAppVisibilityRequest,
+        $crate::v3::app::ListAppRequest, $crate::v3::app::UpdateVisibilityAppRequest,
+        $crate::v3::is_user_admin::ListIsUserAdminRequest,
+        $crate::v5::application::FavouriteApplicationRequest,
+        $crate::v5::application::RecommendApplicationRequest,
+        $crate::v6::app_badge::SetAppBadgeRequest,
+        $crate::v6::app_recommend_rule::ListAppRecommendRuleRequest,
+        $crate::v6::application::ContactsRangeConfigurationApplicationRequest,
+        $crate::v6::application::GetApplicationRequest,
+        $crate::v6::application::ListApplicationRequest,
+        $crate::v6::application::PatchApplicationRequest,
+        $crate::v6::application::UnderauditlistApplicationRequest,
+        $crate::v6::application_app_usage::DepartmentOverviewApplicationAppUsageRequest,
+        $crate::v6::application_app_usage::MessagePushOverviewApplicationAppUsageRequest,
+        $crate::v6::application_app_usage::OverviewApplicationAppUsageRequest,
+        $crate::v6::application_app_version::ContactsRangeSuggestApplicationAppVersionRequest,
+        $crate::v6::application_app_version::GetApplicationAppVersionRequest,
+        $crate::v6::application_app_version::ListApplicationAppVersionRequest,
+        $crate::v6::application_app_version::PatchApplicationAppVersionRequest,
+        $crate::v6::application_collaborator::GetApplicationCollaboratorRequest,
+        $crate::v6::application_collaborator::UpdateApplicationCollaboratorRequest,
+        $crate::v6::application_contacts_range::PatchApplicationContactsRangeRequest,
+        $crate::v6::application_feedback::ListApplicationFeedbackRequest,
+        $crate::v6::application_feedback::PatchApplicationFeedbackRequest,
+        $crate::v6::application_management::UpdateApplicationManagementRequest,
+        $crate::v6::application_owner::UpdateApplicationOwnerRequest,
+        $crate::v6::application_visibility::PatchApplicationVisibilityRequest,
+        $crate::v6::scope::ApplyScopeRequest, $crate::v6::scope::ListScopeRequest,
+        $crate::v7::application_ability::PatchApplicationAbilityRequest,
+        $crate::v7::application_base::PatchApplicationBaseRequest,
+        $crate::v7::application_config::PatchApplicationConfigRequest,
+        $crate::v7::application_publish::CreateApplicationPublishRequest,)
     };
 }

@@ -2,6 +2,7 @@
 
 //! The `im` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::im`.
+pub mod v1;
 pub mod v2;
 /// A handle on the `im` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -12,6 +13,10 @@ impl<'a> ImApi<'a> {
     /// The service, reached through `client`.
     pub fn new(client: &'a ::feishu_runtime::Client) -> Self {
         Self { client }
+    }
+    /// The `v1` version.
+    pub fn v1(&self) -> v1::ImV1Api<'a> {
+        v1::ImV1Api { client: self.client }
     }
     /// The `v2` version.
     pub fn v2(&self) -> v2::ImV2Api<'a> {
@@ -25,6 +30,57 @@ impl<'a> ImApi<'a> {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
-        $($next)* ($($args)* $crate::v2::chat_button::UpdateChatButtonRequest,)
+        $($next)* ($($args)* $crate::v1::batch_message::DeleteBatchMessageRequest,
+        $crate::v1::batch_message::GetProgressBatchMessageRequest,
+        $crate::v1::batch_message::ReadUserBatchMessageRequest,
+        $crate::v1::chat::CreateChatRequest, $crate::v1::chat::DeleteChatRequest,
+        $crate::v1::chat::GetChatRequest, $crate::v1::chat::LinkChatRequest,
+        $crate::v1::chat::ListChatRequest, $crate::v1::chat::UpdateChatRequest,
+        $crate::v1::chat_announcement::GetChatAnnouncementRequest,
+        $crate::v1::chat_announcement::PatchChatAnnouncementRequest,
+        $crate::v1::chat_chat_tab::CreateChatChatTabRequest,
+        $crate::v1::chat_chat_tab::DeleteTabsChatChatTabRequest,
+        $crate::v1::chat_chat_tab::ListTabsChatChatTabRequest,
+        $crate::v1::chat_chat_tab::SortTabsChatChatTabRequest,
+        $crate::v1::chat_manager::AddManagersChatManagerRequest,
+        $crate::v1::chat_manager::DeleteManagersChatManagerRequest,
+        $crate::v1::chat_member::CreateChatMemberRequest,
+        $crate::v1::chat_member::DeleteChatMemberRequest,
+        $crate::v1::chat_member::GetChatMemberRequest,
+        $crate::v1::chat_menu_item::PatchChatMenuItemRequest,
+        $crate::v1::chat_menu_tree::DeleteChatMenuTreeRequest,
+        $crate::v1::chat_menu_tree::GetChatMenuTreeRequest,
+        $crate::v1::chat_menu_tree::SortChatMenuTreeRequest,
+        $crate::v1::chat_moderation::GetChatModerationRequest,
+        $crate::v1::chat_moderation::UpdateChatModerationRequest,
+        $crate::v1::chat_top_notice::PutTopNoticeChatTopNoticeRequest,
+        $crate::v1::message::CreateMessageRequest,
+        $crate::v1::message::DeleteMessageRequest,
+        $crate::v1::message::ForwardMessageRequest,
+        $crate::v1::message::GetMessageRequest, $crate::v1::message::ListMessageRequest,
+        $crate::v1::message::MergeForwardMessageRequest,
+        $crate::v1::message::PatchMessageRequest,
+        $crate::v1::message::PushFollowUpMessageRequest,
+        $crate::v1::message::ReadUsersMessageRequest,
+        $crate::v1::message::ReplyMessageRequest,
+        $crate::v1::message::UrgentAppMessageRequest,
+        $crate::v1::message::UrgentPhoneMessageRequest,
+        $crate::v1::message::UrgentSmsMessageRequest,
+        $crate::v1::message_reaction::CreateMessageReactionRequest,
+        $crate::v1::message_reaction::DeleteMessageReactionRequest,
+        $crate::v1::message_reaction::ListMessageReactionRequest,
+        $crate::v1::pin::CreatePinRequest, $crate::v1::pin::ListPinRequest,
+        $crate::v1::thread::ForwardThreadRequest,
+        $crate::v2::app_feed_card::CreateAppFeedCardRequest,
+        $crate::v2::app_feed_card_batch::DeleteAppFeedCardBatchRequest,
+        $crate::v2::app_feed_card_batch::UpdateAppFeedCardBatchRequest,
+        $crate::v2::biz_entity_tag_relation::CreateBizEntityTagRelationRequest,
+        $crate::v2::biz_entity_tag_relation::GetBizEntityTagRelationRequest,
+        $crate::v2::biz_entity_tag_relation::UpdateBizEntityTagRelationRequest,
+        $crate::v2::chat_button::UpdateChatButtonRequest,
+        $crate::v2::feed_card::BotTimeSentiveFeedCardRequest,
+        $crate::v2::feed_card::PatchFeedCardRequest, $crate::v2::tag::CreateTagRequest,
+        $crate::v2::tag::ListTagRequest, $crate::v2::tag::PatchTagRequest,
+        $crate::v2::url_preview::BatchUpdateUrlPreviewRequest,)
     };
 }

@@ -13,7 +13,7 @@ impl<'a> ChatButtonApi<'a> {
     /// 为群组消息、机器人消息的消息流卡片添加、更新、删除快捷操作按钮。
     ///
     /// - `PUT /open-apis/im/v2/chat_button`
-    /// - Documentation: <https://open.feishu.cn/document/im-v2/groups-bots/update> (updated 2024-08-29)
+    /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/chat_button/update> (updated 2024-08-29)
     /// - Rate limit: 10 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
@@ -81,6 +81,7 @@ impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
     const ENDPOINT: &'static ::feishu_runtime::Endpoint = &::feishu_runtime::Endpoint {
         id: "im.v2.chat_button.update",
         method: ::feishu_runtime::HttpMethod::Put,
+        host: ::feishu_runtime::Host::Open,
         path: "/open-apis/im/v2/chat_button",
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
@@ -99,7 +100,7 @@ impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
                 hint: "检查 bot 是否在 chat 中",
             },
         ],
-        doc_url: "https://open.feishu.cn/document/im-v2/groups-bots/update",
+        doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/chat_button/update",
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
