@@ -3,7 +3,7 @@
 //! come back typed, and every documented error code must come back as a typed error.
 
 use base64::Engine;
-use feishu::runtime::TokenKind;
+use feishu::runtime::{Envelope, Host, TokenKind};
 use feishu::{BaseUrl, Client, Error};
 use feishu_tests::endpoints::{
     self, CallOptions, expected_path, expected_query, payload_json, request_json, success_body,
@@ -198,6 +198,120 @@ async fn every_endpoint_sends_what_its_doc_page_documents() {
             None => assert!(request.body.is_empty(), "{id}: no body is documented"),
         }
     }
+}
+
+/// Calls the endpoint by method and path, as a user would for an endpoint the crate does
+/// not generate, sending what `typed` (the generated call's request) sent.
+async fn raw_call(
+    client: &Client,
+    endpoint: &endpoints::Endpoint,
+    typed: &Recorded,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    let meta = endpoint.meta;
+    let mut call = client
+        .raw(meta.method, typed.path.clone())
+        .retry(once(endpoint).retry.expect("`once` sets a retry policy"));
+    for (name, value) in typed.query_pairs() {
+        call = call.query(name, &value);
+    }
+    if let Some(body) = body {
+        call = call.body(body);
+    }
+    match user_token_for(endpoint) {
+        Some(token) => call.user_access_token(token).await,
+        None => {
+            let app_token = meta.tokens.iter().find(|t| **t != TokenKind::User);
+            call.token(app_token.copied()).await
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_raw_call_sends_what_the_generated_call_sends() {
+    let mut checked = 0;
+    for (loaded, endpoint) in endpoints::with_specs() {
+        let meta = endpoint.meta;
+        // A raw call reaches the Open Platform host, reads `data`, and sends only the
+        // headers it is given.
+        if meta.host != Host::Open || meta.envelope != Envelope::Data || meta.helpdesk {
+            continue;
+        }
+        let id = loaded.id.dotted();
+        let request_sent = request_json(&loaded);
+        let reply_body = success_body(&loaded, payload_json(&loaded));
+        let data = reply_body.get("data").cloned().unwrap_or(json!({}));
+        let server =
+            TestServer::start(serving(&endpoint, move || Reply::json(200, &reply_body))).await;
+        let client = client(&server);
+        (endpoint.call)(&client, request_sent.clone(), once(&endpoint))
+            .await
+            .unwrap_or_else(|err| panic!("{id}: the generated call failed: {err}"));
+        let typed = api_request(server.take_requests(), &endpoint);
+        let body = loaded
+            .spec
+            .request_body
+            .is_some()
+            .then(|| request_sent["body"].clone());
+        let raw_data = raw_call(&client, &endpoint, &typed, body)
+            .await
+            .unwrap_or_else(|err| panic!("{id}: the raw call failed: {err}"));
+        assert_eq!(raw_data, data, "{id}: the raw call returns `data` as sent");
+        let raw = api_request(server.take_requests(), &endpoint);
+        assert_eq!(
+            (&raw.method, &raw.path, &raw.query),
+            (&typed.method, &typed.path, &typed.query),
+            "{id}: method, path and query"
+        );
+        for header in ["authorization", "content-type", "user-agent"] {
+            assert_eq!(raw.header(header), typed.header(header), "{id}: {header}");
+        }
+        if !typed.body.is_empty() {
+            assert_eq!(raw.json(), typed.json(), "{id}: body");
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "spec/ has no endpoint a raw call can reach");
+}
+
+#[tokio::test]
+async fn a_raw_call_fails_as_typed_as_a_generated_one() {
+    let server = TestServer::start(|request: &Recorded| {
+        token_reply(request).unwrap_or_else(|| {
+            Reply::json(
+                400,
+                &json!({"code": 232_001, "msg": "invalid chat", "error": {"log_id": "log-raw"}}),
+            )
+            .header("X-Tt-Logid", "log-raw")
+        })
+    })
+    .await;
+    let client = client(&server);
+    let method = feishu::runtime::HttpMethod::Get;
+    let err = client
+        .raw(method, "/open-apis/im/v1/chats/oc_1")
+        .await
+        .expect_err("a Feishu error fails the call");
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!(
+        (api.code, api.status, api.msg.as_str()),
+        (232_001, 400, "invalid chat")
+    );
+    assert_eq!(api.endpoint, "raw GET");
+    assert_eq!(err.log_id(), Some("log-raw"));
+
+    server.take_requests();
+    let err = client
+        .raw(method, "/open-apis/im/v1/chats?page_size=1")
+        .await
+        .expect_err("a query in the path is refused");
+    assert!(
+        matches!(&err, Error::InvalidRequest { violations, .. } if violations[0].field == "path"),
+        "{err:?}"
+    );
+    assert!(server.take_requests().is_empty(), "nothing is sent");
 }
 
 #[tokio::test]

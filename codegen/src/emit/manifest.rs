@@ -45,6 +45,13 @@ name = "{name}"
 description = "The `{spec}` service of the Feishu/Lark Open Platform API, generated from Feishu's documentation. Use it through the `feishu` crate, as `feishu::{module}`."
 {PACKAGE_FIELDS}
 
+# The crate holds no tests and no doctests (docs mark every code block `text`); its
+# behaviour is tested from the workspace's tests crate. Without this, `cargo test` and
+# `clippy --all-targets` would compile every service crate a second time.
+[lib]
+test = false
+doctest = false
+
 [features]
 # The serde derives the client does not need: for code that plays the server.
 roundtrip = []

@@ -139,9 +139,13 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         &self.request
     }
 
+    pub(crate) fn request_mut(&mut self) -> &mut R {
+        &mut self.request
+    }
+
     /// Sends the request and returns the response's payload.
     pub async fn send(self) -> Result<R::Response> {
-        let endpoint = R::ENDPOINT;
+        let endpoint = self.request.endpoint();
         let span = tracing::info_span!(
             "feishu.call",
             endpoint = endpoint.id,
@@ -170,7 +174,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
             return Err(Error::InvalidRequest {
-                endpoint: R::ENDPOINT.id,
+                endpoint: self.request.endpoint().id,
                 message: format!("the request breaks documented rules: {}", list.join("; ")),
                 violations,
             });
@@ -259,12 +263,13 @@ fn prepare(
         headers: params,
     } = parts;
     // Documented paths have no empty segments (but a trailing slash, for a few), so an
-    // empty one is an empty parameter, which would address another endpoint.
+    // empty one is an empty parameter, which would address another endpoint. A raw call
+    // (no documented path) has checked its own path.
     let segments = match endpoint.path.ends_with('/') {
         true => path.strip_suffix('/').unwrap_or(&path),
         false => &path,
     };
-    if segments.split('/').skip(1).any(str::is_empty) {
+    if !endpoint.path.is_empty() && segments.split('/').skip(1).any(str::is_empty) {
         return Err(invalid("a path parameter is empty"));
     }
     let base_url = match endpoint.host {

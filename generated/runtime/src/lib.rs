@@ -11,6 +11,7 @@ mod auth;
 mod call;
 mod client;
 mod error;
+mod raw;
 mod request;
 mod retry;
 mod secret;
@@ -21,6 +22,7 @@ pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
+pub use raw::RawRequest;
 pub use request::{
     ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
     push_path_param,

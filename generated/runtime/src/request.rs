@@ -17,6 +17,12 @@ pub trait ApiRequest: Send + Sync {
     /// The endpoint's metadata, from its doc page.
     const ENDPOINT: &'static Endpoint;
 
+    /// The metadata of the endpoint this request goes to: [`ENDPOINT`](Self::ENDPOINT) for
+    /// every generated request; a [`RawRequest`](super::RawRequest) picks it by its method.
+    fn endpoint(&self) -> &'static Endpoint {
+        Self::ENDPOINT
+    }
+
     /// The path, parameters filled in and percent-encoded.
     fn path(&self) -> String;
 
@@ -153,19 +159,20 @@ pub struct DocumentedError {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Empty {}
 
-/// Query or header parameters as name/value pairs, in the order they were set.
+/// Query or header parameters as name/value pairs, in the order they were set. A name
+/// set twice is sent twice (`?user_ids=a&user_ids=b`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params(pub(crate) Vec<(&'static str, String)>);
+pub struct Params(pub(crate) Vec<(Cow<'static, str>, String)>);
 
 impl Params {
     /// Appends a parameter.
-    pub fn push(&mut self, name: &'static str, value: &(impl ParamValue + ?Sized)) {
-        self.0.push((name, value.to_param().into_owned()));
+    pub fn push(&mut self, name: impl Into<Cow<'static, str>>, value: &(impl ParamValue + ?Sized)) {
+        self.0.push((name.into(), value.to_param().into_owned()));
     }
 
     /// The parameters as name/value pairs, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 }
 
