@@ -100,23 +100,18 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
         stack.truncate(level + 1);
         let here = &stack[level];
         let values = child_values(&here.examples, &row.name);
-        if row.ty.is_none() {
-            // No type column: the example's value (arrays included) gives the type.
-            let raw = here
-                .examples
-                .iter()
-                .filter_map(|e| e.get(&row.name))
-                .find(|v| !v.is_null());
-            if let Some(raw) = raw {
-                row.ty = Some(scalar_type(raw));
-                row.inferred = true;
-            }
-        }
         let raw: Vec<&Value> = here
             .examples
             .iter()
             .filter_map(|e| e.get(&row.name))
             .collect();
+        if row.ty.is_none() {
+            // No type column: the example's value (arrays included) gives the type.
+            if let Some(first) = raw.iter().find(|v| !v.is_null()) {
+                row.ty = Some(scalar_type(first));
+                row.inferred = true;
+            }
+        }
         reconcile_list_with_example(&mut row, &raw, &mut *warn);
         reconcile_with_example(&mut row, &values, &mut *warn);
         let opens = match &row.ty {
