@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use feishu_codegen::output;
-use feishu_codegen::spec::{self, model::Envelope};
+use feishu_codegen::spec;
+use feishu_tests::endpoints::documented_payload;
 use feishu_tests::scaffold::{cargo_test, scaffold_crate};
 use feishu_tests::{root, spec_dir};
 use serde_json::{Value, json};
@@ -61,19 +62,8 @@ fn examples_of(spec_dir: &Path) -> Value {
         if let Some(request) = &endpoint.spec.examples.request {
             entry["request"] = serde_json::from_str(request).unwrap();
         }
-        if let Some(response) = &endpoint.spec.examples.response {
-            let response: Value = serde_json::from_str(response).unwrap();
-            entry["response"] = match endpoint.spec.response.envelope {
-                Envelope::Data => response.get("data").cloned().unwrap_or(json!({})),
-                Envelope::Flat => {
-                    let mut flat = response;
-                    if let Some(object) = flat.as_object_mut() {
-                        object.remove("code");
-                        object.remove("msg");
-                    }
-                    flat
-                }
-            };
+        if let Some(payload) = documented_payload(endpoint) {
+            entry["response"] = payload;
         }
         out.push(entry);
     }
