@@ -124,6 +124,8 @@ pub enum Target {
 pub(crate) struct Scheduled {
     pub(crate) target: Target,
     pub(crate) fault: Fault,
+    /// The matching requests still to let through before the fault applies.
+    pub(crate) skip: usize,
     pub(crate) remaining: usize,
 }
 

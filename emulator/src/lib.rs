@@ -7,6 +7,7 @@
 //! - every generated endpoint, checking what Feishu checks: the access token and its kind,
 //!   the helpdesk header's exact value, and the body against the endpoint's documented
 //!   schema, refusing with Feishu's codes (the page's own code where it lists one);
+//! - paged lists over data a test loads ([`Emulator::load_list`]);
 //! - faults on demand ([`Fault`]): rate limits with reset headers, 5xx, slow answers, HTML
 //!   gateway pages, truncated JSON, dropped connections, and tokens that expire mid-run.
 //!
@@ -30,6 +31,7 @@
 pub mod codes;
 mod fault;
 pub mod http;
+mod lists;
 mod routes;
 
 use std::collections::{HashMap, HashSet};
@@ -109,6 +111,7 @@ impl EmulatorBuilder {
             ticket_resends: 0,
             faults: Vec::new(),
             stubs: HashMap::new(),
+            lists: HashMap::new(),
         }));
         let config = Arc::new(Config {
             app: self.app,
@@ -165,6 +168,7 @@ struct State {
     ticket_resends: usize,
     faults: Vec<Scheduled>,
     stubs: HashMap<String, Value>,
+    lists: HashMap<String, lists::List>,
 }
 
 /// Who a token is handed out to.
@@ -238,9 +242,17 @@ impl Emulator {
     /// The next `times` requests that `target` matches get `fault`. Faults are used up
     /// in the order they were injected.
     pub fn inject(&self, target: Target, fault: Fault, times: usize) {
+        self.inject_after(target, 0, fault, times);
+    }
+
+    /// Lets the next `skip` requests that `target` matches through, then gives `fault` to
+    /// the `times` after them: a fault on the seventh page of a list is
+    /// `inject_after(target, 6, fault, 1)`.
+    pub fn inject_after(&self, target: Target, skip: usize, fault: Fault, times: usize) {
         self.state().faults.push(Scheduled {
             target,
             fault,
+            skip,
             remaining: times,
         });
     }
@@ -263,6 +275,27 @@ impl Emulator {
     /// its `data` (default `{}`).
     pub fn respond(&self, endpoint: &str, data: Value) {
         self.state().stubs.insert(endpoint.to_owned(), data);
+    }
+
+    /// Serves `items` as the list of the paged endpoint `endpoint` (e.g. `im.v1.message.list`),
+    /// a page at a time: the request's `page_size` items (`page_size` when it sends none,
+    /// at most 500), with `has_more` and the next page token under the response's own
+    /// field names, merged into what [`respond`](Self::respond) set. A page token the
+    /// emulator did not hand out is refused as Feishu refuses an invalid parameter.
+    ///
+    /// Panics if `endpoint` is not a paged endpoint of the generated crate.
+    pub fn load_list(&self, endpoint: &str, items: Vec<Value>, page_size: usize) {
+        let paged = self
+            .config
+            .routes
+            .iter()
+            .any(|route| route.meta.id == endpoint && route.meta.paging.is_some());
+        assert!(
+            paged,
+            "{endpoint} is not a paged endpoint of the generated crate"
+        );
+        let list = lists::List { items, page_size };
+        self.state().lists.insert(endpoint.to_owned(), list);
     }
 
     /// Accepts `token` as a `user_access_token` from now on.
@@ -359,6 +392,10 @@ fn take_fault(state: &Mutex<State>, is_auth: bool, endpoint: Option<&str>) -> Op
         .iter()
         .position(|s| s.remaining > 0 && s.hits(is_auth, endpoint))?;
     let scheduled = &mut state.faults[index];
+    if scheduled.skip > 0 {
+        scheduled.skip -= 1;
+        return None;
+    }
     scheduled.remaining -= 1;
     let fault = scheduled.fault.clone();
     if scheduled.remaining == 0 {
@@ -550,11 +587,19 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
         return codes::reply(400, code, msg, Some(violations));
     }
-    let data = lock(state)
+    let state = lock(state);
+    let data = state
         .stubs
         .get(meta.id)
         .cloned()
         .unwrap_or_else(|| json!({}));
+    let data = match (meta.paging, state.lists.get(meta.id)) {
+        (Some(paging), Some(list)) => match lists::page(&paging, list, request, data) {
+            Ok(data) => data,
+            Err(refusal) => return refusal,
+        },
+        _ => data,
+    };
     codes::success(data)
 }
 

@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Every service is a module (`feishu::helpdesk`, `feishu::im`, …) with one submodule per
-//! version and resource; the same path through the [`Client`] reaches the operations.
+//! version and resource; the same path through the [`Client`] reaches the operations. A
+//! list that pages is walked as a stream of [`Pages`] or [`Items`].
 //!
 //! The crate is a facade over crates of two kinds: [`runtime`] (`feishu-runtime`), written
 //! by hand (the client, authentication and errors), and one crate per service
@@ -32,7 +33,7 @@
 use std::ops::Deref;
 
 pub use feishu_runtime as runtime;
-pub use runtime::{BaseUrl, Call, Error, Result, RetryPolicy};
+pub use runtime::{BaseUrl, Call, Error, Items, Pages, Result, RetryPolicy};
 
 // The generated part: the services re-exported at the crate root (`feishu::helpdesk::…`)
 // and the `Client` methods that reach them. Laid out by prettyplease when generated;

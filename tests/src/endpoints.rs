@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use feishu::Client;
-use feishu::runtime::ApiRequest;
+use feishu::runtime::{ApiRequest, PagedItems, PagedRequest};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_codegen::spec::model::{EndpointSpec, Envelope, Field};
 use feishu_codegen::spec::{Primitive, TypeExpr};
@@ -29,7 +30,22 @@ pub struct Endpoint {
     pub call: for<'a> fn(&'a Client, Value, CallOptions) -> CallFuture<'a>,
     /// The `Debug` text of the call `call` would make, without making it.
     pub debug_call: fn(&Client, Value, CallOptions) -> String,
+    /// For a paged list: builds the request as `call` does and walks its pages.
+    pub walk_pages: Option<WalkFn>,
+    /// For a paged list with one list of results: walks its items.
+    pub walk_items: Option<WalkFn>,
 }
+
+/// What walking a paged list brought back: what the stream yielded (pages or items, as
+/// JSON) until it ended, and the error it ended with, if any.
+#[derive(Debug)]
+pub struct Walk {
+    pub yielded: Vec<Value>,
+    pub error: Option<feishu::Error>,
+}
+
+pub type WalkFuture<'a> = Pin<Box<dyn Future<Output = Walk> + Send + 'a>>;
+pub type WalkFn = for<'a> fn(&'a Client, Value, CallOptions) -> WalkFuture<'a>;
 
 /// The per-call settings a test can give a type-erased call.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +54,8 @@ pub struct CallOptions {
     pub tenant_key: Option<String>,
     pub timeout: Option<std::time::Duration>,
     pub retry: Option<feishu::RetryPolicy>,
+    /// For an item walk: the most items to take.
+    pub item_limit: Option<u64>,
 }
 
 impl CallOptions {
@@ -110,7 +128,56 @@ where
     call
 }
 
-fn entry<R>() -> Endpoint
+fn walk_pages<R>(client: &Client, request: Value, options: CallOptions) -> WalkFuture<'_>
+where
+    R: PagedRequest + DeserializeOwned + 'static,
+    R::Response: Serialize + Send,
+{
+    Box::pin(async move {
+        let mut pages = make_call::<R>(client, request, options).pages();
+        let mut walk = Walk {
+            yielded: Vec::new(),
+            error: None,
+        };
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => walk
+                    .yielded
+                    .push(to_json(&page).expect("responses serialize")),
+                Err(error) => walk.error = Some(error),
+            }
+        }
+        walk
+    })
+}
+
+fn walk_items<R>(client: &Client, request: Value, options: CallOptions) -> WalkFuture<'_>
+where
+    R: PagedItems + DeserializeOwned + 'static,
+    R::Response: Serialize + Send,
+    R::Item: Serialize,
+{
+    Box::pin(async move {
+        let limit = options.item_limit;
+        let mut items = make_call::<R>(client, request, options).items();
+        if let Some(limit) = limit {
+            items = items.limit(limit);
+        }
+        let mut walk = Walk {
+            yielded: Vec::new(),
+            error: None,
+        };
+        while let Some(item) = items.next().await {
+            match item {
+                Ok(item) => walk.yielded.push(to_json(&item).expect("items serialize")),
+                Err(error) => walk.error = Some(error),
+            }
+        }
+        walk
+    })
+}
+
+fn entry<R>(walk_pages: Option<WalkFn>, walk_items: Option<WalkFn>) -> Endpoint
 where
     R: ApiRequest + DeserializeOwned + std::fmt::Debug + 'static,
     R::Body: DeserializeOwned,
@@ -122,12 +189,61 @@ where
         response_roundtrip: roundtrip::<R::Response>,
         call: call::<R>,
         debug_call: debug_call::<R>,
+        walk_pages,
+        walk_items,
     }
 }
 
+// The macro below sees each request type by name, so it can ask which paging traits the
+// type implements: a method found on `Probe<R>` itself (where `R` implements the trait)
+// is preferred to the fallback's, which needs one more reference (autoref specialization).
+struct Probe<R>(PhantomData<R>);
+
+trait PagedProbe {
+    fn pages_walker(&self) -> Option<WalkFn>;
+}
+impl<R> PagedProbe for Probe<R>
+where
+    R: PagedRequest + DeserializeOwned + 'static,
+    R::Response: Serialize + Send,
+{
+    fn pages_walker(&self) -> Option<WalkFn> {
+        Some(walk_pages::<R>)
+    }
+}
+trait NotPaged {
+    fn pages_walker(&self) -> Option<WalkFn> {
+        None
+    }
+}
+impl<R> NotPaged for &Probe<R> {}
+
+trait ItemsProbe {
+    fn items_walker(&self) -> Option<WalkFn>;
+}
+impl<R> ItemsProbe for Probe<R>
+where
+    R: PagedItems + DeserializeOwned + 'static,
+    R::Response: Serialize + Send,
+    R::Item: Serialize,
+{
+    fn items_walker(&self) -> Option<WalkFn> {
+        Some(walk_items::<R>)
+    }
+}
+trait NoItems {
+    fn items_walker(&self) -> Option<WalkFn> {
+        None
+    }
+}
+impl<R> NoItems for &Probe<R> {}
+
 macro_rules! table {
     ($($request:ty),* $(,)?) => {
-        vec![$(entry::<$request>()),*]
+        vec![$(entry::<$request>(
+            (&Probe::<$request>(PhantomData)).pages_walker(),
+            (&Probe::<$request>(PhantomData)).items_walker(),
+        )),*]
     };
 }
 

@@ -401,6 +401,7 @@ impl feishu::runtime::ApiRequest for Probe {
             },
         ],
         doc_url: "https://open.feishu.cn/document/probe",
+        paging: None,
     };
 
     fn path(&self) -> String {
@@ -606,6 +607,7 @@ impl feishu::runtime::ApiRequest for FlatProbe {
         envelope: feishu::runtime::Envelope::Flat,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/probe",
+        paging: None,
     };
 
     fn path(&self) -> String {

@@ -5,7 +5,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{allow_trait_method_name, doc_attrs, type_tokens, types::struct_tokens};
-use crate::ir::{Ir, Location, Module, Operation, PathSegment, RustType};
+use crate::ir::{FieldRef, Ir, Location, Module, Operation, Paging, PathSegment, RustType};
 use crate::spec::model::{ApiHost, Envelope, HttpMethod, TokenKind};
 
 pub fn operations(module: &Module) -> TokenStream {
@@ -20,11 +20,13 @@ pub fn operations(module: &Module) -> TokenStream {
         .ident();
     let methods = module.operations.iter().map(|op| {
         let doc = doc_attrs(&op.doc, false);
+        let paged = paging_doc(op).map(|line| quote!(#[doc = ""] #[doc = #line]));
         let name = op.fn_name.ident();
         let request = op.request.name.ident();
         let allow = allow_trait_method_name(&op.fn_name);
         quote! {
             #doc
+            #paged
             #allow
             pub fn #name(&self, request: #request) -> ::feishu_runtime::Call<'a, #request> {
                 ::feishu_runtime::Call::new(self.client, request)
@@ -34,7 +36,11 @@ pub fn operations(module: &Module) -> TokenStream {
     let requests = module.operations.iter().map(|op| {
         let def = struct_tokens(module, &op.request);
         let api = api_request_impl(module, op);
-        quote!(#def #api)
+        let paged = op
+            .paging
+            .as_ref()
+            .map(|paging| paged_impls(module, op, paging));
+        quote!(#def #api #paged)
     });
     quote! {
         impl<'a> #handle<'a> {
@@ -43,6 +49,23 @@ pub fn operations(module: &Module) -> TokenStream {
 
         #(#requests)*
     }
+}
+
+/// How a list is walked, for its method's docs.
+fn paging_doc(op: &Operation) -> Option<String> {
+    if let Some(paging) = &op.paging {
+        let items = match paging.items {
+            Some(_) => " or item by item with [`Call::items`](::feishu_runtime::Call::items)",
+            None => "",
+        };
+        return Some(format!(
+            " Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages){items}."
+        ));
+    }
+    let param = op.paged_by.as_ref()?;
+    Some(format!(
+        " Paged by position (`{param}`): ask for each page with it; there is no page stream."
+    ))
 }
 
 fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
@@ -121,6 +144,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         }
     });
     let doc_url = &op.doc_url;
+    let paging = op.paging.as_ref().map_or(quote!(None), paging_const);
     let host = match op.host {
         ApiHost::Open => quote!(::feishu_runtime::Host::Open),
         ApiHost::Www => quote!(::feishu_runtime::Host::Www),
@@ -136,7 +160,107 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             envelope: #envelope,
             errors: &[#(#errors),*],
             doc_url: #doc_url,
+            paging: #paging,
         }
+    }
+}
+
+fn paging_const(paging: &Paging) -> TokenStream {
+    let token_in = match paging.body {
+        Some(_) => quote!(Body),
+        None => quote!(Query),
+    };
+    let request_token = &paging.token.wire;
+    let response_token = &paging.response_token.wire;
+    let optional = |field: Option<&FieldRef>| match field {
+        Some(field) => {
+            let wire = &field.wire;
+            quote!(Some(#wire))
+        }
+        None => quote!(None),
+    };
+    let has_more = optional(paging.has_more.as_ref());
+    let items = optional(paging.items.as_ref().map(|(field, _)| field));
+    quote! {
+        Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::#token_in,
+            request_token: #request_token,
+            response_token: #response_token,
+            has_more: #has_more,
+            items: #items,
+        })
+    }
+}
+
+/// `PagedRequest` (and `PagedItems`, when the response has one list): how the runtime
+/// asks for the next page and reads what a page says of the next one.
+fn paged_impls(module: &Module, op: &Operation, paging: &Paging) -> TokenStream {
+    let request = op.request.name.ident();
+    let token = paging.token.name.ident();
+    let field = match &paging.body {
+        Some(body) => {
+            let body = body.ident();
+            quote!(self.#body.#token)
+        }
+        None => quote!(self.#token),
+    };
+    // A required token is sent empty for the first page.
+    let (get, set) = match paging.token.required {
+        true => (
+            quote!(Some(#field.as_str()).filter(|token| !token.is_empty())),
+            quote!(#field = token.unwrap_or_default();),
+        ),
+        false => (quote!(#field.as_deref()), quote!(#field = token;)),
+    };
+    let next_token = {
+        let name = paging.response_token.name.ident();
+        match paging.response_token.required {
+            true => quote!(Some(response.#name.as_str())),
+            false => quote!(response.#name.as_deref()),
+        }
+    };
+    let has_more = match &paging.has_more {
+        Some(field) => {
+            let name = field.name.ident();
+            match field.required {
+                true => quote!(Some(response.#name)),
+                false => quote!(response.#name),
+            }
+        }
+        None => quote!(None),
+    };
+    let items = paging.items.as_ref().map(|(field, item)| {
+        let name = field.name.ident();
+        let item = type_tokens(module, item);
+        let take = match field.required {
+            true => quote!(response.#name),
+            false => quote!(response.#name.unwrap_or_default()),
+        };
+        quote! {
+            impl ::feishu_runtime::PagedItems for #request {
+                type Item = #item;
+
+                fn into_items(response: Self::Response) -> Vec<Self::Item> {
+                    #take
+                }
+            }
+        }
+    });
+    quote! {
+        impl ::feishu_runtime::PagedRequest for #request {
+            fn page_token(&self) -> Option<&str> {
+                #get
+            }
+
+            fn set_page_token(&mut self, token: Option<String>) {
+                #set
+            }
+
+            fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+                ::feishu_runtime::NextPage { has_more: #has_more, token: #next_token }
+            }
+        }
+        #items
     }
 }
 

@@ -45,6 +45,8 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     mark_validated(&mut ir);
     mark_serde_needs(&mut ir);
     tolerate_absent_fields(&mut ir);
+    // After the response fields have settled which are optional.
+    super::paging::find_paging(&mut ir);
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -680,6 +682,8 @@ impl Lowering<'_> {
             errors: spec.errors.clone(),
             doc_url: spec.doc_url.value.clone(),
             doc: operation_doc(spec),
+            paging: None,
+            paged_by: None,
         };
         self.modules
             .get_mut(&module)

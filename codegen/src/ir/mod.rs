@@ -2,6 +2,7 @@
 //! operations, with every Rust name already decided. Emitters only print it.
 
 mod lower;
+mod paging;
 
 use std::collections::BTreeMap;
 
@@ -220,4 +221,42 @@ pub struct Operation {
     pub doc_url: String,
     /// Markdown paragraphs.
     pub doc: Vec<String>,
+    /// How the endpoint pages its results, if it pages by token.
+    pub paging: Option<Paging>,
+    /// The parameter a list pages by, if it pages by position (`offset`, `page`) instead.
+    pub paged_by: Option<String>,
+}
+
+/// A paged list: the request's `page_token` and the response fields that say what comes
+/// next. Found by their documented wire names, so every list that pages the usual way
+/// gets a page stream with no override.
+#[derive(Clone, Debug)]
+pub struct Paging {
+    /// The request's token field; in the body struct when `body` names the request's
+    /// field that holds the body.
+    pub token: FieldRef,
+    pub body: Option<RustName>,
+    pub response_token: FieldRef,
+    pub has_more: Option<FieldRef>,
+    /// The response's one list of results, with the type of an item.
+    pub items: Option<(FieldRef, RustType)>,
+}
+
+/// A struct field as the emitters need it to read or write the field.
+#[derive(Clone, Debug)]
+pub struct FieldRef {
+    pub name: RustName,
+    pub wire: String,
+    /// Whether the field is a plain value rather than an `Option`.
+    pub required: bool,
+}
+
+impl From<&FieldDef> for FieldRef {
+    fn from(field: &FieldDef) -> Self {
+        FieldRef {
+            name: field.name.clone(),
+            wire: field.wire.clone(),
+            required: field.required,
+        }
+    }
 }

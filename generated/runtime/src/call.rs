@@ -145,6 +145,11 @@ impl<'a, R: ApiRequest> Call<'a, R> {
 
     /// Sends the request and returns the response's payload.
     pub async fn send(self) -> Result<R::Response> {
+        self.send_ref().await
+    }
+
+    /// Sends the request, keeping the call for another page.
+    pub(crate) async fn send_ref(&self) -> Result<R::Response> {
         let endpoint = self.request.endpoint();
         let span = tracing::info_span!(
             "feishu.call",

@@ -87,6 +87,15 @@ pub enum Error {
         /// The fields that break a documented rule, when that is why.
         violations: Vec<FieldViolation>,
     },
+    /// A paged list could not be walked to its end: the server handed out a page token
+    /// it had handed out before, so walking on would never end.
+    #[error("{endpoint}: {message}")]
+    Paging {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The client cannot be built as configured.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -246,7 +255,7 @@ impl Error {
             Error::Auth {
                 code: Some(code), ..
             } => *code == RATE_LIMIT_CODE,
-            Error::InvalidRequest { .. } | Error::Config(_) => false,
+            Error::InvalidRequest { .. } | Error::Paging { .. } | Error::Config(_) => false,
         }
     }
 

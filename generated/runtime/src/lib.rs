@@ -11,6 +11,7 @@ mod auth;
 mod call;
 mod client;
 mod error;
+mod paging;
 mod raw;
 mod request;
 mod retry;
@@ -22,6 +23,7 @@ pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
+pub use paging::{Items, NextPage, PageTokenIn, PagedItems, PagedRequest, Pages, Paging};
 pub use raw::RawRequest;
 pub use request::{
     ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
@@ -30,3 +32,7 @@ pub use request::{
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
 pub use validate::Validate;
+
+/// The stream trait [`Pages`] and [`Items`] implement: with `futures::StreamExt` (from the
+/// `futures` crate) they take every stream combinator.
+pub use futures_core::Stream;

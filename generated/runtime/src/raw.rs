@@ -169,6 +169,7 @@ const fn raw_endpoints(id: &'static str, method: HttpMethod) -> [Endpoint; 4] {
             envelope: Envelope::Data,
             errors: &[],
             doc_url: "",
+            paging: None,
         }
     }
     [

@@ -69,6 +69,8 @@ pub struct Endpoint {
     pub errors: &'static [DocumentedError],
     /// The endpoint's doc page.
     pub doc_url: &'static str,
+    /// Where a paged list carries its page token and results; `None` for other endpoints.
+    pub paging: Option<super::Paging>,
 }
 
 impl Endpoint {

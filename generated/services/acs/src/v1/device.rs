@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/device/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

@@ -202,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for CreateRuleExternalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -267,6 +268,7 @@ impl ::feishu_runtime::ApiRequest for DeleteRuleExternalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -331,6 +333,7 @@ impl ::feishu_runtime::ApiRequest for DeviceBindRuleExternalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/device_bind",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -394,6 +397,7 @@ impl ::feishu_runtime::ApiRequest for GetRuleExternalRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/rule_external/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

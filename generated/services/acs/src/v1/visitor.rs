@@ -106,6 +106,7 @@ impl ::feishu_runtime::ApiRequest for CreateVisitorRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/visitor/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -169,6 +170,7 @@ impl ::feishu_runtime::ApiRequest for DeleteVisitorRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/visitor/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -32,6 +32,8 @@ impl<'a> AdminDeptStatApi<'a> {
     /// | 500 | 1051001 | request contain invalid param | 请检查请求参数是否符合接口要求 |
     /// | 400 | 1051002 | application has no access to the resource | 请检查应用是否具备访问该资源的权限 |
     /// | 400 | 1051003 | There is no query permission for this department's data,please apply for permission for the application first | 应用数据权限范围不包含当前数据，需要在开放平台应用后台的「权限管理」-&gt;「开通权限」模块申请所需数据权限 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAdminDeptStatRequest,
@@ -188,6 +190,13 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/admin_dept_stat/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -215,6 +224,26 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAdminDeptStatRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAdminDeptStatRequest {
+    type Item = AdminDeptStat;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 数据报表

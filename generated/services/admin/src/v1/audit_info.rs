@@ -33,6 +33,8 @@ impl<'a> AuditInfoApi<'a> {
     /// | 400 | 1050007 | Error_Event_Name_Not_Found | 检查请求参数event_name |
     /// | 500 | 1050008 | Error_Open_Platform_RPC | 系统错误，请重试或联系相关人员 |
     /// | 400 | 1050009 | Error_Lark_ID_Not_Found | 检查请求参数operator_value |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAuditInfoRequest,
@@ -285,6 +287,13 @@ impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjM5YjL0ITO24CNykjN/audit_log/audit_data_get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -331,6 +340,26 @@ impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAuditInfoRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAuditInfoRequest {
+    type Item = AuditInfo;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 事件扩展字段，字段详情见[枚举值列表](https://open.feishu.cn/document/ukTMukTMukTM/uQjM5YjL0ITO24CNykjN/audit_log/appendix)

@@ -83,6 +83,8 @@ impl<'a> BadgeApi<'a> {
     /// | 400 | 1051001 | request contain invalid param | 请求中包含非法参数 |
     /// | 403 | 1051002 | request to exceed authority | 请求发生越权 |
     /// | 403 | 1051003 | the tenant's current payment plan does not support the use of this function | 该租户当前套餐不能使用勋章功能点 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListBadgeRequest,
@@ -215,6 +217,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -306,6 +309,7 @@ impl ::feishu_runtime::ApiRequest for GetBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -442,6 +446,13 @@ impl ::feishu_runtime::ApiRequest for ListBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("badges"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -459,6 +470,26 @@ impl ::feishu_runtime::ApiRequest for ListBadgeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListBadgeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListBadgeRequest {
+    type Item = Badge;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.badges.unwrap_or_default()
     }
 }
 /// The parameters of [`BadgeApi::update`]: 修改勋章信息.
@@ -570,6 +601,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -113,6 +113,8 @@ impl<'a> BadgeGrantApi<'a> {
     /// | 403 | 1051002 | request to exceed authority | 请求发生越权 |
     /// | 400 | 1051113 | cannot find this badge | 未找到该勋章的信息 |
     /// | 403 | 1051003 | the tenant's current payment plan does not support the use of this function | 该租户当前套餐不能使用勋章功能点 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListBadgeGrantRequest,
@@ -290,6 +292,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -410,6 +413,7 @@ impl ::feishu_runtime::ApiRequest for DeleteBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -556,6 +560,7 @@ impl ::feishu_runtime::ApiRequest for GetBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -755,6 +760,13 @@ impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("grants"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -780,6 +792,26 @@ impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListBadgeGrantRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListBadgeGrantRequest {
+    type Item = Grant;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.grants.unwrap_or_default()
     }
 }
 /// The parameters of [`BadgeGrantApi::update`]: 修改授予名单.
@@ -948,6 +980,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeGrantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge-grant/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for ResetPasswordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/password/reset",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -123,6 +123,8 @@ impl<'a> AppDataAssetApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2700001 | param is invalid | 请结合文档排查请求参数 |
     /// | 403 | 2701004 | permission denied | 无权限，请检查是否有开发者/云纹人员权限 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAppDataAssetRequest,
@@ -303,6 +305,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -442,6 +445,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppDataAssetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -601,6 +605,7 @@ impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -827,6 +832,13 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -860,6 +872,26 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAppDataAssetRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAppDataAssetRequest {
+    type Item = DataAsset;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`CreateAppDataAssetRequest`].

@@ -192,6 +192,7 @@ impl ::feishu_runtime::ApiRequest for CreateSessionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -270,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSessionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -341,6 +343,7 @@ impl ::feishu_runtime::ApiRequest for GetSessionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -423,6 +426,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSessionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -89,6 +89,8 @@ impl<'a> SessionMessageApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2700001 | param is invalid | 参数错误 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSessionMessageRequest,
@@ -170,6 +172,7 @@ impl ::feishu_runtime::ApiRequest for CreateSessionMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -266,6 +269,7 @@ impl ::feishu_runtime::ApiRequest for GetSessionMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -409,6 +413,13 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("messages"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -433,6 +444,26 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSessionMessageRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSessionMessageRequest {
+    type Item = AilyMessage;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.messages.unwrap_or_default()
     }
 }
 /// 被@的实体

@@ -179,6 +179,7 @@ impl ::feishu_runtime::ApiRequest for CancelSessionRunRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/cancel",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -293,6 +294,7 @@ impl ::feishu_runtime::ApiRequest for CreateSessionRunRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -391,6 +393,7 @@ impl ::feishu_runtime::ApiRequest for GetSessionRunRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-run/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -26,6 +26,8 @@ impl<'a> ApplicationAuditLogApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查入参信息 |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn audit_log_list(
         &self,
         request: AuditLogListApplicationAuditLogRequest,
@@ -72,6 +74,8 @@ impl<'a> ApplicationAuditLogApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 检查请求入参 |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn data_change_logs_list(
         &self,
         request: DataChangeLogsListApplicationAuditLogRequest,
@@ -390,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for AuditLogListApplicationAuditLogRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/audit_log_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -500,6 +505,7 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogDetailApplicationAuditLogRequ
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/data_change_log_detail",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -830,6 +836,7 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogsListApplicationAuditLogReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/data_change_logs_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -944,6 +951,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAuditLogRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-audit_log/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -46,6 +46,8 @@ impl<'a> ApplicationEnvironmentVariableApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查输入参数 |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn query(
         &self,
         request: QueryApplicationEnvironmentVariableRequest,
@@ -101,6 +103,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationEnvironmentVariableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);
@@ -172,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationEnvironmentVariableRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-environment_variable/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

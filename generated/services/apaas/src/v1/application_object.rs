@@ -46,6 +46,8 @@ impl<'a> ApplicationObjectApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查输入参数 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchApplicationObjectRequest,
@@ -115,6 +117,7 @@ impl ::feishu_runtime::ApiRequest for OqlQueryApplicationObjectRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object/oql_query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -197,6 +200,13 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationObjectRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "next_page_token",
+            has_more: Some("has_more"),
+            items: Some("objects"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -210,6 +220,26 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationObjectRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchApplicationObjectRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.next_page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchApplicationObjectRequest {
+    type Item = ObjectMeta;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.objects.unwrap_or_default()
     }
 }
 /// 查询条件

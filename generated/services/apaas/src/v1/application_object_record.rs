@@ -68,6 +68,8 @@ impl<'a> ApplicationObjectRecordApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查输入参数 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn batch_query(
         &self,
         request: BatchQueryApplicationObjectRecordRequest,
@@ -265,6 +267,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateApplicationObjectRecordRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -370,6 +373,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteApplicationObjectRecordRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -475,6 +479,13 @@ impl ::feishu_runtime::ApiRequest for BatchQueryApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "next_page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);
@@ -490,6 +501,20 @@ impl ::feishu_runtime::ApiRequest for BatchQueryApplicationObjectRecordRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for BatchQueryApplicationObjectRecordRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.next_page_token.as_deref(),
+        }
     }
 }
 /// The parameters of [`ApplicationObjectRecordApi::batch_update`]: 批量编辑记录.
@@ -572,6 +597,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateApplicationObjectRecordRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -677,6 +703,7 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -776,6 +803,7 @@ impl ::feishu_runtime::ApiRequest for DeleteApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -885,6 +913,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -997,6 +1026,7 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationObjectRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);

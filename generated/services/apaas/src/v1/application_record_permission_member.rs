@@ -149,6 +149,7 @@ for BatchCreateAuthorizationApplicationRecordPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-record_permission-member/batch_create_authorization",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(140usize);
@@ -256,6 +257,7 @@ for BatchRemoveAuthorizationApplicationRecordPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-record_permission-member/batch_remove_authorization",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(140usize);

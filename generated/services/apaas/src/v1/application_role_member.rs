@@ -171,6 +171,7 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_create_authorization",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -278,6 +279,7 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_remove_authorization",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -397,6 +399,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

@@ -151,6 +151,7 @@ impl ::feishu_runtime::ApiRequest for AddAssigneeApprovalTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/add_assignee",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -212,6 +213,7 @@ impl ::feishu_runtime::ApiRequest for AgreeApprovalTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/agree",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -270,6 +272,7 @@ impl ::feishu_runtime::ApiRequest for RejectApprovalTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/reject",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -340,6 +343,7 @@ impl ::feishu_runtime::ApiRequest for TransferApprovalTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_task/transfer",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -27,6 +27,8 @@ impl<'a> SeatAssignmentApi<'a> {
     /// | 404 | 2320004 | user does not exist | 请自查用户是否存在 |
     /// | 403 | 2320005 | insufficient permissions | 请自查用户是否具备权限 |
     /// | 400 | 2320006 | bad request or invalid parameter | 请自查请求方法、请求信息、请求数据格式等是正确的 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSeatAssignmentRequest,
@@ -111,6 +113,13 @@ impl ::feishu_runtime::ApiRequest for ListSeatAssignmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/seat_assignment/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -123,6 +132,26 @@ impl ::feishu_runtime::ApiRequest for ListSeatAssignmentRequest {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSeatAssignmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSeatAssignmentRequest {
+    type Item = SeatAssignment;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The `data` returned for [`ListSeatAssignmentRequest`].

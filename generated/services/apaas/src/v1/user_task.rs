@@ -65,6 +65,8 @@ impl<'a> UserTaskApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查输入参数 |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn query(
         &self,
         request: QueryUserTaskRequest,
@@ -169,6 +171,7 @@ impl ::feishu_runtime::ApiRequest for ChatGroupUserTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/chat_group",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -239,6 +242,7 @@ impl ::feishu_runtime::ApiRequest for ExpeditingUserTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/expediting",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -302,6 +306,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -358,6 +363,7 @@ impl ::feishu_runtime::ApiRequest for RollbackUserTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -413,6 +419,7 @@ impl ::feishu_runtime::ApiRequest for RollbackPointsUserTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback_points",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

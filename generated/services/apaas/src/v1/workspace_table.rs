@@ -24,6 +24,8 @@ impl<'a> WorkspaceTableApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查请求参数的类型、格式或值是否符合接口要求，具体可参考请求参数说明中的数据校验规则。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListWorkspaceTableRequest,
@@ -159,6 +161,13 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -177,6 +186,26 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListWorkspaceTableRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListWorkspaceTableRequest {
+    type Item = WorkspaceDataTable;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`WorkspaceTableApi::records_batch_update`]: 批量更新数据表中的记录.
@@ -231,6 +260,7 @@ impl ::feishu_runtime::ApiRequest for RecordsBatchUpdateWorkspaceTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -290,6 +320,7 @@ impl ::feishu_runtime::ApiRequest for TableGetWorkspaceTableRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/table_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

@@ -77,6 +77,8 @@ impl<'a> WorkspaceTableRecordApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 2320001 | param is invalid | 请检查请求参数的类型、格式或值是否符合接口要求，具体可参考请求参数说明中的数据校验规则。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn list(
         &self,
         request: ListWorkspaceTableRecordRequest,
@@ -204,6 +206,7 @@ impl ::feishu_runtime::ApiRequest for CreateWorkspaceTableRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_post",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -285,6 +288,7 @@ impl ::feishu_runtime::ApiRequest for DeleteWorkspaceTableRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -415,6 +419,13 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -440,6 +451,20 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
         }
         if let Some(value) = &self.order {
             out.push("order", value);
+        }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListWorkspaceTableRecordRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
         }
     }
 }
@@ -501,6 +526,7 @@ impl ::feishu_runtime::ApiRequest for PatchWorkspaceTableRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/workspace-table/records_patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

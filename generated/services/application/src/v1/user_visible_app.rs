@@ -43,6 +43,7 @@ impl ::feishu_runtime::ApiRequest for ListUserVisibleAppRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjM3UjLzIzN14yMycTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -71,6 +71,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDN3UjL2QzN14iN0cTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -114,6 +115,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVisibilityAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDN3UjL3QzN14yN0cTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

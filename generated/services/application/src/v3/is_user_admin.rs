@@ -46,6 +46,7 @@ impl ::feishu_runtime::ApiRequest for ListIsUserAdminRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITN1EjLyUTNx4iM1UTM",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

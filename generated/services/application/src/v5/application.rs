@@ -30,6 +30,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 213005 | get favourite apps fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 409 | 213007 | get apps detail fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 409 | 213008 | get visibility fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn favourite(
         &self,
         request: FavouriteApplicationRequest,
@@ -58,6 +60,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 213006 | get recommend apps fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 409 | 213007 | get apps detail fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 409 | 213008 | get visibility fail | 服务器内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn recommend(
         &self,
         request: RecommendApplicationRequest,
@@ -171,6 +175,13 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v5/application/favourite",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("app_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -187,6 +198,26 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for FavouriteApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for FavouriteApplicationRequest {
+    type Item = Application;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.app_list.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationApi::recommend`]: 获取管理员推荐的应用.
@@ -309,6 +340,13 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v5/application/recommend",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("app_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -328,6 +366,26 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for RecommendApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for RecommendApplicationRequest {
+    type Item = Application;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.app_list.unwrap_or_default()
     }
 }
 /// 应用数据列表

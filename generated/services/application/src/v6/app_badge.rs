@@ -135,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for SetAppBadgeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/app_badge/set",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

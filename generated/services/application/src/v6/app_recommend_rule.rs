@@ -26,6 +26,8 @@ impl<'a> AppRecommendRuleApi<'a> {
     /// | 400 | 210500 | page_token does not exist or has expired | 请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取 |
     /// | 400 | 210501 | invalid page_token | page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到 |
     /// | 400 | 210502 | page_size out of range, should be between 1 and 50 | 请检查 page_size 范围是否在 \[1, 50\] 范围内 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAppRecommendRuleRequest,
@@ -130,6 +132,13 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/app_recommend_rule/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("rules"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -147,6 +156,26 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAppRecommendRuleRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAppRecommendRuleRequest {
+    type Item = AppRecommendRule;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.rules.unwrap_or_default()
     }
 }
 /// 推荐规则列表

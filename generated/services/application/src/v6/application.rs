@@ -32,6 +32,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 210506 | no such app | 请检查请求路径中的 app_id 是否存在 |
     /// | 400 | 210501 | invalid page_token | page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到 |
     /// | 400 | 210500 | page_token does not exist or has expired | 请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn contacts_range_configuration(
         &self,
         request: ContactsRangeConfigurationApplicationRequest,
@@ -88,6 +90,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 211003 | page token 错误 | 检查page token参数是否是之前返回的pagetoken |
     /// | 400 | 211004 | page size 错误 | 检查是否超出限制 |
     /// | 403 | 211006 | 权限缺失 | 检查权限是否满足要求 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListApplicationRequest,
@@ -140,6 +144,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 210500 | page_token does not exist or has expired | 请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取 |
     /// | 400 | 210501 | invalid page_token | page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到 |
     /// | 400 | 210502 | page_size out of range, should be between 1 and 50 | 请检查 page_size 范围是否在 \[1, 50\] 范围内 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn underauditlist(
         &self,
         request: UnderauditlistApplicationRequest,
@@ -291,6 +297,13 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/contacts_range_configuration",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -315,6 +328,20 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationReque
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ContactsRangeConfigurationApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The parameters of [`ApplicationApi::get`]: 获取应用信息.
@@ -402,6 +429,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -587,6 +615,13 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("app_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -616,6 +651,26 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListApplicationRequest {
+    type Item = Application;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.app_list.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationApi::patch`]: 更新应用分组信息.
@@ -712,6 +767,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -841,6 +897,13 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/underauditlist",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -861,6 +924,26 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for UnderauditlistApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for UnderauditlistApplicationRequest {
+    type Item = Application;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 应用的国际化信息列表

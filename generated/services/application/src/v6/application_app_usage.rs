@@ -38,6 +38,8 @@ impl<'a> ApplicationAppUsageApi<'a> {
     /// | 404 | 211011 | data not found | 数据不存在。可能是该应用在目标查询日期范围内没有数据。请检查请求参数 |
     /// | 400 | 210501 | invalid page_token | page_token 在应用间不互通，请检查该 page_token 是否由调用接口的应用获取到 |
     /// | 400 | 210500 | page_token does not exist or has expired | 请检查 page_token 是否合法，page_token 过期时间为 2h，若超过 2h 请重新获取 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn department_overview(
         &self,
         request: DepartmentOverviewApplicationAppUsageRequest,
@@ -222,6 +224,13 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/department_overview",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -240,6 +249,26 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for DepartmentOverviewApplicationAppUsageRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for DepartmentOverviewApplicationAppUsageRequest {
+    type Item = ApplicationDepartmentAppUsage;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationAppUsageApi::message_push_overview`]: 获取消息推送概览.
@@ -327,6 +356,7 @@ impl ::feishu_runtime::ApiRequest for MessagePushOverviewApplicationAppUsageRequ
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/message_push_overview",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -447,6 +477,7 @@ impl ::feishu_runtime::ApiRequest for OverviewApplicationAppUsageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/overview",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

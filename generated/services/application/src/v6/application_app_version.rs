@@ -91,6 +91,8 @@ impl<'a> ApplicationAppVersionApi<'a> {
     /// | 400 | 210506 | no such app | 请检查请求路径中的 app_id 是否存在 |
     /// | 400 | 210508 | insufficient permission level | 请检查应用已申请权限与被查询 app_id，当被查询 app_id 非本应用且未申请[获取应用版本信息](https://open.feishu.cn/document/ukTMukTMukTM/uQjN3QjL0YzN04CN2cDN)权限时，返回该错误码 |
     /// | 400 | 210514 | invalid order | 请检查 order 范围是否在 \[0, 1\] 范围内 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListApplicationAppVersionRequest,
@@ -236,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeSuggestApplicationAppVersionR
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/contacts_range_suggest",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -360,6 +363,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAppVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -538,6 +542,13 @@ impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -563,6 +574,26 @@ impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListApplicationAppVersionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListApplicationAppVersionRequest {
+    type Item = ApplicationAppVersion;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationAppVersionApi::patch`]: 更新应用审核状态.
@@ -698,6 +729,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAppVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

@@ -119,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationCollaboratorRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-collaborators/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -209,6 +210,7 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationCollaboratorRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-collaborators/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

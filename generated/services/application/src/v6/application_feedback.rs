@@ -29,6 +29,8 @@ impl<'a> ApplicationFeedbackApi<'a> {
     /// | 400 | 211007 | invalid date format | 检查 date 字段的格式是否符合"2021-07-01" |
     /// | 403 | 211010 | invalid date range | 检查 date 的取值范围是否正确 |
     /// | 404 | 211011 | data not found | 数据不存在。可能是该应用在目标查询日期范围内没有数据。请检查请求参数 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListApplicationFeedbackRequest,
@@ -241,6 +243,13 @@ impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-feedback/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("feedback_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -274,6 +283,26 @@ impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListApplicationFeedbackRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListApplicationFeedbackRequest {
+    type Item = ApplicationFeedback;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.feedback_list.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationFeedbackApi::patch`]: 更新应用反馈.
@@ -369,6 +398,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationFeedbackRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-feedback/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

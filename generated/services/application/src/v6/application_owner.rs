@@ -123,6 +123,7 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationOwnerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-owner/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -159,6 +159,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAbilityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-ability/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

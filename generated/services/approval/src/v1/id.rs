@@ -51,6 +51,7 @@ impl ::feishu_runtime::ApiRequest for GetIdRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDN5UjLxQTO14SM0kTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for UpdateMessageRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNyYjLwYjM24CM2IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -49,6 +49,7 @@ impl ::feishu_runtime::ApiRequest for CreateMessageSendRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNyYjL4QjM24CO0IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -183,6 +183,7 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzNyYjL1cjM24SN3IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -222,6 +223,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADNyUjLwQjM14CM0ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

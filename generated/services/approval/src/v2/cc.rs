@@ -24,6 +24,8 @@ impl<'a> CcApi<'a> {
     /// - Available to custom apps (自建应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `approval:approval.list:readonly` (查询审批列表)
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn search(
         &self,
         request: SearchCcRequest,
@@ -60,6 +62,7 @@ impl ::feishu_runtime::ApiRequest for SearchCcRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMxYjL1ITM24SNyEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -63,6 +63,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uczM3UjL3MzN14yNzcTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

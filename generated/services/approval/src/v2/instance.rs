@@ -56,6 +56,8 @@ impl<'a> InstanceApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `approval:approval:readonly` (访问审批应用)
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn list(
         &self,
         request: ListInstanceRequest,
@@ -78,6 +80,8 @@ impl<'a> InstanceApi<'a> {
     /// - Available to custom apps (自建应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `approval:approval.list:readonly` (查询审批列表)
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn search(
         &self,
         request: SearchInstanceRequest,
@@ -114,6 +118,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDNyUjLyQjM14iM0ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -153,6 +158,7 @@ impl ::feishu_runtime::ApiRequest for GetInstanceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDNyUjLxQjM14SM0ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -192,6 +198,7 @@ impl ::feishu_runtime::ApiRequest for ListInstanceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDOyUjL0gjM14CN4ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -231,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for SearchInstanceRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMxYjL0ITM24CNyEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

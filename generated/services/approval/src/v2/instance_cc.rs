@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceCcRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzYjLwgzM24CM4MjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceRejectRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDNyUjL0QjM14CN0ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateSubscriptionSubscribeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOyUjL3gjM14yN4ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for CreateSubscriptionUnsubscribeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDOyUjL4gjM14CO4ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceCheckRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyYjL1QjM24SN0IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

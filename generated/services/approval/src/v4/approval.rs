@@ -233,6 +233,7 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -397,6 +398,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -485,6 +487,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeApprovalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/subscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -554,6 +557,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeApprovalRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/unsubscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

@@ -26,6 +26,8 @@ impl<'a> DistrictApi<'a> {
     /// | 500 | 1395001 | system error | 请根据实际报错信息定位或[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D) |
     /// | 400 | 1390001 | invalid parameter | 检查参数是否正确，例如类型，大小 |
     /// | 400 | 1395061 | version updated | 当前分页参数基于旧版数据返回，服务端已更新地理库数据版本，请重新调用本接口获取最新数据 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListDistrictRequest,
@@ -143,6 +145,13 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/district/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -165,6 +174,26 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
         if let Some(value) = &self.locale {
             out.push("locale", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListDistrictRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDistrictRequest {
+    type Item = District;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 区域列表

@@ -32,6 +32,8 @@ impl<'a> ExternalTaskApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1390001 | param is invalid | 参数错误 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListExternalTaskRequest,
@@ -129,6 +131,13 @@ impl ::feishu_runtime::ApiRequest for ListExternalTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_task/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("data"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -148,6 +157,26 @@ impl ::feishu_runtime::ApiRequest for ListExternalTaskRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListExternalTaskRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListExternalTaskRequest {
+    type Item = ExternalTaskList;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.data.unwrap_or_default()
     }
 }
 /// 审批实例下的审批任务

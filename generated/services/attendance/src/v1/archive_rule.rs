@@ -52,6 +52,8 @@ impl<'a> ArchiveRuleApi<'a> {
     /// | 400 | 1220600 | 通用错误信息 | 通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines) |
     /// | 400 | 1220001 | "%v" | 入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 500 | 1225000 | "%v" | 请参考实际返回的错误信息排查问题。例如“internal server error”代表内部服务异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListArchiveRuleRequest,
@@ -168,6 +170,7 @@ impl ::feishu_runtime::ApiRequest for DelReportArchiveRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/del_report",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -267,6 +270,13 @@ impl ::feishu_runtime::ApiRequest for ListArchiveRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -283,6 +293,26 @@ impl ::feishu_runtime::ApiRequest for ListArchiveRuleRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListArchiveRuleRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListArchiveRuleRequest {
+    type Item = ArchiveReportMeta;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`ArchiveRuleApi::upload_report`]: 写入归档报表结果.
@@ -360,6 +390,7 @@ impl ::feishu_runtime::ApiRequest for UploadReportArchiveRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/upload_report",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -439,6 +470,7 @@ impl ::feishu_runtime::ApiRequest for UserStatsFieldsQueryArchiveRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/user_stats_fields_query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -118,6 +118,8 @@ impl<'a> GroupApi<'a> {
     /// | 400 | 1220001 | param is invalid | 入参校验失败，请根据具体返回的信息检查入参。例如“employee_type invalid”代表人员类型异常。如仍无法解决可联系 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1220002 | tenant_id is empty | 请检查入参中的 tenant_access_token是否正确 |
     /// | 400 | 1220600 | 通用错误信息 | 通用错误信息包含多条，详细的错误信息以及处理建议可参见 [错误信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/attendance-development-guidelines) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListGroupRequest,
@@ -146,6 +148,8 @@ impl<'a> GroupApi<'a> {
     /// | 400 | 1220003 | user_id type is not employee_id or employee_no | 无效的用户 ID |
     /// | 500 | 1225000 | system error | 系统错误，可重试解决或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 500 | 1227000 | management service error | 系统错误，可重试解决或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list_user(
         &self,
         request: ListUserGroupRequest,
@@ -291,6 +295,7 @@ impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -376,6 +381,7 @@ impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -468,6 +474,7 @@ impl ::feishu_runtime::ApiRequest for GetGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -564,6 +571,13 @@ impl ::feishu_runtime::ApiRequest for ListGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("group_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -580,6 +594,26 @@ impl ::feishu_runtime::ApiRequest for ListGroupRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListGroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListGroupRequest {
+    type Item = GroupMeta;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.group_list.unwrap_or_default()
     }
 }
 /// The parameters of [`GroupApi::list_user`]: 查询考勤组下所有成员.
@@ -729,6 +763,13 @@ impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/list_user",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("users"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -750,6 +791,26 @@ impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUserGroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUserGroupRequest {
+    type Item = UserBase;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.users.unwrap_or_default()
     }
 }
 /// The parameters of [`GroupApi::search`]: 按名称查询考勤组.
@@ -800,6 +861,7 @@ impl ::feishu_runtime::ApiRequest for SearchGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/search",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -142,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserSettingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_setting/modify",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -243,6 +244,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserSettingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_setting/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

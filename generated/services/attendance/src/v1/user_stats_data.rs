@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserStatsDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_stats_data/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -94,6 +94,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserStatsFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_stats_field/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

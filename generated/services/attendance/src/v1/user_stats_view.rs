@@ -106,6 +106,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserStatsViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_stats_view/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -75,6 +75,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppAccessTokenRequest {
         envelope: ::feishu_runtime::Envelope::Flat,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -114,6 +115,7 @@ impl ::feishu_runtime::ApiRequest for InternalAppAccessTokenRequest {
         envelope: ::feishu_runtime::Envelope::Flat,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/app_access_token_internal",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

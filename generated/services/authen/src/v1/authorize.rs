@@ -169,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for ListAuthorizeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -81,6 +81,7 @@ impl ::feishu_runtime::ApiRequest for ListIndexRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzN4UjL5cDO14SO3gTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);

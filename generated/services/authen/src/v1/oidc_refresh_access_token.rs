@@ -191,6 +191,7 @@ impl ::feishu_runtime::ApiRequest for CreateOidcRefreshAccessTokenRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/oidc-refresh_access_token/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

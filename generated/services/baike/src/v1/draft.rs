@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDraftRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/baike-v1/draft/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -385,6 +385,7 @@ impl ::feishu_runtime::ApiRequest for CopyAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/copy",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -712,6 +713,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -1007,6 +1009,7 @@ impl ::feishu_runtime::ApiRequest for GetAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1176,6 +1179,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -246,6 +246,7 @@ impl ::feishu_runtime::ApiRequest for ListAppBlockWorkflowRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-block_workflow/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -164,6 +164,8 @@ impl<'a> AppDashboardApi<'a> {
     /// | 400 | 1254036 | Base is copying, please try again later. | 复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作 |
     /// | 500 | 1254200 | internal error | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1254011 | The page_size must be between 0 and 100. | page_size参数非法 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAppDashboardRequest,
@@ -571,6 +573,7 @@ impl ::feishu_runtime::ApiRequest for CopyAppDashboardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-dashboard/copy",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1003,6 +1006,13 @@ impl ::feishu_runtime::ApiRequest for ListAppDashboardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-dashboard/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("dashboards"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1021,6 +1031,26 @@ impl ::feishu_runtime::ApiRequest for ListAppDashboardRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAppDashboardRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAppDashboardRequest {
+    type Item = AppDashboard;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.dashboards.unwrap_or_default()
     }
 }
 /// 仪表盘信息

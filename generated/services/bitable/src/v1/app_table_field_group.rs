@@ -319,6 +319,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableFieldGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-field_group/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

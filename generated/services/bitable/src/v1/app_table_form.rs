@@ -607,6 +607,7 @@ impl ::feishu_runtime::ApiRequest for GetAppTableFormRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1003,6 +1004,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableFormRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1276,6 +1278,7 @@ impl ::feishu_runtime::ApiRequest for UpgradeAppTableFormRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form/upgrade",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -76,6 +76,8 @@ impl<'a> AppTableFormFieldApi<'a> {
     /// | 400 | 1255004 | UmMarshalError | 反序列化错误 |
     /// | 400 | 1255005 | ConvError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 504 | 1255040 | 请求超时 | 进行重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAppTableFormFieldRequest,
@@ -562,6 +564,13 @@ impl ::feishu_runtime::ApiRequest for ListAppTableFormFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form-field/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -584,6 +593,26 @@ impl ::feishu_runtime::ApiRequest for ListAppTableFormFieldRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAppTableFormFieldRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAppTableFormFieldRequest {
+    type Item = AppTableFormField;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`AppTableFormFieldApi::patch`]: 更新表单问题.
@@ -970,6 +999,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableFormFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table-form-field/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);

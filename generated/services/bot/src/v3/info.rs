@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for ListInfoRequest {
         envelope: ::feishu_runtime::Envelope::Flat,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjMxEjLwITMx4CMyETM",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);

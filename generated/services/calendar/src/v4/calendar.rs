@@ -151,6 +151,8 @@ impl<'a> CalendarApi<'a> {
     /// | 403 | 191003 | calendar is deleted | 日历已经被删除。你需要检查并改为正确的日历 ID。 |
     /// | 403 | 191004 | invalid calendar type | 日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCalendarRequest,
@@ -350,6 +352,8 @@ impl<'a> CalendarApi<'a> {
     /// | 403 | 191003 | calendar is deleted | 日历已经被删除。你需要检查并改为正确的日历 ID。 |
     /// | 403 | 191004 | invalid calendar type | 日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchCalendarRequest,
@@ -594,6 +598,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -723,6 +728,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -847,6 +853,7 @@ impl ::feishu_runtime::ApiRequest for GetCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1028,6 +1035,13 @@ impl ::feishu_runtime::ApiRequest for ListCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("calendar_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1047,6 +1061,26 @@ impl ::feishu_runtime::ApiRequest for ListCalendarRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCalendarRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCalendarRequest {
+    type Item = Calendar;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.calendar_list.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarApi::mget`]: 批量查询日历信息.
@@ -1184,6 +1218,7 @@ impl ::feishu_runtime::ApiRequest for MgetCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/mget",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1340,6 +1375,7 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1473,6 +1509,7 @@ impl ::feishu_runtime::ApiRequest for PrimaryCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/primary",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1628,6 +1665,7 @@ impl ::feishu_runtime::ApiRequest for PrimarysCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/primarys",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1817,6 +1855,13 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: None,
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1836,6 +1881,26 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchCalendarRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: None,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchCalendarRequest {
+    type Item = Calendar;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarApi::subscribe`]: 订阅日历.
@@ -1972,6 +2037,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/subscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -2051,6 +2117,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/subscription",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -2192,6 +2259,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/unsubscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -2271,6 +2339,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/unsubscription",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -122,6 +122,8 @@ impl<'a> CalendarAclApi<'a> {
     /// | 403 | 191004 | invalid calendar type | 日历类型错误。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历类型信息，然后确保日历类型适用于当前接口。 |
     /// | 404 | 192000 | acl not found | 访问控制（ACL）未找到。你需要确保传入了正确的 ACL ID。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCalendarAclRequest,
@@ -343,6 +345,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarAclRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-acl/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -488,6 +491,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarAclRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-acl/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -686,6 +690,13 @@ impl ::feishu_runtime::ApiRequest for ListCalendarAclRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-acl/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("acls"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -707,6 +718,26 @@ impl ::feishu_runtime::ApiRequest for ListCalendarAclRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCalendarAclRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCalendarAclRequest {
+    type Item = CalendarAcl;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.acls.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarAclApi::subscription`]: 订阅日历访问控制变更事件.
@@ -828,6 +859,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionCalendarAclRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-acl/subscription",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -956,6 +988,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarAclRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-acl/unsubscription",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -234,6 +234,8 @@ impl<'a> CalendarEventApi<'a> {
     /// | 403 | 193002 | no permission to operate event | 无权限操作。你需要确保有日历以及日程的编辑权限。 |
     /// | 403 | 193003 | event is deleted | 日程已经被删除。你需要检查并改为正确的日程 ID。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn instances(
         &self,
         request: InstancesCalendarEventRequest,
@@ -280,6 +282,8 @@ impl<'a> CalendarEventApi<'a> {
     /// | 403 | 193002 | no permission to operate event | 无权限操作。你需要确保有日历以及日程的编辑权限。 |
     /// | 403 | 193003 | event is deleted | 日程已经被删除。你需要检查并改为正确的日程 ID。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCalendarEventRequest,
@@ -421,6 +425,8 @@ impl<'a> CalendarEventApi<'a> {
     /// | 403 | 193002 | no permission to operate event | 无权限操作。你需要确保有日历以及日程的编辑权限。 |
     /// | 403 | 193003 | event is deleted | 日程已经被删除。你需要检查并改为正确的日程 ID。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchCalendarEventRequest,
@@ -725,6 +731,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -910,6 +917,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1173,6 +1181,7 @@ impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1376,6 +1385,7 @@ impl ::feishu_runtime::ApiRequest for InstanceViewCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/instance_view",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -1616,6 +1626,13 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/instances",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1638,6 +1655,26 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for InstancesCalendarEventRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for InstancesCalendarEventRequest {
+    type Item = Instance;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarEventApi::list`]: 获取日程列表.
@@ -1923,6 +1960,13 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1956,6 +2000,26 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCalendarEventRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCalendarEventRequest {
+    type Item = CalendarEvent;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarEventApi::patch`]: 更新日程.
@@ -2207,6 +2271,7 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -2380,6 +2445,7 @@ impl ::feishu_runtime::ApiRequest for ReplyCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/reply",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -2609,6 +2675,13 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: None,
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -2633,6 +2706,26 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchCalendarEventRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: None,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchCalendarEventRequest {
+    type Item = CalendarEvent;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CalendarEventApi::unsubscription`]: 取消订阅日程变更事件.
@@ -2747,6 +2840,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/unsubscription",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -54,6 +54,8 @@ impl<'a> CalendarEventAttendeeChatMemberApi<'a> {
     /// | 403 | 194003 | no permission to delete event attendees | 无操作权限。检查 calendar_id 是否是是当前日程组织者日历。 |
     /// | 400 | 194004 | invalid attendee type | 参与人类型无效。需检查参与人类型是否填写正确。 |
     /// | 404 | 195100 | user is dismiss or not exist in the tenant | 当前身份或指定用户已经离职，或者不在该租户内。请检查并改为正确的身份来调用接口。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCalendarEventAttendeeChatMemberRequest,
@@ -323,6 +325,13 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventAttendeeChatMemberRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-attendee-chat_member/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -348,6 +357,26 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventAttendeeChatMemberRequest
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCalendarEventAttendeeChatMemberRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCalendarEventAttendeeChatMemberRequest {
+    type Item = CalendarEventAttendeeChatMember;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 群组类型参与人的群成员列表。

@@ -258,6 +258,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventMeetingChatRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-meeting_chat/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -446,6 +447,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventMeetingChatRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-meeting_chat/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

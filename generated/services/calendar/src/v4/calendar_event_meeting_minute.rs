@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventMeetingMinuteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event-meeting_minute/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -180,6 +180,7 @@ impl ::feishu_runtime::ApiRequest for CreateTimeoffEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/timeoff_event/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -283,6 +284,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTimeoffEventRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/timeoff_event/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

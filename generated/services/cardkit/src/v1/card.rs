@@ -366,6 +366,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -471,6 +472,7 @@ impl ::feishu_runtime::ApiRequest for CreateCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -525,6 +527,7 @@ impl ::feishu_runtime::ApiRequest for IdConvertCardRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/id_convert",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -671,6 +674,7 @@ impl ::feishu_runtime::ApiRequest for SettingsCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/settings",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -831,6 +835,7 @@ impl ::feishu_runtime::ApiRequest for UpdateCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -97,6 +97,8 @@ impl<'a> ArchiveApi<'a> {
     /// | 400 | 2290004 | the format of start_date not match, correct  example:  "2024-01-01" | 生效开始时间不合法，正确样式："2024-01-01" |
     /// | 400 | 2290005 | the format of end_date not match, correct  example:  "2024-01-01" | 生效结束时间不合法，正确样式："2024-01-01" |
     /// | 400 | 2290006 | user_id_type invalid | user_id_type不合法 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryArchiveRequest,
@@ -406,6 +408,7 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -547,6 +550,13 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -565,6 +575,26 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryArchiveRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryArchiveRequest {
+    type Item = ArchiveDetail;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 档案信息列表

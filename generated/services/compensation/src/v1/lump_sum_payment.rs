@@ -108,6 +108,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2290001 | param is invalid | 参数异常，请检查入参 |
     /// | 500 | 2290002 | server error | 服务端异常，请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryLumpSumPaymentRequest,
@@ -134,6 +136,8 @@ impl<'a> LumpSumPaymentApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2290001 | param is invalid | 参数异常，请检查入参 |
     /// | 500 | 2290002 | server error | 服务端异常，请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query_detail(
         &self,
         request: QueryDetailLumpSumPaymentRequest,
@@ -200,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -270,6 +275,7 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_remove",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -337,6 +343,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -447,6 +454,13 @@ impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("records"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -465,6 +479,26 @@ impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryLumpSumPaymentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryLumpSumPaymentRequest {
+    type Item = LumpSumPayment;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.records.unwrap_or_default()
     }
 }
 /// The parameters of [`LumpSumPaymentApi::query_detail`]: 查询一次性支付授予明细.
@@ -564,6 +598,13 @@ impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/query_detail",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("records"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -582,6 +623,26 @@ impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryDetailLumpSumPaymentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryDetailLumpSumPaymentRequest {
+    type Item = LumpSumPaymentDetail;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.records.unwrap_or_default()
     }
 }
 /// The request body of [`BatchCreateLumpSumPaymentRequest`].

@@ -74,6 +74,8 @@ impl<'a> RecurringPaymentApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2290001 | param is invalid | 参数异常，请检查入参 |
     /// | 500 | 2290002 | server error | 服务端异常，请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryRecurringPaymentRequest,
@@ -140,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateRecurringPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -224,6 +227,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateRecurringPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -337,6 +341,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("records"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -355,6 +366,26 @@ impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecurringPaymentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryRecurringPaymentRequest {
+    type Item = RecurringPayment;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.records.unwrap_or_default()
     }
 }
 /// The request body of [`BatchCreateRecurringPaymentRequest`].

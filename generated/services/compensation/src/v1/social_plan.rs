@@ -25,6 +25,8 @@ impl<'a> SocialPlanApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 2290001 | server error | 服务端异常，请稍后重试 |
     /// | 400 | 2290002 | param is invalid | 请检查请求参数的格式或值是否符合接口要求，参考文档中的参数说明 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSocialPlanRequest,
@@ -152,6 +154,13 @@ impl ::feishu_runtime::ApiRequest for ListSocialPlanRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_plan/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("plans"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -170,6 +179,26 @@ impl ::feishu_runtime::ApiRequest for ListSocialPlanRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSocialPlanRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSocialPlanRequest {
+    type Item = SocialPlan;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.plans.unwrap_or_default()
     }
 }
 /// The parameters of [`SocialPlanApi::query`]: 根据方案ID和生效日期批量查询参保方案.
@@ -226,6 +255,7 @@ impl ::feishu_runtime::ApiRequest for QuerySocialPlanRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_plan/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for GetUserAdminScopeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzN3QjLzczN04yM3cDN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

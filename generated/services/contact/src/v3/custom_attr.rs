@@ -38,6 +38,8 @@ impl<'a> CustomAttrApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 40012 | page token is invalid error | 无效的分页参数。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。 |
     /// | 400 | 40011 | page size is invalid | 无效的分页参数。page_size 的取值范围为 1 ~ 100。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCustomAttrRequest,
@@ -123,6 +125,13 @@ impl ::feishu_runtime::ApiRequest for ListCustomAttrRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/custom_attr/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -139,6 +148,26 @@ impl ::feishu_runtime::ApiRequest for ListCustomAttrRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCustomAttrRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCustomAttrRequest {
+    type Item = CustomAttr;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 自定义字段信息集合。

@@ -106,6 +106,8 @@ impl<'a> FunctionalRoleMemberApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 40001 | param error | 参数错误。请检查请求时传入的参数是否有误。 |
     /// | 404 | 41202 | role id is not exist | role_id 不存在。请修改为正确的 role_id 后重试。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFunctionalRoleMemberRequest,
@@ -222,6 +224,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -317,6 +320,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -420,6 +424,7 @@ impl ::feishu_runtime::ApiRequest for GetFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -560,6 +565,13 @@ impl ::feishu_runtime::ApiRequest for ListFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("members"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -584,6 +596,26 @@ impl ::feishu_runtime::ApiRequest for ListFunctionalRoleMemberRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFunctionalRoleMemberRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFunctionalRoleMemberRequest {
+    type Item = FunctionalRoleMember;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.members.unwrap_or_default()
     }
 }
 /// The parameters of [`FunctionalRoleMemberApi::scopes`]: 批量设置角色成员管理范围.
@@ -688,6 +720,7 @@ impl ::feishu_runtime::ApiRequest for ScopesFunctionalRoleMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/functional_role-member/scopes",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

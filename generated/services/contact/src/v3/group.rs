@@ -150,6 +150,8 @@ impl<'a> GroupApi<'a> {
     /// | 400 | 41073 | invalid member_id | 成员 ID 无效。你可以按以下步骤进行检查，并修改为正确的成员 ID 值。 1. 检查设置的 member_id_type 类型是否与传入的 member_id 类型一致。 2. 根据 member_id_type 参数描述，重新获取指定类型的成员 ID 值，并重试。 |
     /// | 400 | 41074 | invalid member_type | 无效的成员类型。group_type 的枚举值仅支持 `1` 或 `2`。 |
     /// | 403 | 41050 | no user authority error | 无用户权限。需将当前操作的用户添加到应用或用户的权限范围内。根据调用 API 的身份不同，解决方案也不同，具体说明如下： - **使用 tenant_access_token 调用 API**     当前操作的用户需要添加在应用的通讯录权限范围内。通讯录权限范围定义了应用在调用通讯录 API 时可获取的部门、用户的数据范围。应用无法访问不在通讯录权限范围内的数据。     由开发者登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **开发配置** &gt; **权限管理** &gt; **数据权限** 页面内，配置 **通讯录权限范围**，添加指定用户。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/a1b281bca2708c7b4d8cdb75b74db80b_d3B7kadw3c.png?height=278&maxWidth=550&width=1383)     已发布的应用企业管理员可在[管理后台](http://feishu.cn/admin) &gt; **工作台** &gt; **应用管理** 页面，修改应用的通讯录权限范围。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/30410ff315a6728260c9964a7f035d4a_vtiypMAKJu.png?height=278&maxWidth=550&width=1383) - **使用 user_access_token 调用 API**     当你使用用户身份调用通讯录 API 时，可操作的权限范围不受应用的通讯录权限范围影响，而是受当前用户的组织架构可见范围影响，该范围限制了用户在企业内可见的组织架构数据范围。     由企业管理员在[管理后台](http://feishu.cn/admin) &gt; **安全** &gt; **成员权限** 页面中，点击 **组织架构可见范围** 进行管理。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/6699f09b56c17798cb192d06795dc980_hcP4nRZadC.png?height=278&maxWidth=550&width=1383) 完整介绍参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn member_belong(
         &self,
         request: MemberBelongGroupRequest,
@@ -225,6 +227,8 @@ impl<'a> GroupApi<'a> {
     /// | 500 | 40003 | internal error | 内部错误，你可以获取请求的 X-Request-Id，并联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 400 | 40011 | page size is invalid | page_size 无效。page_size 取值范围为 1 ~ 100，请调整参数值后重试。 |
     /// | 400 | 40012 | page token is invalid error | page_token 无效。你需要检查传入的 page_token 是否为上次请求返回的 page_token 值。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn simplelist(
         &self,
         request: SimplelistGroupRequest,
@@ -419,6 +423,7 @@ impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -500,6 +505,7 @@ impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -590,6 +596,7 @@ impl ::feishu_runtime::ApiRequest for GetGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -762,6 +769,13 @@ impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/member_belong",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("group_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -785,6 +799,26 @@ impl ::feishu_runtime::ApiRequest for MemberBelongGroupRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for MemberBelongGroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for MemberBelongGroupRequest {
+    type Item = String;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.group_list.unwrap_or_default()
     }
 }
 /// The parameters of [`GroupApi::patch`]: 更新用户组.
@@ -953,6 +987,7 @@ impl ::feishu_runtime::ApiRequest for PatchGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1070,6 +1105,13 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group/simplelist",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("grouplist"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1089,6 +1131,26 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SimplelistGroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SimplelistGroupRequest {
+    type Item = Group;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.grouplist.unwrap_or_default()
     }
 }
 /// The request body of [`CreateGroupRequest`].

@@ -188,6 +188,8 @@ impl<'a> GroupMemberApi<'a> {
     /// | 400 | 41071 | invalid member_id_type | 无效的成员 ID 类型。你需要按照接口文档内 member_id_type 的参数描述设置正确的值。 |
     /// | 400 | 41072 | member_type not match member_id_type | member_type 与 member_id_type 不匹配。你需要调整参数值，使其二者匹配，例如，member_type 取值为 user 时，member_id_type 仅支持设置为 open_id、union_id 或 user_id。 |
     /// | 403 | 42009 | no user group authority error | 缺少用户组权限。应用的通讯录权限范围需包含当前操作的用户组。了解应用的通讯录权限范围，可参见[权限范围资源介绍](https://open.feishu.cn/document/ukTMukTMukTM/uETNz4SM1MjLxUzM/v3/guides/scope_authority)。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn simplelist(
         &self,
         request: SimplelistGroupMemberRequest,
@@ -311,6 +313,7 @@ impl ::feishu_runtime::ApiRequest for AddGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/add",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -439,6 +442,7 @@ impl ::feishu_runtime::ApiRequest for BatchAddGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_add",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -552,6 +556,7 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/batch_remove",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -659,6 +664,7 @@ impl ::feishu_runtime::ApiRequest for RemoveGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/remove",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -833,6 +839,13 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/group-member/simplelist",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("memberlist"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -857,6 +870,26 @@ impl ::feishu_runtime::ApiRequest for SimplelistGroupMemberRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SimplelistGroupMemberRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SimplelistGroupMemberRequest {
+    type Item = Memberlist;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.memberlist.unwrap_or_default()
     }
 }
 /// The request body of [`AddGroupMemberRequest`].

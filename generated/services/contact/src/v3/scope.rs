@@ -31,6 +31,8 @@ impl<'a> ScopeApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 40011 | page size is invalid | 无效的分页参数。page_size 的取值范围为 1 ~ 100。 |
     /// | 400 | 40012 | page token is invalid error | 无效的分页参数。你需要检查传入的 page_token 是否为上次请求返回的的 page_token 值。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn list(
         &self,
         request: ListScopeRequest,
@@ -145,6 +147,13 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/scope/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -167,6 +176,20 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListScopeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The `data` returned for [`ListScopeRequest`].

@@ -145,6 +145,8 @@ impl<'a> UnitApi<'a> {
     /// | 500 | 40003 | internal error | 内部错误，请获取请求的 X-Request-Id，并向[技术支持](https://applink.feishu.cn/TLJpeNdW)进行反馈。 |
     /// | 400 | 40011 | page size is invalid | page_size 无效。你需要参考接口文档的 page_size 参数描述，设置正确的值。 |
     /// | 400 | 40012 | page token is invalid | page_token 无效。你需要参考接口文档的 page_token 参数描述，设置正确的值。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListUnitRequest,
@@ -170,6 +172,8 @@ impl<'a> UnitApi<'a> {
     /// | 400 | 40011 | page size is invalid | page_size 无效。你需要参考接口文档的 page_size 参数描述，设置正确的值。 |
     /// | 400 | 40012 | page token is invalid | page_token 无效。你需要参考接口文档的 page_token 参数描述，设置正确的值。 |
     /// | 400 | 43051 | unit_id invalid | 非法的单位 ID。调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口，获取正确的单位 ID 后重试。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list_department(
         &self,
         request: ListDepartmentUnitRequest,
@@ -297,6 +301,7 @@ impl ::feishu_runtime::ApiRequest for BindDepartmentUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/bind_department",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -385,6 +390,7 @@ impl ::feishu_runtime::ApiRequest for CreateUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -446,6 +452,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -499,6 +506,7 @@ impl ::feishu_runtime::ApiRequest for GetUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -591,6 +599,13 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("unitlist"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -607,6 +622,26 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUnitRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUnitRequest {
+    type Item = Unit;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.unitlist.unwrap_or_default()
     }
 }
 /// The parameters of [`UnitApi::list_department`]: 获取单位绑定的部门列表.
@@ -727,6 +762,13 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list_department",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("departmentlist"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -747,6 +789,26 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListDepartmentUnitRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDepartmentUnitRequest {
+    type Item = UnitDepartment;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.departmentlist.unwrap_or_default()
     }
 }
 /// The parameters of [`UnitApi::patch`]: 修改单位信息.
@@ -811,6 +873,7 @@ impl ::feishu_runtime::ApiRequest for PatchUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -882,6 +945,7 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentUnitRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for GetWorkCityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/work_city/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -30,6 +30,8 @@ impl<'a> AssignedUserApi<'a> {
     /// | 400 | 1161404 | Missing or invalid parameter | 请检查参数是否有效 |
     /// | 400 | 1161406 | Parameter exceeds the optional range | 请检查枚举类参数的可选范围 |
     /// | 500 | 1161501 | System internal error | 请参考详细错误信息，如有问题请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchAssignedUserRequest,
@@ -117,6 +119,13 @@ impl ::feishu_runtime::ApiRequest for SearchAssignedUserRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/assigned_user/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -130,6 +139,26 @@ impl ::feishu_runtime::ApiRequest for SearchAssignedUserRequest {
     }
     fn body(&self) -> Option<&Self::Body> {
         Some(&self.body)
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchAssignedUserRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchAssignedUserRequest {
+    type Item = RoleAuthorization;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 管理范围信息

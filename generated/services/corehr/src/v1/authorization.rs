@@ -81,6 +81,8 @@ impl<'a> AuthorizationApi<'a> {
     /// | 400 | 1161402 | Incorrect parameter range | 请检查数字类型参数是否超出约定范围 |
     /// | 400 | 1161403 | Incorrect parameter length | 参数长度错误，请检查List，Map等容器类型参数 |
     /// | 500 | 1161501 | System internal error | 请参考详细错误信息，如有问题请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryAuthorizationRequest,
@@ -241,6 +243,7 @@ impl ::feishu_runtime::ApiRequest for AddRoleAssignAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/add_role_assign",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -322,6 +325,7 @@ impl ::feishu_runtime::ApiRequest for GetByParamAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/get_by_param",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -482,6 +486,13 @@ impl ::feishu_runtime::ApiRequest for QueryAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -510,6 +521,26 @@ impl ::feishu_runtime::ApiRequest for QueryAuthorizationRequest {
         if let Some(value) = &self.updated_at_lte {
             out.push("updated_at_lte", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryAuthorizationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryAuthorizationRequest {
+    type Item = RoleAuthorization;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`AuthorizationApi::remove_role_assign`]: 移除用户被授权的角色.
@@ -584,6 +615,7 @@ impl ::feishu_runtime::ApiRequest for RemoveRoleAssignAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/remove_role_assign",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -695,6 +727,7 @@ impl ::feishu_runtime::ApiRequest for UpdateRoleAssignAuthorizationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/authorization/update_role_assign",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

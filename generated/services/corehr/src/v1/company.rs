@@ -80,6 +80,8 @@ impl<'a> CompanyApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:company:read` (获取公司信息), `corehr:corehr:readonly` (获取核心人事信息), `corehr:corehr` (更新核心人事信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCompanyRequest,
@@ -129,6 +131,7 @@ impl ::feishu_runtime::ApiRequest for CreateCompanyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/company/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -177,6 +180,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCompanyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/company/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -218,6 +222,7 @@ impl ::feishu_runtime::ApiRequest for GetCompanyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/company/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -273,6 +278,13 @@ impl ::feishu_runtime::ApiRequest for ListCompanyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/company/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -284,6 +296,26 @@ impl ::feishu_runtime::ApiRequest for ListCompanyRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCompanyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCompanyRequest {
+    type Item = Company;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 注册地址详细信息，该字段在OpenAPI为非必填字段，在页面管理端为必填字段。如果此处不填写该字段，可通过页面管理端补齐该字段。

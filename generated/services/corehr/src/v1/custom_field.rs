@@ -51,6 +51,8 @@ impl<'a> CustomFieldApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1160009 | page token format error | 输入参数 page_token 的格式有误，请检查 |
     /// | 500 | 1160997 | unknown meta rpc error | 服务内部错误，请稍后重试。如有问题请[联系技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list_object_api_name(
         &self,
         request: ListObjectApiNameCustomFieldRequest,
@@ -156,6 +158,7 @@ impl ::feishu_runtime::ApiRequest for GetByParamCustomFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -227,6 +230,13 @@ impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/list_object_api_name",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -238,6 +248,26 @@ impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListObjectApiNameCustomFieldRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListObjectApiNameCustomFieldRequest {
+    type Item = Items;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CustomFieldApi::query`]: 获取自定义字段列表.
@@ -297,6 +327,7 @@ impl ::feishu_runtime::ApiRequest for QueryCustomFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -121,6 +121,8 @@ impl<'a> DepartmentApi<'a> {
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:corehr:readonly` (获取核心人事信息), `corehr:corehr` (更新核心人事信息)
     /// - Sensitive fields need: `contact:user.employee_id:readonly` (获取用户 user ID)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListDepartmentRequest,
@@ -411,6 +413,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -478,6 +481,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -549,6 +553,7 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -676,6 +681,13 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -699,6 +711,26 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         if let Some(value) = &self.department_id_type {
             out.push("department_id_type", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDepartmentRequest {
+    type Item = Department;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`DepartmentApi::patch`]: 更新部门.
@@ -932,6 +964,7 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -438,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_change/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -78,6 +78,8 @@ impl<'a> JobFamilyApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:corehr:readonly` (获取核心人事信息), `corehr:job_family:read` (获取序列信息), `corehr:corehr` (更新核心人事信息), `corehr:job_family:write` (读写序列信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListJobFamilyRequest,
@@ -148,6 +150,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobFamilyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -196,6 +199,7 @@ impl ::feishu_runtime::ApiRequest for DeleteJobFamilyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -237,6 +241,7 @@ impl ::feishu_runtime::ApiRequest for GetJobFamilyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -292,6 +297,13 @@ impl ::feishu_runtime::ApiRequest for ListJobFamilyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -303,6 +315,26 @@ impl ::feishu_runtime::ApiRequest for ListJobFamilyRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListJobFamilyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListJobFamilyRequest {
+    type Item = JobFamily;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`JobFamilyApi::patch`]: 更新序列.
@@ -355,6 +387,7 @@ impl ::feishu_runtime::ApiRequest for PatchJobFamilyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -86,6 +86,8 @@ impl<'a> LeaveApi<'a> {
     /// | 400 | 1160033 | The effective date is after the granting date | 生效日期在发放日期之后 |
     /// | 400 | 1160034 | The expiration date format is incorrect | 失效日期格式错误 |
     /// | 400 | 1160035 | No permission to access the employee data | 无权访问该员工数据 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn leave_balances(
         &self,
         request: LeaveBalancesLeaveRequest,
@@ -146,6 +148,8 @@ impl<'a> LeaveApi<'a> {
     /// | 400 | 1160033 | The effective date is after the granting date | 生效日期在发放日期之后 |
     /// | 400 | 1160034 | The expiration date format is incorrect | 失效日期格式错误 |
     /// | 400 | 1160035 | No permission to access the employee data | 无权访问该员工数据，请确认应用已获取访问该员工数据的权限 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn leave_request_history(
         &self,
         request: LeaveRequestHistoryLeaveRequest,
@@ -206,6 +210,8 @@ impl<'a> LeaveApi<'a> {
     /// | 400 | 1160033 | The effective date is after the granting date | 生效日期在发放日期之后 |
     /// | 400 | 1160034 | The expiration date format is incorrect | 失效日期格式错误 |
     /// | 400 | 1160035 | No permission to access the employee data | 无权访问该员工数据 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn leave_types(
         &self,
         request: LeaveTypesLeaveRequest,
@@ -252,6 +258,8 @@ impl<'a> LeaveApi<'a> {
     /// | 500 | 1160501 | tenant id is invalid | 租户ID为空或者无效 |
     /// | 400 | 1160502 | param is invalid | 参数是否正确 |
     /// | 200 | 1160503 | unknown error | 内部错误，请联系开发人员；开放平台技术支持入口 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn work_calendar_date(
         &self,
         request: WorkCalendarDateLeaveRequest,
@@ -395,6 +403,7 @@ impl ::feishu_runtime::ApiRequest for CalendarByScopeLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/calendar_by_scope",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -763,6 +772,13 @@ impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_balances",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("employment_leave_balance_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -789,6 +805,26 @@ impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
         if let Some(value) = &self.include_offboard {
             out.push("include_offboard", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for LeaveBalancesLeaveRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for LeaveBalancesLeaveRequest {
+    type Item = EmploymentLeaveBalance;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.employment_leave_balance_list.unwrap_or_default()
     }
 }
 /// The parameters of [`LeaveApi::leave_request_history`]: 批量查询员工请假记录.
@@ -1390,6 +1426,13 @@ impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_request_history",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("leave_request_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -1467,6 +1510,26 @@ impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
         if let Some(value) = &self.wd_paid_type {
             out.push("wd_paid_type", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for LeaveRequestHistoryLeaveRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for LeaveRequestHistoryLeaveRequest {
+    type Item = LeaveRequest;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.leave_request_list.unwrap_or_default()
     }
 }
 /// The parameters of [`LeaveApi::leave_types`]: 获取假期类型列表.
@@ -1765,6 +1828,13 @@ impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/leave_types",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("leave_type_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1782,6 +1852,26 @@ impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
         if let Some(value) = &self.user_id_type {
             out.push("user_id_type", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for LeaveTypesLeaveRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for LeaveTypesLeaveRequest {
+    type Item = LeaveType;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.leave_type_list.unwrap_or_default()
     }
 }
 /// The parameters of [`LeaveApi::work_calendar`]: 获取工作日历.
@@ -1832,6 +1922,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1908,6 +1999,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarDateLeaveRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar_date",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

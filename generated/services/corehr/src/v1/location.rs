@@ -119,6 +119,8 @@ impl<'a> LocationApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:corehr:readonly` (获取核心人事信息), `corehr:locations:read` (获取地点信息), `corehr:corehr` (更新核心人事信息), `corehr:locations:write` (更新地点信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListLocationRequest,
@@ -397,6 +399,7 @@ impl ::feishu_runtime::ApiRequest for CreateLocationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -445,6 +448,7 @@ impl ::feishu_runtime::ApiRequest for DeleteLocationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -486,6 +490,7 @@ impl ::feishu_runtime::ApiRequest for GetLocationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -541,6 +546,13 @@ impl ::feishu_runtime::ApiRequest for ListLocationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -552,6 +564,26 @@ impl ::feishu_runtime::ApiRequest for ListLocationRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListLocationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListLocationRequest {
+    type Item = Location;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 地址

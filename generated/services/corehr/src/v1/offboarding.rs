@@ -62,6 +62,8 @@ impl<'a> OffboardingApi<'a> {
     /// | 400 | 1160103 | No permission on param | 无权限使用离职原因或离职原因（员工）进行筛选，请确认应用申请按照离职原因搜索(corehr:employment.offboarding_reason.search:read)后重试 |
     /// | 400 | 1160104 | Missing query parametert | 请确保离职审批发起时间、期望离职日期和离职日期的结束开始时间都传入后请求 |
     /// | 400 | 1160999 | general internal server error code | 系统出现问题，如需帮助，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchOffboardingRequest,
@@ -209,6 +211,7 @@ impl ::feishu_runtime::ApiRequest for QueryOffboardingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -333,6 +336,13 @@ impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -353,6 +363,26 @@ impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchOffboardingRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchOffboardingRequest {
+    type Item = Offboarding;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`OffboardingApi::submit`]: 操作员工离职.
@@ -519,6 +549,7 @@ impl ::feishu_runtime::ApiRequest for SubmitOffboardingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/submit",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

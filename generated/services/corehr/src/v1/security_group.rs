@@ -30,6 +30,8 @@ impl<'a> SecurityGroupApi<'a> {
     /// | 400 | 1161405 | Parameter parsing error | 请检查请求体json格式是否正确 |
     /// | 400 | 1161406 | Parameter exceeds the optional range | 请检查枚举类参数的可选范围 |
     /// | 500 | 1161501 | System internal error | 请参考详细错误信息，如有问题请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSecurityGroupRequest,
@@ -152,6 +154,13 @@ impl ::feishu_runtime::ApiRequest for ListSecurityGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/security_group/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -163,6 +172,26 @@ impl ::feishu_runtime::ApiRequest for ListSecurityGroupRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSecurityGroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSecurityGroupRequest {
+    type Item = SecurityGroup;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`SecurityGroupApi::query`]: 查询部门 / 地点的 HRBP / 属地 BP.
@@ -236,6 +265,7 @@ impl ::feishu_runtime::ApiRequest for QuerySecurityGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/security_group/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

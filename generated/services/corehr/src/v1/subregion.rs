@@ -58,6 +58,8 @@ impl<'a> SubregionApi<'a> {
     /// | 500 | 1160105 | field is required | 检查必填字段是否未填写 |
     /// | 500 | 1160106 | date format should be 2006-01-02 | 检查日期格式是否正确 |
     /// | 400 | 1160107 | param is invalid | 检查调用参数是否正确 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSubregionRequest,
@@ -141,6 +143,7 @@ impl ::feishu_runtime::ApiRequest for GetSubregionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/subregion/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -253,6 +256,13 @@ impl ::feishu_runtime::ApiRequest for ListSubregionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/subregion/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -267,6 +277,26 @@ impl ::feishu_runtime::ApiRequest for ListSubregionRequest {
         if let Some(value) = &self.subdivision_id {
             out.push("subdivision_id", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSubregionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSubregionRequest {
+    type Item = Subregion;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The `data` returned for [`GetSubregionRequest`].

@@ -50,6 +50,8 @@ impl<'a> WorkingHoursTypeApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:common_data.preset_data:read` (获取预置数据信息), `corehr:corehr:readonly` (获取核心人事信息), `corehr:corehr` (更新核心人事信息), `corehr:common_data.preset_data:write` (更新预置数据信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListWorkingHoursTypeRequest,
@@ -115,6 +117,7 @@ impl ::feishu_runtime::ApiRequest for CreateWorkingHoursTypeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -163,6 +166,7 @@ impl ::feishu_runtime::ApiRequest for GetWorkingHoursTypeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -218,6 +222,13 @@ impl ::feishu_runtime::ApiRequest for ListWorkingHoursTypeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -229,6 +240,26 @@ impl ::feishu_runtime::ApiRequest for ListWorkingHoursTypeRequest {
             out.push("page_token", value);
         }
         out.push("page_size", &self.page_size);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListWorkingHoursTypeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListWorkingHoursTypeRequest {
+    type Item = WorkingHoursType;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`WorkingHoursTypeApi::patch`]: 更新工时制度.
@@ -284,6 +315,7 @@ impl ::feishu_runtime::ApiRequest for PatchWorkingHoursTypeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/working_hours_type/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

@@ -160,6 +160,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -269,6 +270,7 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -387,6 +389,7 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

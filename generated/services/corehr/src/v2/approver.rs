@@ -28,6 +28,8 @@ impl<'a> ApproverApi<'a> {
     /// | 400 | 1160001 | Failed to obtain tenant IDs and user IDs | 请检查请求参数是否正确 |
     /// | 400 | 1160101 | Illegal parameter | 参数错误，请按照接口字段说明自查 |
     /// | 400 | 1160121 | List type does not exist | 请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListApproverRequest,
@@ -159,6 +161,13 @@ impl ::feishu_runtime::ApiRequest for ListApproverRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approver/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("approver_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -180,6 +189,26 @@ impl ::feishu_runtime::ApiRequest for ListApproverRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListApproverRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListApproverRequest {
+    type Item = ApproverInfo;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.approver_list.unwrap_or_default()
     }
 }
 /// 审批任务列表

@@ -18,6 +18,8 @@ impl<'a> BasicInfoCountryRegionSubdivisionApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:common_data.basic_data:read` (获取基础数据信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchBasicInfoCountryRegionSubdivisionRequest,
@@ -102,6 +104,13 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionSubdivisionReq
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-country_region_subdivision/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -121,6 +130,26 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionSubdivisionReq
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchBasicInfoCountryRegionSubdivisionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchBasicInfoCountryRegionSubdivisionRequest {
+    type Item = CountryRegionSubdivision;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 查询的省份/主要行政区信息

@@ -23,6 +23,8 @@ impl<'a> ContractApi<'a> {
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `corehr:contract:read` (查看合同信息), `corehr:contract:write` (创建、更新、删除合同信息)
     /// - Sensitive fields need: `corehr:contract.company:read` (获取合同主体信息), `corehr:contract.period:read` (获取合同期限信息), `corehr:contract.company:write` (读写合同主体信息), `contact:user.employee_id:readonly` (获取用户 user ID), `corehr:contract.period:write` (读写合同期限信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchContractRequest,
@@ -111,6 +113,13 @@ impl ::feishu_runtime::ApiRequest for SearchContractRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/contract/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -131,6 +140,26 @@ impl ::feishu_runtime::ApiRequest for SearchContractRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchContractRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchContractRequest {
+    type Item = Contract;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 查询的合同信息

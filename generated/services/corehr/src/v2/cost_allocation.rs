@@ -163,6 +163,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/batch_query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -260,6 +261,7 @@ impl ::feishu_runtime::ApiRequest for CreateVersionCostAllocationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/create_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -371,6 +373,7 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionCostAllocationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/remove_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -482,6 +485,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionCostAllocationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_allocation/update_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -82,6 +82,8 @@ impl<'a> CostCenterApi<'a> {
     /// | 400 | 1160001 | param is invalid | 请检查参数是否合法 |
     /// | 503 | 1161204 | Request timeout | 联系飞书人事 Oncall |
     /// | 429 | 1161604 | QPS over limit | 联系飞书人事 Oncall |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query_multi_timeline(
         &self,
         request: QueryMultiTimelineCostCenterRequest,
@@ -110,6 +112,8 @@ impl<'a> CostCenterApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | param is invalid | 请检查日期格式，以及查询开始时间与结束时间的范围不超过 90 天 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeCostCenterRequest,
@@ -137,6 +141,8 @@ impl<'a> CostCenterApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160001 | param is invalid | 输入参数不合法 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchCostCenterRequest,
@@ -163,6 +169,8 @@ impl<'a> CostCenterApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1160102 | Param is invalid | 请检查参数格式是否正确 |
     /// | 403 | 1160103 | No permission | 联系飞书人事 Oncall |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn tree(
         &self,
         request: TreeCostCenterRequest,
@@ -244,6 +252,7 @@ impl ::feishu_runtime::ApiRequest for CreateCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -302,6 +311,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -421,6 +431,13 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/query_multi_timeline",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -441,6 +458,26 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCostCenterRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryMultiTimelineCostCenterRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryMultiTimelineCostCenterRequest {
+    type Item = CostCenterTimeline;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CostCenterApi::query_recent_change`]: 查询当前生效信息发生变更的成本中心.
@@ -527,6 +564,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -543,6 +587,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCostCenterRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangeCostCenterRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The parameters of [`CostCenterApi::search`]: 搜索成本中心信息.
@@ -633,6 +691,13 @@ impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -653,6 +718,26 @@ impl ::feishu_runtime::ApiRequest for SearchCostCenterRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchCostCenterRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchCostCenterRequest {
+    type Item = CostCenterVersion;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`CostCenterApi::tree`]: 查询指定生效日期的成本中心架构树.
@@ -757,6 +842,13 @@ impl ::feishu_runtime::ApiRequest for TreeCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center/tree",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -777,6 +869,26 @@ impl ::feishu_runtime::ApiRequest for TreeCostCenterRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for TreeCostCenterRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for TreeCostCenterRequest {
+    type Item = CostCenterTree;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 成本中心信息

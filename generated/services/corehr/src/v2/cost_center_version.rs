@@ -173,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for CreateCostCenterVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -242,6 +243,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCostCenterVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -340,6 +342,7 @@ impl ::feishu_runtime::ApiRequest for PatchCostCenterVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/cost_center-version/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

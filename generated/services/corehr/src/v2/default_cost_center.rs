@@ -173,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryDefaultCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/batch_query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -279,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for CreateVersionDefaultCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/create_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -388,6 +390,7 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionDefaultCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/remove_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -497,6 +500,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionDefaultCostCenterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/default_cost_center/update_version",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -170,6 +170,8 @@ impl<'a> DepartmentApi<'a> {
     /// |---|---|---|---|
     /// | 503 | 1161204 | Request timeout | 联系飞书人事 Oncall |
     /// | 429 | 1161604 | QPS over limit | 联系飞书人事 Oncall |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query_multi_timeline(
         &self,
         request: QueryMultiTimelineDepartmentRequest,
@@ -198,6 +200,8 @@ impl<'a> DepartmentApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160101 | date interval exceeds 366 | 起止日期间隔超过了366天的限定值，请校验起止日期范围是否在限定值366天内 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query_operation_logs(
         &self,
         request: QueryOperationLogsDepartmentRequest,
@@ -226,6 +230,8 @@ impl<'a> DepartmentApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | 参数错误 | 请检查日期格式，以及查询开始时间与结束时间的范围不超过 90 天 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeDepartmentRequest,
@@ -280,6 +286,8 @@ impl<'a> DepartmentApi<'a> {
     /// | 403 | 1160103 | No permission | 操作无权限，请确认查询条件是否满足权限要求 |
     /// | 503 | 1161204 | 内部接口超时 | 接口超时，可尝试重试。如果无法解决可以联系飞书人事 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 429 | 1161604 | 内部接口频控 | 接口请求次数超过接口频率限制，可尝试降低请求频率 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchDepartmentRequest,
@@ -306,6 +314,8 @@ impl<'a> DepartmentApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1160102 | Param is invalid | 请检查参数格式是否正确，无效department_id或effective_date格式错误 |
     /// | 403 | 1160103 | No permission | 检查传入department_id是否有权限 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn tree(
         &self,
         request: TreeDepartmentRequest,
@@ -411,6 +421,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -487,6 +498,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -583,6 +595,7 @@ impl ::feishu_runtime::ApiRequest for ParentsDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/parents",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -892,6 +905,7 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1034,6 +1048,13 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/query_multi_timeline",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1057,6 +1078,26 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineDepartmentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryMultiTimelineDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryMultiTimelineDepartmentRequest {
+    type Item = DepartmentTimeline;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`DepartmentApi::query_operation_logs`]: 批量查询部门操作日志.
@@ -1155,6 +1196,13 @@ impl ::feishu_runtime::ApiRequest for QueryOperationLogsDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/query_operation_logs",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "next_page_token",
+            has_more: Some("has_more"),
+            items: Some("op_logs"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1175,6 +1223,26 @@ impl ::feishu_runtime::ApiRequest for QueryOperationLogsDepartmentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryOperationLogsDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.next_page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryOperationLogsDepartmentRequest {
+    type Item = OrganizationOpLog;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.op_logs.unwrap_or_default()
     }
 }
 /// The parameters of [`DepartmentApi::query_recent_change`]: 查询生效信息变更部门.
@@ -1276,6 +1344,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1295,6 +1370,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeDepartmentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangeDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The parameters of [`DepartmentApi::query_timeline`]: 查询指定生效日期的部门基本信息.
@@ -1383,6 +1472,7 @@ impl ::feishu_runtime::ApiRequest for QueryTimelineDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/query_timeline",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1533,6 +1623,13 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1556,6 +1653,26 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchDepartmentRequest {
+    type Item = Department;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`DepartmentApi::tree`]: 查询指定生效日期的部门架构树.
@@ -1660,6 +1777,13 @@ impl ::feishu_runtime::ApiRequest for TreeDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/department/tree",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1680,6 +1804,26 @@ impl ::feishu_runtime::ApiRequest for TreeDepartmentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for TreeDepartmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for TreeDepartmentRequest {
+    type Item = DepartmentTree;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`BatchGetDepartmentRequest`].

@@ -168,6 +168,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeAdditionalJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -235,6 +236,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeAdditionalJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -339,6 +341,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeAdditionalJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-additional_job/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

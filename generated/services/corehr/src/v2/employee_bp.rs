@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeBpRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-bp/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

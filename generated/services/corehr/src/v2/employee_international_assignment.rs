@@ -84,6 +84,8 @@ impl<'a> EmployeeInternationalAssignmentApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1160001 | 参数错误 | 检查参数 |
     /// | 500 | 1160002 | 未知错误 | 稍后重试或联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn list(
         &self,
         request: ListEmployeeInternationalAssignmentRequest,
@@ -229,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeInternationalAssignmentReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -299,6 +302,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeInternationalAssignmentReque
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -1002,6 +1006,13 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1093,6 +1104,20 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListEmployeeInternationalAssignmentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The parameters of [`EmployeeInternationalAssignmentApi::patch`]: 更新外派信息.
@@ -1214,6 +1239,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeInternationalAssignmentReques
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-international_assignment/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);

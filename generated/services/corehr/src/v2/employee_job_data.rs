@@ -62,6 +62,8 @@ impl<'a> EmployeeJobDataApi<'a> {
     /// | 500 | 1160999 | unknown error | 请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 500 | 1160997 | Unknown meta rpc error | 请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 500 | 1160998 | Unknown vault rpc error | 请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryEmployeeJobDataRequest,
@@ -179,6 +181,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeJobDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-job_data/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -341,6 +344,13 @@ impl ::feishu_runtime::ApiRequest for QueryEmployeeJobDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employees-job_data/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -364,6 +374,26 @@ impl ::feishu_runtime::ApiRequest for QueryEmployeeJobDataRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryEmployeeJobDataRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryEmployeeJobDataRequest {
+    type Item = EmployeeJobData;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 直属上级

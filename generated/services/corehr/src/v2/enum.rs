@@ -79,6 +79,7 @@ impl ::feishu_runtime::ApiRequest for SearchEnumRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/enum/search",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

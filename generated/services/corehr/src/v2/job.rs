@@ -84,6 +84,8 @@ impl<'a> JobApi<'a> {
     /// |---|---|---|---|
     /// | 503 | 1161204 | Interface timeout | 接口超时，可尝试重试。如果无法解决可以联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW) |
     /// | 429 | 1161604 | Interface rate limit exceeded | 接口请求次数超过接口频率限制，可尝试降低请求频率 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListJobRequest,
@@ -139,6 +141,8 @@ impl<'a> JobApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | param is invalid | 请检查日期格式，以及查询开始时间与结束时间的范围不超过 90 天 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobRequest,
@@ -214,6 +218,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -276,6 +281,7 @@ impl ::feishu_runtime::ApiRequest for GetJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -372,6 +378,13 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -389,6 +402,26 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
         if let Some(value) = &self.query_language {
             out.push("query_language", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListJobRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListJobRequest {
+    type Item = Job;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`JobApi::query_multi_timeline`]: 查询指定时间范围职务版本.
@@ -445,6 +478,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job/query_multi_timeline",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -542,6 +576,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -558,6 +599,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The request body of [`BatchGetJobRequest`].

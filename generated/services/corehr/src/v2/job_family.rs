@@ -83,6 +83,8 @@ impl<'a> JobFamilyApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | param is invalid | 请检查日期格式，以及查询开始时间与结束时间的范围不超过 90 天 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobFamilyRequest,
@@ -138,6 +140,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -205,6 +208,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_multi_timeline",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -302,6 +306,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -318,6 +329,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobFamilyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The request body of [`BatchGetJobFamilyRequest`].

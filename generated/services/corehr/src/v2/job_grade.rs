@@ -96,6 +96,8 @@ impl<'a> JobGradeApi<'a> {
     /// |---|---|---|---|
     /// | 503 | 1161204 | Request timeout | 网络超时，请减少批量查询数量重试 |
     /// | 429 | 1161604 | QPS over limit | 查询频率过高，请降低频率重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryJobGradeRequest,
@@ -124,6 +126,8 @@ impl<'a> JobGradeApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | param is invalid | 请检查日期格式，以及查询开始时间与结束时间的范围不超过 90 天 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangeJobGradeRequest,
@@ -192,6 +196,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -250,6 +255,7 @@ impl ::feishu_runtime::ApiRequest for DeleteJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -338,6 +344,7 @@ impl ::feishu_runtime::ApiRequest for PatchJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -444,6 +451,13 @@ impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -461,6 +475,26 @@ impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryJobGradeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryJobGradeRequest {
+    type Item = JobGrade;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`JobGradeApi::query_recent_change`]: 查询当前生效信息发生变更的职等.
@@ -547,6 +581,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -563,6 +604,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangeJobGradeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The request body of [`CreateJobGradeRequest`].

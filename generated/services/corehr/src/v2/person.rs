@@ -150,6 +150,7 @@ impl ::feishu_runtime::ApiRequest for CreatePersonRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/person/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -266,6 +267,7 @@ impl ::feishu_runtime::ApiRequest for PatchPersonRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/person/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -148,6 +148,8 @@ impl<'a> PositionApi<'a> {
     /// |---|---|---|---|
     /// | 503 | 1161204 | Requset timeout | 接口超时，请减少批量查询数量后重试，调整查询参数“page_size”至更小值（最大值100）。必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 429 | 1161604 | QPS over limit | QPS 超出限制，请降低查询频率重试，必要时请联系 [技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryPositionRequest,
@@ -176,6 +178,8 @@ impl<'a> PositionApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1160107 | param is invalid | 请检查日期格式是否符合接口要求的‘yyyy-MM-dd HH:MM:SS’格式，且结束时间不得早于开始时间 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn query_recent_change(
         &self,
         request: QueryRecentChangePositionRequest,
@@ -297,6 +301,7 @@ impl ::feishu_runtime::ApiRequest for ActivePositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/active",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -574,6 +579,7 @@ impl ::feishu_runtime::ApiRequest for CreatePositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -649,6 +655,7 @@ impl ::feishu_runtime::ApiRequest for DelPositionPositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/del_position",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -776,6 +783,13 @@ impl ::feishu_runtime::ApiRequest for QueryPositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -799,6 +813,26 @@ impl ::feishu_runtime::ApiRequest for QueryPositionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryPositionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryPositionRequest {
+    type Item = Position;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`PositionApi::query_recent_change`]: 查询指定时范围内当前版本信息发生变更的岗位.
@@ -885,6 +919,13 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangePositionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/position/query_recent_change",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -901,6 +942,20 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangePositionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRecentChangePositionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// The request body of [`ActivePositionRequest`].

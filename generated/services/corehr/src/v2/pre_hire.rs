@@ -399,6 +399,8 @@ impl<'a> PreHireApi<'a> {
     /// |---|---|---|---|
     /// | 503 | 1161204 | Requset timeout | 超时，请重试 |
     /// | 429 | 1161604 | QPS over limit | 由于限流而操作失败，请降低调用频率 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryPreHireRequest,
@@ -472,6 +474,8 @@ impl<'a> PreHireApi<'a> {
     /// | 403 | 1160103 | Parameter requires application scopes, please refer to[Configure app data permissions](https://open.feishu.cn/document/api-call-guide/calling-process/configure-app-data-permissions) | 请检查权限是否已申请，参见[配置应用数据权限](https://open.feishu.cn/document/api-call-guide/calling-process/configure-app-data-permissions) |
     /// | 503 | 1161204 | Requset timeout | 超时，请重试 |
     /// | 429 | 1161604 | QPS over limit | 由于限流而操作失败，请降低调用频率 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchPreHireRequest,
@@ -1082,6 +1086,7 @@ impl ::feishu_runtime::ApiRequest for CompletePreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/complete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1787,6 +1792,7 @@ impl ::feishu_runtime::ApiRequest for CreatePreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -1840,6 +1846,7 @@ impl ::feishu_runtime::ApiRequest for DeletePreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2461,6 +2468,7 @@ impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2592,6 +2600,13 @@ impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2615,6 +2630,26 @@ impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryPreHireRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryPreHireRequest {
+    type Item = PreHire;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`PreHireApi::restore_flow_instance`]: 恢复入职.
@@ -2779,6 +2814,7 @@ impl ::feishu_runtime::ApiRequest for RestoreFlowInstancePreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/restore_flow_instance",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2918,6 +2954,13 @@ impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2941,6 +2984,26 @@ impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchPreHireRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchPreHireRequest {
+    type Item = PreHire;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`PreHireApi::transform_onboarding_task`]: 流转入职任务.
@@ -3021,6 +3084,7 @@ impl ::feishu_runtime::ApiRequest for TransformOnboardingTaskPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transform_onboarding_task",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -3104,6 +3168,7 @@ impl ::feishu_runtime::ApiRequest for TransitTaskPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transit_task",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -3200,6 +3265,7 @@ impl ::feishu_runtime::ApiRequest for WithdrawOnboardingPreHireRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/withdraw_onboarding",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -84,6 +84,8 @@ impl<'a> ProcessApi<'a> {
     /// | 400 | 1160101 | Invalid parameter | 参数错误，请操作接口字段说明自查 |
     /// | 500 | 1160500 | System error | 系统异常，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。 |
     /// | 500 | 1160102 | Internal system error | 系统内部异常，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)协助排查。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListProcessRequest,
@@ -196,6 +198,7 @@ impl ::feishu_runtime::ApiRequest for FlowVariableDataProcessRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/flow_variable_data",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -277,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for GetProcessRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -428,6 +432,13 @@ impl ::feishu_runtime::ApiRequest for ListProcessRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("process_ids"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -450,6 +461,26 @@ impl ::feishu_runtime::ApiRequest for ListProcessRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListProcessRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListProcessRequest {
+    type Item = String;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.process_ids.unwrap_or_default()
     }
 }
 /// 业务类型名称

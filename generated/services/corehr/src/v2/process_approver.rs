@@ -156,6 +156,7 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessApproverRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-approver/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -173,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessExtraRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-extra/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -123,6 +123,7 @@ impl ::feishu_runtime::ApiRequest for UpdateProcessWithdrawRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process_withdraw/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

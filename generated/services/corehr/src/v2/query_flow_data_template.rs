@@ -96,6 +96,7 @@ impl ::feishu_runtime::ApiRequest for CreateQueryFlowDataTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process-query_flow_data_template/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -26,6 +26,8 @@ impl<'a> SignatureFileApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1160001 | system error | 系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 500 | 1160002 | The maximum value of the limit parameter is 100. Please adjust the parameter value to not exceed 100. | limit参数的最大值为100，请调整该参数的值不超过100，或联系相关技术支持[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListSignatureFileRequest,
@@ -74,6 +76,8 @@ impl<'a> SignatureFileApi<'a> {
     /// | 500 | 1160001 | system error | 系统内部出错，请联系相关[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 401 | 1160002 | the max value of limit is 100 | limit参数的最大值为100，请将limit的值调整到100或以下 |
     /// | 400 | 1160003 | param is invalid | 参数非法，请检查输入的参数信息 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QuerySignatureFileRequest,
@@ -278,6 +282,13 @@ impl ::feishu_runtime::ApiRequest for ListSignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -312,6 +323,26 @@ impl ::feishu_runtime::ApiRequest for ListSignatureFileRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListSignatureFileRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListSignatureFileRequest {
+    type Item = SignatureFile;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`SignatureFileApi::list_by_biz_id`]: 根据流程获取电子签文件信息.
@@ -388,6 +419,7 @@ impl ::feishu_runtime::ApiRequest for ListByBizIdSignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/list_by_biz_id",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -553,6 +585,13 @@ impl ::feishu_runtime::ApiRequest for QuerySignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -584,6 +623,26 @@ impl ::feishu_runtime::ApiRequest for QuerySignatureFileRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QuerySignatureFileRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QuerySignatureFileRequest {
+    type Item = SignatureFile;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`SignatureFileApi::terminate`]: 终止电子签文件.
@@ -654,6 +713,7 @@ impl ::feishu_runtime::ApiRequest for TerminateSignatureFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/signature_file/terminate",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchDelete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -168,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchSave",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

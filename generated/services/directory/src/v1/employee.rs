@@ -751,6 +751,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -857,6 +858,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -955,6 +957,7 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/mget",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1406,6 +1409,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1618,6 +1622,7 @@ impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/resurrect",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1745,6 +1750,7 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/search",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1884,6 +1890,7 @@ impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/to_be_resigned",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -25,6 +25,8 @@ impl<'a> ShareEntityApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2223109 | page_token is invalid | 请填写有效的page token |
     /// | 400 | 2224001 | No permission to operate | 需要有关联组织管理员的权限，请联系本租户超管将你配置为关联组织管理员 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn list(
         &self,
         request: ListShareEntityRequest,
@@ -167,6 +169,13 @@ impl ::feishu_runtime::ApiRequest for ListShareEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/collboration_share_entity/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -193,6 +202,20 @@ impl ::feishu_runtime::ApiRequest for ListShareEntityRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListShareEntityRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// i18n文本

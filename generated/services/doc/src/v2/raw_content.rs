@@ -202,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for ListRawContentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNzUjL5czM14SO3MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -197,6 +197,7 @@ impl ::feishu_runtime::ApiRequest for ListSheetMetaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzUjLwgzM14CM4MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -205,6 +205,8 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     /// | 500 | 1771003 | gateway marshal error | 网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 500 | 1771004 | gateway unmarshal error | 网关服务反解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 503 | 1771005 | system under maintenance | 系统服务正在维护中，请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get(
         &self,
         request: GetChatAnnouncementBlockChildrenRequest,
@@ -584,6 +586,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRe
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -993,6 +996,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1242,6 +1246,13 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1268,6 +1279,26 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetChatAnnouncementBlockChildrenRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetChatAnnouncementBlockChildrenRequest {
+    type Item = Block;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// Add-ons

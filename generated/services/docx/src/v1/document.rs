@@ -473,6 +473,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -753,6 +754,7 @@ impl ::feishu_runtime::ApiRequest for GetDocumentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1042,6 +1044,7 @@ impl ::feishu_runtime::ApiRequest for RawContentDocumentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document/raw_content",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

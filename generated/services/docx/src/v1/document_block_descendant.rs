@@ -391,6 +391,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockDescendantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/document-block-descendant/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

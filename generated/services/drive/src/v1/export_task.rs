@@ -152,6 +152,7 @@ impl ::feishu_runtime::ApiRequest for CreateExportTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -247,6 +248,7 @@ impl ::feishu_runtime::ApiRequest for GetExportTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

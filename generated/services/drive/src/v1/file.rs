@@ -247,6 +247,8 @@ impl<'a> FileApi<'a> {
     /// | 401 | 1061005 | auth failed. | 请使用有效的 access token 访问该接口。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
     /// | 400 | 1064001 | page size out of limit. | 请检查分页大小是否超过限制。（最大值为200） |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFileRequest,
@@ -514,6 +516,7 @@ impl ::feishu_runtime::ApiRequest for CopyFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/copy",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -612,6 +615,7 @@ impl ::feishu_runtime::ApiRequest for CreateFolderFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_folder",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -729,6 +733,7 @@ impl ::feishu_runtime::ApiRequest for CreateShortcutFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_shortcut",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -842,6 +847,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -945,6 +951,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSubscribeFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete_subscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -1046,6 +1053,7 @@ impl ::feishu_runtime::ApiRequest for GetSubscribeFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/get_subscribe",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -1226,6 +1234,13 @@ impl ::feishu_runtime::ApiRequest for ListFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "next_page_token",
+            has_more: Some("has_more"),
+            items: Some("files"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1254,6 +1269,26 @@ impl ::feishu_runtime::ApiRequest for ListFileRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFileRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.next_page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFileRequest {
+    type Item = File;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.files.unwrap_or_default()
     }
 }
 /// The parameters of [`FileApi::move`]: 移动文件或文件夹.
@@ -1346,6 +1381,7 @@ impl ::feishu_runtime::ApiRequest for MoveFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/move",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1411,6 +1447,7 @@ impl ::feishu_runtime::ApiRequest for TaskCheckFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/task_check",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1574,6 +1611,7 @@ impl ::feishu_runtime::ApiRequest for UploadFinishFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_finish",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1701,6 +1739,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_prepare",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -95,6 +95,8 @@ impl<'a> FileCommentReplyApi<'a> {
     /// | 400 | 1069308 | exceeded limit | 评论数据超过上限限制，请联系[技术支持](https://applink.feishu.cn/client/helpdesk) |
     /// | 400 | 1069399 | internal error | 重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk) |
     /// | 400 | 1064230 | locked for data migration | 数据迁移中，暂时无法上传，请等待迁移完成后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFileCommentReplyRequest,
@@ -259,6 +261,7 @@ impl ::feishu_runtime::ApiRequest for CreateFileCommentReplyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -390,6 +393,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileCommentReplyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -590,6 +594,13 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -617,6 +628,26 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFileCommentReplyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFileCommentReplyRequest {
+    type Item = FileCommentReply;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`FileCommentReplyApi::update`]: 更新回复的内容.
@@ -749,6 +780,7 @@ impl ::feishu_runtime::ApiRequest for UpdateFileCommentReplyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment-reply/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

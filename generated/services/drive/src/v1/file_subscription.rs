@@ -129,6 +129,7 @@ impl ::feishu_runtime::ApiRequest for GetFileSubscriptionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -212,6 +213,7 @@ impl ::feishu_runtime::ApiRequest for PatchFileSubscriptionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

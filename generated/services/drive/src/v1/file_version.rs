@@ -117,6 +117,8 @@ impl<'a> FileVersionApi<'a> {
     /// | 400 | 1068411 | Params error, param \[obj_type\] is wrong. | `obj_type` 请求参数错误，请检查参数。 |
     /// | 400 | 1068425 | Request failed, please contact the engineer-<https://applink.feishu.cn/TLJsX982>. | 请求失败，请联系技术支持。 |
     /// | 400 | 1068412 | Params error, param \[version_id\] is wrong. | `version_id` 请求参数错误，请检查参数。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFileVersionRequest,
@@ -215,6 +217,7 @@ impl ::feishu_runtime::ApiRequest for CreateFileVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -340,6 +343,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -464,6 +468,7 @@ impl ::feishu_runtime::ApiRequest for GetFileVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -618,6 +623,13 @@ impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-version/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -638,6 +650,26 @@ impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFileVersionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFileVersionRequest {
+    type Item = Version;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`CreateFileVersionRequest`].

@@ -323,6 +323,7 @@ impl ::feishu_runtime::ApiRequest for AuthPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/auth",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -442,6 +443,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreatePermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -570,6 +572,7 @@ impl ::feishu_runtime::ApiRequest for CreatePermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -691,6 +694,7 @@ impl ::feishu_runtime::ApiRequest for DeletePermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -830,6 +834,7 @@ impl ::feishu_runtime::ApiRequest for ListPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1007,6 +1012,7 @@ impl ::feishu_runtime::ApiRequest for TransferOwnerPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/transfer_owner",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -1146,6 +1152,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-member/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

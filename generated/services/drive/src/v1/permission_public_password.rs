@@ -165,6 +165,7 @@ impl ::feishu_runtime::ApiRequest for CreatePermissionPublicPasswordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -249,6 +250,7 @@ impl ::feishu_runtime::ApiRequest for DeletePermissionPublicPasswordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -333,6 +335,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePermissionPublicPasswordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/permission-public-password/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

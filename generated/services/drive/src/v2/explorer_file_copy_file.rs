@@ -141,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFileCopyFileRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTNzUjL2UzM14iN1MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -136,6 +136,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExplorerFileDocRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATM2UjLwEjN14CMxYTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -136,6 +136,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExplorerFileSpreadsheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNzUjL1UzM14SN1MTN/delete-sheet",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -142,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderChildrenRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEjNzUjLxYzM14SM2MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderMetaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNzUjLwYzM14CM2MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -65,6 +65,7 @@ impl ::feishu_runtime::ApiRequest for MetaExplorerRootFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/get-root-folder-meta",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -29,6 +29,8 @@ impl<'a> FileLikeApi<'a> {
     /// | 404 | 1061003 | file not found | 请确认指定的云文档是否存在 |
     /// | 403 | 1061004 | no file permission | 无权限获取指定云文档的点赞者记录。请确认当前应用/用户是否有「云文档阅读权限」以及「查看访问者头像和点赞者头像权限」 |
     /// | 400 | 1061007 | file is deleted | 请确认指定的云文档是否已被删除 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFileLikeRequest,
@@ -167,6 +169,13 @@ impl ::feishu_runtime::ApiRequest for ListFileLikeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/file-like/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -189,6 +198,26 @@ impl ::feishu_runtime::ApiRequest for ListFileLikeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFileLikeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFileLikeRequest {
+    type Item = FileLike;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 云文档的点赞者列表

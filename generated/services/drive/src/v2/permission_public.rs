@@ -114,6 +114,7 @@ impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/permission-public/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

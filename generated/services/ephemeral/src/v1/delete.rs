@@ -71,6 +71,7 @@ impl ::feishu_runtime::ApiRequest for CreateDeleteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITOyYjLykjM24iM5IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -80,6 +80,7 @@ impl ::feishu_runtime::ApiRequest for CreateSendRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETOyYjLxkjM24SM5IjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

@@ -128,6 +128,8 @@ impl<'a> FaqApi<'a> {
     /// |---|---|---|---|
     /// | 404 | 154004 | Resource not found | 资源不存在，请检查ID值 |
     /// | 500 | 155000 | Internal error | 内部错误，请联系我们 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListFaqRequest,
@@ -194,6 +196,8 @@ impl<'a> FaqApi<'a> {
     /// | 400 | 154000 | Bad request, please check your request body | 请求不合法，请检查参数 |
     /// | 401 | 154001 | Unauthorized, please check you have the correct access | 检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户 |
     /// | 500 | 155000 | Internal error | 内部错误，请联系我们 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchFaqRequest,
@@ -243,6 +247,7 @@ impl ::feishu_runtime::ApiRequest for CreateFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -297,6 +302,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -349,6 +355,7 @@ impl ::feishu_runtime::ApiRequest for GetFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -472,6 +479,13 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -497,6 +511,26 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListFaqRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListFaqRequest {
+    type Item = Faq;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`FaqApi::patch`]: 修改知识库.
@@ -557,6 +591,7 @@ impl ::feishu_runtime::ApiRequest for PatchFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -676,6 +711,13 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -696,6 +738,26 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchFaqRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchFaqRequest {
+    type Item = Faq;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 分类

@@ -332,6 +332,7 @@ impl ::feishu_runtime::ApiRequest for CancelApproveNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/cancel_approve",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -417,6 +418,7 @@ impl ::feishu_runtime::ApiRequest for CancelSendNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/cancel_send",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -509,6 +511,7 @@ impl ::feishu_runtime::ApiRequest for CreateNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -600,6 +603,7 @@ impl ::feishu_runtime::ApiRequest for ExecuteSendNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/execute_send",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -697,6 +701,7 @@ impl ::feishu_runtime::ApiRequest for GetNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -801,6 +806,7 @@ impl ::feishu_runtime::ApiRequest for PatchNotificationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/server-docs/helpdesk-v1/notification/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -850,6 +856,7 @@ impl ::feishu_runtime::ApiRequest for PreviewNotificationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/preview",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -898,6 +905,7 @@ impl ::feishu_runtime::ApiRequest for SubmitApproveNotificationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/submit_approve",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -102,6 +102,7 @@ impl ::feishu_runtime::ApiRequest for CreateStartServiceRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/start_service",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -97,6 +97,8 @@ impl<'a> TicketApi<'a> {
     /// | 400 | 154000 | Bad request, please check your request body | 请求不合法，请检查参数 |
     /// | 500 | 155000 | Internal error | 内部错误，请联系我们 |
     /// | 401 | 154001 | Unauthorized, please check you have the correct access | 检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户 |
+    ///
+    /// Paged by position (`page`): ask for each page with it; there is no page stream.
     pub fn list(
         &self,
         request: ListTicketRequest,
@@ -200,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/answer_user_query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -270,6 +273,7 @@ impl ::feishu_runtime::ApiRequest for GetTicketRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -541,6 +545,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -662,6 +667,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -142,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTicketCustomizedFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket_customized_field/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -215,6 +216,7 @@ for UpdateTicketCustomizedFieldTicketCustomizedFieldRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket_customized_field/update-ticket-customized-field",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

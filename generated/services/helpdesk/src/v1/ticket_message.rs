@@ -68,6 +68,8 @@ impl<'a> TicketMessageApi<'a> {
     /// | 401 | 154001 | Unauthorized, please check you have the correct access | 检查Authorization 和 X-Lark-Helpdesk-Authorization 是否正确，应用和服务台属于同一租户 |
     /// | 403 | 154003 | Please check you have the correct access | 检查是否申请正确权限 |
     /// | 500 | 155000 | Internal error | 内部错误，请联系我们 |
+    ///
+    /// Paged by position (`page`): ask for each page with it; there is no page stream.
     pub fn list(
         &self,
         request: ListTicketMessageRequest,
@@ -148,6 +150,7 @@ impl ::feishu_runtime::ApiRequest for CreateTicketMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket-message/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -274,6 +277,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket-message/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

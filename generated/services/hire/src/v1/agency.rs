@@ -26,6 +26,8 @@ impl<'a> AgencyApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统异常 | 请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn batch_query(
         &self,
         request: BatchQueryAgencyRequest,
@@ -75,6 +77,8 @@ impl<'a> AgencyApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统异常 | 请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get_agency_account(
         &self,
         request: GetAgencyAccountAgencyRequest,
@@ -265,6 +269,13 @@ impl ::feishu_runtime::ApiRequest for BatchQueryAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/batch_query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -287,6 +298,26 @@ impl ::feishu_runtime::ApiRequest for BatchQueryAgencyRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for BatchQueryAgencyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for BatchQueryAgencyRequest {
+    type Item = AgencySupplier;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`AgencyApi::get`]: 获取猎头供应商信息.
@@ -356,6 +387,7 @@ impl ::feishu_runtime::ApiRequest for GetAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -475,6 +507,13 @@ impl ::feishu_runtime::ApiRequest for GetAgencyAccountAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/get_agency_account",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -497,6 +536,26 @@ impl ::feishu_runtime::ApiRequest for GetAgencyAccountAgencyRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetAgencyAccountAgencyRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetAgencyAccountAgencyRequest {
+    type Item = AgencyAccount;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`AgencyApi::operate_agency_account`]: 禁用/取消禁用猎头.
@@ -541,6 +600,7 @@ impl ::feishu_runtime::ApiRequest for OperateAgencyAccountAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/operate_agency_account",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -607,6 +667,7 @@ impl ::feishu_runtime::ApiRequest for ProtectAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/protect",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -689,6 +750,7 @@ impl ::feishu_runtime::ApiRequest for QueryAgencyRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/agency/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

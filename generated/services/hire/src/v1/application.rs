@@ -142,6 +142,8 @@ impl<'a> ApplicationApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统错误 | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListApplicationRequest,
@@ -362,6 +364,7 @@ impl ::feishu_runtime::ApiRequest for CancelOnboardApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/cancel_onboard",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -472,6 +475,7 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -563,6 +567,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -725,6 +730,7 @@ impl ::feishu_runtime::ApiRequest for GetDetailApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get_detail",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -923,6 +929,13 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -960,6 +973,26 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
         if let Some(value) = &self.update_end_time {
             out.push("update_end_time", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListApplicationRequest {
+    type Item = String;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`ApplicationApi::offer`]: 获取 Offer 信息.
@@ -1083,6 +1116,7 @@ impl ::feishu_runtime::ApiRequest for OfferApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/offer",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1185,6 +1219,7 @@ impl ::feishu_runtime::ApiRequest for RecoverApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/recover",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -1252,6 +1287,7 @@ impl ::feishu_runtime::ApiRequest for TerminateApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/terminate",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1430,6 +1466,7 @@ impl ::feishu_runtime::ApiRequest for TransferOnboardApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_onboard",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1547,6 +1584,7 @@ impl ::feishu_runtime::ApiRequest for TransferStageApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_stage",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationDiversityInclusionRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/diversity_inclusion/search",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckCustomFieldRe
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -169,6 +170,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckCustomFieldRe
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -223,6 +225,7 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckCustomFieldRequest
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoExamPaperRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam_paper/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -168,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for CreateEcoExamPaperRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_exam_paper/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -209,6 +209,7 @@ impl ::feishu_runtime::ApiRequest for GetEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -361,6 +362,7 @@ impl ::feishu_runtime::ApiRequest for GetByApplicationEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get_by_application",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -546,6 +548,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -50,6 +50,8 @@ impl<'a> ExternalApplicationApi<'a> {
     /// | 500 | 1002001 | 系统异常 | 请根据实际报错信息定位问题或联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
     /// | 400 | 1002102 | 人才不存在 | 人才不存在，请检查`talent_id`参数的正确性 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListExternalApplicationRequest,
@@ -131,6 +133,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -237,6 +240,13 @@ impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -254,6 +264,26 @@ impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListExternalApplicationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListExternalApplicationRequest {
+    type Item = ExternalApplication;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`ExternalApplicationApi::update`]: 更新外部投递.
@@ -308,6 +338,7 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalApplicationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

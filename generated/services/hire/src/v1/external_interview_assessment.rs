@@ -97,6 +97,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInterviewAssessmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -159,6 +160,7 @@ impl ::feishu_runtime::ApiRequest for PatchExternalInterviewAssessmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);

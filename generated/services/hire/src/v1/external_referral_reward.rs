@@ -118,6 +118,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalReferralRewardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -185,6 +186,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalReferralRewardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);

@@ -131,6 +131,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateJobManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job-manager/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -214,6 +215,7 @@ impl ::feishu_runtime::ApiRequest for GetJobManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job-manager/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

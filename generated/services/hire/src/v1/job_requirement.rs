@@ -86,6 +86,8 @@ impl<'a> JobRequirementApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统错误 | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListJobRequirementRequest,
@@ -340,6 +342,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -428,6 +431,7 @@ impl ::feishu_runtime::ApiRequest for DeleteJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -634,6 +638,13 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -677,6 +688,26 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
         if let Some(value) = &self.employee_type_id_type {
             out.push("employee_type_id_type", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListJobRequirementRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListJobRequirementRequest {
+    type Item = JobRequirementDto;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`JobRequirementApi::list_by_id`]: 获取招聘需求信息.
@@ -804,6 +835,7 @@ impl ::feishu_runtime::ApiRequest for ListByIdJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list_by_id",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1024,6 +1056,7 @@ impl ::feishu_runtime::ApiRequest for UpdateJobRequirementRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for GetOfferSchemaRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_schema/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -161,6 +161,8 @@ impl<'a> TalentApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统错误 | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListTalentRequest,
@@ -300,6 +302,7 @@ impl ::feishu_runtime::ApiRequest for AddToFolderTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/add_to_folder",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -355,6 +358,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/batch_get_id",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -433,6 +437,7 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -525,6 +530,7 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -616,6 +622,7 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -787,6 +794,13 @@ impl ::feishu_runtime::ApiRequest for ListTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -821,6 +835,26 @@ impl ::feishu_runtime::ApiRequest for ListTalentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListTalentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListTalentRequest {
+    type Item = Talent;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`TalentApi::onboard_status`]: 更新人才在职状态.
@@ -872,6 +906,7 @@ impl ::feishu_runtime::ApiRequest for OnboardStatusTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/onboard_status",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -938,6 +973,7 @@ impl ::feishu_runtime::ApiRequest for RemoveToFolderTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/remove_to_folder",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1024,6 +1060,7 @@ impl ::feishu_runtime::ApiRequest for TagTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/tag",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -55,6 +55,8 @@ impl<'a> TalentPoolApi<'a> {
     /// | 500 | 1002001 | 系统错误 | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002004 | 分页大小不合法 | 请检查分页大小`page_size `是否在合法范围内 |
     /// | 400 | 1002005 | ID 列表过长 | 请减少入参 `id_list` 列表长度，不超过50 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchTalentPoolRequest,
@@ -138,6 +140,7 @@ impl ::feishu_runtime::ApiRequest for BatchChangeTalentPoolTalentPoolRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/batch_change_talent_pool",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -264,6 +267,13 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -283,6 +293,26 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchTalentPoolRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchTalentPoolRequest {
+    type Item = TalentPool;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`BatchChangeTalentPoolTalentPoolRequest`].

@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for CreateTalentPoolTalentRelationshipRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/move_talent",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

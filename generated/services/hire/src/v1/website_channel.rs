@@ -71,6 +71,8 @@ impl<'a> WebsiteChannelApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1002001 | 系统错误 | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 1002002 | 参数错误 | 检查参数是否正确，例如类型，大小 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListWebsiteChannelRequest,
@@ -150,6 +152,7 @@ impl ::feishu_runtime::ApiRequest for CreateWebsiteChannelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -213,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for DeleteWebsiteChannelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -299,6 +303,13 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteChannelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("website_channel_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -314,6 +325,26 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteChannelRequest {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListWebsiteChannelRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListWebsiteChannelRequest {
+    type Item = WebsiteChannelInfo;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.website_channel_list.unwrap_or_default()
     }
 }
 /// The parameters of [`WebsiteChannelApi::update`]: 更新招聘官网推广渠道.
@@ -374,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for UpdateWebsiteChannelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-channel/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -93,6 +93,7 @@ impl ::feishu_runtime::ApiRequest for GetWebsiteDeliveryTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery_task/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

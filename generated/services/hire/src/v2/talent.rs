@@ -103,6 +103,7 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/hire-v2/talent/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -176,6 +176,7 @@ impl ::feishu_runtime::ApiRequest for DeleteBatchMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -248,6 +249,7 @@ impl ::feishu_runtime::ApiRequest for GetProgressBatchMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/get_progress",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -315,6 +317,7 @@ impl ::feishu_runtime::ApiRequest for ReadUserBatchMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/batch_message/read_user",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

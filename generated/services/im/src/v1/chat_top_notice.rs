@@ -149,6 +149,7 @@ impl ::feishu_runtime::ApiRequest for PutTopNoticeChatTopNoticeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-top_notice/put_top_notice",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -227,6 +227,8 @@ impl<'a> MessageApi<'a> {
     /// | 400 | 230110 | Action unavailable as the message has been deleted. | 消息已删除，无法执行操作。 |
     /// | 400 | 231203 | The chat type is not supported. | 群类型不支持获取消息，比如群设置中如果开启了保密模式禁止复制消息，则无法获取消息。 |
     /// | 400 | 231204 | The app type is not supported. | 开启了对外共享或关联组织的应用不支持以用户身份请求该接口 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListMessageRequest,
@@ -420,6 +422,8 @@ impl<'a> MessageApi<'a> {
     /// | 400 | 230027 | Lack of necessary permissions. | 无权进行本次操作。可能的原因有： 1. 缺少相应权限，可根据实际的错误信息进行排查。 2. 暂不支持在外部群中进行本操作，请切换到内部群操作。 |
     /// | 400 | 230033 | Get the reading status must be done within 7 days after the message is sent. | 在消息发送后的 7 天内允许查询消息的读取情况，超过 7 天则无法查询。 |
     /// | 400 | 230110 | Action unavailable as the message has been deleted. | 消息已删除，无法执行操作。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn read_users(
         &self,
         request: ReadUsersMessageRequest,
@@ -820,6 +824,7 @@ impl ::feishu_runtime::ApiRequest for CreateMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -940,6 +945,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1179,6 +1185,7 @@ impl ::feishu_runtime::ApiRequest for ForwardMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/forward",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1310,6 +1317,7 @@ impl ::feishu_runtime::ApiRequest for GetMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1533,6 +1541,13 @@ impl ::feishu_runtime::ApiRequest for ListMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1563,6 +1578,26 @@ impl ::feishu_runtime::ApiRequest for ListMessageRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListMessageRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListMessageRequest {
+    type Item = Message;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`MessageApi::merge_forward`]: 合并转发消息.
@@ -1792,6 +1827,7 @@ impl ::feishu_runtime::ApiRequest for MergeForwardMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/merge_forward",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1923,6 +1959,7 @@ impl ::feishu_runtime::ApiRequest for PatchMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2031,6 +2068,7 @@ impl ::feishu_runtime::ApiRequest for PushFollowUpMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/push_follow_up",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2177,6 +2215,13 @@ impl ::feishu_runtime::ApiRequest for ReadUsersMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/read_users",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2196,6 +2241,26 @@ impl ::feishu_runtime::ApiRequest for ReadUsersMessageRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ReadUsersMessageRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ReadUsersMessageRequest {
+    type Item = ReadUser;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`MessageApi::reply`]: 回复消息.
@@ -2406,6 +2471,7 @@ impl ::feishu_runtime::ApiRequest for ReplyMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/reply",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2541,6 +2607,7 @@ impl ::feishu_runtime::ApiRequest for UrgentAppMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/urgent_app",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2676,6 +2743,7 @@ impl ::feishu_runtime::ApiRequest for UrgentPhoneMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/urgent_phone",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -2811,6 +2879,7 @@ impl ::feishu_runtime::ApiRequest for UrgentSmsMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/urgent_sms",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -135,6 +135,8 @@ impl<'a> MessageReactionApi<'a> {
     /// | 400 | 231013 | The request has an invalid AuthType. | 请求的授权方式不合法。没有使用 tenant_access_token 或者 user_access_token 进行授权。 |
     /// | 400 | 231014 | user_id_type is invalid. | user_id_type 不合法。未使用 open_id，union_id，user_id 三者之一。 |
     /// | 400 | 231018 | The message is invisible to the operator. | 该消息对于操作者不可见，无法进行本操作。 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListMessageReactionRequest,
@@ -296,6 +298,7 @@ impl ::feishu_runtime::ApiRequest for CreateMessageReactionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -466,6 +469,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMessageReactionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -635,6 +639,13 @@ impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-reaction/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -659,6 +670,26 @@ impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListMessageReactionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListMessageReactionRequest {
+    type Item = MessageReaction;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`CreateMessageReactionRequest`].

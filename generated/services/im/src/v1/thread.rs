@@ -277,6 +277,7 @@ impl ::feishu_runtime::ApiRequest for ForwardThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/thread/forward",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -119,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppFeedCardBatchRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -199,6 +200,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppFeedCardBatchRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for UpdateChatButtonRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/chat_button/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

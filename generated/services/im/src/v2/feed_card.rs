@@ -109,6 +109,7 @@ impl ::feishu_runtime::ApiRequest for BotTimeSentiveFeedCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/feed_card/bot_time_sentive",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -184,6 +185,7 @@ impl ::feishu_runtime::ApiRequest for PatchFeedCardRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/feed_card/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -123,6 +123,7 @@ impl ::feishu_runtime::ApiRequest for CreateTagRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -192,6 +193,7 @@ impl ::feishu_runtime::ApiRequest for ListTagRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -262,6 +264,7 @@ impl ::feishu_runtime::ApiRequest for PatchTagRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

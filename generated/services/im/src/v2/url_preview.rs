@@ -81,6 +81,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateUrlPreviewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/url_preview/batch_update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -128,6 +128,7 @@ impl ::feishu_runtime::ApiRequest for CreateDraftRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/draft/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);

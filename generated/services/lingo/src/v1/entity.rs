@@ -124,6 +124,8 @@ impl<'a> EntityApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2250001 | invalid param | 参数错误，参考文档检查输入参数 |
     /// | 500 | 2250002 | network anomaly, please try again | 多数请求是服务超时，请重新请求，少数是服务异常请[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListEntityRequest,
@@ -171,6 +173,8 @@ impl<'a> EntityApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 2250001 | invalid param | 参数错误，参考文档检查输入参数 |
     /// | 500 | 2250002 | network anomaly, please try again | 多数请求是服务超时，请重新请求，少数是服务异常请[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22:14,%22created_at%22:1614493146,%22scenario_id%22:6885151765134622721,%22signature%22:%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchEntityRequest,
@@ -288,6 +292,7 @@ impl ::feishu_runtime::ApiRequest for CreateEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -409,6 +414,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -546,6 +552,7 @@ impl ::feishu_runtime::ApiRequest for GetEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -625,6 +632,7 @@ impl ::feishu_runtime::ApiRequest for HighlightEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/highlight",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -771,6 +779,13 @@ impl ::feishu_runtime::ApiRequest for ListEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("entities"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -796,6 +811,26 @@ impl ::feishu_runtime::ApiRequest for ListEntityRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListEntityRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListEntityRequest {
+    type Item = Entity;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.entities.unwrap_or_default()
     }
 }
 /// The parameters of [`EntityApi::match`]: 精准搜索词条.
@@ -869,6 +904,7 @@ impl ::feishu_runtime::ApiRequest for MatchEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/match",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -1016,6 +1052,13 @@ impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("entities"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1041,6 +1084,26 @@ impl ::feishu_runtime::ApiRequest for SearchEntityRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchEntityRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchEntityRequest {
+    type Item = Entity;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.entities.unwrap_or_default()
     }
 }
 /// The parameters of [`EntityApi::update`]: 更新免审词条.
@@ -1119,6 +1182,7 @@ impl ::feishu_runtime::ApiRequest for UpdateEntityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/entity/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

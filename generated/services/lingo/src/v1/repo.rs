@@ -64,6 +64,7 @@ impl ::feishu_runtime::ApiRequest for ListRepoRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/repo/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

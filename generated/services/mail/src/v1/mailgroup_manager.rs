@@ -71,6 +71,8 @@ impl<'a> MailgroupManagerApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 200 | 1234013 | mail group not found | 请确认邮件组是否存在 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListMailgroupManagerRequest,
@@ -164,6 +166,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -270,6 +273,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -413,6 +417,13 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupManagerRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-manager/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -434,6 +445,26 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupManagerRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListMailgroupManagerRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListMailgroupManagerRequest {
+    type Item = MailgroupManager;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`BatchCreateMailgroupManagerRequest`].

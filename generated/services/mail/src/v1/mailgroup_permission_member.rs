@@ -119,6 +119,8 @@ impl<'a> MailgroupPermissionMemberApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 404 | 1234013 | mail group not found | 请确认邮件组是否存在 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListMailgroupPermissionMemberRequest,
@@ -220,6 +222,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupPermissionMemberReques
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -307,6 +310,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupPermissionMemberReques
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -397,6 +401,7 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -500,6 +505,7 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -631,6 +637,13 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -655,6 +668,26 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListMailgroupPermissionMemberRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListMailgroupPermissionMemberRequest {
+    type Item = MailgroupPermissionMember;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`BatchCreateMailgroupPermissionMemberRequest`].

@@ -141,6 +141,8 @@ impl<'a> PublicMailboxMemberApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 404 | 1234016 | public mailbox not found | 请确认公共邮箱是否存在 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListPublicMailboxMemberRequest,
@@ -212,6 +214,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeletePublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -267,6 +270,7 @@ impl ::feishu_runtime::ApiRequest for ClearPublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/clear",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -343,6 +347,7 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -414,6 +419,7 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -493,6 +499,7 @@ impl ::feishu_runtime::ApiRequest for GetPublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -607,6 +614,13 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -628,6 +642,26 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListPublicMailboxMemberRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListPublicMailboxMemberRequest {
+    type Item = PublicMailboxMember;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`BatchDeletePublicMailboxMemberRequest`].

@@ -117,6 +117,7 @@ impl ::feishu_runtime::ApiRequest for AccessibleMailboxesUserMailboxRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/accessible_mailboxes",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -180,6 +181,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -168,6 +168,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxAliasRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -237,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxAliasRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -337,6 +339,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxAliasRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-alias/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

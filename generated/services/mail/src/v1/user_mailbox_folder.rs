@@ -214,6 +214,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -292,6 +293,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -365,6 +367,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -445,6 +448,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -538,6 +542,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxFolderRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

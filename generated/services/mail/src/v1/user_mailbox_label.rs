@@ -215,6 +215,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxLabelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -302,6 +303,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxLabelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -373,6 +375,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxLabelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -485,6 +488,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxLabelRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

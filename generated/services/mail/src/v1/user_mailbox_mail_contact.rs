@@ -56,6 +56,8 @@ impl<'a> UserMailboxMailContactApi<'a> {
     /// | 400 | 1230001 | 参数错误 | 修改参数后重试 |
     /// | 403 | 1230002 | 内部错误 | 请稍后重试 |
     /// | 500 | 1230003 | 无权限 | 成为公共邮箱成员或申请相关数据权限后调用该接口 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListUserMailboxMailContactRequest,
@@ -162,6 +164,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxMailContactRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -267,6 +270,13 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMailContactRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -283,6 +293,26 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMailContactRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUserMailboxMailContactRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUserMailboxMailContactRequest {
+    type Item = MailContact;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`UserMailboxMailContactApi::patch`]: 修改邮箱联系人信息.
@@ -364,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxMailContactRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-mail_contact/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(97usize);

@@ -164,6 +164,8 @@ impl<'a> UserMailboxMessageApi<'a> {
     /// | 400 | 1230001 | invalid param | 修改参数后重试 |
     /// | 403 | 1230002 | no permission | 无权限访问，请确认应用是否具备访问该资源的权限。如使用用户身份访问，请确认具备此用户的访问权限；如使用租户身份访问，请确认已申请对应的数据范围权限。 |
     /// | 500 | 1230003 | internal error | 请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListUserMailboxMessageRequest,
@@ -355,6 +357,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -473,6 +476,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_modify",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -567,6 +571,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_trash",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -665,6 +670,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -764,6 +770,7 @@ impl ::feishu_runtime::ApiRequest for GetByCardUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get_by_card",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -912,6 +919,13 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -937,6 +951,26 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUserMailboxMessageRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUserMailboxMessageRequest {
+    type Item = String;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`UserMailboxMessageApi::modify`]: 修改邮件.
@@ -1048,6 +1082,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/modify",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -1231,6 +1266,7 @@ impl ::feishu_runtime::ApiRequest for SendUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/send",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1315,6 +1351,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxMessageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/trash",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

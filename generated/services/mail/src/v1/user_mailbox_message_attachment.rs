@@ -122,6 +122,7 @@ impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxMessageAttachmentReq
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message-attachment/download_url",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);

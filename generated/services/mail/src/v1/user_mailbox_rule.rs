@@ -214,6 +214,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -289,6 +290,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -354,6 +356,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -436,6 +439,7 @@ impl ::feishu_runtime::ApiRequest for ReorderUserMailboxRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/reorder",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -530,6 +534,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxRuleRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

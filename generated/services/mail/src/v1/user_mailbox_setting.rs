@@ -95,6 +95,7 @@ impl ::feishu_runtime::ApiRequest for SendAsUserMailboxSettingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-setting/send_as",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

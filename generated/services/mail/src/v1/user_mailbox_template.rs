@@ -254,6 +254,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -344,6 +345,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -429,6 +431,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -494,6 +497,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -618,6 +622,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxTemplateRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);

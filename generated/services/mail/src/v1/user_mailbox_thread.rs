@@ -113,6 +113,8 @@ impl<'a> UserMailboxThreadApi<'a> {
     /// | 400 | 1234039 | provide exactly one of folder_id or label_id | 必须且仅能指定 folder_id 或 label_id 中的一个，请检查参数 |
     /// | 500 | 1234008 | internal server error | 服务器内部错误，请稍后重试 |
     /// | 500 | 1235000 | unknown error | 服务器内部错误，请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListUserMailboxThreadRequest,
@@ -259,6 +261,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_modify",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -353,6 +356,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_trash",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -471,6 +475,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -663,6 +668,13 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -688,6 +700,26 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUserMailboxThreadRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUserMailboxThreadRequest {
+    type Item = Thread;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`UserMailboxThreadApi::modify`]: 修改邮件会话.
@@ -787,6 +819,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/modify",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -873,6 +906,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxThreadRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/trash",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

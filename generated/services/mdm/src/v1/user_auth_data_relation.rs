@@ -142,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for BindUserAuthDataRelationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v1/user_auth_data_relation/bind",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -246,6 +247,7 @@ impl ::feishu_runtime::ApiRequest for UnbindUserAuthDataRelationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v1/user_auth_data_relation/unbind",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

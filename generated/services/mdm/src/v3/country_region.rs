@@ -57,6 +57,8 @@ impl<'a> CountryRegionApi<'a> {
     /// | 500 | 1640119 | producer not found error | 消息生产者错误，联系飞书技术支持排查 |
     /// | 500 | 1640120 | custom func request error | 自定义执行器请求错误，联系飞书技术支持排查 |
     /// | 500 | 1640121 | custom func response error | 自定义执行器响应错误，联系飞书技术支持排查 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCountryRegionRequest,
@@ -428,6 +430,13 @@ impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/mdm-v3/country_region/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "next_page_token",
+            has_more: None,
+            items: Some("data"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -459,6 +468,26 @@ impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCountryRegionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: None,
+            token: response.next_page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCountryRegionRequest {
+    type Item = CountryRegion;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.data.unwrap_or_default()
     }
 }
 /// 国家/地区目录列表

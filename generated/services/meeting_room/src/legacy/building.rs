@@ -77,6 +77,8 @@ impl<'a> BuildingApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `calendar:room:readonly` (获取会议室信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListBuildingRequest,
@@ -142,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNyUjL5cjM14SO3ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -188,6 +191,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQzMxYjL0MTM24CNzEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -227,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for CreateBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNwYjLwUDM24CM1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -266,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for DeleteBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzMxYjLzMTM24yMzEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -343,6 +349,13 @@ impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugzNyUjL4cjM14CO3ITN",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("buildings"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -362,6 +375,26 @@ impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
         if let Some(value) = &self.fields {
             out.push("fields", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListBuildingRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListBuildingRequest {
+    type Item = Buildings;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.buildings.unwrap_or_default()
     }
 }
 /// The parameters of [`BuildingApi::update`]: 更新建筑物.
@@ -393,6 +426,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBuildingRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETNwYjLxUDM24SM1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

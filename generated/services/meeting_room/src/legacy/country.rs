@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for ListCountryRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNwYjL0UDM24CN1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNwYjL1UDM24SN1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -77,6 +77,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetFreebusyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDOyUjLygjM14iM4ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceReplyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzN4UjL2cDO14iN3gTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -77,6 +77,8 @@ impl<'a> RoomApi<'a> {
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
     /// - Scopes (any one): `calendar:room:readonly` (获取会议室信息)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListRoomRequest,
@@ -142,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDOyUjLxgjM14SM4ITN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -188,6 +191,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMxYjL2MTM24iNzEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -227,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITNwYjLyUDM24iM1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -266,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzMxYjL1MTM24SNzEjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -355,6 +361,13 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOyUjLwgjM14CM4ITN",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("rooms"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -375,6 +388,26 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
         if let Some(value) = &self.fields {
             out.push("fields", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListRoomRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListRoomRequest {
+    type Item = Rooms;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.rooms.unwrap_or_default()
     }
 }
 /// The parameters of [`RoomApi::update`]: 更新会议室.
@@ -406,6 +439,7 @@ impl ::feishu_runtime::ApiRequest for UpdateRoomRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTNwYjLzUDM24yM1AjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

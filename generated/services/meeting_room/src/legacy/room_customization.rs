@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for CreateRoomCustomizationRequest {
         envelope: ::feishu_runtime::Envelope::Flat,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/query-meeting-room-customization-setting",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

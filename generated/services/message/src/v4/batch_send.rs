@@ -191,6 +191,7 @@ impl ::feishu_runtime::ApiRequest for CreateBatchSendRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDO1EjL3gTNx4yN4UTM",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -91,6 +91,8 @@ impl<'a> MinuteApi<'a> {
     /// | 400 | 2094101 | failed to build minutes filter | 妙记过滤条件构建失败，请检查参数是否合法 |
     /// | 400 | 2094102 | minutes time format is invalid, expected ISO 8601 | 妙记时间格式不正确，create_time.start_time / end_time 必须使用 ISO 8601（例如 2024-01-01T00:00:00Z） |
     /// | 500 | 2095101 | failed to convert minutes search result | 妙记搜索结果转换失败，通常为下游 Meta 数据缺失或格式异常，请稍后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchMinuteRequest,
@@ -181,6 +183,7 @@ impl ::feishu_runtime::ApiRequest for ArtifactsMinuteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/artifacts",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -291,6 +294,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -478,6 +482,13 @@ impl ::feishu_runtime::ApiRequest for SearchMinuteRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -500,6 +511,26 @@ impl ::feishu_runtime::ApiRequest for SearchMinuteRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchMinuteRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchMinuteRequest {
+    type Item = MinutesSearchItem;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The `data` returned for [`ArtifactsMinuteRequest`].

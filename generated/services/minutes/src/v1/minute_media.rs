@@ -127,6 +127,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteMediaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-media/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

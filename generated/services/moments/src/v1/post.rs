@@ -108,6 +108,7 @@ impl ::feishu_runtime::ApiRequest for GetPostRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/moments-v1/post/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

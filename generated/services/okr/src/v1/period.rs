@@ -60,6 +60,8 @@ impl<'a> PeriodApi<'a> {
     /// | 400 | 1001002 | no permission | 您无权访问该接口，请确认您的登录凭证 |
     /// | 400 | 1001003 | user not found | 用户不存在 |
     /// | 400 | 1001004 | okr data not found | 对应ID的数据不存在 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListPeriodRequest,
@@ -174,6 +176,7 @@ impl ::feishu_runtime::ApiRequest for CreatePeriodRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -271,6 +274,13 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -284,6 +294,26 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
         if let Some(value) = &self.page_size {
             out.push("page_size", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListPeriodRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListPeriodRequest {
+    type Item = Period;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`PeriodApi::patch`]: 修改 OKR 周期状态.
@@ -371,6 +401,7 @@ impl ::feishu_runtime::ApiRequest for PatchPeriodRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -158,6 +158,7 @@ impl ::feishu_runtime::ApiRequest for QueryReviewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/review/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

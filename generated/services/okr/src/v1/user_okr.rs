@@ -32,6 +32,8 @@ impl<'a> UserOkrApi<'a> {
     /// | 400 | 1001002 | No permission. | 您无权访问该接口，请确认您的登录凭证 |
     /// | 400 | 1001003 | User not found. | 用户不存在 |
     /// | 400 | 1001004 | OKR data not found. | 对应ID的数据不存在 |
+    ///
+    /// Paged by position (`offset`): ask for each page with it; there is no page stream.
     pub fn list(
         &self,
         request: ListUserOkrRequest,
@@ -188,6 +190,7 @@ impl ::feishu_runtime::ApiRequest for ListUserOkrRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/user-okr/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -94,6 +94,7 @@ impl ::feishu_runtime::ApiRequest for QuerySessionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/passport-v1/session/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -30,6 +30,8 @@ impl<'a> CostAllocationReportApi<'a> {
     /// | 200 | 2500005 | report has changed, please fetch again | 报表已变更，请重新获取。一般为报表拉取过程中新发布了报表。需要不传page_token参数，重新从头拉取 |
     /// | 200 | 2500006 | report not found or unpublished | 报表不存在或者未发布，请检查参数并且联系报表管理员确认发布报表后再尝试 |
     /// | 500 | 2500007 | report fetch fail | 获取报表数据失败，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages).
     pub fn list(
         &self,
         request: ListCostAllocationReportRequest,
@@ -163,6 +165,13 @@ impl ::feishu_runtime::ApiRequest for ListCostAllocationReportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/cost_allocation_report/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: None,
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -180,6 +189,20 @@ impl ::feishu_runtime::ApiRequest for ListCostAllocationReportRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCostAllocationReportRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
     }
 }
 /// 成本项数据

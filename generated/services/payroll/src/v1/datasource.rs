@@ -27,6 +27,8 @@ impl<'a> DatasourceApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 2500001 | unknown error | 未知错误，联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 400 | 2500002 | param invalid | 参数异常，检查入参 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListDatasourceRequest,
@@ -111,6 +113,13 @@ impl ::feishu_runtime::ApiRequest for ListDatasourceRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("datasources"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -125,6 +134,26 @@ impl ::feishu_runtime::ApiRequest for ListDatasourceRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListDatasourceRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDatasourceRequest {
+    type Item = Datasource;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.datasources.unwrap_or_default()
     }
 }
 /// 数据源列表

@@ -32,6 +32,8 @@ impl<'a> DatasourceRecordApi<'a> {
     /// | 200 | 2500007 | field_filter: {field code} values size is not valid | 查询条件传入的值过多 |
     /// | 200 | 2500019 | {field_code} format not valid | 字段传入的值的格式不正确，请按照字段类型传入正确格式的值 |
     /// | 200 | 2500010 | filter field_code:{field_code} duplicated | 字段重复 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryDatasourceRecordRequest,
@@ -209,6 +211,13 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("records"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -226,6 +235,26 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryDatasourceRecordRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryDatasourceRecordRequest {
+    type Item = DatasourceRecord;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.records.unwrap_or_default()
     }
 }
 /// The parameters of [`DatasourceRecordApi::save`]: 创建 / 更新外部算薪数据.
@@ -375,6 +404,7 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/save",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -27,6 +27,8 @@ impl<'a> PaygroupApi<'a> {
     /// | 500 | 2500001 | unknown error | 内部服务错误，请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 404 | 2500002 | param invalid | 参数错误，请检查参数 |
     /// | 500 | 2500003 | rpc fail | 请重试，如仍失败请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListPaygroupRequest,
@@ -117,6 +119,13 @@ impl ::feishu_runtime::ApiRequest for ListPaygroupRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/paygroup/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -133,6 +142,26 @@ impl ::feishu_runtime::ApiRequest for ListPaygroupRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListPaygroupRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListPaygroupRequest {
+    type Item = Paygroup;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 薪资组名称

@@ -30,6 +30,8 @@ impl<'a> PaymentActivityDetailApi<'a> {
     /// | 400 | 2500002 | param is invalid | 参数错误，请检查参数。 |
     /// | 500 | 2500003 | rpc fail | 请求调用出错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 200 | 2500004 | current payment activity is not exist or deleted | 当前发薪活动不存在或已被删除。 |
+    ///
+    /// Paged by position (`page_index`): ask for each page with it; there is no page stream.
     pub fn list(
         &self,
         request: ListPaymentActivityDetailRequest,
@@ -178,6 +180,7 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityDetailRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_activity_detail/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -39,6 +39,8 @@ impl<'a> PaymentDetailApi<'a> {
     /// | 400 | 2500006 | Pay start and end dates and payment activity ID can't both be empty. | 发薪起止日、发薪活动 ID 不得均为空。 |
     /// | 500 | 2500007 | rpc fail | 请求调用出错，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 400 | 2500008 | Too many payment activities. Please shorten the pay date range. | 发薪活动数量过多，请缩短发薪日时间范围。 |
+    ///
+    /// Paged by position (`page_index`): ask for each page with it; there is no page stream.
     pub fn query(
         &self,
         request: QueryPaymentDetailRequest,
@@ -139,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for QueryPaymentDetailRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_detail/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -114,6 +114,7 @@ impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v1/review_data/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

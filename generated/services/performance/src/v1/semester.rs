@@ -158,6 +158,7 @@ impl ::feishu_runtime::ApiRequest for ListSemesterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v1/semester/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

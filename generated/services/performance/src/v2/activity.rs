@@ -111,6 +111,7 @@ impl ::feishu_runtime::ApiRequest for QueryActivityRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/activity/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

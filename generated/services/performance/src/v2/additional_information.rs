@@ -27,6 +27,8 @@ impl<'a> AdditionalInformationApi<'a> {
     /// | 400 | 1580102 | param is invalid | 检查参数是否正确，例如类型，大小 |
     /// | 400 | 1580105 | semester_id is invalid | 周期 ID 不合法，请检查入参 `semester_id` 是否正确 |
     /// | 500 | 1580101 | internal error | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryAdditionalInformationRequest,
@@ -152,6 +154,13 @@ impl ::feishu_runtime::ApiRequest for QueryAdditionalInformationRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_information/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("additional_informations"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -174,6 +183,26 @@ impl ::feishu_runtime::ApiRequest for QueryAdditionalInformationRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryAdditionalInformationRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryAdditionalInformationRequest {
+    type Item = AdditionalInformation;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.additional_informations.unwrap_or_default()
     }
 }
 /// 补充信息列表

@@ -130,6 +130,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAdditionalInformationBatchRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/additional_informations-batch/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

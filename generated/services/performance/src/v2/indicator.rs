@@ -25,6 +25,8 @@ impl<'a> IndicatorApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1580102 | param is invalid | 检查参数是否正确，例如类型，大小 |
     /// | 500 | 1580101 | internal error | 请根据实际报错信息定位或咨询[技术支持](https://applink.feishu.cn/TLJpeNdW) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryIndicatorRequest,
@@ -128,6 +130,13 @@ impl ::feishu_runtime::ApiRequest for QueryIndicatorRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/indicator/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("indicators"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -147,6 +156,26 @@ impl ::feishu_runtime::ApiRequest for QueryIndicatorRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryIndicatorRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryIndicatorRequest {
+    type Item = Indicator;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.indicators.unwrap_or_default()
     }
 }
 /// 评估项名称

@@ -25,6 +25,8 @@ impl<'a> QuestionApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1580102 | param is invalid | 检查传入的参数 |
     /// | 500 | 1580101 | internal error | 内部错误，请稍后重试，仍然出现可以[咨询客服](https://applink.feishu.cn/client/helpdesk/open?id=6626260912531570952&extra=%7B%22channel%22%3A14%2C%22created_at%22%3A1614493146%2C%22scenario_id%22%3A6885151765134622721%2C%22signature%22%3A%22ca94c408b966dc1de2083e5bbcd418294c146e98%22%7D) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryQuestionRequest,
@@ -128,6 +130,13 @@ impl ::feishu_runtime::ApiRequest for QueryQuestionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/question/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("tag_based_questions"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -147,6 +156,26 @@ impl ::feishu_runtime::ApiRequest for QueryQuestionRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryQuestionRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryQuestionRequest {
+    type Item = Question;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.tag_based_questions.unwrap_or_default()
     }
 }
 /// 填写题名称

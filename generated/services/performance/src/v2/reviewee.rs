@@ -30,6 +30,8 @@ impl<'a> RevieweeApi<'a> {
     /// | 400 | 1580107 | page token invalid | page token 不存在，请检查 `page_token` 入参是否正确 |
     /// | 400 | 1580108 | page token expired | page token 已过期，请重新获取 `page_token` |
     /// | 400 | 1580901 | tenant no licnese | 租户无绩效席位，请联系租户管理员开通绩效席位 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryRevieweeRequest,
@@ -172,6 +174,13 @@ impl ::feishu_runtime::ApiRequest for QueryRevieweeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/reviewee/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("reviewees"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -194,6 +203,26 @@ impl ::feishu_runtime::ApiRequest for QueryRevieweeRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryRevieweeRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryRevieweeRequest {
+    type Item = Reviewee;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.reviewees.unwrap_or_default()
     }
 }
 /// The request body of [`QueryRevieweeRequest`].

@@ -31,6 +31,8 @@ impl<'a> TaskApi<'a> {
     /// | 400 | 1430001 | tenant key  not exist | 确认参数正确性 |
     /// | 400 | 1430002 | page size   invalid | 确认参数正确性 |
     /// | 400 | 1430003 | rule  not exist | 确认参数正确性 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn query(
         &self,
         request: QueryTaskRequest,
@@ -115,6 +117,13 @@ impl ::feishu_runtime::ApiRequest for QueryTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/report/report-v1/task/query",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -131,6 +140,26 @@ impl ::feishu_runtime::ApiRequest for QueryTaskRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for QueryTaskRequest {
+    fn page_token(&self) -> Option<&str> {
+        Some(self.body.page_token.as_str()).filter(|token| !token.is_empty())
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token.unwrap_or_default();
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for QueryTaskRequest {
+    type Item = Task;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 汇报表单内容

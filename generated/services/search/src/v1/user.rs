@@ -22,6 +22,8 @@ impl<'a> UserApi<'a> {
     /// - Access token: `user_access_token`
     /// - Scopes (any one): `contact:user:search` (搜索用户)
     /// - Sensitive fields need: `contact:user.employee_id:readonly` (获取用户 user ID)
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListUserRequest,
@@ -86,6 +88,13 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTM4UjLzEDO14yMxgTN",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("users"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -100,6 +109,26 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListUserRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListUserRequest {
+    type Item = Users;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.users.unwrap_or_default()
     }
 }
 /// 用户的头像信息。    **注意**：为避免 URL 更新，头像 URL 不建议保存下来长期使用，推荐你在需要使用头像 URL 时再调用本接口进行获取。

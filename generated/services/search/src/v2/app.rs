@@ -26,6 +26,8 @@ impl<'a> AppApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1278001 | invalid param | 参数错误，请检查参数 |
     /// | 500 | 1278002 | Internal Server Error | 系统错误 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn create(
         &self,
         request: CreateAppRequest,
@@ -136,6 +138,13 @@ impl ::feishu_runtime::ApiRequest for CreateAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/app/create",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -158,6 +167,26 @@ impl ::feishu_runtime::ApiRequest for CreateAppRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for CreateAppRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for CreateAppRequest {
+    type Item = String;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`CreateAppRequest`].

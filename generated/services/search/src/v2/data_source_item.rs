@@ -207,6 +207,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateDataSourceItemRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/batch_create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -313,6 +314,7 @@ impl ::feishu_runtime::ApiRequest for CreateDataSourceItemRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -403,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDataSourceItemRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -491,6 +494,7 @@ impl ::feishu_runtime::ApiRequest for GetDataSourceItemRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -27,6 +27,8 @@ impl<'a> DocWikiApi<'a> {
     /// | 400 | 1274002 | invalid param: illegal enum value | 验证枚举字段的值是否符合定义的合法枚举范围 |
     /// | 401 | 1274011 | user_access_token is invalid or expired | 检查user_access_token是否正确或过期 |
     /// | 429 | 1277001 | rate limit exceeded | 检查当前请求频率是否超过接口限制阈值 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchDocWikiRequest,
@@ -100,6 +102,13 @@ impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/doc_wiki/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("res_units"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -111,6 +120,26 @@ impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchDocWikiRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchDocWikiRequest {
+    type Item = DocResUnit;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.res_units.unwrap_or_default()
     }
 }
 /// 文档过滤参数（doc_filter与wiki_filter至少传一个）

@@ -261,6 +261,7 @@ impl ::feishu_runtime::ApiRequest for CreateSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -360,6 +361,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -452,6 +454,7 @@ impl ::feishu_runtime::ApiRequest for GetSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -565,6 +568,7 @@ impl ::feishu_runtime::ApiRequest for PatchSchemaRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

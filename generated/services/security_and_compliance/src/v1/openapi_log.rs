@@ -25,6 +25,8 @@ impl<'a> OpenapiLogApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1780001 | Internal Server Error | 请重试，若仍有异常请联系开放平台技术支持 |
     /// | 400 | 1780103 | Request Param Error | 参照文档说明检查输入参数 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list_data(
         &self,
         request: ListDataOpenapiLogRequest,
@@ -86,6 +88,13 @@ impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v1/openapi_log/list_data",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -97,6 +106,26 @@ impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListDataOpenapiLogRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDataOpenapiLogRequest {
+    type Item = OpenapiLog;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The request body of [`ListDataOpenapiLogRequest`].

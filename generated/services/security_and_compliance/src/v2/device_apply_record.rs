@@ -105,6 +105,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceApplyRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_apply_record/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);

@@ -105,6 +105,8 @@ impl<'a> DeviceRecordApi<'a> {
     /// | 500 | 1780001 | Internal server error. | 内部接口处理失败。若无法解决请寻求客服帮助：<https://applink.larkoffice.com/TLJpeNdW> |
     /// | 400 | 1780101 | Request param error. | 检查参数是否正确。若无法解决请寻求客服帮助：<https://applink.larkoffice.com/TLJpeNdW> |
     /// | 400 | 1780102 | The API is in beta testing. Please contact customer support to request beta access. | 联系服务提供方排查：<https://applink.larkoffice.com/TLJpeNdW> |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListDeviceRecordRequest,
@@ -229,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for CreateDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -297,6 +300,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -378,6 +382,7 @@ impl ::feishu_runtime::ApiRequest for GetDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -755,6 +760,13 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -831,6 +843,26 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
         ::feishu_runtime::Validate::validate(self, "", out);
     }
 }
+impl ::feishu_runtime::PagedRequest for ListDeviceRecordRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListDeviceRecordRequest {
+    type Item = DeviceRecord;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
+    }
+}
 /// The parameters of [`DeviceRecordApi::mine`]: 获取客户端设备认证信息.
 ///
 /// With the `roundtrip` feature it is also a JSON object (serde, and schemars with `schemars`): the parameters by their wire names, and the body as `body`.
@@ -883,6 +915,7 @@ impl ::feishu_runtime::ApiRequest for MineDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/mine",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -960,6 +993,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceRecordRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

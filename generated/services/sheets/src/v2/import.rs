@@ -58,6 +58,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATO2YjLwkjN24CM5YjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for ListImportResultRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETO2YjLxkjN24SM5YjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -123,6 +123,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateSpreadsheetConditionFormatReque
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-set",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -175,6 +176,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteSpreadsheetConditionFormatReque
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -227,6 +229,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateSpreadsheetConditionFormatReque
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -281,6 +284,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetConditionFormatRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/conditionformat/condition-format-get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

@@ -126,6 +126,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetDataValidationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/set-dropdown",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -182,6 +183,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetDataValidationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/delete-datavalidation",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -246,6 +248,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetDataValidationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/query-datavalidation",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -311,6 +314,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetDataValidationRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATMzUjLwEzM14CMxMTN/datavalidation/update-datavalidation",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -105,6 +105,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetDimensionRangeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMzUjL1IzM14SNyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -163,6 +164,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetDimensionRangeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucjMzUjL3IzM14yNyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -216,6 +218,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetDimensionRangeRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMzUjL2IzM14iNyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -72,6 +72,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetInsertDimensionRangeReque
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMzUjL0IzM14CNyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);

@@ -72,6 +72,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetMergeCellRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNzUjL5QzM14SO0MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

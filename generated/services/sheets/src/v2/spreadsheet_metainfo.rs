@@ -91,6 +91,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetMetainfoRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETMzUjLxEzM14SMxMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -68,6 +68,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetPropertyRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucTMzUjL3EzM14yNxMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

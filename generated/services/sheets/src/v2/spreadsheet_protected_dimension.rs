@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetProtectedDimensionRequest
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNzUjL4QzM14CO0MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -71,6 +71,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetProtectedRangeBatchDelReq
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -100,6 +100,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetProtectedRangeBatchGetReque
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTM5YjL0ETO24CNxkjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

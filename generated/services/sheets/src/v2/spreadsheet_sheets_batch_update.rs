@@ -79,6 +79,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetsBatchUpdateRequest 
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugjMzUjL4IzM14COyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

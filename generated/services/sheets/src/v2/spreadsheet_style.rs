@@ -75,6 +75,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStyleRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjMzUjL5IzM14SOyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

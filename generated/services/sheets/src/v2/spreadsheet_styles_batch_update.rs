@@ -76,6 +76,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStylesBatchUpdateRequest 
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAzMzUjLwMzM14CMzMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

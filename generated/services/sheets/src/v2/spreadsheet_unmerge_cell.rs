@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetUnmergeCellRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNzUjLwUzM14CM1MTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

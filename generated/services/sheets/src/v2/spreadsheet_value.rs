@@ -144,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetValueRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTMzUjL4EzM14COxMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -211,6 +212,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetValueRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjMzUjLwIzM14CMyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -96,6 +96,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesAppendRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjMzUjLzIzM14yMyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -119,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetValuesBatchGetRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTMzUjL5EzM14SOxMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

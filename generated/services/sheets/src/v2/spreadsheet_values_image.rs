@@ -71,6 +71,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesImageRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNxYjL1QTM24SN0EjN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -78,6 +78,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesPrependRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjMzUjLyIzM14iMyMTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -180,6 +180,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -287,6 +288,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -391,6 +393,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -336,6 +336,7 @@ impl ::feishu_runtime::ApiRequest for FindSpreadsheetSheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/find",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);
@@ -437,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -604,6 +606,7 @@ impl ::feishu_runtime::ApiRequest for MoveDimensionSpreadsheetSheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/move_dimension",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -697,6 +700,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -857,6 +861,7 @@ impl ::feishu_runtime::ApiRequest for ReplaceSpreadsheetSheetRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet/replace",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -293,6 +293,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -430,6 +431,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -546,6 +548,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -702,6 +705,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

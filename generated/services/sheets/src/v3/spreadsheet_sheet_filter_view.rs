@@ -378,6 +378,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -515,6 +516,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -650,6 +652,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -825,6 +828,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFilterViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -969,6 +973,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

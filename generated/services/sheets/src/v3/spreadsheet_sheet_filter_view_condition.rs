@@ -354,6 +354,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewConditionR
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(125usize);
@@ -511,6 +512,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewConditionR
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -666,6 +668,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewConditionRequ
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -809,6 +812,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewConditionRe
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(131usize);
@@ -991,6 +995,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterViewConditionR
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-filter_view-condition/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);

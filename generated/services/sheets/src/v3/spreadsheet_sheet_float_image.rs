@@ -355,6 +355,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFloatImageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -486,6 +487,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFloatImageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -627,6 +629,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFloatImageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -790,6 +793,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFloatImageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -916,6 +920,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFloatImageRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/sheets-v3/spreadsheet-sheet-float_image/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

@@ -46,6 +46,8 @@ impl<'a> AppApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 3340001 | param is invalid | 输入参数不合法，请检查输入参数 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListAppRequest,
@@ -133,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -199,6 +202,13 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -212,6 +222,26 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         if let Some(value) = &self.page_token {
             out.push("page_token", value);
         }
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListAppRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListAppRequest {
+    type Item = App;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`AppApi::patch`]: 更新妙搭应用信息.
@@ -257,6 +287,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -326,6 +357,7 @@ impl ::feishu_runtime::ApiRequest for SqlCommandsAppRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/sql_commands",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -77,6 +77,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppUploadAndReleaseHtmlCodeRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/upload_html_code_and_release",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

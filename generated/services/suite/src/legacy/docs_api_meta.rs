@@ -59,6 +59,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocsApiMetaRequest {
         envelope: ::feishu_runtime::Envelope::Data,
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjN3UjLzYzN14yM2cTN",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -177,6 +177,8 @@ impl<'a> TaskApi<'a> {
     /// | 500 | 1470605 | failed to get task list | 一般是系统内部错误造成的，可联系维护同学进行处理 |
     /// | 400 | 1470421 | page_size exceed 100 | 分页大小超过最大值100，需要减小page_size的值 |
     /// | 400 | 1470422 | failed to parse page_token | 解析分页标识失败，需要检查分页标识是否合法 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListTaskRequest,
@@ -352,6 +354,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteCollaboratorTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/batch_delete_collaborator",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -460,6 +463,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteFollowerTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/batch_delete_follower",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -632,6 +636,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -721,6 +726,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -799,6 +805,7 @@ impl ::feishu_runtime::ApiRequest for GetTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -957,6 +964,13 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -985,6 +999,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListTaskRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListTaskRequest {
+    type Item = Task;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`TaskApi::patch`]: 更新任务.
@@ -1198,6 +1232,7 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1294,6 +1329,7 @@ impl ::feishu_runtime::ApiRequest for UncompleteTaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task/uncomplete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -104,6 +104,8 @@ impl<'a> TaskCommentApi<'a> {
     /// | 400 | 1470422 | failed to parse page_token | 解析分页标识失败，需要检查分页标识是否合法 |
     /// | 400 | 1470602 | Invalid task id. | 请检查任务的 id 是否合法 |
     /// | 404 | 1470733 | comment not found | 一般是回复评论时传的parent_id有问题 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListTaskCommentRequest,
@@ -229,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -303,6 +306,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -382,6 +386,7 @@ impl ::feishu_runtime::ApiRequest for GetTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -549,6 +554,13 @@ impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -573,6 +585,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListTaskCommentRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListTaskCommentRequest {
+    type Item = Comment;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`TaskCommentApi::update`]: 更新评论.
@@ -681,6 +713,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTaskCommentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/task-v1/task-comment/update",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

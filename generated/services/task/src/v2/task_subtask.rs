@@ -63,6 +63,8 @@ impl<'a> TaskSubtaskApi<'a> {
     /// | 404 | 1470404 | 父任务不存在或者已删除。 | 确认要访问的父任务是否存在或已删除。 |
     /// | 500 | 1470500 | 服务器错误。 | 尝试重试调用。如持续失败，请联系支持人员进行反馈。 |
     /// | 403 | 1470403 | 缺少父任务的读取权限。 | 检查调用身份是否有父任务的读取权限。详见：[任务是如何鉴权的？](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/faq) |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListTaskSubtaskRequest,
@@ -179,6 +181,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task-subtask/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -331,6 +334,13 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task-subtask/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -352,6 +362,26 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListTaskSubtaskRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListTaskSubtaskRequest {
+    type Item = Task;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 任务的附件列表

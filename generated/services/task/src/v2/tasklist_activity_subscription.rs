@@ -226,6 +226,7 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistActivitySubscriptionRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -315,6 +316,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTasklistActivitySubscriptionRequest 
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -431,6 +433,7 @@ impl ::feishu_runtime::ApiRequest for ListTasklistActivitySubscriptionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -551,6 +554,7 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistActivitySubscriptionRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist-activity_subscription/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);

@@ -54,6 +54,8 @@ impl<'a> CollaborationTenantApi<'a> {
     /// |---|---|---|---|
     /// | 400 | 1970012 | Page token is invalid error. | 使用接口返回的page token |
     /// | 400 | 1970011 | Page size is invalid error. | 使用1-100范围的值 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListCollaborationTenantRequest,
@@ -84,6 +86,8 @@ impl<'a> CollaborationTenantApi<'a> {
     /// | 400 | 1970011 | Page size is invalid error. | 填写正确的Page size |
     /// | 400 | 1971007 | App not visible to target tenant. | 请设置应用对关联组织的权限 |
     /// | 400 | 1971008 | App not visible to target department. | 请设置应用对部门的权限 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn visible_organization(
         &self,
         request: VisibleOrganizationCollaborationTenantRequest,
@@ -140,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -229,6 +234,13 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("target_tenant_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -245,6 +257,26 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListCollaborationTenantRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListCollaborationTenantRequest {
+    type Item = CollaborationTenant;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.target_tenant_list.unwrap_or_default()
     }
 }
 /// The parameters of [`CollaborationTenantApi::visible_organization`]: 获取关联组织的部门和成员信息.
@@ -422,6 +454,13 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/visible_organization",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("collaboration_entity_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(103usize);
@@ -452,6 +491,26 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for VisibleOrganizationCollaborationTenantRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for VisibleOrganizationCollaborationTenantRequest {
+    type Item = CollaborationEntity;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.collaboration_entity_list.unwrap_or_default()
     }
 }
 /// 组织icon信息

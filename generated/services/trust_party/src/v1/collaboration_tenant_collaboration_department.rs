@@ -125,6 +125,7 @@ for GetCollaborationTenantCollaborationDepartmentRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_department/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(130usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantCollaborationUserReq
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_user/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(118usize);

@@ -208,6 +208,7 @@ impl ::feishu_runtime::ApiRequest for GetExportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -293,6 +294,7 @@ impl ::feishu_runtime::ApiRequest for MeetingListExportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/meeting_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -385,6 +387,7 @@ impl ::feishu_runtime::ApiRequest for ParticipantListExportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/participant_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -477,6 +480,7 @@ impl ::feishu_runtime::ApiRequest for ParticipantQualityListExportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/participant_quality_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -555,6 +559,7 @@ impl ::feishu_runtime::ApiRequest for ResourceReservationListExportRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/export/resource_reservation_list",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -153,6 +153,8 @@ impl<'a> MeetingApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 121001 | internal error | 服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW) |
     /// | 400 | 121003 | param error | 参数错误，检查参数的取值范围（请按照上面字段说明自查） |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list_by_no(
         &self,
         request: ListByNoMeetingRequest,
@@ -189,6 +191,8 @@ impl<'a> MeetingApi<'a> {
     /// | 500 | 122602 | failed to build meeting filter | 参数错误，请检查 meeting_filter 参数的筛选条件是否符合接口文档中的要求 |
     /// | 500 | 122603 | failed to convert meeting search result | 服务器内部错误，如果重试无效可联系[技术支持](https://applink.larkoffice.com/TLJpeNdW) |
     /// | 500 | 122604 | invalid meeting room ID format | 参数错误，请检查会议室 ID（open_room_ids）的格式是否与示例值一致（如 omm_4de32cf10a4358788ff4e09e37ebbf9b） |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchMeetingRequest,
@@ -307,6 +311,7 @@ impl ::feishu_runtime::ApiRequest for EndMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/end",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -440,6 +445,7 @@ impl ::feishu_runtime::ApiRequest for GetMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -580,6 +586,7 @@ impl ::feishu_runtime::ApiRequest for InviteMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/invite",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -697,6 +704,7 @@ impl ::feishu_runtime::ApiRequest for KickoutMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/kickout",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -821,6 +829,13 @@ impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/list_by_no",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("meeting_briefs"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -840,6 +855,26 @@ impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListByNoMeetingRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListByNoMeetingRequest {
+    type Item = Meeting;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.meeting_briefs.unwrap_or_default()
     }
 }
 /// The parameters of [`MeetingApi::search`]: 搜索会议记录.
@@ -1005,6 +1040,13 @@ impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1024,6 +1066,26 @@ impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchMeetingRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchMeetingRequest {
+    type Item = MeetingSearchItem;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// The parameters of [`MeetingApi::set_host`]: 设置主持人.
@@ -1147,6 +1209,7 @@ impl ::feishu_runtime::ApiRequest for SetHostMeetingRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/set_host",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -40,6 +40,8 @@ impl<'a> MeetingListApi<'a> {
     /// | 400 | 126016 | end time cannot exceed start time for one month or smaller than start time for future schedule list | 待召开会议结束时间不能超过开始时间一个月或者小于开始时间 |
     /// | 404 | 121004 | data not exist | 请求的数据不存在，请检查传入的ID是否正确或是否存在该数据 |
     /// | 403 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get(
         &self,
         request: GetMeetingListRequest,
@@ -318,6 +320,13 @@ impl ::feishu_runtime::ApiRequest for GetMeetingListRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting_list/get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("meeting_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -360,6 +369,26 @@ impl ::feishu_runtime::ApiRequest for GetMeetingListRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetMeetingListRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetMeetingListRequest {
+    type Item = MeetingInfo;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.meeting_list.unwrap_or_default()
     }
 }
 /// The `data` returned for [`GetMeetingListRequest`].

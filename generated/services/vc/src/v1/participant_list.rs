@@ -36,6 +36,8 @@ impl<'a> ParticipantListApi<'a> {
     /// | 400 | 126015 | not support room_id | 不支持用room_id筛选 |
     /// | 404 | 121004 | data not exist | 请求的数据不存在 |
     /// | 403 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get(
         &self,
         request: GetParticipantListRequest,
@@ -281,6 +283,13 @@ impl ::feishu_runtime::ApiRequest for GetParticipantListRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/participant_list/get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("participants"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -315,6 +324,26 @@ impl ::feishu_runtime::ApiRequest for GetParticipantListRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetParticipantListRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetParticipantListRequest {
+    type Item = Participant;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.participants.unwrap_or_default()
     }
 }
 /// The `data` returned for [`GetParticipantListRequest`].

@@ -36,6 +36,8 @@ impl<'a> ParticipantQualityListApi<'a> {
     /// | 400 | 126010 | cannot find device according to the params you provide | 根据提供的参数无法获取设备信息 |
     /// | 404 | 121004 | data not exist | 无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的 |
     /// | 403 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get(
         &self,
         request: GetParticipantQualityListRequest,
@@ -259,6 +261,13 @@ impl ::feishu_runtime::ApiRequest for GetParticipantQualityListRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/participant_quality_list/get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("participant_quality_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -288,6 +297,26 @@ impl ::feishu_runtime::ApiRequest for GetParticipantQualityListRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetParticipantQualityListRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetParticipantQualityListRequest {
+    type Item = ParticipantQuality;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.participant_quality_list.unwrap_or_default()
     }
 }
 /// The `data` returned for [`GetParticipantQualityListRequest`].

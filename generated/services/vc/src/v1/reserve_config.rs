@@ -189,6 +189,7 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -299,6 +300,7 @@ impl ::feishu_runtime::ApiRequest for ReserveScopeReserveConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config/reserve_scope",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

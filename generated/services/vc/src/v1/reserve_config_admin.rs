@@ -175,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for GetReserveConfigAdminRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-admin/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -320,6 +321,7 @@ impl ::feishu_runtime::ApiRequest for PatchReserveConfigAdminRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve_config-admin/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -30,6 +30,8 @@ impl<'a> ResourceReservationListApi<'a> {
     /// | 400 | 126006 | end time cannot exceed start time for one day or smaller than start time | 结束时间不能超过开始时间一天或者小于开始时间 |
     /// | 404 | 121004 | data not exist | 无效的请求体，请确保请求方法、请求信息、请求数据格式等是正确的 |
     /// | 403 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn get(
         &self,
         request: GetResourceReservationListRequest,
@@ -208,6 +210,13 @@ impl ::feishu_runtime::ApiRequest for GetResourceReservationListRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/resource_reservation_list/get",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("room_reservation_list"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -236,6 +245,26 @@ impl ::feishu_runtime::ApiRequest for GetResourceReservationListRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for GetResourceReservationListRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for GetResourceReservationListRequest {
+    type Item = RoomMeetingReservation;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.room_reservation_list.unwrap_or_default()
     }
 }
 /// The `data` returned for [`GetResourceReservationListRequest`].

@@ -114,6 +114,8 @@ impl<'a> RoomApi<'a> {
     /// | 404 | 121004 | data not exist | 请求的数据不存在 |
     /// | 404 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
     /// | 404 | 121006 | data conflict | 通常由于CAS机制导致，可在更新数据后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn list(
         &self,
         request: ListRoomRequest,
@@ -199,6 +201,8 @@ impl<'a> RoomApi<'a> {
     /// | 404 | 121004 | data not exist | 请求的数据不存在 |
     /// | 404 | 121005 | no permission | 无权限进行该操作，建议检查token类型、操作者身份以及资源的归属 |
     /// | 404 | 121006 | data conflict | 通常由于CAS机制导致，可在更新数据后重试 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchRoomRequest,
@@ -293,6 +297,7 @@ impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -392,6 +397,7 @@ impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/delete",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -488,6 +494,7 @@ impl ::feishu_runtime::ApiRequest for GetRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -629,6 +636,13 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/list",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("rooms"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -651,6 +665,26 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for ListRoomRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for ListRoomRequest {
+    type Item = Room;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.rooms.unwrap_or_default()
     }
 }
 /// The parameters of [`RoomApi::mget`]: 批量查询会议室详情.
@@ -733,6 +767,7 @@ impl ::feishu_runtime::ApiRequest for MgetRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/mget",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -859,6 +894,7 @@ impl ::feishu_runtime::ApiRequest for PatchRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/patch",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -970,6 +1006,13 @@ impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Body,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("rooms"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -986,6 +1029,26 @@ impl ::feishu_runtime::ApiRequest for SearchRoomRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchRoomRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.body.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.body.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchRoomRequest {
+    type Item = Room;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.rooms.unwrap_or_default()
     }
 }
 /// The request body of [`CreateRoomRequest`].

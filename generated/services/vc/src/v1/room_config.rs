@@ -230,6 +230,7 @@ impl ::feishu_runtime::ApiRequest for QueryRoomConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/query",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -326,6 +327,7 @@ impl ::feishu_runtime::ApiRequest for SetRoomConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -395,6 +397,7 @@ impl ::feishu_runtime::ApiRequest for SetCheckboardAccessCodeRoomConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set_checkboard_access_code",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

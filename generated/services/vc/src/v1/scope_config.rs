@@ -146,6 +146,7 @@ impl ::feishu_runtime::ApiRequest for CreateScopeConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/scope_config/create",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -251,6 +252,7 @@ impl ::feishu_runtime::ApiRequest for GetScopeConfigRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/scope_config/get",
+        paging: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

@@ -27,6 +27,8 @@ impl<'a> CustomWorkplaceAccessDataApi<'a> {
     /// | 400 | 1621002 | from_date can't be greater than to_date | 数据检索结束时间要小于开始时间 |
     /// | 400 | 1621003 | internal service error | 后端服务异常或网络异常，可重新请求 |
     /// | 400 | 1621004 | invalid page_token | 请使用上一次请求接口返回的page_token |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchCustomWorkplaceAccessDataRequest,
@@ -152,6 +154,13 @@ impl ::feishu_runtime::ApiRequest for SearchCustomWorkplaceAccessDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/workplace-v1/custom_workplace_access_data/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -171,6 +180,26 @@ impl ::feishu_runtime::ApiRequest for SearchCustomWorkplaceAccessDataRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchCustomWorkplaceAccessDataRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchCustomWorkplaceAccessDataRequest {
+    type Item = CustomWorkplaceAccessData;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 访问数据

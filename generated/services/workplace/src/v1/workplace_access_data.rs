@@ -27,6 +27,8 @@ impl<'a> WorkplaceAccessDataApi<'a> {
     /// | 400 | 1628002 | from_date can't be greater than to_date | 数据检索结束时间要小于开始时间 |
     /// | 400 | 1628003 | internal service error | 后端服务异常或网络异常，可重新请求 |
     /// | 400 | 1628004 | invalid page_token | 请使用上一次请求接口返回的page_token |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchWorkplaceAccessDataRequest,
@@ -137,6 +139,13 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/workplace-v1/workplace_access_data/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -153,6 +162,26 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchWorkplaceAccessDataRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchWorkplaceAccessDataRequest {
+    type Item = WorkplaceAccessData;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// 全部工作台的访问数据。包含默认工作台和定制工作台。由于历史原因，部分情况下这这两个数据的和加起来不等于全部工作台的访问数据。如有疑问，可联系飞书技术支持。

@@ -28,6 +28,8 @@ impl<'a> WorkplaceBlockAccessDataApi<'a> {
     /// | 400 | 1629005 | invalid page_token | 请使用上一次请求接口返回的page_token |
     /// | 400 | 1629006 | invalid page_size | 分页大小必须是正整数 |
     /// | 400 | 1629004 | internal service error | 后端服务异常或网络异常，可重新请求 |
+    ///
+    /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
     pub fn search(
         &self,
         request: SearchWorkplaceBlockAccessDataRequest,
@@ -159,6 +161,13 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceBlockAccessDataRequest {
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/workplace-v1/workplace_block_access_data/search",
+        paging: Some(::feishu_runtime::Paging {
+            token_in: ::feishu_runtime::PageTokenIn::Query,
+            request_token: "page_token",
+            response_token: "page_token",
+            has_more: Some("has_more"),
+            items: Some("items"),
+        }),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -178,6 +187,26 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceBlockAccessDataRequest {
     }
     fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
         ::feishu_runtime::Validate::validate(self, "", out);
+    }
+}
+impl ::feishu_runtime::PagedRequest for SearchWorkplaceBlockAccessDataRequest {
+    fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+    fn set_page_token(&mut self, token: Option<String>) {
+        self.page_token = token;
+    }
+    fn next_page(response: &Self::Response) -> ::feishu_runtime::NextPage<'_> {
+        ::feishu_runtime::NextPage {
+            has_more: response.has_more,
+            token: response.page_token.as_deref(),
+        }
+    }
+}
+impl ::feishu_runtime::PagedItems for SearchWorkplaceBlockAccessDataRequest {
+    type Item = BlockAccessData;
+    fn into_items(response: Self::Response) -> Vec<Self::Item> {
+        response.items.unwrap_or_default()
     }
 }
 /// block访问数据信息。
