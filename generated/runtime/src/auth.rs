@@ -11,7 +11,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
+use super::body::{ReadError, read_limited};
 use super::client::{AppKind, Client, log_id};
+use super::secret::Redactor;
 use super::{Error, Result, Secret};
 
 /// A kind of access token.
@@ -91,11 +93,13 @@ impl SharedError for Error {
         match self {
             Error::Auth {
                 kind,
+                status,
                 code,
                 message,
                 log_id,
             } => Error::Auth {
                 kind,
+                status: *status,
                 code: *code,
                 message: message.clone(),
                 log_id: log_id.clone(),
@@ -103,6 +107,7 @@ impl SharedError for Error {
             // Token fetches fail with `Auth`; anything else is passed on as its text.
             other => Error::Auth {
                 kind: "access token",
+                status: None,
                 code: other.code(),
                 message: other.to_string(),
                 log_id: other.log_id().map(str::to_owned),
@@ -137,7 +142,7 @@ impl<E: SharedError> TokenSlot<E> {
             Ok((token, lifetime)) => {
                 state.cached = Some(Cached {
                     token: token.clone(),
-                    refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                    refresh_at: Instant::now() + refresh_after(lifetime, margin),
                 });
                 state.failed = None;
                 Ok(token)
@@ -157,6 +162,18 @@ impl<E: SharedError> TokenSlot<E> {
             state.cached = None;
         }
     }
+}
+
+/// The longest a token is kept, whatever lifetime the server claims for it (Feishu's live
+/// two hours): a claimed lifetime of `u64::MAX` seconds must not overflow the clock.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How long a fresh token of `lifetime` is used before it is refreshed: `margin` before it
+/// expires, but never more than half its lifetime, so that a short-lived token is still
+/// used by many calls rather than fetched again for each.
+fn refresh_after(lifetime: Duration, margin: Duration) -> Duration {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    lifetime.saturating_sub(margin.min(lifetime / 2))
 }
 
 /// The tokens of one client, one slot per kind and tenant. Clients never share a cache.
@@ -249,6 +266,7 @@ impl Client {
                 (AppKind::Marketplace { .. }, TokenKind::Tenant) => {
                     let tenant_key = key.tenant_key.as_deref().ok_or_else(|| Error::Auth {
                         kind: kind.name(),
+                        status: None,
                         code: None,
                         message: "a marketplace app needs a tenant_key for a tenant_access_token".into(),
                         log_id: None,
@@ -285,6 +303,7 @@ impl Client {
                         };
                         return Err(Error::Auth {
                             kind: kind.name(),
+                            status: None,
                             code: None,
                             message: format!(
                                 "the marketplace app has no app_ticket yet ({asked}); pass the app_ticket event's ticket to Client::set_app_ticket"
@@ -319,9 +338,10 @@ impl Client {
         body: &serde_json::Value,
     ) -> Result<(Secret, Duration)> {
         let name = kind.name();
-        let (parsed, log_id) = self.post_auth(name, path, body).await?;
+        let (parsed, status, log_id) = self.post_auth(name, path, body).await?;
         let auth_err = |message: String| Error::Auth {
             kind: name,
+            status: Some(status),
             code: None,
             message,
             log_id: log_id.clone(),
@@ -347,13 +367,21 @@ impl Client {
         name: &'static str,
         path: &str,
         body: &serde_json::Value,
-    ) -> Result<(AuthResponse, Option<String>)> {
-        let auth_err = |code, message: String, log_id| Error::Auth {
+    ) -> Result<(AuthResponse, u16, Option<String>)> {
+        let auth_err = |status, code, message: String, log_id| Error::Auth {
             kind: name,
+            status,
             code,
             message,
             log_id,
         };
+        // What the request sent that the answer must not echo into an error.
+        let mut redactor = Redactor::default();
+        for key in ["app_secret", "app_ticket", "app_access_token"] {
+            if let Some(secret) = body.get(key).and_then(serde_json::Value::as_str) {
+                redactor.add(secret);
+            }
+        }
         let mut request = self
             .inner
             .http
@@ -370,16 +398,24 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|err| auth_err(None, err.to_string(), None))?;
+            .map_err(|err| auth_err(None, None, err.to_string(), None))?;
         let log_id = log_id(response.headers());
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|err| auth_err(None, err.to_string(), log_id.clone()))?;
+        let code_of_status = Some(status.as_u16());
+        let limit = self.inner.max_response_bytes;
+        let bytes = read_limited(response, limit).await.map_err(|err| {
+            let message = match err {
+                ReadError::TooLarge => {
+                    format!("HTTP {status}: the response is longer than the client's limit of {limit} bytes")
+                }
+                ReadError::Transport(err) => err.to_string(),
+            };
+            auth_err(code_of_status, None, message, log_id.clone())
+        })?;
         let parsed: AuthResponse = serde_json::from_slice(&bytes).map_err(|err| {
             let at = format!("line {} column {}", err.line(), err.column());
             auth_err(
+                code_of_status,
                 None,
                 format!(
                     "HTTP {status}: the response is malformed ({:?} at {at})",
@@ -389,13 +425,15 @@ impl Client {
             )
         })?;
         match parsed.code {
-            Some(0) => Ok((parsed, log_id)),
+            Some(0) => Ok((parsed, status.as_u16(), log_id)),
             Some(code) => Err(auth_err(
+                code_of_status,
                 Some(code),
-                format!("HTTP {status}: {}", parsed.msg),
+                format!("HTTP {status}: {}", redactor.text(&parsed.msg)),
                 log_id,
             )),
             None => Err(auth_err(
+                code_of_status,
                 None,
                 format!("HTTP {status}: the response has no code"),
                 log_id,
@@ -440,7 +478,7 @@ mod tests {
         );
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
-        // A token that lives no longer than the margin is already due: each call refetches.
+        // A token that lives no longer than the margin is still used for half its life.
         let short = TokenSlot::<()>::default();
         assert_eq!(
             short.get(margin, || fetch(100)).await.unwrap().expose(),
@@ -448,7 +486,30 @@ mod tests {
         );
         assert_eq!(
             short.get(margin, || fetch(100)).await.unwrap().expose(),
+            "t1"
+        );
+        // A lifetime of u64::MAX seconds is kept, not overflowed.
+        let endless = TokenSlot::<()>::default();
+        assert_eq!(
+            endless
+                .get(margin, || fetch(u64::MAX))
+                .await
+                .unwrap()
+                .expose(),
             "t2"
+        );
+    }
+
+    #[test]
+    fn the_refresh_margin_scales_down_to_short_lifetimes() {
+        let margin = Duration::from_secs(180);
+        let secs = Duration::from_secs;
+        assert_eq!(refresh_after(secs(7200), margin), secs(7020));
+        assert_eq!(refresh_after(secs(100), margin), secs(50));
+        assert_eq!(refresh_after(secs(0), margin), secs(0));
+        assert_eq!(
+            refresh_after(Duration::MAX, margin),
+            MAX_TOKEN_LIFETIME - margin
         );
     }
 

@@ -16,9 +16,11 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use super::auth::TokenKey;
+use super::body::{ReadError, read_limited};
 use super::client::{AppKind, log_id};
 use super::error::snippet;
 use super::retry::reset_after;
+use super::secret::Redactor;
 use super::{
     ApiError, ApiRequest, Client, Envelope, Error, FieldViolation, Host, Params, Result,
     RetryPolicy, Secret, TokenKind,
@@ -165,7 +167,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             let parts = self.parts()?;
             let prepared = prepare(self.client, endpoint, &self.options, parts)?;
             let answer = run(self.client, endpoint, &self.options, prepared).await?;
-            payload(endpoint, &answer)
+            payload(endpoint, &answer).map_err(|error| error.redacted(&answer.redactor))
         }
         .instrument(span)
         .await
@@ -216,6 +218,9 @@ fn prepare(
         message: message.to_owned(),
         violations: Vec::new(),
     };
+    if let Some(policy) = &options.retry {
+        policy.check().map_err(|err| invalid(&err.to_string()))?;
+    }
 
     let auth = match (&options.user_access_token, endpoint.tokens) {
         (Some(token), tokens) if tokens.contains(&TokenKind::User) => Auth::User(token.clone()),
@@ -344,10 +349,13 @@ async fn run(
     let inner = &client.inner;
     let policy = options.retry.as_ref().unwrap_or(&inner.retry);
     let timeout = options.timeout.or(inner.call_timeout);
-    let deadline = timeout.map(|after| Deadline {
-        at: Instant::now() + after,
-        after,
-        endpoint: endpoint.id,
+    // A timeout too long for the clock to reach is no deadline at all.
+    let deadline = timeout.and_then(|after| {
+        Some(Deadline {
+            at: Instant::now().checked_add(after)?,
+            after,
+            endpoint: endpoint.id,
+        })
     });
     let span = tracing::Span::current();
     // `tries` counts against the policy; the repeat after a refused token does not.
@@ -359,21 +367,37 @@ async fn run(
         span.record("attempt", attempt);
         let mut headers = prepared.headers.clone();
         let app_token = match &prepared.auth {
-            Auth::App(key) => {
-                let token = within(deadline.as_ref(), client.app_token(key)).await??;
-                headers.insert(
-                    AUTHORIZATION,
-                    bearer(&token).ok_or_else(|| Error::Auth {
-                        kind: key.kind.name(),
-                        code: None,
-                        message: "the token is not a valid header value".to_owned(),
-                        log_id: None,
-                    })?,
-                );
-                Some((key, token))
-            }
+            Auth::App(key) => match within(deadline.as_ref(), client.app_token(key)).await? {
+                Ok(token) => {
+                    headers.insert(
+                        AUTHORIZATION,
+                        bearer(&token).ok_or_else(|| Error::Auth {
+                            kind: key.kind.name(),
+                            status: None,
+                            code: None,
+                            message: "the token is not a valid header value".to_owned(),
+                            log_id: None,
+                        })?,
+                    );
+                    Some((key, token))
+                }
+                // A token endpoint that is down or limited may recover: the call waits
+                // and tries again as for any other transient failure.
+                Err(error) => match token_retry_wait(policy, tries, deadline.as_ref(), &error) {
+                    Some(wait) => {
+                        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => return Err(error),
+                },
+            },
             _ => None,
         };
+        let mut redactor = redactor(client, &prepared.auth);
+        if let Some((_, token)) = &app_token {
+            redactor.add(token.expose());
+        }
         let mut request = inner
             .http
             .request(endpoint.method.to_reqwest(), prepared.url.clone())
@@ -384,12 +408,27 @@ async fn run(
         if let Some(timeout) = inner.timeout {
             request = request.timeout(timeout);
         }
+        let limit = inner.max_response_bytes;
         let answer = within(deadline.as_ref(), async {
-            let response = request.send().await?;
+            let response = request.send().await.map_err(|source| Error::Transport {
+                endpoint: endpoint.id,
+                source,
+            })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, bytes))
+            match read_limited(response, limit).await {
+                Ok(bytes) => Ok((status, headers, bytes)),
+                Err(ReadError::TooLarge) => Err(Error::TooLarge {
+                    endpoint: endpoint.id,
+                    status,
+                    log_id: log_id(&headers),
+                    limit,
+                }),
+                Err(ReadError::Transport(err)) => Err(Error::Transport {
+                    endpoint: endpoint.id,
+                    source: err,
+                }),
+            }
         })
         .await?;
 
@@ -406,18 +445,13 @@ async fn run(
                             status,
                             log_id,
                             body: bytes,
+                            redactor,
                         });
                     }
-                    Err(error) => (error, Some(headers)),
+                    Err(error) => (error.redacted(&redactor), Some(headers)),
                 }
             }
-            Err(source) => (
-                Error::Transport {
-                    endpoint: endpoint.id,
-                    source,
-                },
-                None,
-            ),
+            Err(error) => (error, None),
         };
 
         // A refused app token: drop it, fetch a new one, and repeat once.
@@ -459,6 +493,8 @@ async fn run(
             if floor > policy.max_rate_limit_wait {
                 return Err(give_up(tries));
             }
+            // Jitter never takes a wait past the longest one the policy accepts.
+            let wait = wait.min(policy.max_rate_limit_wait);
             // The window must reset before the deadline, and the next attempt needs
             // time too: jitter may use at most half of what the reset leaves.
             match &deadline {
@@ -487,6 +523,45 @@ async fn run(
         tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
         tokio::time::sleep(wait).await;
     }
+}
+
+/// The wait before trying again after the access token could not be fetched, when the
+/// token endpoint answered with a 5xx or a rate limit (it may recover) and the policy and
+/// the deadline leave room for another attempt. Other failures (refused credentials, a
+/// marketplace app still waiting for its ticket) would only fail again at once.
+fn token_retry_wait(
+    policy: &RetryPolicy,
+    tries: u32,
+    deadline: Option<&Deadline>,
+    error: &Error,
+) -> Option<Duration> {
+    let passing = matches!(error, Error::Auth { status: Some(status), .. } if *status >= 500 || *status == 429);
+    if !passing || tries >= policy.max_attempts {
+        return None;
+    }
+    let wait = policy.backoff(tries);
+    match deadline {
+        Some(deadline) if wait >= deadline.remaining() => None,
+        _ => Some(wait),
+    }
+}
+
+/// Every secret an attempt may send: the app secret, the helpdesk credentials and the
+/// call's user token (the attempt adds the app token it sends).
+fn redactor(client: &Client, auth: &Auth) -> Redactor {
+    let inner = &client.inner;
+    let mut redactor = Redactor::default();
+    redactor.add(inner.app_secret.expose());
+    for secret in [&inner.helpdesk, &inner.helpdesk_token]
+        .into_iter()
+        .flatten()
+    {
+        redactor.add(secret.expose());
+    }
+    if let Auth::User(token) = auth {
+        redactor.add(token.expose());
+    }
+    redactor
 }
 
 /// A request ready to send, but for the app's access token, which each attempt fetches
@@ -576,6 +651,8 @@ struct Answer {
     status: u16,
     log_id: Option<String>,
     body: bytes::Bytes,
+    /// The secrets the request sent, to keep them out of a decode error.
+    redactor: Redactor,
 }
 
 fn decode_error(

@@ -66,6 +66,9 @@ pub(crate) struct Inner {
     pub(crate) app_secret: Secret,
     /// The whole `X-Lark-Helpdesk-Authorization` value: base64 of `id:token`.
     pub(crate) helpdesk: Option<Secret>,
+    /// The helpdesk token itself, only to keep it out of errors.
+    pub(crate) helpdesk_token: Option<Secret>,
+    pub(crate) max_response_bytes: usize,
     pub(crate) timeout: Option<Duration>,
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
@@ -119,6 +122,7 @@ pub struct ClientBuilder<C = Client> {
     call_timeout: Option<Duration>,
     retry: RetryPolicy,
     refresh_margin: Duration,
+    max_response_bytes: usize,
     http: Option<reqwest::Client>,
     builds: PhantomData<fn() -> C>,
 }
@@ -185,6 +189,7 @@ impl<C> ClientBuilder<C> {
             call_timeout: None,
             retry: RetryPolicy::default(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
+            max_response_bytes: super::DEFAULT_MAX_RESPONSE_BYTES,
             http: None,
             builds: PhantomData,
         }
@@ -237,14 +242,28 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How long before expiry cached tokens are refreshed (default 3 minutes).
+    /// How long before expiry cached tokens are refreshed (default 3 minutes), at most
+    /// half a token's lifetime: a token that lives a minute is used for thirty seconds
+    /// rather than fetched again for every call.
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
     }
 
+    /// The longest response body the client reads into memory (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 64 MiB); a
+    /// longer one fails the call with [`Error::TooLarge`] without being read further.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Sends through this `reqwest` client (for proxies, TLS settings, …). Requests still
-    /// carry this crate's `User-Agent`.
+    /// carry this crate's `User-Agent`. The client's own redirect policy applies: the
+    /// default client follows no redirect to another origin and none from the token
+    /// endpoints, since Feishu's API never redirects and a redirected token request would
+    /// carry the app secret elsewhere; build this one with
+    /// `reqwest::redirect::Policy::none()` to keep that.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -266,18 +285,31 @@ impl<C> ClientBuilder<C> {
                 "base URL {base_url:?} must be http(s)://host[:port], without a path"
             )));
         }
-        if self.retry.max_attempts == 0 {
+        self.retry.check()?;
+        for (name, timeout) in [
+            ("timeout", self.timeout),
+            ("call_timeout", self.call_timeout),
+        ] {
+            if timeout.is_some_and(|t| t.is_zero()) {
+                return Err(Error::Config(format!(
+                    "{name} must be longer than zero; None waits as long as it takes"
+                )));
+            }
+        }
+        if self.max_response_bytes == 0 {
             return Err(Error::Config(
-                "RetryPolicy::max_attempts must be at least 1".to_owned(),
+                "max_response_bytes must be at least 1".to_owned(),
             ));
         }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
                 .user_agent(USER_AGENT)
+                .redirect(redirect_policy())
                 .build()
                 .map_err(|err| Error::Config(err.to_string()))?,
         };
+        let helpdesk_token = self.helpdesk.as_ref().map(|(_, token)| token.clone());
         let helpdesk = self.helpdesk.map(|(id, token)| {
             let pair = format!("{id}:{}", token.expose());
             Secret::new(base64::engine::general_purpose::STANDARD.encode(pair))
@@ -290,6 +322,8 @@ impl<C> ClientBuilder<C> {
                 app_id: self.app_id,
                 app_secret: self.app_secret,
                 helpdesk,
+                helpdesk_token,
+                max_response_bytes: self.max_response_bytes,
                 timeout: self.timeout,
                 call_timeout: self.call_timeout,
                 retry: self.retry,
@@ -305,6 +339,27 @@ impl<C> ClientBuilder<C> {
             }),
         }))
     }
+}
+
+/// Follows a redirect only within the origin it started on, and never one from a token
+/// endpoint: the token request's body is the app's credentials, and a 307 or 308 would send
+/// it on. Feishu's API itself never redirects.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        let same_origin = first.origin() == attempt.url().origin();
+        let from_auth = attempt
+            .previous()
+            .iter()
+            .any(|url| url.path().starts_with("/open-apis/auth/"));
+        if !same_origin || from_auth || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 #[cfg(test)]

@@ -69,6 +69,8 @@ pub enum Error {
     Auth {
         /// The token wanted, e.g. `tenant_access_token`.
         kind: &'static str,
+        /// The HTTP status of the token response, when one came.
+        status: Option<u16>,
         /// Feishu's code, when Feishu refused.
         code: Option<i64>,
         /// Feishu's message, or what went wrong on the way.
@@ -87,6 +89,20 @@ pub enum Error {
         /// The fields that break a documented rule, when that is why.
         violations: Vec<FieldViolation>,
     },
+    /// The response body is longer than the client accepts
+    /// ([`ClientBuilder::max_response_bytes`](super::ClientBuilder::max_response_bytes));
+    /// it was not read further.
+    #[error("{endpoint}: the response body (HTTP {status}, log id {}) is longer than the client's limit of {limit} bytes", log_id.as_deref().unwrap_or("-"))]
+    TooLarge {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The HTTP status of the response.
+        status: u16,
+        /// The `X-Tt-Logid` response header.
+        log_id: Option<String>,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A paged list could not be walked to its end: the server handed out a page token
     /// it had handed out before, so walking on would never end.
     #[error("{endpoint}: {message}")]
@@ -99,6 +115,56 @@ pub enum Error {
     /// The client cannot be built as configured.
     #[error("invalid client configuration: {0}")]
     Config(String),
+}
+
+impl Error {
+    /// The error with every secret `redactor` knows taken out of the text it keeps from
+    /// the server: the message, the body snippet, the `error` details.
+    pub(crate) fn redacted(self, redactor: &crate::secret::Redactor) -> Error {
+        match self {
+            Error::Api(mut api) => {
+                api.msg = redactor.text(&api.msg);
+                api.details = api.details.map(|details| redactor.json(details));
+                for violation in &mut api.field_violations {
+                    violation.field = redactor.text(&violation.field);
+                    violation.value = violation.value.as_deref().map(|v| redactor.text(v));
+                    violation.description = redactor.text(&violation.description);
+                }
+                for violation in &mut api.permission_violations {
+                    violation.subject = redactor.text(&violation.subject);
+                    violation.description = redactor.text(&violation.description);
+                }
+                Error::Api(api)
+            }
+            Error::Decode {
+                endpoint,
+                status,
+                log_id,
+                message,
+                snippet,
+            } => Error::Decode {
+                endpoint,
+                status,
+                log_id,
+                message: redactor.text(&message),
+                snippet: redactor.text(&snippet),
+            },
+            Error::Auth {
+                kind,
+                status,
+                code,
+                message,
+                log_id,
+            } => Error::Auth {
+                kind,
+                status,
+                code,
+                message: redactor.text(&message),
+                log_id,
+            },
+            other => other,
+        }
+    }
 }
 
 /// How much of an undecodable body an error keeps.
@@ -225,6 +291,7 @@ impl Error {
         match self {
             Error::Api(api) => api.log_id.as_deref(),
             Error::Decode { log_id, .. }
+            | Error::TooLarge { log_id, .. }
             | Error::Auth { log_id, .. }
             | Error::RateLimited { log_id, .. } => log_id.as_deref(),
             _ => None,
@@ -250,12 +317,17 @@ impl Error {
             Error::RateLimited { .. } | Error::Transport { .. } | Error::Timeout { .. } => true,
             Error::Decode { status, .. } => *status == 429 || *status >= 500,
             // No code: the token endpoint was not reached or did not answer properly,
-            // or a marketplace app's ticket has not arrived yet.
+            // or a marketplace app's ticket has not arrived yet. A 5xx: it may recover.
             Error::Auth { code: None, .. } => true,
             Error::Auth {
-                code: Some(code), ..
-            } => *code == RATE_LIMIT_CODE,
-            Error::InvalidRequest { .. } | Error::Paging { .. } | Error::Config(_) => false,
+                code: Some(code),
+                status,
+                ..
+            } => *code == RATE_LIMIT_CODE || status.is_some_and(|s| s == 429 || s >= 500),
+            Error::InvalidRequest { .. }
+            | Error::TooLarge { .. }
+            | Error::Paging { .. }
+            | Error::Config(_) => false,
         }
     }
 

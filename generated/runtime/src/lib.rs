@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod call;
 mod client;
 mod error;
@@ -20,6 +21,7 @@ pub mod validate;
 mod wire_enum;
 
 pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};

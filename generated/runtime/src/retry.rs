@@ -89,7 +89,24 @@ impl RetryPolicy {
     /// None when the header is missing or unreadable.
     pub(crate) fn rate_limit_wait(&self, headers: &HeaderMap) -> Option<Duration> {
         let reset = reset_after(headers)?;
-        Some(reset + random_up_to(self.max_jitter))
+        Some(reset.saturating_add(random_up_to(self.max_jitter)))
+    }
+
+    /// Refuses a policy that cannot work: no attempt at all, or a jitter longer than the
+    /// longest wait the policy accepts.
+    pub(crate) fn check(&self) -> Result<(), super::Error> {
+        if self.max_attempts == 0 {
+            return Err(super::Error::Config(
+                "RetryPolicy::max_attempts must be at least 1".to_owned(),
+            ));
+        }
+        if self.max_jitter > self.max_rate_limit_wait {
+            return Err(super::Error::Config(format!(
+                "RetryPolicy::max_jitter ({:?}) must not be longer than max_rate_limit_wait ({:?})",
+                self.max_jitter, self.max_rate_limit_wait
+            )));
+        }
+        Ok(())
     }
 }
 
