@@ -33,7 +33,7 @@
 use std::ops::Deref;
 
 pub use feishu_runtime as runtime;
-pub use runtime::{BaseUrl, Call, Error, Items, Pages, Result, RetryPolicy};
+pub use runtime::{BaseUrl, Call, Error, Items, Pages, Result, RetryPolicy, reqwest};
 
 // The generated part: the services re-exported at the crate root (`feishu::helpdesk::…`)
 // and the `Client` methods that reach them. Laid out by prettyplease when generated;

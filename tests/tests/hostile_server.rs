@@ -411,3 +411,24 @@ async fn a_token_endpoint_failing_under_load_is_retried_by_every_caller() {
     assert_eq!(failed, 0, "every call retried past the failed fetch");
     assert!(fetches.load(Ordering::SeqCst) <= 3, "{fetches:?} fetches");
 }
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_keeps_its_cause() {
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let client = builder(closed).build().unwrap();
+    let err = patch(&client).await.unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(!err.to_string().contains('\n'), "one line: {err}");
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    assert!(!causes.is_empty(), "the transport failure is the source");
+    let chain = causes.join(": ").to_lowercase();
+    assert!(chain.contains("connect"), "{chain}");
+}

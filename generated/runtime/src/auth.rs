@@ -97,12 +97,14 @@ impl SharedError for Error {
                 code,
                 message,
                 log_id,
+                source,
             } => Error::Auth {
                 kind,
                 status: *status,
                 code: *code,
                 message: message.clone(),
                 log_id: log_id.clone(),
+                source: source.clone(),
             },
             // Token fetches fail with `Auth`; anything else is passed on as its text.
             other => Error::Auth {
@@ -111,6 +113,7 @@ impl SharedError for Error {
                 code: other.code(),
                 message: other.to_string(),
                 log_id: other.log_id().map(str::to_owned),
+                source: None,
             },
         }
     }
@@ -270,6 +273,7 @@ impl Client {
                         code: None,
                         message: "a marketplace app needs a tenant_key for a tenant_access_token".into(),
                         log_id: None,
+                        source: None,
                     })?;
                     let app_key = TokenKey { kind: TokenKind::App, tenant_key: None };
                     let app_token = Box::pin(self.app_token(&app_key)).await?;
@@ -309,6 +313,7 @@ impl Client {
                                 "the marketplace app has no app_ticket yet ({asked}); pass the app_ticket event's ticket to Client::set_app_ticket"
                             ),
                             log_id: None,
+                            source: None,
                         });
                     };
                     (APP_MARKETPLACE, self.app_credentials(Some(&ticket)))
@@ -345,6 +350,7 @@ impl Client {
             code: None,
             message,
             log_id: log_id.clone(),
+            source: None,
         };
         let token = match kind {
             TokenKind::Tenant => parsed.tenant_access_token,
@@ -374,6 +380,16 @@ impl Client {
             code,
             message,
             log_id,
+            source: None,
+        };
+        // A failure underneath keeps its cause: connection refused, DNS, certificates.
+        let transport_err = |err: reqwest::Error, status, log_id| Error::Auth {
+            kind: name,
+            status,
+            code: None,
+            message: format!("the request to {path} failed: {err}"),
+            log_id,
+            source: Some(std::sync::Arc::new(err)),
         };
         // What the request sent that the answer must not echo into an error.
         let mut redactor = Redactor::default();
@@ -398,19 +414,19 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|err| auth_err(None, None, err.to_string(), None))?;
+            .map_err(|err| transport_err(err, None, None))?;
         let log_id = log_id(response.headers());
         let status = response.status();
         let code_of_status = Some(status.as_u16());
         let limit = self.inner.max_response_bytes;
-        let bytes = read_limited(response, limit).await.map_err(|err| {
-            let message = match err {
-                ReadError::TooLarge => {
-                    format!("HTTP {status}: the response is longer than the client's limit of {limit} bytes")
-                }
-                ReadError::Transport(err) => err.to_string(),
-            };
-            auth_err(code_of_status, None, message, log_id.clone())
+        let bytes = read_limited(response, limit).await.map_err(|err| match err {
+            ReadError::TooLarge => auth_err(
+                code_of_status,
+                None,
+                format!("HTTP {status}: the response is longer than the client's limit of {limit} bytes"),
+                log_id.clone(),
+            ),
+            ReadError::Transport(err) => transport_err(err, code_of_status, log_id.clone()),
         })?;
         let parsed: AuthResponse = serde_json::from_slice(&bytes).map_err(|err| {
             let at = format!("line {} column {}", err.line(), err.column());

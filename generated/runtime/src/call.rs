@@ -377,6 +377,7 @@ async fn run(
                             code: None,
                             message: "the token is not a valid header value".to_owned(),
                             log_id: None,
+                            source: None,
                         })?,
                     );
                     Some((key, token))

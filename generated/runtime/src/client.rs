@@ -285,6 +285,13 @@ impl<C> ClientBuilder<C> {
                 "base URL {base_url:?} must be http(s)://host[:port], without a path"
             )));
         }
+        // Without a TLS feature reqwest cannot speak https: say so now, not as a
+        // retryable transport error at the first call.
+        if cfg!(not(feature = "rustls")) && parsed.scheme() == "https" && self.http.is_none() {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} is https, but the crate was built without TLS: enable the `rustls` feature (on by default in `feishu`)"
+            )));
+        }
         self.retry.check()?;
         for (name, timeout) in [
             ("timeout", self.timeout),
@@ -364,6 +371,24 @@ fn redirect_policy() -> reqwest::redirect::Policy {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn an_https_base_url_needs_a_tls_feature() {
+        let built = ClientBuilder::<Client>::new("cli_a", "secret").build();
+        if cfg!(feature = "rustls") {
+            assert!(built.is_ok(), "{:?}", built.err());
+        } else {
+            let err = built.expect_err("refused without TLS");
+            assert!(err.to_string().contains("`rustls` feature"), "{err}");
+        }
+        // Plain http needs no TLS.
+        let local = ClientBuilder::<Client>::new("cli_a", "secret")
+            .base_url(BaseUrl::Custom("http://127.0.0.1:9".into()))
+            .build();
+        assert!(local.is_ok());
+    }
+
     #[test]
     fn the_user_agent_names_the_crate_and_its_version() {
         assert_eq!(

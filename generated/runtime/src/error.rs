@@ -77,6 +77,10 @@ pub enum Error {
         message: String,
         /// The `X-Tt-Logid` header of the token response.
         log_id: Option<String>,
+        /// What failed underneath, e.g. the connection to the token endpoint; shared by
+        /// the calls that queued behind the same fetch.
+        #[source]
+        source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
     },
     /// The call was refused before anything was sent, e.g. an endpoint that only takes a
     /// `user_access_token` was called without one.
@@ -155,12 +159,14 @@ impl Error {
                 code,
                 message,
                 log_id,
+                source,
             } => Error::Auth {
                 kind,
                 status,
                 code,
                 message: redactor.text(&message),
                 log_id,
+                source,
             },
             other => other,
         }

@@ -35,6 +35,10 @@ pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
 pub use validate::Validate;
 
+/// The HTTP client crate the client is built on, at the version it uses: for
+/// [`ClientBuilder::http_client`] and the transport errors in [`Error::Transport`].
+pub use reqwest;
+
 /// The stream trait [`Pages`] and [`Items`] implement: with `futures::StreamExt` (from the
 /// `futures` crate) they take every stream combinator.
 pub use futures_core::Stream;

@@ -194,7 +194,9 @@ mod tests {
     use super::*;
 
     fn client() -> Client {
+        // http, so the tests need no TLS feature.
         Client::builder("cli_a", "secret")
+            .base_url(crate::BaseUrl::Custom("http://127.0.0.1:9".into()))
             .build()
             .expect("a valid client")
     }
