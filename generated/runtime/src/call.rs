@@ -167,7 +167,10 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             let parts = self.parts()?;
             let prepared = prepare(self.client, endpoint, &self.options, parts)?;
             let answer = run(self.client, endpoint, &self.options, prepared).await?;
-            payload(endpoint, &answer).map_err(|error| error.redacted(&answer.redactor))
+            payload(endpoint, &answer).map_err(|error| {
+                let user = self.options.user_access_token.as_ref();
+                error.redacted(&redactor(self.client, user, answer.app_token.as_ref()))
+            })
         }
         .instrument(span)
         .await
@@ -395,10 +398,6 @@ async fn run(
             },
             _ => None,
         };
-        let mut redactor = redactor(client, &prepared.auth);
-        if let Some((_, token)) = &app_token {
-            redactor.add(token.expose());
-        }
         let mut request = inner
             .http
             .request(endpoint.method.to_reqwest(), prepared.url.clone())
@@ -446,10 +445,17 @@ async fn run(
                             status,
                             log_id,
                             body: bytes,
-                            redactor,
+                            app_token: app_token.map(|(_, token)| token),
                         });
                     }
-                    Err(error) => (error.redacted(&redactor), Some(headers)),
+                    Err(error) => {
+                        let user = match &prepared.auth {
+                            Auth::User(token) => Some(token),
+                            _ => None,
+                        };
+                        let sent = app_token.as_ref().map(|(_, token)| token);
+                        (error.redacted(&redactor(client, user, sent)), Some(headers))
+                    }
                 }
             }
             Err(error) => (error, None),
@@ -547,9 +553,9 @@ fn token_retry_wait(
     }
 }
 
-/// Every secret an attempt may send: the app secret, the helpdesk credentials and the
-/// call's user token (the attempt adds the app token it sends).
-fn redactor(client: &Client, auth: &Auth) -> Redactor {
+/// Every secret an attempt may have sent: the app secret, the helpdesk credentials, and
+/// the user or app token. Built only for an error, never on a call's successful path.
+fn redactor(client: &Client, user: Option<&Secret>, app: Option<&Secret>) -> Redactor {
     let inner = &client.inner;
     let mut redactor = Redactor::default();
     redactor.add(inner.app_secret.expose());
@@ -559,7 +565,7 @@ fn redactor(client: &Client, auth: &Auth) -> Redactor {
     {
         redactor.add(secret.expose());
     }
-    if let Auth::User(token) = auth {
+    for token in [user, app].into_iter().flatten() {
         redactor.add(token.expose());
     }
     redactor
@@ -652,8 +658,8 @@ struct Answer {
     status: u16,
     log_id: Option<String>,
     body: bytes::Bytes,
-    /// The secrets the request sent, to keep them out of a decode error.
-    redactor: Redactor,
+    /// The app token the request sent, to keep it out of a decode error.
+    app_token: Option<Secret>,
 }
 
 fn decode_error(

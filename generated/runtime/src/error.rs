@@ -124,11 +124,11 @@ pub enum Error {
 impl Error {
     /// The error with every secret `redactor` knows taken out of the text it keeps from
     /// the server: the message, the body snippet, the `error` details.
-    pub(crate) fn redacted(self, redactor: &crate::secret::Redactor) -> Error {
-        match self {
-            Error::Api(mut api) => {
+    pub(crate) fn redacted(mut self, redactor: &crate::secret::Redactor) -> Error {
+        match &mut self {
+            Error::Api(api) => {
                 api.msg = redactor.text(&api.msg);
-                api.details = api.details.map(|details| redactor.json(details));
+                api.details = api.details.take().map(|details| redactor.json(details));
                 for violation in &mut api.field_violations {
                     violation.field = redactor.text(&violation.field);
                     violation.value = violation.value.as_deref().map(|v| redactor.text(v));
@@ -138,38 +138,17 @@ impl Error {
                     violation.subject = redactor.text(&violation.subject);
                     violation.description = redactor.text(&violation.description);
                 }
-                Error::Api(api)
             }
             Error::Decode {
-                endpoint,
-                status,
-                log_id,
-                message,
-                snippet,
-            } => Error::Decode {
-                endpoint,
-                status,
-                log_id,
-                message: redactor.text(&message),
-                snippet: redactor.text(&snippet),
-            },
-            Error::Auth {
-                kind,
-                status,
-                code,
-                message,
-                log_id,
-                source,
-            } => Error::Auth {
-                kind,
-                status,
-                code,
-                message: redactor.text(&message),
-                log_id,
-                source,
-            },
-            other => other,
+                message, snippet, ..
+            } => {
+                *message = redactor.text(message);
+                *snippet = redactor.text(snippet);
+            }
+            Error::Auth { message, .. } => *message = redactor.text(message),
+            _ => {}
         }
+        self
     }
 }
 
