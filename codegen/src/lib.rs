@@ -61,16 +61,6 @@ pub fn generate_timed(
             return diagnostics.into_result(emit::GeneratedFiles::default());
         }
     };
-    // Uploads and downloads are checked above but not generated yet; the types they
-    // define are named again without them, so none is generated for them alone.
-    let (spec, types) = if spec.endpoints.iter().all(|e| e.spec.is_generated()) {
-        (spec, types)
-    } else {
-        let mut generated = spec;
-        generated.endpoints.retain(|e| e.spec.is_generated());
-        let types = spec::validate_loaded(&generated, true)?;
-        (generated, types)
-    };
     let started = Instant::now();
     let ir = ir::lower(&spec, &types)?;
     timings.lower = started.elapsed();
@@ -80,8 +70,7 @@ pub fn generate_timed(
 /// The IR of what [`generate`] emits, for tools that reason about the generated types
 /// (the tests build values that fit them).
 pub fn lower_generated(spec_dir: &Path) -> Result<ir::Ir, Diagnostics> {
-    let mut spec = spec::load(spec_dir)?;
-    spec.endpoints.retain(|e| e.spec.is_generated());
+    let spec = spec::load(spec_dir)?;
     let types = spec::validate_loaded(&spec, true)?;
     ir::lower(&spec, &types)
 }

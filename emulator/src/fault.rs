@@ -23,6 +23,16 @@ pub enum Fault {
         /// The HTTP status, e.g. 500 or 503.
         status: u16,
     },
+    /// Feishu's JSON error with this code, e.g. one of the endpoint's documented codes; a
+    /// download answers with it in place of the file.
+    ApiError {
+        /// The HTTP status, e.g. 400 (or 200, as some endpoints send their errors).
+        status: u16,
+        /// Feishu's code.
+        code: i64,
+        /// Feishu's message.
+        msg: String,
+    },
     /// A gateway's HTML error page, e.g. a 502 from a load balancer.
     HtmlGateway {
         /// The HTTP status.
@@ -73,6 +83,7 @@ impl Fault {
                 "internal error, please retry later",
                 None,
             ),
+            Fault::ApiError { status, code, msg } => codes::reply(*status, *code, msg, None),
             Fault::HtmlGateway { status } => Reply::raw(
                 *status,
                 "text/html",

@@ -2,18 +2,25 @@
 //! answers with whatever its handler says. The emulator is one such handler; tests that
 //! need replies Feishu would never send can install their own.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use futures_util::StreamExt;
+use http_body::Frame;
+use http_body_util::{BodyExt, BodyStream};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+use crate::form::{self, Form};
 
 /// What a handler returns to have the connection dropped without an answer.
 #[derive(Debug)]
@@ -38,8 +45,11 @@ pub struct Recorded {
     pub query: Option<String>,
     /// Header names are lower case.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// The body, as received.
+    /// The body, as received; empty for a `multipart/form-data` request, whose parts
+    /// are in `form`.
     pub body: Vec<u8>,
+    /// A `multipart/form-data` body as read, or why it could not be read.
+    pub form: Option<Result<Form, String>>,
 }
 
 impl Recorded {
@@ -92,6 +102,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Instead of `body`, a body of this many bytes of [`pattern`], made as it is sent.
+    pub pattern: Option<u64>,
     /// How long to wait before answering.
     pub delay: Option<Duration>,
     /// Drop the connection instead of answering (after the delay).
@@ -110,8 +122,18 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
+            pattern: None,
             delay: None,
             close: false,
+        }
+    }
+
+    /// An answer whose body is `length` bytes of [`pattern`], made as it is sent, so a
+    /// body of any size costs no memory.
+    pub fn pattern(status: u16, content_type: &str, length: u64) -> Reply {
+        Reply {
+            pattern: Some(length),
+            ..Reply::raw(status, content_type, Vec::new())
         }
     }
 
@@ -137,6 +159,62 @@ impl Reply {
 }
 
 type Handler = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
+/// The byte at `offset` of a [`Reply::pattern`] body: not periodic in any power of two,
+/// so a chunk sent twice or out of place shows.
+pub fn pattern_byte(offset: u64) -> u8 {
+    (offset.wrapping_mul(31).wrapping_add(offset / 251) % 251) as u8
+}
+
+/// `len` bytes of the pattern from `offset`.
+pub fn pattern(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64).map(pattern_byte).collect()
+}
+
+/// A reply's body: whole, or made as it is sent.
+enum ReplyBody {
+    Whole(Option<Bytes>),
+    Pattern { sent: u64, length: u64 },
+}
+
+impl http_body::Body for ReplyBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        const CHUNK: u64 = 64 * 1024;
+        Poll::Ready(match &mut *self {
+            ReplyBody::Whole(body) => body.take().map(|b| Ok(Frame::data(b))),
+            ReplyBody::Pattern { sent, length } if *sent < *length => {
+                let len = CHUNK.min(*length - *sent);
+                let chunk = pattern(*sent, len as usize);
+                *sent += len;
+                Some(Ok(Frame::data(Bytes::from(chunk))))
+            }
+            ReplyBody::Pattern { .. } => None,
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ReplyBody::Whole(body) => body.is_none(),
+            ReplyBody::Pattern { sent, length } => sent >= length,
+        }
+    }
+
+    /// Exact, so the answer carries a `Content-Length`, as Feishu's do.
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            ReplyBody::Whole(body) => {
+                http_body::SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            ReplyBody::Pattern { sent, length } => http_body::SizeHint::with_exact(length - sent),
+        }
+    }
+}
 
 /// The server; it stops when dropped.
 pub struct Server {
@@ -168,11 +246,33 @@ impl Server {
                             let (rec, hand) = (rec.clone(), hand.clone());
                             async move {
                                 let (parts, body) = request.into_parts();
-                                let body = body
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes().to_vec())
-                                    .unwrap_or_default();
+                                let boundary = parts
+                                    .headers
+                                    .get(hyper::header::CONTENT_TYPE)
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(form::boundary);
+                                let (body, form) = match boundary {
+                                    Some(boundary) => {
+                                        let stream =
+                                            BodyStream::new(body).filter_map(|frame| async move {
+                                                match frame {
+                                                    Ok(frame) => frame.into_data().ok().map(Ok),
+                                                    Err(err) => {
+                                                        Some(Err(std::io::Error::other(err)))
+                                                    }
+                                                }
+                                            });
+                                        (Vec::new(), Some(form::read(stream, boundary).await))
+                                    }
+                                    None => {
+                                        let body = body
+                                            .collect()
+                                            .await
+                                            .map(|b| b.to_bytes().to_vec())
+                                            .unwrap_or_default();
+                                        (body, None)
+                                    }
+                                };
                                 let recorded = Recorded {
                                     method: parts.method.to_string(),
                                     path: parts.uri.path().to_owned(),
@@ -185,6 +285,7 @@ impl Server {
                                         })
                                         .collect(),
                                     body,
+                                    form,
                                 };
                                 let handler = hand.lock().expect("handler lock").clone();
                                 let reply = handler(&recorded);
@@ -199,10 +300,12 @@ impl Server {
                                 for (name, value) in &reply.headers {
                                     response = response.header(name, value);
                                 }
+                                let body = match reply.pattern {
+                                    Some(length) => ReplyBody::Pattern { sent: 0, length },
+                                    None => ReplyBody::Whole(Some(Bytes::from(reply.body))),
+                                };
                                 Ok::<_, ConnectionDropped>(
-                                    response
-                                        .body(Full::new(Bytes::from(reply.body)))
-                                        .expect("valid response"),
+                                    response.body(body).expect("valid response"),
                                 )
                             }
                         });

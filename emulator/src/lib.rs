@@ -8,6 +8,11 @@
 //!   the helpdesk header's exact value, and the body against the endpoint's documented
 //!   schema, refusing with Feishu's codes (the page's own code where it lists one);
 //! - paged lists over data a test loads ([`Emulator::load_list`]);
+//! - uploads, reading each `multipart/form-data` body as it arrives and checking its
+//!   fields and file parts against the endpoint (what arrived is in
+//!   [`Recorded::form`](http::Recorded::form));
+//! - downloads, answering with a file a test sets ([`Emulator::serve_file`]) or a
+//!   default one;
 //! - faults on demand ([`Fault`]): rate limits with reset headers, 5xx, slow answers, HTML
 //!   gateway pages, truncated JSON, dropped connections, and tokens that expire mid-run.
 //!
@@ -27,9 +32,13 @@
 //! answer to a valid call is `{"code": 0, "data": {}}` unless [`Emulator::respond`] sets one.
 
 #![warn(missing_docs)]
+// `feishu::__for_each_endpoint!` visits every service, two macro calls deep each.
+#![recursion_limit = "512"]
 
 pub mod codes;
 mod fault;
+mod files;
+pub mod form;
 pub mod http;
 mod lists;
 mod routes;
@@ -45,6 +54,7 @@ use serde_json::{Value, json};
 
 use fault::Scheduled;
 pub use fault::{Fault, Target};
+pub use files::ServedFile;
 use http::{Recorded, Reply, Server};
 use routes::Route;
 
@@ -112,6 +122,7 @@ impl EmulatorBuilder {
             faults: Vec::new(),
             stubs: HashMap::new(),
             lists: HashMap::new(),
+            files: HashMap::new(),
         }));
         let config = Arc::new(Config {
             app: self.app,
@@ -169,6 +180,7 @@ struct State {
     faults: Vec<Scheduled>,
     stubs: HashMap<String, Value>,
     lists: HashMap<String, lists::List>,
+    files: HashMap<String, ServedFile>,
 }
 
 /// Who a token is handed out to.
@@ -296,6 +308,23 @@ impl Emulator {
         );
         let list = lists::List { items, page_size };
         self.state().lists.insert(endpoint.to_owned(), list);
+    }
+
+    /// Answers the download endpoint `endpoint` (e.g. `im.v1.file.get`) with `file` from
+    /// now on; without one, a download answers with [`ServedFile::default_for`] it.
+    ///
+    /// # Panics
+    ///
+    /// If the generated crate has no download endpoint of that id.
+    pub fn serve_file(&self, endpoint: &str, file: ServedFile) {
+        let download = self.config.routes.iter().any(|route| {
+            route.meta.id == endpoint && route.meta.envelope == feishu::runtime::Envelope::File
+        });
+        assert!(
+            download,
+            "{endpoint} is not a download endpoint of the generated crate"
+        );
+        self.state().files.insert(endpoint.to_owned(), file);
     }
 
     /// Accepts `token` as a `user_access_token` from now on.
@@ -582,12 +611,22 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             return codes::reply(401, code, msg, None);
         }
     }
-    if let Err(violations) = route.check_body(&request.body) {
+    let checked = match route.is_upload() {
+        true => route.check_form(request.form.as_ref()),
+        false => route.check_body(&request.body),
+    };
+    if let Err(violations) = checked {
         let (code, msg) = documented(meta, 400, &["param", "request", "body", "invalid"])
             .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
         return codes::reply(400, code, msg, Some(violations));
     }
     let state = lock(state);
+    if meta.envelope == feishu::runtime::Envelope::File {
+        return match state.files.get(meta.id) {
+            Some(file) => file.reply(),
+            None => ServedFile::default_for(meta.id).reply(),
+        };
+    }
     let data = state
         .stubs
         .get(meta.id)

@@ -10,9 +10,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::codes::violation;
+use crate::form::Form;
 
 /// Checks a body; the error lists Feishu-style field violations.
 type BodyCheck = fn(&[u8]) -> Result<(), Vec<Value>>;
+/// Checks an upload's text fields, as a JSON object of the body's fields.
+type FieldsCheck = fn(&serde_json::Map<String, Value>) -> Result<(), Vec<Value>>;
 
 /// One endpoint the emulator answers.
 pub(crate) struct Route {
@@ -21,6 +24,8 @@ pub(crate) struct Route {
     segments: Vec<Option<&'static str>>,
     /// Checks a body against the endpoint's body type; None for endpoints without one.
     check_body: Option<BodyCheck>,
+    /// Checks an upload's text fields against the body type.
+    check_fields: Option<FieldsCheck>,
 }
 
 impl Route {
@@ -40,6 +45,57 @@ impl Route {
             meta,
             segments,
             check_body: has_body.then_some(check_body::<R::Body> as BodyCheck),
+            check_fields: has_body.then_some(check_fields::<R::Body> as FieldsCheck),
+        }
+    }
+
+    /// Whether the endpoint takes a `multipart/form-data` upload.
+    pub(crate) fn is_upload(&self) -> bool {
+        !self.meta.files.is_empty()
+    }
+
+    /// The field violations of an upload's form: its text fields must make the body, and
+    /// its files must be the documented parts, each with a file name and within its
+    /// documented size.
+    pub(crate) fn check_form(&self, form: Option<&Result<Form, String>>) -> Result<(), Vec<Value>> {
+        let form = match form {
+            None => return Err(vec![violation(".", "the body must be multipart/form-data")]),
+            Some(Err(malformed)) => return Err(vec![violation(".", malformed)]),
+            Some(Ok(form)) => form,
+        };
+        let mut violations = Vec::new();
+        for part in self.meta.files {
+            match form.file(part.name) {
+                None if part.required => {
+                    violations.push(violation(part.name, "the file part is missing"))
+                }
+                Some(file) if file.file_name.as_deref().is_none_or(str::is_empty) => {
+                    violations.push(violation(part.name, "the file part has no file name"));
+                }
+                Some(file) if part.max_bytes.is_some_and(|max| file.length > max) => {
+                    let max = part.max_bytes.unwrap_or_default();
+                    let message = format!(
+                        "the file is {} bytes; at most {max} are accepted",
+                        file.length
+                    );
+                    violations.push(violation(part.name, &message));
+                }
+                _ => {}
+            }
+        }
+        for file in &form.files {
+            if !self.meta.files.iter().any(|part| part.name == file.name) {
+                violations.push(violation(&file.name, "not a documented file part"));
+            }
+        }
+        if let Some(check) = self.check_fields
+            && let Err(more) = check(&typed_fields(check, &form.fields))
+        {
+            violations.extend(more);
+        }
+        match violations.is_empty() {
+            true => Ok(()),
+            false => Err(violations),
         }
     }
 
@@ -97,6 +153,48 @@ fn check_body<B: DeserializeOwned>(body: &[u8]) -> Result<(), Vec<Value>> {
             Err(vec![violation(&field, &message)])
         }
     }
+}
+
+/// Deserializes the JSON object of an upload's fields as `B`.
+fn check_fields<B: DeserializeOwned>(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), Vec<Value>> {
+    let body = serde_json::to_vec(fields).expect("JSON serializes");
+    check_body::<B>(&body)
+}
+
+/// A form's text fields as the JSON object the body type reads: a value that is JSON (a
+/// number, `true`, an object) is taken as such, unless the type wants a string there,
+/// which is found by trying.
+fn typed_fields(check: FieldsCheck, fields: &[(String, String)]) -> serde_json::Map<String, Value> {
+    let mut object: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, text)| {
+            let value = match serde_json::from_str::<Value>(text) {
+                Ok(value) if !value.is_string() => value,
+                _ => Value::String(text.clone()),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    // Each round turns one field the type refused back into its text; at most one round
+    // per field.
+    for _ in 0..fields.len() {
+        let Err(violations) = check(&object) else {
+            break;
+        };
+        let refused = violations
+            .first()
+            .and_then(|v| v["field"].as_str())
+            .and_then(|field| fields.iter().find(|(name, _)| name == field));
+        match refused {
+            Some((name, text)) if !object[name].is_string() => {
+                object.insert(name.clone(), Value::String(text.clone()));
+            }
+            _ => break,
+        }
+    }
+    object
 }
 
 macro_rules! routes {

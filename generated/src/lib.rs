@@ -22,7 +22,8 @@
 //!
 //! Every service is a module (`feishu::helpdesk`, `feishu::im`, …) with one submodule per
 //! version and resource; the same path through the [`Client`] reaches the operations. A
-//! list that pages is walked as a stream of [`Pages`] or [`Items`].
+//! list that pages is walked as a stream of [`Pages`] or [`Items`]; an upload takes its
+//! files as [`UploadFile`]s, and a download returns a [`Download`].
 //!
 //! The crate is a facade over crates of two kinds: [`runtime`] (`feishu-runtime`), written
 //! by hand (the client, authentication and errors), and one crate per service
@@ -33,7 +34,9 @@
 use std::ops::Deref;
 
 pub use feishu_runtime as runtime;
-pub use runtime::{BaseUrl, Call, Error, Items, Pages, Result, RetryPolicy, reqwest};
+pub use runtime::{
+    BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile, reqwest,
+};
 
 // The generated part: the services re-exported at the crate root (`feishu::helpdesk::…`)
 // and the `Client` methods that reach them. Laid out by prettyplease when generated;

@@ -45,6 +45,8 @@ pub use feishu_directory as directory;
 pub use feishu_doc as doc;
 #[cfg(feature = "docs")]
 pub use feishu_docs as docs;
+#[cfg(feature = "document_ai")]
+pub use feishu_document_ai as document_ai;
 #[cfg(feature = "docx")]
 pub use feishu_docx as docx;
 #[cfg(feature = "drive")]
@@ -55,6 +57,8 @@ pub use feishu_ehr as ehr;
 pub use feishu_ephemeral as ephemeral;
 #[cfg(feature = "event")]
 pub use feishu_event as event;
+#[cfg(feature = "face_verify")]
+pub use feishu_face_verify as face_verify;
 #[cfg(feature = "helpdesk")]
 pub use feishu_helpdesk as helpdesk;
 #[cfg(feature = "hire")]
@@ -236,6 +240,11 @@ impl crate::Client {
     pub fn docs(&self) -> docs::DocsApi<'_> {
         docs::DocsApi::new(self)
     }
+    /// The `document_ai` service.
+    #[cfg(feature = "document_ai")]
+    pub fn document_ai(&self) -> document_ai::DocumentAiApi<'_> {
+        document_ai::DocumentAiApi::new(self)
+    }
     /// The `docx` service.
     #[cfg(feature = "docx")]
     pub fn docx(&self) -> docx::DocxApi<'_> {
@@ -260,6 +269,11 @@ impl crate::Client {
     #[cfg(feature = "event")]
     pub fn event(&self) -> event::EventApi<'_> {
         event::EventApi::new(self)
+    }
+    /// The `face_verify` service.
+    #[cfg(feature = "face_verify")]
+    pub fn face_verify(&self) -> face_verify::FaceVerifyApi<'_> {
+        face_verify::FaceVerifyApi::new(self)
     }
     /// The `helpdesk` service.
     #[cfg(feature = "helpdesk")]
@@ -445,7 +459,8 @@ impl crate::Client {
 }
 /// Calls `$callback!` with the request type of every generated endpoint of the
 /// enabled services, each followed by a comma, for tests that cover all endpoints
-/// without naming them.
+/// without naming them. The services are visited one macro call after another, two
+/// deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __for_each_endpoint {
@@ -815,14 +830,31 @@ macro_rules! __feishu_endpoints_doc {
 #[macro_export]
 macro_rules! __feishu_endpoints_docs {
     ($callback:ident; $($done:tt)*) => {
-        $crate::docs::__for_each_endpoint!([$crate::__feishu_endpoints_docx!] $callback;
-        $($done)*)
+        $crate::docs::__for_each_endpoint!([$crate::__feishu_endpoints_document_ai!]
+        $callback; $($done)*)
     };
 }
 #[cfg(not(feature = "docs"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_endpoints_docs {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_endpoints_document_ai!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "document_ai")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_document_ai {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::document_ai::__for_each_endpoint!([$crate::__feishu_endpoints_docx!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "document_ai"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_document_ai {
     ($callback:ident; $($done:tt)*) => {
         $crate::__feishu_endpoints_docx!($callback; $($done)*)
     };
@@ -900,7 +932,7 @@ macro_rules! __feishu_endpoints_ephemeral {
 #[macro_export]
 macro_rules! __feishu_endpoints_event {
     ($callback:ident; $($done:tt)*) => {
-        $crate::event::__for_each_endpoint!([$crate::__feishu_endpoints_helpdesk!]
+        $crate::event::__for_each_endpoint!([$crate::__feishu_endpoints_face_verify!]
         $callback; $($done)*)
     };
 }
@@ -908,6 +940,23 @@ macro_rules! __feishu_endpoints_event {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_endpoints_event {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_endpoints_face_verify!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "face_verify")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_face_verify {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::face_verify::__for_each_endpoint!([$crate::__feishu_endpoints_helpdesk!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "face_verify"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_face_verify {
     ($callback:ident; $($done:tt)*) => {
         $crate::__feishu_endpoints_helpdesk!($callback; $($done)*)
     };

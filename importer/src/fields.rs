@@ -172,6 +172,9 @@ fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
         inferred,
         fields,
     };
+    if ty == "binary" {
+        field.rules.max_bytes = file_size_limit(&field.description);
+    }
     field.options = options(node, leaf, &mut *warn);
     if field.options.is_empty() && !doc.options.is_empty() {
         // The meanings stay readable in the docs.
@@ -185,6 +188,60 @@ fn to_field(node: &Node, defined: &mut Defined, warn: Warn<'_>) -> Field {
             .to_owned();
     }
     field
+}
+
+/// The size limit a file field's description states: `大小不能超过 10 MB`, `最大 300 MB`,
+/// `2 MB 以内`, `大小在 3KB-10MB`. The largest size in a clause that speaks of a limit;
+/// the smallest such clause, when several do. Units count in 1024s.
+fn file_size_limit(description: &str) -> Option<u64> {
+    const LIMIT_WORDS: [&str; 6] = ["超过", "以内", "最大", "上限", "不大于", "大小在"];
+    description
+        .split(['。', '；', ';', '，', ',', '\n'])
+        .filter(|clause| LIMIT_WORDS.iter().any(|word| clause.contains(word)))
+        .filter_map(|clause| sizes(clause).max())
+        .min()
+}
+
+/// The sizes written in `text`, in bytes: a number, optional spaces, then KB, MB or GB (or
+/// K, M, G), in any case.
+fn sizes(text: &str) -> impl Iterator<Item = u64> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let start = at;
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+            if at == start {
+                at += 1;
+                continue;
+            }
+            let number: u64 = text[start..at].parse().ok()?;
+            let rest = text[at..].trim_start();
+            let unit = rest.bytes().next().map(|b| b.to_ascii_uppercase());
+            let shift = match unit {
+                Some(b'K') => 10,
+                Some(b'M') => 20,
+                Some(b'G') => 30,
+                _ => continue,
+            };
+            // `10 Mbps`, `5 minutes`: only `M` or `MB` ending the word is a size.
+            let unit_len = match rest.as_bytes().get(1) {
+                Some(b'B' | b'b') => 2,
+                _ => 1,
+            };
+            if rest
+                .as_bytes()
+                .get(unit_len)
+                .is_some_and(u8::is_ascii_alphabetic)
+            {
+                continue;
+            }
+            return number.checked_mul(1 << shift);
+        }
+        None
+    })
 }
 
 /// The innermost element type of a spec type (`string[]` → `string`).
@@ -397,5 +454,40 @@ fn infer_field(key: &str, values: &[Value], defined: &mut Defined) -> Field {
         field_scopes: Vec::new(),
         inferred: true,
         fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_size_limit;
+
+    #[test]
+    fn file_size_limits_are_read_from_the_description() {
+        const MB: u64 = 1 << 20;
+        let limit = file_size_limit;
+        assert_eq!(
+            limit("上传的图片大小不能超过 10 MB，也不能上传大小为 0 的图片。"),
+            Some(10 * MB)
+        );
+        assert_eq!(limit("文件二进制内容，最大 300 MB"), Some(300 * MB));
+        assert_eq!(
+            limit("JPEG/PNG 格式，2 MB 以内，大于 240*240"),
+            Some(2 * MB)
+        );
+        assert_eq!(
+            limit("在 320-4096 像素之间，大小在 3KB-10MB 的图片"),
+            Some(10 * MB)
+        );
+        assert_eq!(
+            limit("320 x 320 像素，大小不超过 1024 KB"),
+            Some(1024 << 10)
+        );
+        assert_eq!(limit("分辨率不能超过 2000 x 2000"), None);
+        assert_eq!(
+            limit("文件内容，大小 5 MB"),
+            None,
+            "a size that is not a limit"
+        );
+        assert_eq!(limit("速率不超过 10 Mbps"), None);
     }
 }

@@ -74,7 +74,12 @@ impl Conformer {
 
     fn object(&self, def: &StructDef, example: Option<&Map<String, Value>>, depth: usize) -> Value {
         let mut object = Map::new();
-        for field in &def.fields {
+        // A file is a part of its own, never a JSON field.
+        for field in def
+            .fields
+            .iter()
+            .filter(|f| !matches!(f.ty, RustType::File))
+        {
             let given = example
                 .and_then(|e| e.get(&field.wire))
                 .filter(|v| !v.is_null());
@@ -98,6 +103,8 @@ impl Conformer {
                 .map_or(json!(true), Value::Bool),
             RustType::Json => example.cloned().unwrap_or_else(|| json!({})),
             RustType::Empty => json!({}),
+            // Neither is JSON: an upload's file, a download's file.
+            RustType::File | RustType::Download => Value::Null,
             RustType::Box(inner) => self.value(inner, rules, example, depth),
             RustType::Vec(item) => self.list(item, rules, example, depth),
             RustType::Map(item) => {

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use feishu::Client;
 use feishu::runtime::{ApiRequest, PagedItems, PagedRequest};
+use feishu::{Client, Download, UploadFile};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_codegen::spec::model::{EndpointSpec, Envelope, Field};
 use feishu_codegen::spec::{Primitive, TypeExpr};
@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, feishu::Error>> + Send + 'a>>;
 
-/// One generated endpoint, with its types erased behind functions over JSON.
+/// One generated endpoint that answers with JSON, with its types erased behind functions
+/// over JSON.
 pub struct Endpoint {
     pub meta: &'static feishu::runtime::Endpoint,
     /// Deserializes a request body into the body type and serializes it back.
@@ -28,6 +29,8 @@ pub struct Endpoint {
     /// Builds the request from JSON (params by wire name, and `body`) and calls it with
     /// the given options; returns the payload as JSON.
     pub call: for<'a> fn(&'a Client, Value, CallOptions) -> CallFuture<'a>,
+    /// For an upload: `call`, with these files as its file parts, in the doc's order.
+    pub upload: for<'a> fn(&'a Client, Value, Vec<UploadFile>, CallOptions) -> CallFuture<'a>,
     /// The `Debug` text of the call `call` would make, without making it.
     pub debug_call: fn(&Client, Value, CallOptions) -> String,
     /// For a paged list: builds the request as `call` does and walks its pages.
@@ -35,6 +38,16 @@ pub struct Endpoint {
     /// For a paged list with one list of results: walks its items.
     pub walk_items: Option<WalkFn>,
 }
+
+/// One generated endpoint that answers with a file.
+pub struct DownloadEndpoint {
+    pub meta: &'static feishu::runtime::Endpoint,
+    /// Builds the request from JSON (params by wire name) and calls it.
+    pub call: for<'a> fn(&'a Client, Value, CallOptions) -> DownloadFuture<'a>,
+}
+
+pub type DownloadFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Download, feishu::Error>> + Send + 'a>>;
 
 /// What walking a paged list brought back: what the stream yielded (pages or items, as
 /// JSON) until it ended, and the error it ended with, if any.
@@ -94,6 +107,40 @@ where
     })
 }
 
+fn upload<R>(
+    client: &Client,
+    request: Value,
+    files: Vec<UploadFile>,
+    options: CallOptions,
+) -> CallFuture<'_>
+where
+    R: ApiRequest + DeserializeOwned + 'static,
+    R::Response: Serialize + Send,
+{
+    Box::pin(async move {
+        let mut request = typed_request::<R>(request);
+        let parts = request.files_mut();
+        assert_eq!(
+            parts.len(),
+            files.len(),
+            "{}: one file per part",
+            R::ENDPOINT.id
+        );
+        for ((_, part), file) in parts.into_iter().zip(files) {
+            *part = file;
+        }
+        let response = with_options(feishu::Call::new(client, request), options).await?;
+        Ok(to_json(&response).expect("responses serialize"))
+    })
+}
+
+fn download<R>(client: &Client, request: Value, options: CallOptions) -> DownloadFuture<'_>
+where
+    R: ApiRequest<Response = Download> + DeserializeOwned + 'static,
+{
+    Box::pin(make_call::<R>(client, request, options).send())
+}
+
 fn debug_call<R>(client: &Client, request: Value, options: CallOptions) -> String
 where
     R: ApiRequest + DeserializeOwned + std::fmt::Debug,
@@ -105,14 +152,24 @@ fn make_call<R>(client: &Client, request: Value, options: CallOptions) -> feishu
 where
     R: ApiRequest + DeserializeOwned,
 {
+    with_options(feishu::Call::new(client, typed_request(request)), options)
+}
+
+/// The request type read from its JSON (params by wire name, and `body`).
+fn typed_request<R: ApiRequest + DeserializeOwned>(request: Value) -> R {
     let bytes = serde_json::to_vec(&request).expect("JSON serializes");
-    let request: R = serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+    serde_json::from_slice(&bytes).unwrap_or_else(|err| {
         panic!(
             "{}: request {request} does not fit the request type: {err}",
             R::ENDPOINT.id
         )
-    });
-    let mut call = feishu::Call::new(client, request);
+    })
+}
+
+fn with_options<R: ApiRequest>(
+    mut call: feishu::Call<'_, R>,
+    options: CallOptions,
+) -> feishu::Call<'_, R> {
     if let Some(token) = options.user_access_token {
         call = call.user_access_token(token);
     }
@@ -181,13 +238,14 @@ fn entry<R>(walk_pages: Option<WalkFn>, walk_items: Option<WalkFn>) -> Endpoint
 where
     R: ApiRequest + DeserializeOwned + std::fmt::Debug + 'static,
     R::Body: DeserializeOwned,
-    R::Response: Serialize + Send,
+    R::Response: Serialize + DeserializeOwned + Send,
 {
     Endpoint {
         meta: R::ENDPOINT,
         body_roundtrip: roundtrip::<R::Body>,
         response_roundtrip: roundtrip::<R::Response>,
         call: call::<R>,
+        upload: upload::<R>,
         debug_call: debug_call::<R>,
         walk_pages,
         walk_items,
@@ -238,9 +296,54 @@ trait NoItems {
 }
 impl<R> NoItems for &Probe<R> {}
 
+/// A generated endpoint in the table: one that answers with JSON, or with a file.
+pub enum Entry {
+    Json(Endpoint),
+    Download(DownloadEndpoint),
+}
+
+impl Entry {
+    pub fn id(&self) -> &'static str {
+        match self {
+            Entry::Json(endpoint) => endpoint.meta.id,
+            Entry::Download(endpoint) => endpoint.meta.id,
+        }
+    }
+}
+
+trait JsonProbe {
+    fn entry(&self, walk_pages: Option<WalkFn>, walk_items: Option<WalkFn>) -> Entry;
+}
+impl<R> JsonProbe for Probe<R>
+where
+    R: ApiRequest + DeserializeOwned + std::fmt::Debug + 'static,
+    R::Body: DeserializeOwned,
+    R::Response: Serialize + DeserializeOwned + Send,
+{
+    fn entry(&self, walk_pages: Option<WalkFn>, walk_items: Option<WalkFn>) -> Entry {
+        Entry::Json(entry::<R>(walk_pages, walk_items))
+    }
+}
+trait DownloadProbe {
+    fn entry(&self, walk_pages: Option<WalkFn>, walk_items: Option<WalkFn>) -> Entry;
+}
+impl<R> DownloadProbe for &Probe<R>
+where
+    R: ApiRequest<Response = Download> + DeserializeOwned + 'static,
+{
+    fn entry(&self, _: Option<WalkFn>, _: Option<WalkFn>) -> Entry {
+        Entry::Download(DownloadEndpoint {
+            meta: R::ENDPOINT,
+            call: download::<R>,
+        })
+    }
+}
+
 macro_rules! table {
     ($($request:ty),* $(,)?) => {
-        vec![$(entry::<$request>(
+        // The probes run here, where each request type is known: in a generic function
+        // they could not tell which traits it implements.
+        vec![$((&Probe::<$request>(PhantomData)).entry(
             (&Probe::<$request>(PhantomData)).pages_walker(),
             (&Probe::<$request>(PhantomData)).items_walker(),
         )),*]
@@ -248,30 +351,72 @@ macro_rules! table {
 }
 
 /// Every endpoint of the generated crate.
-pub fn all() -> Vec<Endpoint> {
+pub fn entries() -> Vec<Entry> {
     feishu::__for_each_endpoint!(table)
 }
 
-/// The endpoints of spec/ that codegen generates (not yet the uploads, downloads and
-/// `www` host endpoints the spec records), in spec order.
-pub fn generated_specs() -> Vec<LoadedEndpoint> {
-    let spec = feishu_codegen::spec::load(&crate::spec_dir()).expect("spec/ loads");
-    spec.endpoints
+/// Every endpoint of the generated crate that answers with JSON (uploads included).
+pub fn all() -> Vec<Endpoint> {
+    entries()
         .into_iter()
-        .filter(|loaded| loaded.spec.is_generated())
+        .filter_map(|entry| match entry {
+            Entry::Json(endpoint) => Some(endpoint),
+            Entry::Download(_) => None,
+        })
         .collect()
 }
 
-/// Each generated spec endpoint with its generated counterpart, in spec order.
-pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
-    let mut table: BTreeMap<&str, Endpoint> = all().into_iter().map(|e| (e.meta.id, e)).collect();
-    generated_specs()
+/// The endpoints of spec/, in spec order.
+pub fn specs() -> Vec<LoadedEndpoint> {
+    feishu_codegen::spec::load(&crate::spec_dir())
+        .expect("spec/ loads")
+        .endpoints
+}
+
+/// Each spec endpoint with its generated counterpart, in spec order.
+pub fn entries_with_specs() -> Vec<(LoadedEndpoint, Entry)> {
+    let mut table: BTreeMap<&str, Entry> = entries().into_iter().map(|e| (e.id(), e)).collect();
+    specs()
         .into_iter()
         .map(|loaded| {
-            let endpoint = table
+            let entry = table
                 .remove(loaded.id.dotted().as_str())
                 .expect("every spec endpoint is generated");
-            (loaded, endpoint)
+            (loaded, entry)
+        })
+        .collect()
+}
+
+/// Each spec endpoint that sends and answers JSON (neither an upload nor a download),
+/// with its generated counterpart, in spec order.
+pub fn with_specs() -> Vec<(LoadedEndpoint, Endpoint)> {
+    entries_with_specs()
+        .into_iter()
+        .filter_map(|(loaded, entry)| match entry {
+            Entry::Json(endpoint) if endpoint.meta.files.is_empty() => Some((loaded, endpoint)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each upload, with its spec, in spec order.
+pub fn uploads() -> Vec<(LoadedEndpoint, Endpoint)> {
+    entries_with_specs()
+        .into_iter()
+        .filter_map(|(loaded, entry)| match entry {
+            Entry::Json(endpoint) if !endpoint.meta.files.is_empty() => Some((loaded, endpoint)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each download, with its spec, in spec order.
+pub fn downloads() -> Vec<(LoadedEndpoint, DownloadEndpoint)> {
+    entries_with_specs()
+        .into_iter()
+        .filter_map(|(loaded, entry)| match entry {
+            Entry::Download(endpoint) => Some((loaded, endpoint)),
+            Entry::Json(_) => None,
         })
         .collect()
 }

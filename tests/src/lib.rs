@@ -2,6 +2,9 @@
 //! server on 127.0.0.1, the table of generated endpoints, and crate scaffolding for
 //! compiling code generated from other specs.
 
+// `feishu::__for_each_endpoint!` visits every service, two macro calls deep each.
+#![recursion_limit = "512"]
+
 pub mod conform;
 pub mod endpoints;
 pub mod scaffold;

@@ -386,6 +386,7 @@ impl feishu::runtime::ApiRequest for Probe {
         tokens: &[],
         helpdesk: false,
         envelope: feishu::runtime::Envelope::Data,
+        files: &[],
         errors: &[
             feishu::runtime::DocumentedError {
                 http_status: Some(400),
@@ -605,6 +606,7 @@ impl feishu::runtime::ApiRequest for FlatProbe {
         tokens: &[],
         helpdesk: false,
         envelope: feishu::runtime::Envelope::Flat,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/probe",
         paging: None,

@@ -9,13 +9,10 @@ use serde_json::Value;
 
 #[test]
 fn every_spec_endpoint_is_generated_and_every_generated_endpoint_has_a_spec() {
-    let specced: Vec<String> = endpoints::generated_specs()
+    let specced: Vec<String> = endpoints::specs().iter().map(|e| e.id.dotted()).collect();
+    let mut generated: Vec<String> = endpoints::entries()
         .iter()
-        .map(|e| e.id.dotted())
-        .collect();
-    let mut generated: Vec<String> = endpoints::all()
-        .iter()
-        .map(|e| e.meta.id.to_owned())
+        .map(|e| e.id().to_owned())
         .collect();
     generated.sort();
     assert_eq!(specced, generated);
@@ -110,7 +107,7 @@ fn brief(value: &Value) -> String {
 
 #[test]
 fn examples_round_trip_through_the_generated_types_or_are_quarantined() {
-    let specs = endpoints::generated_specs();
+    let specs = endpoints::specs();
     let table: BTreeMap<&str, endpoints::Endpoint> = endpoints::all()
         .into_iter()
         .map(|e| (e.meta.id, e))
@@ -119,7 +116,10 @@ fn examples_round_trip_through_the_generated_types_or_are_quarantined() {
     let mut passed = 0;
     for loaded in &specs {
         let id = loaded.id.dotted();
-        let endpoint = &table[id.as_str()];
+        // A download answers with a file: it has no JSON payload to round-trip.
+        let Some(endpoint) = table.get(id.as_str()) else {
+            continue;
+        };
         let examples = [
             ("request", endpoint.body_roundtrip, request_example(loaded)),
             (

@@ -407,6 +407,8 @@ pub(crate) fn type_tokens(module: &Module, ty: &RustType) -> TokenStream {
         RustType::Bool => quote!(bool),
         RustType::Json => quote!(::serde_json::Value),
         RustType::Empty => quote!(::feishu_runtime::Empty),
+        RustType::File => quote!(::feishu_runtime::UploadFile),
+        RustType::Download => quote!(::feishu_runtime::Download),
         RustType::Box(inner) => {
             let inner = type_tokens(module, inner);
             quote!(Box<#inner>)

@@ -5,7 +5,9 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{allow_trait_method_name, doc_attrs, type_tokens, types::struct_tokens};
-use crate::ir::{FieldRef, Ir, Location, Module, Operation, Paging, PathSegment, RustType};
+use crate::ir::{
+    FieldRef, FilePartDef, Ir, Location, Module, Operation, Paging, PathSegment, RustType,
+};
 use crate::spec::model::{ApiHost, Envelope, HttpMethod, TokenKind};
 
 pub fn operations(module: &Module) -> TokenStream {
@@ -92,6 +94,7 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
                 }
             }
         });
+    let files = files_fns(op);
     let validate = op.request.validated.then(|| {
         quote! {
             fn validate(&self, out: &mut Vec<::feishu_runtime::FieldViolation>) {
@@ -109,9 +112,61 @@ fn api_request_impl(module: &Module, op: &Operation) -> TokenStream {
             #query
             #headers
             #body
+            #files
             #validate
         }
     }
+}
+
+/// `files` and `files_mut`, for an upload: its file parts by wire name, set or not.
+fn files_fns(op: &Operation) -> Option<TokenStream> {
+    if op.files.is_empty() {
+        return None;
+    }
+    let field = |part: &FilePartDef| {
+        let (body, field) = (part.body.ident(), part.field.name.ident());
+        quote!(self.#body.#field)
+    };
+    // Every part, in the doc's order: an optional one is set to an empty file first.
+    let all_mut = op.files.iter().map(|part| {
+        let (wire, field) = (&part.field.wire, field(part));
+        match part.field.required {
+            true => quote!((#wire, &mut #field)),
+            false => quote!((#wire, #field.get_or_insert_with(Default::default))),
+        }
+    });
+    // Arrays, not `vec!`: prettyplease leaves macro arguments as rustfmt would not.
+    let mutable = quote!(Vec::from([#(#all_mut),*]));
+    // The parts that are set, in the doc's order.
+    let shared = if op.files.iter().all(|part| part.field.required) {
+        let all = op.files.iter().map(|part| {
+            let (wire, field) = (&part.field.wire, field(part));
+            quote!((#wire, &#field))
+        });
+        quote!(Vec::from([#(#all),*]))
+    } else {
+        let maybe = op.files.iter().map(|part| {
+            let (wire, field) = (&part.field.wire, field(part));
+            match part.field.required {
+                true => quote!((#wire, Some(&#field))),
+                false => quote!((#wire, #field.as_ref())),
+            }
+        });
+        quote! {
+            [#(#maybe),*]
+                .into_iter()
+                .filter_map(|(name, file)| Some((name, file?)))
+                .collect()
+        }
+    };
+    Some(quote! {
+        fn files(&self) -> Vec<(&'static str, &::feishu_runtime::UploadFile)> {
+            #shared
+        }
+        fn files_mut(&mut self) -> Vec<(&'static str, &mut ::feishu_runtime::UploadFile)> {
+            #mutable
+        }
+    })
 }
 
 fn endpoint_const(op: &Operation) -> TokenStream {
@@ -131,9 +186,19 @@ fn endpoint_const(op: &Operation) -> TokenStream {
     });
     let helpdesk = op.helpdesk;
     let envelope = match op.envelope {
+        _ if op.file_response => quote!(::feishu_runtime::Envelope::File),
         Envelope::Data => quote!(::feishu_runtime::Envelope::Data),
         Envelope::Flat => quote!(::feishu_runtime::Envelope::Flat),
     };
+    let files = op.files.iter().map(|part| {
+        let name = &part.field.wire;
+        let max_bytes = part.max_bytes.map_or(quote!(None), |max| {
+            let max = Literal::u64_unsuffixed(max);
+            quote!(Some(#max))
+        });
+        let required = part.field.required;
+        quote!(::feishu_runtime::FilePart { name: #name, required: #required, max_bytes: #max_bytes })
+    });
     let errors = op.errors.iter().map(|e| {
         let status = e.http_status.map_or(quote!(None), |s| quote!(Some(#s)));
         let code = Literal::i64_unsuffixed(*e.code);
@@ -158,6 +223,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             tokens: &[#(#tokens),*],
             helpdesk: #helpdesk,
             envelope: #envelope,
+            files: &[#(#files),*],
             errors: &[#(#errors),*],
             doc_url: #doc_url,
             paging: #paging,
@@ -414,7 +480,8 @@ pub fn registry(ir: &Ir) -> TokenStream {
     quote! {
         /// Calls `$callback!` with the request type of every generated endpoint of the
         /// enabled services, each followed by a comma, for tests that cover all endpoints
-        /// without naming them.
+        /// without naming them. The services are visited one macro call after another, two
+        /// deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __for_each_endpoint {

@@ -20,7 +20,6 @@ pub const SCHEMARS_FEATURE: &str = "schemars";
 pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
     let name = def.name.ident();
     let doc = doc_attrs(&def.doc, false);
-    let default = def.is_defaultable().then(|| quote!(Default,));
     let (serde, optional_derives) = serde_derives(def);
     // `#[serde]` attributes need a serde derive (or schemars', which reads them) to be there.
     let conditional_attrs = !def.serde.serialize && !def.serde.deserialize;
@@ -35,9 +34,19 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
         .iter()
         .filter(|f| !f.required)
         .map(|field| setter(module, field));
+    // A file may be a one-shot stream: it can be neither cloned nor compared.
+    let derives = [
+        (!def.holds_file, quote!(Clone)),
+        (true, quote!(Debug)),
+        (def.is_defaultable(), quote!(Default)),
+        (!def.holds_file, quote!(PartialEq)),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, derive)| wanted.then_some(derive))
+    .chain(serde);
     quote! {
         #doc
-        #[derive(Clone, Debug, #default PartialEq #(, #serde)*)]
+        #[derive(#(#derives),*)]
         #optional_derives
         pub struct #name {
             #(#fields)*
@@ -171,6 +180,20 @@ fn field_tokens(module: &Module, field: &FieldDef, conditional_attrs: bool) -> T
         let wire = &field.wire;
         serde_attr(quote!(rename = #wire))
     });
+    // A file is a part of its own, not a form field: the body's serialization, which
+    // makes the form fields, leaves it out.
+    let file = matches!(field.ty, RustType::File).then(|| serde_attr(quote!(skip)));
+    if file.is_some() {
+        let ty = match field.required {
+            true => ty,
+            false => quote!(Option<#ty>),
+        };
+        return quote! {
+            #doc
+            #file
+            pub #name: #ty,
+        };
+    }
     if field.required {
         let absent = field
             .default_when_absent

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToUpperCamelCase;
 
 use super::{
-    Accessor, EnumDef, EnumRepr, FieldDef, Ir, Location, ModPath, Module, ModuleKind, Operation,
-    PathSegment, RustType, SerdeNeeds, StructDef, TypeRef, Variant,
+    Accessor, EnumDef, EnumRepr, FieldDef, FilePartDef, Ir, Location, ModPath, Module, ModuleKind,
+    Operation, PathSegment, RustType, SerdeNeeds, StructDef, TypeRef, Variant,
 };
 use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
@@ -399,6 +399,7 @@ impl Lowering<'_> {
             StructDef {
                 name: type_ref.name.clone(),
                 doc,
+                holds_file: false,
                 fields,
                 validated: false,
                 serde: SerdeNeeds::default(),
@@ -589,7 +590,10 @@ impl Lowering<'_> {
                     },
                 )
             })
-            .unwrap_or(RustType::Empty);
+            .unwrap_or(match spec.response.file {
+                true => RustType::Download,
+                false => RustType::Empty,
+            });
 
         let owner = Owner {
             module: &module,
@@ -629,6 +633,7 @@ impl Lowering<'_> {
                 default_when_absent: false,
             });
         }
+        let files = self.file_parts(body.as_ref(), &fields);
         let segments = spec
             .path
             .split('/')
@@ -662,6 +667,7 @@ impl Lowering<'_> {
                 fn_name.bare(),
                 sanitize(&spec.title)
             )],
+            holds_file: !files.is_empty(),
             fields,
             validated: false,
             serde: SerdeNeeds::default(),
@@ -684,12 +690,37 @@ impl Lowering<'_> {
             doc: operation_doc(spec),
             paging: None,
             paged_by: None,
+            files,
+            file_response: spec.response.file,
         };
         self.modules
             .get_mut(&module)
             .expect("module exists")
             .operations
             .push(operation);
+    }
+
+    /// An upload's file parts: the `binary` fields of its body struct.
+    fn file_parts(&self, body: Option<&RustType>, request_fields: &[FieldDef]) -> Vec<FilePartDef> {
+        let (Some(RustType::Named(body_ref)), Some(holder)) = (
+            body,
+            request_fields.iter().find(|f| f.location == Location::Body),
+        ) else {
+            return Vec::new();
+        };
+        let def = self.modules[&body_ref.module]
+            .structs
+            .iter()
+            .find(|s| s.name == body_ref.name);
+        def.into_iter()
+            .flat_map(|def| &def.fields)
+            .filter(|field| matches!(field.ty, RustType::File))
+            .map(|field| FilePartDef {
+                field: field.into(),
+                body: holder.name.clone(),
+                max_bytes: field.rules.max_bytes,
+            })
+            .collect()
     }
 
     /// The Rust type of a body or response payload, making its struct when it is inline.
@@ -728,6 +759,7 @@ impl Lowering<'_> {
             StructDef {
                 name: name.clone(),
                 doc: vec![doc.to_owned()],
+                holds_file: fields.iter().any(|f| matches!(f.ty, RustType::File)),
                 fields,
                 validated: false,
                 serde: SerdeNeeds::default(),
@@ -750,7 +782,8 @@ fn rust_type(expr: &TypeExpr, named: Option<&TypeRef>) -> RustType {
             Primitive::Float => RustType::F64,
             Primitive::Bool => RustType::Bool,
             // Validation keeps files to upload bodies, whose endpoints are not lowered.
-            Primitive::Any | Primitive::File => RustType::Json,
+            Primitive::Any => RustType::Json,
+            Primitive::File => RustType::File,
         },
         TypeExpr::Named(_) => RustType::Named(named.expect("validated: resolved").clone()),
         TypeExpr::Array(inner) => RustType::Vec(Box::new(rust_type(inner, named))),
@@ -798,7 +831,9 @@ fn field_doc(field: &Field, expr: &TypeExpr) -> Vec<String> {
         doc.push("*Inferred:* the page documents no type for this field; it was read from the page's example.".to_owned());
     }
     let mut facts = Vec::new();
-    if let Some(example) = &field.example {
+    // A file's example is the page's placeholder (`二进制文件`), not a value.
+    let is_file = matches!(expr, TypeExpr::Primitive(Primitive::File));
+    if let Some(example) = field.example.as_ref().filter(|_| !is_file) {
         facts.push(format!("Example: {}", code(example)));
     }
     if let Some(default) = &field.default {
@@ -834,6 +869,11 @@ fn rules_doc(rules: &Rules, is_array: bool) -> Vec<String> {
         (Some(min), None) => out.push(format!("Range: at least {min}.")),
         (None, Some(max)) => out.push(format!("Range: at most {max}.")),
         (None, None) => {}
+    }
+    if let Some(max) = rules.max_bytes {
+        out.push(format!(
+            "Size: at most {max} bytes, checked before the file is sent."
+        ));
     }
     if let Some(pattern) = &rules.pattern {
         out.push(format!(

@@ -64,6 +64,10 @@ pub enum RustType {
     Json,
     /// The runtime's empty object, for responses without data.
     Empty,
+    /// A file part of an upload (`binary`): the runtime's `UploadFile`.
+    File,
+    /// The file a download answers with: the runtime's `Download`.
+    Download,
     Vec(Box<RustType>),
     /// On the heap, to break a type's containment of itself.
     Box(Box<RustType>),
@@ -122,6 +126,9 @@ pub struct StructDef {
     /// What the client needs of the struct: only those serde derives are always there;
     /// the others come with the crate's `roundtrip` feature.
     pub serde: SerdeNeeds,
+    /// Whether the struct holds an upload's file (an upload's body, and its request): a
+    /// file may be a one-shot stream, so such a struct is neither `Clone` nor `PartialEq`.
+    pub holds_file: bool,
 }
 
 /// The serde derives the client itself needs of a struct: `Serialize` for what it sends
@@ -225,6 +232,20 @@ pub struct Operation {
     pub paging: Option<Paging>,
     /// The parameter a list pages by, if it pages by position (`offset`, `page`) instead.
     pub paged_by: Option<String>,
+    /// An upload's file parts, all fields of the body struct, in the doc's order; empty
+    /// for other endpoints.
+    pub files: Vec<FilePartDef>,
+    /// Whether the endpoint answers with a file (the response is a `Download`).
+    pub file_response: bool,
+}
+
+/// A file part of an upload: the body field that holds it, and its documented limit.
+#[derive(Clone, Debug)]
+pub struct FilePartDef {
+    pub field: FieldRef,
+    /// The request's field that holds the body.
+    pub body: RustName,
+    pub max_bytes: Option<u64>,
 }
 
 /// A paged list: the request's `page_token` and the response fields that say what comes

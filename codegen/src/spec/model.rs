@@ -90,13 +90,6 @@ impl EndpointSpec {
     pub fn is_upload(&self) -> bool {
         self.content_type.as_deref().is_some_and(is_multipart)
     }
-
-    /// Whether the client can call the endpoint yet: uploads and file downloads are
-    /// recorded in the spec but not generated until the client can send and receive
-    /// files, so that nothing generated pretends to work.
-    pub fn is_generated(&self) -> bool {
-        !self.is_upload() && !self.response.file
-    }
 }
 
 /// Whether a `Content-Type` is that of an upload.
@@ -275,6 +268,9 @@ pub struct Rules {
     /// A regular expression the value must match (正则校验).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// The largest file a `binary` field takes, in bytes (文件大小不超过 …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
 }
 
 impl Rules {

@@ -98,13 +98,19 @@ impl Validator {
             );
         }
         self.path(endpoint);
-        for (pos, at) in misplaced_files(spec) {
-            self.diagnostics.push(
-                file,
-                Some(pos),
-                at,
-                "a `binary` is a file part of a multipart/form-data body: it may only be a field of the request body of an endpoint whose content_type is multipart/form-data",
-            );
+        for (pos, at, problem) in file_problems(spec) {
+            self.diagnostics.push(file, Some(pos), at, problem);
+        }
+        if let Some(body) = spec.request_body.as_ref().filter(|_| spec.is_upload()) {
+            let fields = body.fields.as_deref().unwrap_or_default();
+            if !fields.iter().any(|field| *field.ty == "binary") {
+                self.diagnostics.push(
+                    file,
+                    Some(body.pos),
+                    "request_body",
+                    "a multipart/form-data upload needs a `binary` field for its file",
+                );
+            }
         }
 
         let mut seen_tokens = BTreeSet::new();
@@ -552,15 +558,32 @@ struct Origin<'a> {
     side: Side,
 }
 
-/// Every field typed `binary` (or an array of them) that is not a top-level field of an
-/// upload's body, with its position and field path.
-fn misplaced_files(spec: &super::model::EndpointSpec) -> Vec<(Pos, String)> {
-    fn walk(fields: &[Field], at: &str, top_level_ok: bool, out: &mut Vec<(Pos, String)>) {
+const MISPLACED_FILE: &str = "a `binary` is a file part of a multipart/form-data body: it may only be a field of the request body of an endpoint whose content_type is multipart/form-data";
+const FILE_LIST: &str =
+    "a list of files is not supported: give each file part a `binary` field of its own";
+const MISPLACED_MAX_BYTES: &str =
+    "`max_bytes` is the size limit of a file: only a `binary` field has one";
+
+/// Every misused file type and file rule, with its position, field path and problem: a
+/// `binary` (or an array of them) that is not a top-level field of an upload's body, a
+/// list of files, and a `max_bytes` on a field that is not a file.
+fn file_problems(spec: &super::model::EndpointSpec) -> Vec<(Pos, String, &'static str)> {
+    type Out = Vec<(Pos, String, &'static str)>;
+    fn walk(fields: &[Field], at: &str, top_level_ok: bool, out: &mut Out) {
         for (i, field) in fields.iter().enumerate() {
             let at = format!("{at}[{i}]");
             let is_file = field.ty.trim_end_matches("[]") == "binary";
             if is_file && !top_level_ok {
-                out.push((field.ty.pos, format!("{at}.type")));
+                out.push((field.ty.pos, format!("{at}.type"), MISPLACED_FILE));
+            } else if is_file && *field.ty != "binary" {
+                out.push((field.ty.pos, format!("{at}.type"), FILE_LIST));
+            }
+            if field.rules.max_bytes.is_some() && *field.ty != "binary" {
+                out.push((
+                    field.name.pos,
+                    format!("{at}.rules.max_bytes"),
+                    MISPLACED_MAX_BYTES,
+                ));
             }
             if let Some(children) = &field.fields {
                 walk(children, &format!("{at}.fields"), false, out);

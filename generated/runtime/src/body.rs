@@ -14,6 +14,68 @@ pub(crate) enum ReadError {
     Transport(reqwest::Error),
 }
 
+/// How much of a download's JSON body is read to tell Feishu's error answer (a few
+/// hundred bytes) from a JSON file.
+const ERROR_PEEK: usize = 64 * 1024;
+
+/// A response as read so far.
+pub(crate) enum Received {
+    /// The whole body.
+    Whole(Bytes),
+    /// A file: the bytes read to tell it from an error, and the rest of it unread.
+    File {
+        prefix: Bytes,
+        rest: Option<reqwest::Response>,
+    },
+}
+
+/// A download's answer: an error (any status but 2xx, or a JSON body with a non-zero
+/// `code`) is read whole within `limit`, for the error it carries; a file is left unread
+/// but for the few bytes that show it is not an error.
+pub(crate) async fn read_file(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Received, ReadError> {
+    if !response.status().is_success() {
+        return read_limited(response, limit).await.map(Received::Whole);
+    }
+    let json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        });
+    if !json {
+        return Ok(Received::File {
+            prefix: Bytes::new(),
+            rest: Some(response),
+        });
+    }
+    let mut prefix = BytesMut::new();
+    while prefix.len() <= ERROR_PEEK {
+        match response.chunk().await.map_err(ReadError::Transport)? {
+            Some(chunk) => prefix.extend_from_slice(&chunk),
+            None => {
+                let whole = prefix.freeze();
+                return Ok(match super::response::is_feishu_error(&whole) {
+                    true => Received::Whole(whole),
+                    false => Received::File {
+                        prefix: whole,
+                        rest: None,
+                    },
+                });
+            }
+        }
+    }
+    Ok(Received::File {
+        prefix: prefix.freeze(),
+        rest: Some(response),
+    })
+}
+
 /// The whole body of `response`, or [`ReadError::TooLarge`] as soon as it is known to be
 /// longer than `limit` bytes: from its `Content-Length`, or once that much has arrived.
 pub(crate) async fn read_limited(

@@ -9,21 +9,20 @@ use std::time::Duration;
 use reqwest::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
 };
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
 use super::auth::TokenKey;
-use super::body::{ReadError, read_limited};
+use super::body::{ReadError, Received, read_file, read_limited};
 use super::client::{AppKind, log_id};
-use super::error::snippet;
+use super::response::{Answer, check};
 use super::retry::reset_after;
 use super::secret::Redactor;
+use super::upload::Upload;
 use super::{
-    ApiError, ApiRequest, Client, Envelope, Error, FieldViolation, Host, Params, Result,
-    RetryPolicy, Secret, TokenKind,
+    ApiRequest, Client, Envelope, Error, Host, Params, Payload, Result, RetryPolicy, Secret,
+    TokenKind, UploadFile,
 };
 
 /// The header helpdesk endpoints need besides the access token.
@@ -53,11 +52,38 @@ struct Options {
 }
 
 /// What only the request's own type knows, computed before anything generic-free runs.
-struct Parts {
+struct Parts<'a> {
     path: String,
     query: Params,
-    body: std::result::Result<Option<Vec<u8>>, String>,
+    body: std::result::Result<Body<'a>, String>,
     headers: Params,
+}
+
+/// A request's body: none, JSON, or the form fields and files of an upload.
+enum Body<'a> {
+    None,
+    Json(Vec<u8>),
+    Form {
+        fields: Vec<(String, String)>,
+        files: Vec<(&'static str, &'a UploadFile)>,
+    },
+}
+
+/// The body as each attempt sends it, after the checks made before the first.
+enum ReadyBody<'a> {
+    None,
+    Json(Vec<u8>),
+    Form(Upload<'a>),
+}
+
+impl ReadyBody<'_> {
+    /// Whether another attempt can send the body again.
+    fn replayable(&self) -> bool {
+        match self {
+            ReadyBody::Form(upload) => upload.replayable(),
+            _ => true,
+        }
+    }
 }
 
 impl<R: fmt::Debug> fmt::Debug for Call<'_, R> {
@@ -145,7 +171,8 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         &mut self.request
     }
 
-    /// Sends the request and returns the response's payload.
+    /// Sends the request and returns the response's payload: its JSON `data`, or for a
+    /// download a [`Download`](super::Download) of the file.
     pub async fn send(self) -> Result<R::Response> {
         self.send_ref().await
     }
@@ -165,11 +192,11 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         );
         async move {
             let parts = self.parts()?;
-            let prepared = prepare(self.client, endpoint, &self.options, parts)?;
-            let answer = run(self.client, endpoint, &self.options, prepared).await?;
-            payload(endpoint, &answer).map_err(|error| {
+            let prepared = prepare(self.client, endpoint, &self.options, parts).await?;
+            let (answer, app_token) = run(self.client, endpoint, &self.options, prepared).await?;
+            R::Response::from_answer(answer).map_err(|error| {
                 let user = self.options.user_access_token.as_ref();
-                error.redacted(&redactor(self.client, user, answer.app_token.as_ref()))
+                error.redacted(&redactor(self.client, user, app_token.as_ref()))
             })
         }
         .instrument(span)
@@ -178,7 +205,7 @@ impl<'a, R: ApiRequest> Call<'a, R> {
 
     /// The request's documented rules, path, query, body and header parameters: the only
     /// steps that need its type.
-    fn parts(&self) -> Result<Parts> {
+    fn parts(&self) -> Result<Parts<'_>> {
         let mut violations = Vec::new();
         self.request.validate(&mut violations);
         if !violations.is_empty() {
@@ -193,11 +220,19 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         self.request.query(&mut query);
         let mut headers = Params::default();
         self.request.headers(&mut headers);
-        let body = match self.request.body() {
-            Some(body) => serde_json::to_vec(body)
-                .map(Some)
-                .map_err(|err| format!("cannot serialize the body: {err}")),
-            None => Ok(None),
+        let body = if self.request.endpoint().files.is_empty() {
+            match self.request.body() {
+                Some(body) => serde_json::to_vec(body)
+                    .map(Body::Json)
+                    .map_err(|err| format!("cannot serialize the body: {err}")),
+                None => Ok(Body::None),
+            }
+        } else {
+            let fields = self.request.body().map_or(Ok(Vec::new()), form_fields);
+            fields.map(|fields| Body::Form {
+                fields,
+                files: self.request.files(),
+            })
         };
         Ok(Parts {
             path: self.request.path(),
@@ -208,13 +243,31 @@ impl<'a, R: ApiRequest> Call<'a, R> {
     }
 }
 
-/// Everything that can be refused is checked here, before any I/O.
-fn prepare(
+/// The text fields of an upload's form: the body's fields, strings as they are and other
+/// values as JSON.
+fn form_fields(body: &impl serde::Serialize) -> std::result::Result<Vec<(String, String)>, String> {
+    let fail = |err: &dyn fmt::Display| format!("cannot serialize the form fields: {err}");
+    match serde_json::to_value(body).map_err(|err| fail(&err))? {
+        serde_json::Value::Object(fields) => Ok(fields
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => (name, text),
+                other => (name, other.to_string()),
+            })
+            .collect()),
+        other => Err(fail(&format!("not an object: {other}"))),
+    }
+}
+
+/// Everything that can be refused is checked here, before anything is sent: the auth,
+/// the URL, the headers, and an upload's files.
+async fn prepare<'a>(
     client: &Client,
     endpoint: &'static super::Endpoint,
     options: &Options,
-    parts: Parts,
-) -> Result<Prepared> {
+    parts: Parts<'a>,
+) -> Result<Prepared<'a>> {
     let inner = &client.inner;
     let invalid = |message: &str| Error::InvalidRequest {
         endpoint: endpoint.id,
@@ -299,7 +352,7 @@ fn prepare(
     // own headers.
     let mut headers = HeaderMap::new();
     headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
-    if body.is_some() {
+    if matches!(body, Body::Json(_)) {
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
@@ -333,6 +386,13 @@ fn prepare(
                 .ok_or_else(|| invalid("the user_access_token is not a valid header value"))?,
         );
     }
+    let body = match body {
+        Body::None => ReadyBody::None,
+        Body::Json(json) => ReadyBody::Json(json),
+        Body::Form { fields, files } => {
+            ReadyBody::Form(Upload::check(endpoint, fields, files).await?)
+        }
+    };
     Ok(Prepared {
         url,
         headers,
@@ -347,8 +407,8 @@ async fn run(
     client: &Client,
     endpoint: &'static super::Endpoint,
     options: &Options,
-    prepared: Prepared,
-) -> Result<Answer> {
+    prepared: Prepared<'_>,
+) -> Result<(Answer, Option<Secret>)> {
     let inner = &client.inner;
     let policy = options.retry.as_ref().unwrap_or(&inner.retry);
     let timeout = options.timeout.or(inner.call_timeout);
@@ -402,10 +462,15 @@ async fn run(
             .http
             .request(endpoint.method.to_reqwest(), prepared.url.clone())
             .headers(headers);
-        if let Some(body) = &prepared.body {
-            request = request.body(body.clone());
+        match &prepared.body {
+            ReadyBody::None => {}
+            ReadyBody::Json(json) => request = request.body(json.clone()),
+            ReadyBody::Form(upload) => request = request.multipart(upload.form(endpoint.id).await?),
         }
-        if let Some(timeout) = inner.timeout {
+        // A file may take longer than any one timeout to send or receive: its transfer is
+        // bounded by the call's timeout and by the client's wait for each read.
+        let transfer = !endpoint.files.is_empty() || endpoint.envelope == Envelope::File;
+        if let Some(timeout) = inner.timeout.filter(|_| !transfer) {
             request = request.timeout(timeout);
         }
         let limit = inner.max_response_bytes;
@@ -416,8 +481,12 @@ async fn run(
             })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            match read_limited(response, limit).await {
-                Ok(bytes) => Ok((status, headers, bytes)),
+            let received = match endpoint.envelope {
+                Envelope::File => read_file(response, limit).await,
+                _ => read_limited(response, limit).await.map(Received::Whole),
+            };
+            match received {
+                Ok(received) => Ok((status, headers, received)),
                 Err(ReadError::TooLarge) => Err(Error::TooLarge {
                     endpoint: endpoint.id,
                     status,
@@ -433,20 +502,30 @@ async fn run(
         .await?;
 
         let (error, headers) = match answer {
-            Ok((status, headers, bytes)) => {
+            Ok((status, headers, received)) => {
                 span.record("status", status);
                 let log_id = log_id(&headers);
                 if let Some(log_id) = &log_id {
                     span.record("log_id", log_id.as_str());
                 }
-                match check(endpoint, status, log_id, &bytes) {
+                let (checked, body, rest) = match received {
+                    Received::Whole(bytes) => {
+                        (check(endpoint, status, log_id, &bytes), bytes, None)
+                    }
+                    Received::File { prefix, rest } => (Ok(log_id), prefix, rest),
+                };
+                match checked {
                     Ok(log_id) => {
-                        return Ok(Answer {
+                        let answer = Answer {
+                            endpoint,
                             status,
                             log_id,
-                            body: bytes,
-                            app_token: app_token.map(|(_, token)| token),
-                        });
+                            headers,
+                            body,
+                            rest,
+                            limit,
+                        };
+                        return Ok((answer, app_token.map(|(_, token)| token)));
                     }
                     Err(error) => {
                         let user = match &prepared.auth {
@@ -461,11 +540,18 @@ async fn run(
             Err(error) => (error, None),
         };
 
+        let not_retried = |error| Error::NotRetried {
+            endpoint: endpoint.id,
+            source: Box::new(error),
+        };
         // A refused app token: drop it, fetch a new one, and repeat once.
         if let Some((key, token)) = app_token
             && !token_refreshed
             && refuses_token(&error)
         {
+            if !prepared.body.replayable() {
+                return Err(not_retried(error));
+            }
             token_refreshed = true;
             tries -= 1;
             within(deadline.as_ref(), client.evict_token(key, &token)).await?;
@@ -525,6 +611,9 @@ async fn run(
         } else {
             return Err(error);
         };
+        if !prepared.body.replayable() {
+            return Err(not_retried(error));
+        }
         waited += wait;
         span.record("wait_ms", waited.as_millis() as u64);
         tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
@@ -573,10 +662,10 @@ fn redactor(client: &Client, user: Option<&Secret>, app: Option<&Secret>) -> Red
 
 /// A request ready to send, but for the app's access token, which each attempt fetches
 /// from the cache.
-struct Prepared {
+struct Prepared<'a> {
     url: reqwest::Url,
     headers: HeaderMap,
-    body: Option<Vec<u8>>,
+    body: ReadyBody<'a>,
     auth: Auth,
 }
 
@@ -653,126 +742,9 @@ fn never_sent(error: &Error) -> bool {
     matches!(error, Error::Transport { source, .. } if source.is_connect())
 }
 
-/// A successful answer, before its payload is read into the response type.
-struct Answer {
-    status: u16,
-    log_id: Option<String>,
-    body: bytes::Bytes,
-    /// The app token the request sent, to keep it out of a decode error.
-    app_token: Option<Secret>,
-}
-
-fn decode_error(
-    endpoint: &'static super::Endpoint,
-    status: u16,
-    log_id: Option<String>,
-    body: &[u8],
-    message: String,
-) -> Error {
-    Error::Decode {
-        endpoint: endpoint.id,
-        status,
-        log_id,
-        message,
-        snippet: snippet(body),
-    }
-}
-
-/// Reads a response's head: Feishu's error, or success (giving back the log id). Every
-/// Feishu response carries a `code`; a body without one (a gateway's JSON, say) is not
-/// taken for success.
-fn check(
-    endpoint: &'static super::Endpoint,
-    status: u16,
-    log_id: Option<String>,
-    body: &[u8],
-) -> Result<Option<String>> {
-    #[derive(Deserialize)]
-    struct Head {
-        code: Option<i64>,
-        #[serde(default)]
-        msg: String,
-        error: Option<serde_json::Value>,
-    }
-    /// The parts of Feishu's `error` object the client reads; the rest stays in `details`.
-    #[derive(Default, Deserialize)]
-    struct Details {
-        #[serde(default)]
-        log_id: Option<String>,
-        #[serde(default)]
-        field_violations: Vec<FieldViolation>,
-        #[serde(default)]
-        permission_violations: Vec<super::PermissionViolation>,
-    }
-    let head: Head = match serde_json::from_slice(body) {
-        Ok(head) => head,
-        Err(err) => {
-            let message = format!("not a JSON object: {err}");
-            return Err(decode_error(endpoint, status, log_id, body, message));
-        }
-    };
-    match head.code {
-        None => {
-            let message = format!("HTTP {status}: the body has no Feishu `code`");
-            Err(decode_error(endpoint, status, log_id, body, message))
-        }
-        Some(0) if (200..300).contains(&status) => Ok(log_id),
-        Some(code) => {
-            // Violations that do not parse are still in `details`; they never hide the error.
-            let parsed: Details = head
-                .error
-                .as_ref()
-                .and_then(|details| Details::deserialize(details).ok())
-                .unwrap_or_default();
-            Err(Error::Api(Box::new(ApiError {
-                endpoint: endpoint.id,
-                status,
-                code,
-                msg: head.msg,
-                log_id: log_id.or(parsed.log_id),
-                documented: endpoint.documented_error(code, status),
-                field_violations: parsed.field_violations,
-                permission_violations: parsed.permission_violations,
-                details: head.error,
-            })))
-        }
-    }
-}
-
-/// Reads a successful answer's payload in the endpoint's envelope.
-fn payload<T: DeserializeOwned>(endpoint: &'static super::Endpoint, answer: &Answer) -> Result<T> {
-    let fail = |message: String| {
-        decode_error(
-            endpoint,
-            answer.status,
-            answer.log_id.clone(),
-            &answer.body,
-            message,
-        )
-    };
-    match endpoint.envelope {
-        Envelope::Flat => serde_json::from_slice(&answer.body).map_err(|err| fail(err.to_string())),
-        Envelope::Data => {
-            #[derive(Deserialize)]
-            struct Data<T> {
-                data: Option<T>,
-            }
-            let data: Data<T> = serde_json::from_slice(&answer.body)
-                .map_err(|err| fail(format!("`data`: {err}")))?;
-            match data.data {
-                Some(data) => Ok(data),
-                // `"data": {}` may be left out entirely; that is only fine if T can be empty.
-                None => serde_json::from_str("{}")
-                    .map_err(|_| fail("the response has no `data`".to_owned())),
-            }
-        }
-    }
-}
-
 impl<'a, R> IntoFuture for Call<'a, R>
 where
     R: ApiRequest + 'a,
-    R::Response: Send,
 {
     type Output = Result<R::Response>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;

@@ -116,6 +116,28 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A local file could not be read (an upload's) or written (a download's).
+    #[error("{endpoint}: {}{source}", match path { Some(path) => format!("{}: ", path.display()), None => String::new() })]
+    File {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The file, when the error concerns one path.
+        path: Option<std::path::PathBuf>,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The call failed in a way that is retried, but it uploads a stream, which can be
+    /// sent only once ([`UploadFile::stream`](super::UploadFile::stream)); upload bytes
+    /// or a path to have such a call retried.
+    #[error("{endpoint}: not retried, since the upload's stream can be sent only once: {source}")]
+    NotRetried {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The failure that would have been retried.
+        #[source]
+        source: Box<Error>,
+    },
     /// The client cannot be built as configured.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -279,6 +301,7 @@ impl Error {
             | Error::TooLarge { log_id, .. }
             | Error::Auth { log_id, .. }
             | Error::RateLimited { log_id, .. } => log_id.as_deref(),
+            Error::NotRetried { source, .. } => source.log_id(),
             _ => None,
         }
     }
@@ -289,6 +312,7 @@ impl Error {
             Error::Api(api) => Some(api.code),
             Error::Auth { code, .. } => *code,
             Error::RateLimited { .. } => Some(RATE_LIMIT_CODE),
+            Error::NotRetried { source, .. } => source.code(),
             _ => None,
         }
     }
@@ -309,9 +333,12 @@ impl Error {
                 status,
                 ..
             } => *code == RATE_LIMIT_CODE || status.is_some_and(|s| s == 429 || s >= 500),
+            // Only with the stream given again, which the caller decides.
+            Error::NotRetried { .. } => false,
             Error::InvalidRequest { .. }
             | Error::TooLarge { .. }
             | Error::Paging { .. }
+            | Error::File { .. }
             | Error::Config(_) => false,
         }
     }

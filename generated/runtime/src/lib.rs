@@ -11,12 +11,15 @@ mod auth;
 mod body;
 mod call;
 mod client;
+mod download;
 mod error;
 mod paging;
 mod raw;
 mod request;
+mod response;
 mod retry;
 mod secret;
+mod upload;
 pub mod validate;
 mod wire_enum;
 
@@ -24,6 +27,7 @@ pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
+pub use download::Download;
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
 pub use paging::{Items, NextPage, PageTokenIn, PagedItems, PagedRequest, Pages, Paging};
 pub use raw::RawRequest;
@@ -31,8 +35,10 @@ pub use request::{
     ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,
     push_path_param,
 };
+pub use response::Payload;
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
+pub use upload::{FilePart, UploadFile};
 pub use validate::Validate;
 
 /// The HTTP client crate the client is built on, at the version it uses: for

@@ -167,6 +167,7 @@ const fn raw_endpoints(id: &'static str, method: HttpMethod) -> [Endpoint; 4] {
             tokens,
             helpdesk: false,
             envelope: Envelope::Data,
+            files: &[],
             errors: &[],
             doc_url: "",
             paging: None,

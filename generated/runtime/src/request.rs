@@ -4,16 +4,17 @@
 use std::borrow::Cow;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 
-use super::{FieldViolation, TokenKind};
+use super::{FieldViolation, FilePart, Payload, TokenKind, UploadFile};
 
 /// A request to one endpoint. Implemented by every generated `…Request` type.
 pub trait ApiRequest: Send + Sync {
     /// The JSON body type; `()` for endpoints without a body.
     type Body: Serialize + Send + Sync;
-    /// What a successful call returns: the response's `data`, or [`Empty`].
-    type Response: DeserializeOwned;
+    /// What a successful call returns: the response's `data`, [`Empty`], or for an
+    /// endpoint that answers with a file, a [`Download`](super::Download).
+    type Response: Payload;
     /// The endpoint's metadata, from its doc page.
     const ENDPOINT: &'static Endpoint;
 
@@ -41,6 +42,19 @@ pub trait ApiRequest: Send + Sync {
         None
     }
 
+    /// The files of an upload, by part name in the doc's order; its text fields are the
+    /// [`body`](Self::body)'s.
+    fn files(&self) -> Vec<(&'static str, &UploadFile)> {
+        Vec::new()
+    }
+
+    /// Every file part of an upload, an optional one that is not set set to an empty file
+    /// first: to fill in a request built without its files (as a deserialized one is).
+    #[doc(hidden)]
+    fn files_mut(&mut self) -> Vec<(&'static str, &mut UploadFile)> {
+        Vec::new()
+    }
+
     /// Appends the documented rules (lengths, ranges) the request breaks; a call with any
     /// is refused before it is sent.
     fn validate(&self, out: &mut Vec<FieldViolation>) {
@@ -65,6 +79,8 @@ pub struct Endpoint {
     pub helpdesk: bool,
     /// Where the response carries its payload.
     pub envelope: Envelope,
+    /// An upload's file parts; an endpoint with any takes a `multipart/form-data` body.
+    pub files: &'static [FilePart],
     /// The error codes the doc page lists.
     pub errors: &'static [DocumentedError],
     /// The endpoint's doc page.
@@ -141,6 +157,8 @@ pub enum Envelope {
     Data,
     /// `{"code": 0, "msg": "…", …}`: the payload is the whole body (the auth endpoints).
     Flat,
+    /// The body is a file (`返回文件二进制流`); an error still comes as Feishu's JSON.
+    File,
 }
 
 /// One row of a doc page's error-code table.

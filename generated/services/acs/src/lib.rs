@@ -28,13 +28,16 @@ impl<'a> AcsApi<'a> {
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::access_record::ListAccessRecordRequest,
+        $crate::v1::access_record_access_photo::GetAccessRecordAccessPhotoRequest,
         $crate::v1::device::ListDeviceRequest,
         $crate::v1::rule_external::CreateRuleExternalRequest,
         $crate::v1::rule_external::DeleteRuleExternalRequest,
         $crate::v1::rule_external::DeviceBindRuleExternalRequest,
         $crate::v1::rule_external::GetRuleExternalRequest,
         $crate::v1::user::GetUserRequest, $crate::v1::user::ListUserRequest,
-        $crate::v1::user::PatchUserRequest, $crate::v1::visitor::CreateVisitorRequest,
+        $crate::v1::user::PatchUserRequest, $crate::v1::user_face::GetUserFaceRequest,
+        $crate::v1::user_face::UpdateUserFaceRequest,
+        $crate::v1::visitor::CreateVisitorRequest,
         $crate::v1::visitor::DeleteVisitorRequest,)
     };
 }

@@ -37,6 +37,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::badge_grant::GetBadgeGrantRequest,
         $crate::v1::badge_grant::ListBadgeGrantRequest,
         $crate::v1::badge_grant::UpdateBadgeGrantRequest,
+        $crate::v1::badge_image::CreateBadgeImageRequest,
         $crate::v1::password::ResetPasswordRequest,)
     };
 }

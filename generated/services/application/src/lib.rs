@@ -91,6 +91,7 @@ macro_rules! __for_each_endpoint {
         $crate::v6::application_owner::UpdateApplicationOwnerRequest,
         $crate::v6::application_visibility::PatchApplicationVisibilityRequest,
         $crate::v6::scope::ApplyScopeRequest, $crate::v6::scope::ListScopeRequest,
+        $crate::v7::app_avatar_upload::CreateAppAvatarUploadRequest,
         $crate::v7::application_ability::PatchApplicationAbilityRequest,
         $crate::v7::application_base::PatchApplicationBaseRequest,
         $crate::v7::application_config::PatchApplicationConfigRequest,

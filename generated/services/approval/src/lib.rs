@@ -55,6 +55,7 @@ macro_rules! __for_each_endpoint {
         $crate::v2::approval::GetApprovalRequest, $crate::v2::cc::SearchCcRequest,
         $crate::v2::external::ListExternalRequest,
         $crate::v2::external_instance::CreateExternalInstanceRequest,
+        $crate::v2::file_upload::CreateFileUploadRequest,
         $crate::v2::instance::CreateInstanceRequest,
         $crate::v2::instance::GetInstanceRequest,
         $crate::v2::instance::ListInstanceRequest,

@@ -32,7 +32,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::entity::ExtractEntityRequest, $crate::v1::entity::GetEntityRequest,
         $crate::v1::entity::HighlightEntityRequest,
         $crate::v1::entity::ListEntityRequest, $crate::v1::entity::MatchEntityRequest,
-        $crate::v1::entity::SearchEntityRequest,
-        $crate::v1::entity::UpdateEntityRequest,)
+        $crate::v1::entity::SearchEntityRequest, $crate::v1::entity::UpdateEntityRequest,
+        $crate::v1::file::DownloadFileRequest, $crate::v1::file::UploadFileRequest,)
     };
 }

@@ -27,7 +27,8 @@ impl<'a> BoardApi<'a> {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
-        $($next)* ($($args)* $crate::v1::whiteboard::ThemeWhiteboardRequest,
+        $($next)* ($($args)* $crate::v1::whiteboard::DownloadAsImageWhiteboardRequest,
+        $crate::v1::whiteboard::ThemeWhiteboardRequest,
         $crate::v1::whiteboard::UpdateThemeWhiteboardRequest,
         $crate::v1::whiteboard_node::CreatePlantumlWhiteboardNodeRequest,
         $crate::v1::whiteboard_node::ListWhiteboardNodeRequest,)

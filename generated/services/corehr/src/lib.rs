@@ -270,6 +270,7 @@ macro_rules! __for_each_endpoint {
         $crate::v2::r#enum::SearchEnumRequest,
         $crate::v2::report_detail_row::BatchDeleteReportDetailRowRequest,
         $crate::v2::report_detail_row::BatchSaveReportDetailRowRequest,
+        $crate::v2::signature_file::DownloadSignatureFileRequest,
         $crate::v2::signature_file::ListSignatureFileRequest,
         $crate::v2::signature_file::ListByBizIdSignatureFileRequest,
         $crate::v2::signature_file::QuerySignatureFileRequest,

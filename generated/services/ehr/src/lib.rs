@@ -27,6 +27,7 @@ impl<'a> EhrApi<'a> {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
-        $($next)* ($($args)* $crate::v1::employee::ListEmployeeRequest,)
+        $($next)* ($($args)* $crate::v1::attachment::GetAttachmentRequest,
+        $crate::v1::employee::ListEmployeeRequest,)
     };
 }

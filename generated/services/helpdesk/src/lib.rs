@@ -49,7 +49,8 @@ macro_rules! __for_each_endpoint {
         $crate::v1::event::UnsubscribeEventRequest, $crate::v1::faq::CreateFaqRequest,
         $crate::v1::faq::DeleteFaqRequest, $crate::v1::faq::GetFaqRequest,
         $crate::v1::faq::ListFaqRequest, $crate::v1::faq::PatchFaqRequest,
-        $crate::v1::faq::SearchFaqRequest, $crate::v1::message::CreateMessageRequest,
+        $crate::v1::faq::SearchFaqRequest, $crate::v1::faq_image::GetFaqImageRequest,
+        $crate::v1::message::CreateMessageRequest,
         $crate::v1::notification::CancelApproveNotificationRequest,
         $crate::v1::notification::CancelSendNotificationRequest,
         $crate::v1::notification::CreateNotificationRequest,
@@ -64,6 +65,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::ticket::UpdateTicketRequest,
         $crate::v1::ticket_customized_field::DeleteTicketCustomizedFieldRequest,
         $crate::v1::ticket_customized_field::UpdateTicketCustomizedFieldTicketCustomizedFieldRequest,
+        $crate::v1::ticket_image::ListTicketImageRequest,
         $crate::v1::ticket_message::CreateTicketMessageRequest,
         $crate::v1::ticket_message::ListTicketMessageRequest,)
     };

@@ -52,6 +52,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::application::TransferStageApplicationRequest,
         $crate::v1::application_diversity_inclusion::SearchApplicationDiversityInclusionRequest,
         $crate::v1::application_interview::ListApplicationInterviewRequest,
+        $crate::v1::attachment::CreateAttachmentRequest,
         $crate::v1::attachment::GetAttachmentRequest,
         $crate::v1::attachment::PreviewAttachmentRequest,
         $crate::v1::background_check_order::BatchQueryBackgroundCheckOrderRequest,

@@ -33,6 +33,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::entity::HighlightEntityRequest,
         $crate::v1::entity::ListEntityRequest, $crate::v1::entity::MatchEntityRequest,
         $crate::v1::entity::SearchEntityRequest, $crate::v1::entity::UpdateEntityRequest,
+        $crate::v1::file::DownloadFileRequest, $crate::v1::file::UploadFileRequest,
         $crate::v1::repo::ListRepoRequest,)
     };
 }

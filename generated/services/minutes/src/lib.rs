@@ -30,6 +30,7 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::minute::ArtifactsMinuteRequest,
         $crate::v1::minute::GetMinuteRequest, $crate::v1::minute::SearchMinuteRequest,
         $crate::v1::minute_media::GetMinuteMediaRequest,
-        $crate::v1::minute_statistic::GetMinuteStatisticRequest,)
+        $crate::v1::minute_statistic::GetMinuteStatisticRequest,
+        $crate::v1::minute_transcript::GetMinuteTranscriptRequest,)
     };
 }

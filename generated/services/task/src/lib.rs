@@ -55,6 +55,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::task_reminder::ListTaskReminderRequest,
         $crate::v2::attachment::DeleteAttachmentRequest,
         $crate::v2::attachment::GetAttachmentRequest,
+        $crate::v2::attachment::UploadAttachmentRequest,
         $crate::v2::comment::CreateCommentRequest,
         $crate::v2::comment::DeleteCommentRequest,
         $crate::v2::comment::GetCommentRequest, $crate::v2::comment::ListCommentRequest,

@@ -26,7 +26,7 @@ impl<'a> VcApi<'a> {
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::alert::ListAlertRequest,
-        $crate::v1::export::GetExportRequest,
+        $crate::v1::export::DownloadExportRequest, $crate::v1::export::GetExportRequest,
         $crate::v1::export::MeetingListExportRequest,
         $crate::v1::export::ParticipantListExportRequest,
         $crate::v1::export::ParticipantQualityListExportRequest,

@@ -2,9 +2,11 @@
 
 //! Version `v1` of the service, and the types its resources share.
 pub mod access_record;
+pub mod access_record_access_photo;
 pub mod device;
 pub mod rule_external;
 pub mod user;
+pub mod user_face;
 pub mod visitor;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -15,6 +17,14 @@ impl<'a> AcsV1Api<'a> {
     /// The `access_record` resource.
     pub fn access_record(&self) -> access_record::AccessRecordApi<'a> {
         access_record::AccessRecordApi {
+            client: self.client,
+        }
+    }
+    /// The `access_record_access_photo` resource.
+    pub fn access_record_access_photo(
+        &self,
+    ) -> access_record_access_photo::AccessRecordAccessPhotoApi<'a> {
+        access_record_access_photo::AccessRecordAccessPhotoApi {
             client: self.client,
         }
     }
@@ -33,6 +43,12 @@ impl<'a> AcsV1Api<'a> {
     /// The `user` resource.
     pub fn user(&self) -> user::UserApi<'a> {
         user::UserApi {
+            client: self.client,
+        }
+    }
+    /// The `user_face` resource.
+    pub fn user_face(&self) -> user_face::UserFaceApi<'a> {
+        user_face::UserFaceApi {
             client: self.client,
         }
     }

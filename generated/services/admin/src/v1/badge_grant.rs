@@ -241,6 +241,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeGrantRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -380,6 +381,7 @@ impl ::feishu_runtime::ApiRequest for DeleteBadgeGrantRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -521,6 +523,7 @@ impl ::feishu_runtime::ApiRequest for GetBadgeGrantRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -727,6 +730,7 @@ impl ::feishu_runtime::ApiRequest for ListBadgeGrantRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -923,6 +927,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBadgeGrantRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

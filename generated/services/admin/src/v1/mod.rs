@@ -6,6 +6,7 @@ pub mod admin_user_stat;
 pub mod audit_info;
 pub mod badge;
 pub mod badge_grant;
+pub mod badge_image;
 pub mod password;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +41,12 @@ impl<'a> AdminV1Api<'a> {
     /// The `badge_grant` resource.
     pub fn badge_grant(&self) -> badge_grant::BadgeGrantApi<'a> {
         badge_grant::BadgeGrantApi {
+            client: self.client,
+        }
+    }
+    /// The `badge_image` resource.
+    pub fn badge_image(&self) -> badge_image::BadgeImageApi<'a> {
+        badge_image::BadgeImageApi {
             client: self.client,
         }
     }

@@ -218,6 +218,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -418,6 +419,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppDataAssetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -584,6 +586,7 @@ impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -817,6 +820,7 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

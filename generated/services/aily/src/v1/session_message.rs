@@ -163,6 +163,7 @@ impl ::feishu_runtime::ApiRequest for CreateSessionMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -260,6 +261,7 @@ impl ::feishu_runtime::ApiRequest for GetSessionMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -404,6 +406,7 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -170,6 +170,7 @@ impl ::feishu_runtime::ApiRequest for CancelSessionRunRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -285,6 +286,7 @@ impl ::feishu_runtime::ApiRequest for CreateSessionRunRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -384,6 +386,7 @@ impl ::feishu_runtime::ApiRequest for GetSessionRunRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

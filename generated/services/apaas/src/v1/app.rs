@@ -84,6 +84,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -385,6 +385,7 @@ impl ::feishu_runtime::ApiRequest for AuditLogListApplicationAuditLogRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -496,6 +497,7 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogDetailApplicationAuditLogRequ
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -827,6 +829,7 @@ impl ::feishu_runtime::ApiRequest for DataChangeLogsListApplicationAuditLogReque
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -942,6 +945,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAuditLogRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -94,6 +94,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationEnvironmentVariableRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -166,6 +167,7 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationEnvironmentVariableRequest
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

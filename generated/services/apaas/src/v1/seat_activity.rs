@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for ListSeatActivityRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

@@ -65,6 +65,7 @@ impl ::feishu_runtime::ApiRequest for SqlCommandsWorkspaceRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

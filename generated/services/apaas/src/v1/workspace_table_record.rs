@@ -197,6 +197,7 @@ impl ::feishu_runtime::ApiRequest for CreateWorkspaceTableRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -279,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for DeleteWorkspaceTableRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -410,6 +412,7 @@ impl ::feishu_runtime::ApiRequest for ListWorkspaceTableRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -517,6 +520,7 @@ impl ::feishu_runtime::ApiRequest for PatchWorkspaceTableRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -41,6 +41,7 @@ impl ::feishu_runtime::ApiRequest for ListUserVisibleAppRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjM3UjLzIzN14yMycTN",
         paging: None,

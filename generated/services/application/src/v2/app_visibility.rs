@@ -49,6 +49,7 @@ impl ::feishu_runtime::ApiRequest for ListAppVisibilityRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDN3UjL2QzN14iN0cTN",
         paging: None,
@@ -106,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVisibilityAppRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

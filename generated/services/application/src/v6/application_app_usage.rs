@@ -179,6 +179,7 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -323,6 +324,7 @@ impl ::feishu_runtime::ApiRequest for MessagePushOverviewApplicationAppUsageRequ
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -426,6 +428,7 @@ impl ::feishu_runtime::ApiRequest for OverviewApplicationAppUsageRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

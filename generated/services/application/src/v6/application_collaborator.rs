@@ -110,6 +110,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationCollaboratorRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -201,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationCollaboratorRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

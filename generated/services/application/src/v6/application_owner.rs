@@ -90,6 +90,7 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationOwnerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

@@ -95,6 +95,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationBaseRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

@@ -49,6 +49,7 @@ impl ::feishu_runtime::ApiRequest for GetIdRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDN5UjLxQTO14SM0kTN",
         paging: None,

@@ -58,6 +58,7 @@ impl ::feishu_runtime::ApiRequest for UpdateMessageRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNyYjLwYjM24CM2IjN",
         paging: None,

@@ -47,6 +47,7 @@ impl ::feishu_runtime::ApiRequest for CreateMessageSendRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNyYjL4QjM24CO0IjN",
         paging: None,

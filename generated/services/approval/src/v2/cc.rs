@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for SearchCcRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMxYjL1ITM24SNyEjN",
         paging: None,

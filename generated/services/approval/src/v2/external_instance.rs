@@ -61,6 +61,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uczM3UjL3MzN14yNzcTN",
         paging: None,

@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceCcRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzYjLwgzM24CM4MjN",
         paging: None,

@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceTransferRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyUjL1QjM14SN0ITN",
         paging: None,

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod cc;
 pub mod external;
 pub mod external_instance;
+pub mod file_upload;
 pub mod instance;
 pub mod instance_approve;
 pub mod instance_cancel;
@@ -39,6 +40,12 @@ impl<'a> ApprovalV2Api<'a> {
     /// The `external_instance` resource.
     pub fn external_instance(&self) -> external_instance::ExternalInstanceApi<'a> {
         external_instance::ExternalInstanceApi {
+            client: self.client,
+        }
+    }
+    /// The `file_upload` resource.
+    pub fn file_upload(&self) -> file_upload::FileUploadApi<'a> {
+        file_upload::FileUploadApi {
             client: self.client,
         }
     }

@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateSubscriptionSubscribeRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOyUjL3gjM14yN4ITN",
         paging: None,

@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for SearchTaskRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMxYjL2ITM24iNyEjN",
         paging: None,

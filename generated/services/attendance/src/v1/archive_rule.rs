@@ -149,6 +149,7 @@ impl ::feishu_runtime::ApiRequest for DelReportArchiveRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -249,6 +250,7 @@ impl ::feishu_runtime::ApiRequest for ListArchiveRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -369,6 +371,7 @@ impl ::feishu_runtime::ApiRequest for UploadReportArchiveRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -449,6 +452,7 @@ impl ::feishu_runtime::ApiRequest for UserStatsFieldsQueryArchiveRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

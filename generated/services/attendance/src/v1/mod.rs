@@ -3,6 +3,7 @@
 //! Version `v1` of the service, and the types its resources share.
 pub mod approval_info;
 pub mod archive_rule;
+pub mod file;
 pub mod group;
 pub mod leave_accrual_record;
 pub mod shift;
@@ -30,6 +31,12 @@ impl<'a> AttendanceV1Api<'a> {
     /// The `archive_rule` resource.
     pub fn archive_rule(&self) -> archive_rule::ArchiveRuleApi<'a> {
         archive_rule::ArchiveRuleApi {
+            client: self.client,
+        }
+    }
+    /// The `file` resource.
+    pub fn file(&self) -> file::FileApi<'a> {
+        file::FileApi {
             client: self.client,
         }
     }

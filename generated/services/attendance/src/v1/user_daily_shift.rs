@@ -128,6 +128,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateUserDailyShiftRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -242,6 +243,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateTempUserDailyShiftRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -299,6 +301,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserDailyShiftRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for CreateTenantAccessTokenRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Flat,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNz4SO0MjL5QzM/auth-v3/auth/tenant_access_token",
         paging: None,

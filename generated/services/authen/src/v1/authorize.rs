@@ -167,6 +167,7 @@ impl ::feishu_runtime::ApiRequest for ListAuthorizeRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code",
         paging: None,

@@ -79,6 +79,7 @@ impl ::feishu_runtime::ApiRequest for ListIndexRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzN4UjL5cDO14SO3gTN",
         paging: None,

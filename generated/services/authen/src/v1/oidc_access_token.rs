@@ -83,6 +83,7 @@ impl ::feishu_runtime::ApiRequest for CreateOidcAccessTokenRequest {
         tokens: &[::feishu_runtime::TokenKind::App],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

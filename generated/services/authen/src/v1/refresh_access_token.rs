@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for CreateRefreshAccessTokenRequest {
         tokens: &[::feishu_runtime::TokenKind::App],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

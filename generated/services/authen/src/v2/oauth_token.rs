@@ -105,6 +105,7 @@ impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Flat,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

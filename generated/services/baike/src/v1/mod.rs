@@ -4,6 +4,7 @@
 pub mod classification;
 pub mod draft;
 pub mod entity;
+pub mod file;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct BaikeV1Api<'a> {
@@ -25,6 +26,12 @@ impl<'a> BaikeV1Api<'a> {
     /// The `entity` resource.
     pub fn entity(&self) -> entity::EntityApi<'a> {
         entity::EntityApi {
+            client: self.client,
+        }
+    }
+    /// The `file` resource.
+    pub fn file(&self) -> file::FileApi<'a> {
+        file::FileApi {
             client: self.client,
         }
     }

@@ -210,6 +210,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -423,6 +424,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -665,6 +667,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

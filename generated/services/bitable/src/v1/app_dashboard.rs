@@ -222,6 +222,7 @@ impl ::feishu_runtime::ApiRequest for CopyAppDashboardRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -667,6 +668,7 @@ impl ::feishu_runtime::ApiRequest for ListAppDashboardRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -246,6 +246,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -432,6 +433,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -645,6 +647,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -875,6 +878,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppRoleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

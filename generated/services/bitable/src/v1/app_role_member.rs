@@ -292,6 +292,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppRoleMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -475,6 +476,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppRoleMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -661,6 +663,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRoleMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -881,6 +884,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppRoleMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1118,6 +1122,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRoleMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

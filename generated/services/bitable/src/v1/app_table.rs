@@ -448,6 +448,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -785,6 +786,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1131,6 +1133,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1454,6 +1457,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1815,6 +1819,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -2196,6 +2201,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

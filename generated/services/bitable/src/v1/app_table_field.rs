@@ -422,6 +422,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -937,6 +938,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1382,6 +1384,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1801,6 +1804,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppTableFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

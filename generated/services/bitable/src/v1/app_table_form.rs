@@ -268,6 +268,7 @@ impl ::feishu_runtime::ApiRequest for GetAppTableFormRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -677,6 +678,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableFormRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1101,6 +1103,7 @@ impl ::feishu_runtime::ApiRequest for UpgradeAppTableFormRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -255,6 +255,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableFormFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -690,6 +691,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableFormFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

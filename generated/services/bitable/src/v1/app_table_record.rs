@@ -819,6 +819,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1261,6 +1262,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1645,6 +1647,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2074,6 +2077,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -2497,6 +2501,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -2913,6 +2918,7 @@ impl ::feishu_runtime::ApiRequest for GetAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -3430,6 +3436,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -3965,6 +3972,7 @@ impl ::feishu_runtime::ApiRequest for SearchAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -4437,6 +4445,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppTableRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

@@ -375,6 +375,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -768,6 +769,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1172,6 +1174,7 @@ impl ::feishu_runtime::ApiRequest for GetAppTableViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1633,6 +1636,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

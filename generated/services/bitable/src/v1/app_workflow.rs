@@ -119,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for ListAppWorkflowRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -288,6 +289,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppWorkflowRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

@@ -130,6 +130,7 @@ impl ::feishu_runtime::ApiRequest for CreatePlantumlWhiteboardNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -256,6 +257,7 @@ impl ::feishu_runtime::ApiRequest for ListWhiteboardNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -560,6 +560,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -812,6 +813,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1052,6 +1054,7 @@ impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1274,6 +1277,7 @@ impl ::feishu_runtime::ApiRequest for InstanceViewCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1503,6 +1507,7 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1843,6 +1848,7 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2100,6 +2106,7 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2340,6 +2347,7 @@ impl ::feishu_runtime::ApiRequest for ReplyCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2564,6 +2572,7 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2759,6 +2768,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarEventRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -177,6 +177,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteCalendarEventAttendeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -460,6 +461,7 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventAttendeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

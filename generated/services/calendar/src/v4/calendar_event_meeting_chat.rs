@@ -141,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventMeetingChatRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -318,6 +319,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventMeetingChatRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -135,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for BatchFreebusyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -279,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for ListFreebusyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

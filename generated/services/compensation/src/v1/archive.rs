@@ -153,6 +153,7 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -511,6 +512,7 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -43,6 +43,7 @@ impl ::feishu_runtime::ApiRequest for GetUserAdminScopeRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzN3QjLzczN04yM3cDN",
         paging: None,

@@ -565,6 +565,7 @@ impl ::feishu_runtime::ApiRequest for BatchDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -791,6 +792,7 @@ impl ::feishu_runtime::ApiRequest for ChildrenDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -993,6 +995,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1257,6 +1260,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1405,6 +1409,7 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1593,6 +1598,7 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1819,6 +1825,7 @@ impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(409u16),
@@ -2106,6 +2113,7 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2311,6 +2319,7 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentChatDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2448,6 +2457,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2712,6 +2722,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentIdDepartmentRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

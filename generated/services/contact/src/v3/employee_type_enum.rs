@@ -131,6 +131,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeEnumRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -195,6 +196,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeTypeEnumRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/delete",
         paging: None,
@@ -269,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeTypeEnumRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list",
         paging: Some(::feishu_runtime::Paging {
@@ -362,6 +365,7 @@ impl ::feishu_runtime::ApiRequest for UpdateEmployeeTypeEnumRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/update",
         paging: None,

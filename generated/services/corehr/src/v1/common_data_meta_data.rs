@@ -144,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for AddEnumOptionCommonDataMetaDataRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -266,6 +267,7 @@ impl ::feishu_runtime::ApiRequest for EditEnumOptionCommonDataMetaDataRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for GetSubregionRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -211,6 +212,7 @@ impl ::feishu_runtime::ApiRequest for ListSubregionRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

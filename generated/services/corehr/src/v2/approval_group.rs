@@ -145,6 +145,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalGroupRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -255,6 +256,7 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -374,6 +376,7 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

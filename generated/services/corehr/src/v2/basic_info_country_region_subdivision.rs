@@ -102,6 +102,7 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionSubdivisionReq
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/basic_info-country_region_subdivision/search",
         paging: Some(::feishu_runtime::Paging {

@@ -111,6 +111,7 @@ impl ::feishu_runtime::ApiRequest for SearchContractRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/contract/search",
         paging: Some(::feishu_runtime::Paging {

@@ -154,6 +154,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryCostAllocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -252,6 +253,7 @@ impl ::feishu_runtime::ApiRequest for CreateVersionCostAllocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -364,6 +366,7 @@ impl ::feishu_runtime::ApiRequest for RemoveVersionCostAllocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -476,6 +479,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVersionCostAllocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),

@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeInternationalAssignmentReque
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -287,6 +288,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeInternationalAssignmentReque
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -991,6 +993,7 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeInternationalAssignmentRequest
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1224,6 +1227,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeInternationalAssignmentReques
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -131,6 +131,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -193,6 +194,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(503u16),
@@ -297,6 +299,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -156,6 +156,7 @@ impl ::feishu_runtime::ApiRequest for ActiveLocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/active",
         paging: None,
@@ -208,6 +209,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetLocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -291,6 +293,7 @@ impl ::feishu_runtime::ApiRequest for PatchLocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/patch",
         paging: None,
@@ -352,6 +355,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineLocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(503u16),
@@ -456,6 +460,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeLocationRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

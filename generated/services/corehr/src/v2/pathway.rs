@@ -136,6 +136,7 @@ impl ::feishu_runtime::ApiRequest for ActivePathwayRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -237,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -325,6 +327,7 @@ impl ::feishu_runtime::ApiRequest for DeletePathwayRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -414,6 +417,7 @@ impl ::feishu_runtime::ApiRequest for PatchPathwayRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),

@@ -169,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for CreateCollaborationRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -279,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCollaborationRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -396,6 +398,7 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -515,6 +518,7 @@ impl ::feishu_runtime::ApiRequest for UpdateCollaborationRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

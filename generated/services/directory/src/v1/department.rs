@@ -280,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -496,6 +497,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -623,6 +625,7 @@ impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -784,6 +787,7 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1025,6 +1029,7 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -430,6 +430,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -825,6 +826,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -948,6 +950,7 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1058,6 +1061,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1511,6 +1515,7 @@ impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1723,6 +1728,7 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1863,6 +1869,7 @@ impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

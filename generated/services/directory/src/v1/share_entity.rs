@@ -154,6 +154,7 @@ impl ::feishu_runtime::ApiRequest for ListShareEntityRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

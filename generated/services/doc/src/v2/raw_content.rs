@@ -91,6 +91,7 @@ impl ::feishu_runtime::ApiRequest for ListRawContentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for ListSheetMetaRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

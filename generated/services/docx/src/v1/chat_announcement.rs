@@ -104,6 +104,7 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -291,6 +291,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateChatAnnouncementBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -673,6 +674,7 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -911,6 +913,7 @@ impl ::feishu_runtime::ApiRequest for ListChatAnnouncementBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

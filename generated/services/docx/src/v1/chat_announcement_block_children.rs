@@ -319,6 +319,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRe
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -729,6 +730,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1153,6 +1155,7 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

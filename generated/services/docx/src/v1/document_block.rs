@@ -421,6 +421,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateDocumentBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -729,6 +730,7 @@ impl ::feishu_runtime::ApiRequest for ConvertDocumentBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -847,6 +849,7 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1202,6 +1205,7 @@ impl ::feishu_runtime::ApiRequest for ListDocumentBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1581,6 +1585,7 @@ impl ::feishu_runtime::ApiRequest for PatchDocumentBlockRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -317,6 +317,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteDocumentBlockChildrenRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -669,6 +670,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocumentBlockChildrenRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1062,6 +1064,7 @@ impl ::feishu_runtime::ApiRequest for GetDocumentBlockChildrenRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for CreateExportTaskRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -221,6 +222,7 @@ impl ::feishu_runtime::ApiRequest for GetExportTaskRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for CreateFileCommentReplyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -336,6 +337,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileCommentReplyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -531,6 +533,7 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentReplyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -723,6 +726,7 @@ impl ::feishu_runtime::ApiRequest for UpdateFileCommentReplyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -178,6 +178,7 @@ impl ::feishu_runtime::ApiRequest for CreateFileVersionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -298,6 +299,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileVersionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -423,6 +425,7 @@ impl ::feishu_runtime::ApiRequest for GetFileVersionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -578,6 +581,7 @@ impl ::feishu_runtime::ApiRequest for ListFileVersionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

@@ -129,6 +129,7 @@ impl ::feishu_runtime::ApiRequest for ListFileViewRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

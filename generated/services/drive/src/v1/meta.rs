@@ -89,6 +89,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryMetaRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),

@@ -2,6 +2,7 @@
 
 //! Version `v1` of the service, and the types its resources share.
 pub mod export_task;
+pub mod export_task_file;
 pub mod file;
 pub mod file_comment;
 pub mod file_comment_reply;
@@ -25,6 +26,12 @@ impl<'a> DriveV1Api<'a> {
     /// The `export_task` resource.
     pub fn export_task(&self) -> export_task::ExportTaskApi<'a> {
         export_task::ExportTaskApi {
+            client: self.client,
+        }
+    }
+    /// The `export_task_file` resource.
+    pub fn export_task_file(&self) -> export_task_file::ExportTaskFileApi<'a> {
+        export_task_file::ExportTaskFileApi {
             client: self.client,
         }
     }

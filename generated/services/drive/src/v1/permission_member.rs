@@ -284,6 +284,7 @@ impl ::feishu_runtime::ApiRequest for AuthPermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -410,6 +411,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreatePermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -527,6 +529,7 @@ impl ::feishu_runtime::ApiRequest for CreatePermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -649,6 +652,7 @@ impl ::feishu_runtime::ApiRequest for DeletePermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -783,6 +787,7 @@ impl ::feishu_runtime::ApiRequest for ListPermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -961,6 +966,7 @@ impl ::feishu_runtime::ApiRequest for TransferOwnerPermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1107,6 +1113,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePermissionMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -205,6 +206,7 @@ impl ::feishu_runtime::ApiRequest for PatchPermissionPublicRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

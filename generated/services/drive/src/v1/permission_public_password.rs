@@ -132,6 +132,7 @@ impl ::feishu_runtime::ApiRequest for CreatePermissionPublicPasswordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -217,6 +218,7 @@ impl ::feishu_runtime::ApiRequest for DeletePermissionPublicPasswordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -302,6 +304,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePermissionPublicPasswordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

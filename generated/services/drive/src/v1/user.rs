@@ -118,6 +118,7 @@ impl ::feishu_runtime::ApiRequest for RemoveSubscriptionUserRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -174,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -237,6 +239,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionStatusUserRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -90,6 +90,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFileCopyFileRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

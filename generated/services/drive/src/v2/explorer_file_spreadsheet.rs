@@ -85,6 +85,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExplorerFileSpreadsheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

@@ -65,6 +65,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderMetaRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

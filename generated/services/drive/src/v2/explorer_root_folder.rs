@@ -50,6 +50,7 @@ impl ::feishu_runtime::ApiRequest for MetaExplorerRootFolderRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: None,

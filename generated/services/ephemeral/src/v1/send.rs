@@ -78,6 +78,7 @@ impl ::feishu_runtime::ApiRequest for CreateSendRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETOyYjLxkjM24SM5IjN",
         paging: None,

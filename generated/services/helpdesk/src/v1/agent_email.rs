@@ -59,6 +59,7 @@ impl ::feishu_runtime::ApiRequest for ListAgentEmailRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),

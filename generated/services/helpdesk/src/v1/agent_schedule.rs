@@ -200,6 +200,7 @@ impl ::feishu_runtime::ApiRequest for CreateAgentScheduleRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -261,6 +262,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAgentScheduleRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -321,6 +323,7 @@ impl ::feishu_runtime::ApiRequest for GetAgentScheduleRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -388,6 +391,7 @@ impl ::feishu_runtime::ApiRequest for ListAgentScheduleRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -456,6 +460,7 @@ impl ::feishu_runtime::ApiRequest for PatchAgentScheduleRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -171,6 +171,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAgentSkillRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -232,6 +233,7 @@ impl ::feishu_runtime::ApiRequest for GetAgentSkillRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -281,6 +283,7 @@ impl ::feishu_runtime::ApiRequest for ListAgentSkillRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -350,6 +353,7 @@ impl ::feishu_runtime::ApiRequest for PatchAgentSkillRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -200,6 +200,7 @@ impl ::feishu_runtime::ApiRequest for CreateCategoryRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -273,6 +274,7 @@ impl ::feishu_runtime::ApiRequest for DeleteCategoryRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -338,6 +340,7 @@ impl ::feishu_runtime::ApiRequest for GetCategoryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -428,6 +431,7 @@ impl ::feishu_runtime::ApiRequest for ListCategoriesCategoryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -493,6 +497,7 @@ impl ::feishu_runtime::ApiRequest for PatchCategoryRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

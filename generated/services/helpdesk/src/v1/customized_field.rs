@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for ListCustomizedFieldRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),

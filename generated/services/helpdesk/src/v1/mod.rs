@@ -10,11 +10,13 @@ pub mod category;
 pub mod customized_field;
 pub mod event;
 pub mod faq;
+pub mod faq_image;
 pub mod message;
 pub mod notification;
 pub mod start_service;
 pub mod ticket;
 pub mod ticket_customized_field;
+pub mod ticket_image;
 pub mod ticket_message;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +76,12 @@ impl<'a> HelpdeskV1Api<'a> {
     pub fn faq(&self) -> faq::FaqApi<'a> {
         faq::FaqApi { client: self.client }
     }
+    /// The `faq_image` resource.
+    pub fn faq_image(&self) -> faq_image::FaqImageApi<'a> {
+        faq_image::FaqImageApi {
+            client: self.client,
+        }
+    }
     /// The `message` resource.
     pub fn message(&self) -> message::MessageApi<'a> {
         message::MessageApi {
@@ -103,6 +111,12 @@ impl<'a> HelpdeskV1Api<'a> {
         &self,
     ) -> ticket_customized_field::TicketCustomizedFieldApi<'a> {
         ticket_customized_field::TicketCustomizedFieldApi {
+            client: self.client,
+        }
+    }
+    /// The `ticket_image` resource.
+    pub fn ticket_image(&self) -> ticket_image::TicketImageApi<'a> {
+        ticket_image::TicketImageApi {
             client: self.client,
         }
     }

@@ -293,6 +293,7 @@ impl ::feishu_runtime::ApiRequest for CancelApproveNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -379,6 +380,7 @@ impl ::feishu_runtime::ApiRequest for CancelSendNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -472,6 +474,7 @@ impl ::feishu_runtime::ApiRequest for CreateNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -564,6 +567,7 @@ impl ::feishu_runtime::ApiRequest for ExecuteSendNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -662,6 +666,7 @@ impl ::feishu_runtime::ApiRequest for GetNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -767,6 +772,7 @@ impl ::feishu_runtime::ApiRequest for PatchNotificationRequest {
         ],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -854,6 +860,7 @@ impl ::feishu_runtime::ApiRequest for PreviewNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/preview",
         paging: None,
@@ -903,6 +910,7 @@ impl ::feishu_runtime::ApiRequest for SubmitApproveNotificationRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/submit_approve",
         paging: None,

@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for CreateStartServiceRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -175,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -246,6 +247,7 @@ impl ::feishu_runtime::ApiRequest for GetTicketRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -524,6 +526,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -640,6 +643,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -111,6 +111,7 @@ impl ::feishu_runtime::ApiRequest for CreateTicketMessageRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -250,6 +251,7 @@ impl ::feishu_runtime::ApiRequest for ListTicketMessageRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: true,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

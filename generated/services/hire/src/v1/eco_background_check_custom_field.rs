@@ -112,6 +112,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckCustomFieldRe
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -161,6 +162,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckCustomFieldRe
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -210,6 +212,7 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckCustomFieldRequest
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

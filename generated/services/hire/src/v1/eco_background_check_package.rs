@@ -109,6 +109,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckPackageReques
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -174,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckPackageReques
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -236,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckPackageRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

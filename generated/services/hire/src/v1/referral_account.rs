@@ -159,6 +159,7 @@ impl ::feishu_runtime::ApiRequest for CreateReferralAccountRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -224,6 +225,7 @@ impl ::feishu_runtime::ApiRequest for EnableReferralAccountRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -302,6 +304,7 @@ impl ::feishu_runtime::ApiRequest for GetAccountAssetsReferralAccountRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -364,6 +367,7 @@ impl ::feishu_runtime::ApiRequest for ReconciliationReferralAccountRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -433,6 +437,7 @@ impl ::feishu_runtime::ApiRequest for WithdrawReferralAccountRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -114,6 +114,7 @@ impl ::feishu_runtime::ApiRequest for CreateByAttachmentWebsiteDeliveryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -215,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateByResumeWebsiteDeliveryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -108,6 +108,7 @@ impl ::feishu_runtime::ApiRequest for GetInterviewRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -241,6 +242,7 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

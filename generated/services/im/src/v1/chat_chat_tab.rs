@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatChatTabRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -369,6 +370,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTabsChatChatTabRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -493,6 +495,7 @@ impl ::feishu_runtime::ApiRequest for ListTabsChatChatTabRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -601,6 +604,7 @@ impl ::feishu_runtime::ApiRequest for SortTabsChatChatTabRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

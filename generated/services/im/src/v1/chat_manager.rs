@@ -156,6 +156,7 @@ impl ::feishu_runtime::ApiRequest for AddManagersChatManagerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -320,6 +321,7 @@ impl ::feishu_runtime::ApiRequest for DeleteManagersChatManagerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

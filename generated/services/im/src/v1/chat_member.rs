@@ -226,6 +226,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -432,6 +433,7 @@ impl ::feishu_runtime::ApiRequest for DeleteChatMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -640,6 +642,7 @@ impl ::feishu_runtime::ApiRequest for GetChatMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

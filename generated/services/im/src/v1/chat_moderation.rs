@@ -174,6 +174,7 @@ impl ::feishu_runtime::ApiRequest for GetChatModerationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -333,6 +334,7 @@ impl ::feishu_runtime::ApiRequest for UpdateChatModerationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -181,6 +181,7 @@ impl ::feishu_runtime::ApiRequest for CreateMessageReactionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -352,6 +353,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMessageReactionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -588,6 +590,7 @@ impl ::feishu_runtime::ApiRequest for ListMessageReactionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -11,8 +11,11 @@ pub mod chat_menu_item;
 pub mod chat_menu_tree;
 pub mod chat_moderation;
 pub mod chat_top_notice;
+pub mod file;
+pub mod image;
 pub mod message;
 pub mod message_reaction;
+pub mod message_resource;
 pub mod pin;
 pub mod thread;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
@@ -81,6 +84,18 @@ impl<'a> ImV1Api<'a> {
             client: self.client,
         }
     }
+    /// The `file` resource.
+    pub fn file(&self) -> file::FileApi<'a> {
+        file::FileApi {
+            client: self.client,
+        }
+    }
+    /// The `image` resource.
+    pub fn image(&self) -> image::ImageApi<'a> {
+        image::ImageApi {
+            client: self.client,
+        }
+    }
     /// The `message` resource.
     pub fn message(&self) -> message::MessageApi<'a> {
         message::MessageApi {
@@ -90,6 +105,12 @@ impl<'a> ImV1Api<'a> {
     /// The `message_reaction` resource.
     pub fn message_reaction(&self) -> message_reaction::MessageReactionApi<'a> {
         message_reaction::MessageReactionApi {
+            client: self.client,
+        }
+    }
+    /// The `message_resource` resource.
+    pub fn message_resource(&self) -> message_resource::MessageResourceApi<'a> {
+        message_resource::MessageResourceApi {
             client: self.client,
         }
     }

@@ -4,6 +4,7 @@
 pub mod classification;
 pub mod draft;
 pub mod entity;
+pub mod file;
 pub mod repo;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +27,12 @@ impl<'a> LingoV1Api<'a> {
     /// The `entity` resource.
     pub fn entity(&self) -> entity::EntityApi<'a> {
         entity::EntityApi {
+            client: self.client,
+        }
+    }
+    /// The `file` resource.
+    pub fn file(&self) -> file::FileApi<'a> {
+        file::FileApi {
             client: self.client,
         }
     }

@@ -95,6 +95,7 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupAliasRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(409u16),
@@ -189,6 +190,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupAliasRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

@@ -209,6 +209,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupMemberRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -320,6 +321,7 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupMemberRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -398,6 +400,7 @@ impl ::feishu_runtime::ApiRequest for DeleteMailgroupMemberRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -489,6 +492,7 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupMemberRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -627,6 +631,7 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupMemberRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

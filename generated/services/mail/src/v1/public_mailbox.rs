@@ -211,6 +211,7 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(409u16),
@@ -298,6 +299,7 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -347,6 +349,7 @@ impl ::feishu_runtime::ApiRequest for GetPublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -431,6 +434,7 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(503u16),
@@ -522,6 +526,7 @@ impl ::feishu_runtime::ApiRequest for PatchPublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -604,6 +609,7 @@ impl ::feishu_runtime::ApiRequest for RemoveToRecycleBinPublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -675,6 +681,7 @@ impl ::feishu_runtime::ApiRequest for UpdatePublicMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),

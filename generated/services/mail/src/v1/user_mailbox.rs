@@ -90,6 +90,7 @@ impl ::feishu_runtime::ApiRequest for AccessibleMailboxesUserMailboxRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -172,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

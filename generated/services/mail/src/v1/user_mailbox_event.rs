@@ -118,6 +118,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeUserMailboxEventRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -183,6 +184,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserMailboxEventRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -251,6 +253,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeUserMailboxEventRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

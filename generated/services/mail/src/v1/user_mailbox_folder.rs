@@ -193,6 +193,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxFolderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -272,6 +273,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxFolderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -346,6 +348,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxFolderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -427,6 +430,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxFolderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -521,6 +525,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxFolderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

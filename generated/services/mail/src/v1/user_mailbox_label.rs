@@ -170,6 +170,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxLabelRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -270,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxLabelRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -348,6 +350,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxLabelRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -443,6 +446,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxLabelRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -143,6 +143,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxMailContactRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -249,6 +250,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMailContactRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -373,6 +375,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxMailContactRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -324,6 +324,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -437,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -544,6 +546,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -643,6 +646,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -749,6 +753,7 @@ impl ::feishu_runtime::ApiRequest for GetByCardUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -898,6 +903,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1043,6 +1049,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1149,6 +1156,7 @@ impl ::feishu_runtime::ApiRequest for SendUserMailboxMessageRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -1324,6 +1332,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxMessageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -193,6 +193,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -269,6 +270,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -335,6 +337,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -418,6 +421,7 @@ impl ::feishu_runtime::ApiRequest for ReorderUserMailboxRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -513,6 +517,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxRuleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -68,6 +68,7 @@ impl ::feishu_runtime::ApiRequest for SendAsUserMailboxSettingRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -197,6 +197,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxTemplateRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -312,6 +313,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxTemplateRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -398,6 +400,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxTemplateRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -476,6 +479,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxTemplateRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -565,6 +569,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxTemplateRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

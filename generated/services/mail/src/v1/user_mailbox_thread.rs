@@ -228,6 +228,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -329,6 +330,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -442,6 +444,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -605,6 +608,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -780,6 +784,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -879,6 +884,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxThreadRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -43,6 +43,7 @@ impl ::feishu_runtime::ApiRequest for ListCountryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNwYjL0UDM24CN1AjN",
         paging: None,

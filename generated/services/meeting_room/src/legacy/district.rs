@@ -51,6 +51,7 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNwYjL1UDM24SN1AjN",
         paging: None,

@@ -75,6 +75,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetFreebusyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDOyUjLygjM14iM4ITN",
         paging: None,

@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceReplyRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzN4UjL2cDO14iN3gTN",
         paging: None,

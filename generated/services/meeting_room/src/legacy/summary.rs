@@ -54,6 +54,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetSummaryRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/",
         paging: None,

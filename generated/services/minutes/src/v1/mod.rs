@@ -4,6 +4,7 @@
 pub mod minute;
 pub mod minute_media;
 pub mod minute_statistic;
+pub mod minute_transcript;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MinutesV1Api<'a> {
@@ -25,6 +26,12 @@ impl<'a> MinutesV1Api<'a> {
     /// The `minute_statistic` resource.
     pub fn minute_statistic(&self) -> minute_statistic::MinuteStatisticApi<'a> {
         minute_statistic::MinuteStatisticApi {
+            client: self.client,
+        }
+    }
+    /// The `minute_transcript` resource.
+    pub fn minute_transcript(&self) -> minute_transcript::MinuteTranscriptApi<'a> {
+        minute_transcript::MinuteTranscriptApi {
             client: self.client,
         }
     }

@@ -151,6 +151,7 @@ impl ::feishu_runtime::ApiRequest for ListUserOkrRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for ListAcctItemRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -160,6 +160,7 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -299,6 +300,7 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

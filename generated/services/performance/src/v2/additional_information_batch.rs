@@ -91,6 +91,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAdditionalInformationBatchRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

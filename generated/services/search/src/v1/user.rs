@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTM4UjLzEDO14yMxgTN",
         paging: Some(::feishu_runtime::Paging {

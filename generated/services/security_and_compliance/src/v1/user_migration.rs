@@ -169,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for CancelUserMigrationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -278,6 +279,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMigrationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -392,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMigrationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -484,6 +487,7 @@ impl ::feishu_runtime::ApiRequest for SearchUserMigrationRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

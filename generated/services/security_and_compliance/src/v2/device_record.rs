@@ -192,6 +192,7 @@ impl ::feishu_runtime::ApiRequest for CreateDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -273,6 +274,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -355,6 +357,7 @@ impl ::feishu_runtime::ApiRequest for GetDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -739,6 +742,7 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -882,6 +886,7 @@ impl ::feishu_runtime::ApiRequest for MineDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -966,6 +971,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceRecordRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

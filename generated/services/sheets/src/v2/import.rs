@@ -56,6 +56,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATO2YjLwkjN24CM5YjN",
         paging: None,

@@ -58,6 +58,7 @@ impl ::feishu_runtime::ApiRequest for ListImportResultRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETO2YjLxkjN24SM5YjN",
         paging: None,

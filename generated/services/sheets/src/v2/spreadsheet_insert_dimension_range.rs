@@ -70,6 +70,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetInsertDimensionRangeReque
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMzUjL0IzM14CNyMTN",
         paging: None,

@@ -70,6 +70,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetMergeCellRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNzUjL5QzM14SO0MTN",
         paging: None,

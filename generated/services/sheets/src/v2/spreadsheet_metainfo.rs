@@ -89,6 +89,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetMetainfoRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETMzUjLxEzM14SMxMTN",
         paging: None,

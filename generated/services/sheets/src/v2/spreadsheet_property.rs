@@ -66,6 +66,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetPropertyRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucTMzUjL3EzM14yNxMTN",
         paging: None,

@@ -84,6 +84,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetProtectedDimensionRequest
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNzUjL4QzM14CO0MTN",
         paging: None,

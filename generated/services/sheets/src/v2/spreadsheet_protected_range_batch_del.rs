@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetProtectedRangeBatchDelReq
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN",
         paging: None,

@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetProtectedRangeBatchGetReque
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTM5YjL0ETO24CNxkjN",
         paging: None,

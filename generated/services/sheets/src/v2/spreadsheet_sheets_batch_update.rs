@@ -77,6 +77,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetsBatchUpdateRequest 
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugjMzUjL4IzM14COyMTN",
         paging: None,

@@ -73,6 +73,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStyleRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjMzUjL5IzM14SOyMTN",
         paging: None,

@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStylesBatchUpdateRequest 
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAzMzUjLwMzM14CMzMTN",
         paging: None,

@@ -67,6 +67,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetUnmergeCellRequest {
         tokens: &[],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNzUjLwUzM14CM1MTN",
         paging: None,

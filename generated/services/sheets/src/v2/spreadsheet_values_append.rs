@@ -94,6 +94,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesAppendRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjMzUjLzIzM14yMyMTN",
         paging: None,

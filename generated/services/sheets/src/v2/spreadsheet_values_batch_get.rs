@@ -117,6 +117,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetValuesBatchGetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTMzUjL5EzM14SOxMTN",
         paging: None,

@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNxYjL1QTM24SN0EjN",
         paging: None,

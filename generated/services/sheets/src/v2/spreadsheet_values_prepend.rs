@@ -76,6 +76,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesPrependRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjMzUjLyIzM14iMyMTN",
         paging: None,

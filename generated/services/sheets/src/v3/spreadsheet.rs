@@ -141,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -243,6 +244,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -342,6 +344,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -237,6 +237,7 @@ impl ::feishu_runtime::ApiRequest for FindSpreadsheetSheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -393,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -495,6 +497,7 @@ impl ::feishu_runtime::ApiRequest for MoveDimensionSpreadsheetSheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -655,6 +658,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -756,6 +760,7 @@ impl ::feishu_runtime::ApiRequest for ReplaceSpreadsheetSheetRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -194,6 +194,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -350,6 +351,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -485,6 +487,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -606,6 +609,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),

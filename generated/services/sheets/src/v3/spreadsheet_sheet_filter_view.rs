@@ -243,6 +243,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -441,6 +442,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -577,6 +579,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -717,6 +720,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFilterViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -886,6 +890,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -243,6 +243,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFilterViewConditionR
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -425,6 +426,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFilterViewConditionR
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -581,6 +583,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFilterViewConditionRequ
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -731,6 +734,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFilterViewConditionRe
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -884,6 +888,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetSheetFilterViewConditionR
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

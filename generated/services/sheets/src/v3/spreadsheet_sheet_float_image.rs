@@ -238,6 +238,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetFloatImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -418,6 +419,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetSheetFloatImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -548,6 +550,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetSheetFloatImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -694,6 +697,7 @@ impl ::feishu_runtime::ApiRequest for PatchSpreadsheetSheetFloatImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -851,6 +855,7 @@ impl ::feishu_runtime::ApiRequest for QuerySpreadsheetSheetFloatImageRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

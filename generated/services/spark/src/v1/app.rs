@@ -126,6 +126,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -193,6 +194,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -278,6 +280,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -348,6 +351,7 @@ impl ::feishu_runtime::ApiRequest for SqlCommandsAppRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocsApiMetaRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjN3UjLzYzN14yM2cTN",
         paging: None,

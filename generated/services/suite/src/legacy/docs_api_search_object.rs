@@ -51,6 +51,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocsApiSearchObjectRequest {
         tokens: &[::feishu_runtime::TokenKind::User],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDM4UjL4ADO14COwgTN",
         paging: None,

@@ -148,6 +148,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCollaboratorRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -271,6 +272,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskCollaboratorRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -425,6 +427,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskCollaboratorRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

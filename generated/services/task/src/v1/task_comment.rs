@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskCommentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -291,6 +292,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskCommentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -371,6 +373,7 @@ impl ::feishu_runtime::ApiRequest for GetTaskCommentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -509,6 +512,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskCommentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -680,6 +684,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTaskCommentRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

@@ -147,6 +147,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskFollowerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -276,6 +277,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskFollowerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -429,6 +431,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskFollowerRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

@@ -130,6 +130,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskReminderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -239,6 +240,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskReminderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -373,6 +375,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskReminderRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),

@@ -258,6 +258,7 @@ impl ::feishu_runtime::ApiRequest for CreateCustomFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -353,6 +354,7 @@ impl ::feishu_runtime::ApiRequest for GetCustomFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -500,6 +502,7 @@ impl ::feishu_runtime::ApiRequest for ListCustomFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -642,6 +645,7 @@ impl ::feishu_runtime::ApiRequest for PatchCustomFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -729,6 +733,7 @@ impl ::feishu_runtime::ApiRequest for RemoveCustomFieldRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -125,6 +125,7 @@ impl ::feishu_runtime::ApiRequest for CreateCustomFieldOptionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -226,6 +227,7 @@ impl ::feishu_runtime::ApiRequest for PatchCustomFieldOptionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

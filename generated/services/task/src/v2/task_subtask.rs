@@ -148,6 +148,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -307,6 +308,7 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -296,6 +296,7 @@ impl ::feishu_runtime::ApiRequest for AddMembersTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -406,6 +407,7 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -474,6 +476,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -559,6 +562,7 @@ impl ::feishu_runtime::ApiRequest for GetTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -680,6 +684,7 @@ impl ::feishu_runtime::ApiRequest for ListTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -807,6 +812,7 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -933,6 +939,7 @@ impl ::feishu_runtime::ApiRequest for RemoveMembersTasklistRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -199,6 +199,7 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistActivitySubscriptionRequest 
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -289,6 +290,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTasklistActivitySubscriptionRequest 
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -406,6 +408,7 @@ impl ::feishu_runtime::ApiRequest for ListTasklistActivitySubscriptionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -527,6 +530,7 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistActivitySubscriptionRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -129,6 +129,7 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -219,6 +220,7 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -415,6 +417,7 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

@@ -44,6 +44,7 @@ impl ::feishu_runtime::ApiRequest for ListAppAdminUserRequest {
         tokens: &[::feishu_runtime::TokenKind::Tenant],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOwYjL3gDM24yN4AjN",
         paging: None,

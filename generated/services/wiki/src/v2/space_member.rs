@@ -165,6 +165,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpaceMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -286,6 +287,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpaceMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -407,6 +409,7 @@ impl ::feishu_runtime::ApiRequest for ListSpaceMemberRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),

@@ -271,6 +271,7 @@ impl ::feishu_runtime::ApiRequest for CopySpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -377,6 +378,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -538,6 +540,7 @@ impl ::feishu_runtime::ApiRequest for ListSpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -664,6 +667,7 @@ impl ::feishu_runtime::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -768,6 +772,7 @@ impl ::feishu_runtime::ApiRequest for MoveSpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -874,6 +879,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTitleSpaceNodeRequest {
         ],
         helpdesk: false,
         envelope: ::feishu_runtime::Envelope::Data,
+        files: &[],
         errors: &[
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),

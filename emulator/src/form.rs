@@ -1,0 +1,112 @@
+//! `multipart/form-data` requests, read as they arrive: the text fields whole, each file
+//! as its length, a checksum and its first bytes, so an upload of any size is checked in
+//! bounded memory.
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+/// How much of each uploaded file a [`Form`] keeps.
+pub const KEPT_FILE_BYTES: usize = 1 << 20;
+
+/// How long a text field may be.
+const MAX_FIELD_BYTES: usize = 1 << 20;
+
+/// A multipart form as the server received it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Form {
+    /// The text fields (parts without a file name), in order.
+    pub fields: Vec<(String, String)>,
+    /// The file parts, in order.
+    pub files: Vec<FormFile>,
+}
+
+/// One file part of a form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormFile {
+    /// The part's name.
+    pub name: String,
+    /// The part's `filename`.
+    pub file_name: Option<String>,
+    /// The part's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The file's length in bytes.
+    pub length: u64,
+    /// FNV-1a (64-bit) of the whole file, to compare a large file without keeping it.
+    pub checksum: u64,
+    /// The file's first bytes, at most [`KEPT_FILE_BYTES`].
+    pub head: Vec<u8>,
+}
+
+impl Form {
+    /// A text field's value, by name.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A file part, by name.
+    pub fn file(&self, name: &str) -> Option<&FormFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+/// FNV-1a over `bytes`, continuing from `hash` (start with [`FNV_START`]).
+pub fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// FNV-1a's offset basis.
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The boundary of a `multipart/form-data` content type; `None` for other types.
+pub(crate) fn boundary(content_type: &str) -> Option<String> {
+    multer::parse_boundary(content_type).ok()
+}
+
+/// Reads a form from `body`; the error says what is malformed.
+pub(crate) async fn read<S>(body: S, boundary: String) -> Result<Form, String>
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let mut multipart = multer::Multipart::new(body, boundary);
+    let mut form = Form::default();
+    while let Some(mut part) = multipart.next_field().await.map_err(|e| e.to_string())? {
+        let name = part.name().unwrap_or_default().to_owned();
+        let file_name = part.file_name().map(str::to_owned);
+        let content_type = part.content_type().map(ToString::to_string);
+        let (mut length, mut checksum, mut head) = (0u64, FNV_START, Vec::new());
+        while let Some(chunk) = part.chunk().await.map_err(|e| e.to_string())? {
+            length += chunk.len() as u64;
+            checksum = fnv1a(checksum, &chunk);
+            let room = KEPT_FILE_BYTES.saturating_sub(head.len());
+            head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if file_name.is_none() && length > MAX_FIELD_BYTES as u64 {
+                return Err(format!(
+                    "the text field `{name}` is longer than {MAX_FIELD_BYTES} bytes"
+                ));
+            }
+        }
+        match file_name {
+            None => {
+                let value = String::from_utf8(head)
+                    .map_err(|_| format!("the text field `{name}` is not UTF-8"))?;
+                form.fields.push((name, value));
+            }
+            Some(file_name) => form.files.push(FormFile {
+                name,
+                file_name: Some(file_name),
+                content_type,
+                length,
+                checksum,
+                head,
+            }),
+        }
+    }
+    Ok(form)
+}
