@@ -10,9 +10,8 @@
 use std::process::Command;
 use std::time::Instant;
 
-use feishu::drive::v1::file::{
-    DownloadFileRequest, ParentType, UploadAllFileBody, UploadAllFileRequest,
-};
+use feishu::attendance::v1::file::{UploadFileBody, UploadFileRequest};
+use feishu::drive::v1::file::DownloadFileRequest;
 use feishu::{Client, UploadFile};
 use feishu_emulator::{Emulator, ServedFile};
 
@@ -93,18 +92,13 @@ async fn transfer(
             std::fs::File::create(&path)
                 .and_then(|file| file.set_len(length))
                 .expect("the file to upload");
-            let body = UploadAllFileBody::new(
-                "upload.bin",
-                ParentType::Explorer,
-                "fldcn-bench",
-                length as i64,
-                UploadFile::path(&path),
-            );
+            // An upload whose page documents no size limit.
+            let body = UploadFileBody::default().file(UploadFile::path(&path));
             client
-                .drive()
+                .attendance()
                 .v1()
                 .file()
-                .upload_all(UploadAllFileRequest::new(body))
+                .upload(UploadFileRequest::new("upload.bin", body))
                 .await
                 .expect("the upload succeeds");
             let received = emulator.take_requests();

@@ -638,3 +638,22 @@ async fn a_flat_response_is_read_from_the_top_level() {
     let sent = server.take_requests().pop().unwrap();
     assert_eq!((sent.method.as_str(), sent.body.len()), ("GET", 0));
 }
+
+#[tokio::test]
+async fn a_call_gives_its_answers_metadata_when_asked() {
+    let server = TestServer::start(|request| {
+        token_reply(request).unwrap_or_else(|| {
+            Reply::json(200, &json!({"code": 0, "msg": "success", "data": {}}))
+                .header("X-Tt-Logid", "log-ok-1")
+                .header("x-ogw-ratelimit-remaining", "49")
+        })
+    })
+    .await;
+    let client = builder(&server).build().unwrap();
+    let (data, metadata) = patch_feedback(&client).send_with_metadata().await.unwrap();
+    assert_eq!(data, feishu::runtime::Empty {});
+    assert_eq!(metadata.status, 200);
+    assert_eq!(metadata.log_id.as_deref(), Some("log-ok-1"));
+    let remaining = metadata.headers.get("x-ogw-ratelimit-remaining");
+    assert_eq!(remaining.and_then(|v| v.to_str().ok()), Some("49"));
+}

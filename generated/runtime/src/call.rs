@@ -177,8 +177,21 @@ impl<'a, R: ApiRequest> Call<'a, R> {
         self.send_ref().await
     }
 
+    /// Sends the request and returns the response's payload with the answer's
+    /// [`Metadata`]: its status, log id and headers, for callers who log them.
+    pub async fn send_with_metadata(self) -> Result<(R::Response, Metadata)> {
+        self.send_inner(true)
+            .await
+            .map(|(payload, metadata)| (payload, metadata.unwrap_or_default()))
+    }
+
     /// Sends the request, keeping the call for another page.
     pub(crate) async fn send_ref(&self) -> Result<R::Response> {
+        self.send_inner(false).await.map(|(payload, _)| payload)
+    }
+
+    /// Sends the request; the answer's metadata is kept only when `metadata` asks for it.
+    async fn send_inner(&self, metadata: bool) -> Result<(R::Response, Option<Metadata>)> {
         let endpoint = self.request.endpoint();
         let span = tracing::info_span!(
             "feishu.call",
@@ -194,10 +207,16 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             let parts = self.parts()?;
             let prepared = prepare(self.client, endpoint, &self.options, parts).await?;
             let (answer, app_token) = run(self.client, endpoint, &self.options, prepared).await?;
-            R::Response::from_answer(answer).map_err(|error| {
+            let metadata = metadata.then(|| Metadata {
+                status: answer.status,
+                log_id: answer.log_id.clone(),
+                headers: answer.headers.clone(),
+            });
+            let payload = R::Response::from_answer(answer).map_err(|error| {
                 let user = self.options.user_access_token.as_ref();
                 error.redacted(&redactor(self.client, user, app_token.as_ref()))
-            })
+            })?;
+            Ok((payload, metadata))
         }
         .instrument(span)
         .await
@@ -658,6 +677,20 @@ fn redactor(client: &Client, user: Option<&Secret>, app: Option<&Secret>) -> Red
         redactor.add(token.expose());
     }
     redactor
+}
+
+/// What a successful answer said besides its payload
+/// ([`Call::send_with_metadata`]).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `X-Tt-Logid` header: quote it when asking Feishu for help.
+    pub log_id: Option<String>,
+    /// All the response headers (rate-limit headers such as `x-ogw-ratelimit-remaining`
+    /// among them).
+    pub headers: HeaderMap,
 }
 
 /// A request ready to send, but for the app's access token, which each attempt fetches

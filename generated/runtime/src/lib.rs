@@ -25,7 +25,7 @@ mod wire_enum;
 
 pub use auth::{INVALID_TOKEN_CODES, TokenKind, paths as auth_paths};
 pub use body::DEFAULT_MAX_RESPONSE_BYTES;
-pub use call::{Call, HELPDESK_HEADER, REQUEST_ID_HEADER};
+pub use call::{Call, HELPDESK_HEADER, Metadata, REQUEST_ID_HEADER};
 pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AGENT};
 pub use download::Download;
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};

@@ -14,6 +14,10 @@ use reqwest::multipart::{Form, Part};
 
 use super::{Error, FieldViolation, Result};
 
+/// How much of a file on disk is read at a time: large enough that a big upload is not
+/// thousands of small writes, small enough to stay out of the way of memory.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// A stream of a file's bytes.
 type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
@@ -229,7 +233,7 @@ impl<'a> Upload<'a> {
                     let file = tokio::fs::File::open(path)
                         .await
                         .map_err(|source| file_error(endpoint, path, source))?;
-                    let stream = tokio_util::io::ReaderStream::new(file);
+                    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
                     reqwest::Body::wrap_stream(Exact::new(Box::pin(stream), ready.length))
                 }
                 Source::Stream { slot, length } => {
