@@ -6,6 +6,7 @@
 #![recursion_limit = "512"]
 
 pub mod conform;
+pub mod emulated;
 pub mod endpoints;
 pub mod scaffold;
 pub mod server;

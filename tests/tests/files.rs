@@ -11,23 +11,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use feishu::runtime::{Endpoint, TokenKind};
 use feishu::{Client, Error, RetryPolicy, UploadFile};
+use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::form::FormFile;
-use feishu_emulator::http::{Recorded, pattern};
-use feishu_emulator::{Emulator, Fault, ServedFile, Target};
+use feishu_emulator::http::pattern;
+use feishu_emulator::{Fault, ServedFile, Target};
+use feishu_tests::emulated::{USER_TOKEN, api_requests, emulator};
 use feishu_tests::endpoints::{self, CallOptions, request_json};
 use serde_json::Value;
-
-const USER_TOKEN: &str = "u-emulator-user-token";
-const HELPDESK_ID: &str = "7000000000000000001";
-const HELPDESK_TOKEN: &str = "ht-helpdesk-secret";
-
-async fn emulator() -> Emulator {
-    Emulator::builder()
-        .user_token(USER_TOKEN)
-        .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
-        .start()
-        .await
-}
 
 fn options(meta: &Endpoint) -> CallOptions {
     let user = meta.tokens == [TokenKind::User];
@@ -41,17 +31,14 @@ fn options(meta: &Endpoint) -> CallOptions {
     }
 }
 
-/// The requests to the endpoint itself, without token fetches.
-fn api_requests(emulator: &Emulator) -> Vec<Recorded> {
-    let tokens = [
-        feishu::runtime::auth_paths::TENANT_INTERNAL,
-        feishu::runtime::auth_paths::APP_INTERNAL,
-    ];
-    emulator
-        .take_requests()
-        .into_iter()
-        .filter(|r| !tokens.contains(&r.path.as_str()))
-        .collect()
+/// Calls an upload with the documented request and `files` as its file parts.
+async fn upload(
+    client: &Client,
+    loaded: &LoadedEndpoint,
+    endpoint: &endpoints::Endpoint,
+    files: Vec<UploadFile>,
+) -> Result<Value, Error> {
+    (endpoint.upload)(client, request_json(loaded), files, options(endpoint.meta)).await
 }
 
 /// The bytes of the test file of one part: different for every endpoint and part, with
@@ -215,14 +202,9 @@ async fn an_unreadable_file_is_a_typed_error_before_anything_is_sent() {
                 _ => UploadFile::bytes("x"),
             })
             .collect();
-        let error = (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .expect_err("a missing file fails the call");
+        let error = upload(&client, &loaded, &endpoint, files)
+            .await
+            .expect_err("a missing file fails the call");
         match &error {
             Error::File {
                 endpoint,
@@ -246,14 +228,9 @@ async fn an_unreadable_file_is_a_typed_error_before_anything_is_sent() {
             .iter()
             .map(|_| UploadFile::path(dir.path()))
             .collect();
-        let error = (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .expect_err("a directory fails the call");
+        let error = upload(&client, &loaded, &endpoint, files)
+            .await
+            .expect_err("a directory fails the call");
         assert!(matches!(error, Error::File { .. }), "{id}: {error:?}");
         assert!(
             emulator.take_requests().is_empty(),
@@ -295,14 +272,9 @@ async fn a_file_over_its_documented_size_is_refused_before_anything_is_sent() {
                 false => UploadFile::bytes("x"),
             })
             .collect();
-        let error = (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .expect_err("too large");
+        let error = upload(&client, &loaded, &endpoint, files)
+            .await
+            .expect_err("too large");
         match &error {
             Error::InvalidRequest { violations, .. } => {
                 assert_eq!(violations.len(), 1, "{id}");
@@ -333,14 +305,9 @@ async fn a_rate_limited_upload_is_retried_from_bytes_but_not_from_a_stream() {
 
         emulator.inject(target(), Fault::rate_limited(0), 1);
         let files = (0..parts).map(|_| UploadFile::bytes("retried")).collect();
-        (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .unwrap_or_else(|err| panic!("{id}: bytes are sent again: {err}"));
+        upload(&client, &loaded, &endpoint, files)
+            .await
+            .unwrap_or_else(|err| panic!("{id}: bytes are sent again: {err}"));
         let sent = api_requests(&emulator);
         assert_eq!(sent.len(), 2, "{id}: the limited attempt and the retry");
         for request in &sent {
@@ -360,14 +327,9 @@ async fn a_rate_limited_upload_is_retried_from_bytes_but_not_from_a_stream() {
                 )
             })
             .collect();
-        let error = (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .expect_err("a stream is not sent twice");
+        let error = upload(&client, &loaded, &endpoint, files)
+            .await
+            .expect_err("a stream is not sent twice");
         match &error {
             Error::NotRetried { source, .. } => {
                 assert!(
@@ -401,14 +363,9 @@ async fn a_stream_that_is_not_its_declared_length_fails_the_call() {
                 UploadFile::stream(futures_util::stream::iter(chunks), declared)
             })
             .collect();
-        let error = (endpoint.upload)(
-            &client,
-            request_json(&loaded),
-            files,
-            options(endpoint.meta),
-        )
-        .await
-        .expect_err("a stream of the wrong length fails");
+        let error = upload(&client, &loaded, &endpoint, files)
+            .await
+            .expect_err("a stream of the wrong length fails");
         let chain = error_chain(&error);
         assert!(
             chain.contains(&format!("declared {declared} bytes long")),

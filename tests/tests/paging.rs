@@ -10,13 +10,11 @@ use feishu::runtime::{PageTokenIn, Paging, TokenKind};
 use feishu::{Client, Error, RetryPolicy};
 use feishu_codegen::spec::LoadedEndpoint;
 use feishu_emulator::http::Recorded;
-use feishu_emulator::{Emulator, Fault, Target};
+use feishu_emulator::{Fault, Target};
+use feishu_tests::emulated::{USER_TOKEN, api_requests, emulator};
 use feishu_tests::endpoints::{self, CallOptions, Endpoint, Walk, payload_json, request_json};
 use serde_json::{Value, json};
 
-const USER_TOKEN: &str = "u-emulator-user-token";
-const HELPDESK_ID: &str = "7000000000000000001";
-const HELPDESK_TOKEN: &str = "ht-helpdesk-secret";
 /// The page size of a loaded list when the request sends none.
 const PAGE_SIZE: usize = 2;
 
@@ -155,26 +153,6 @@ fn documented_item(loaded: &LoadedEndpoint, paging: &Paging) -> Value {
         .items
         .and_then(|items| payload_json(loaded).get(items)?.get(0).cloned())
         .unwrap_or_else(|| json!({}))
-}
-
-async fn emulator() -> Emulator {
-    Emulator::builder()
-        .helpdesk(HELPDESK_ID, HELPDESK_TOKEN)
-        .user_token(USER_TOKEN)
-        .start()
-        .await
-}
-
-fn api_requests(emulator: &Emulator) -> Vec<Recorded> {
-    let tokens = [
-        feishu::runtime::auth_paths::TENANT_INTERNAL,
-        feishu::runtime::auth_paths::APP_INTERNAL,
-    ];
-    emulator
-        .take_requests()
-        .into_iter()
-        .filter(|r| !tokens.contains(&r.path.as_str()))
-        .collect()
 }
 
 #[tokio::test]
