@@ -93,6 +93,29 @@ fn decode_form(text: &str) -> String {
         .into_owned()
 }
 
+/// A request's body: whole, or for a `multipart/form-data` request, read as a form as it
+/// streams (the body itself then stays empty).
+async fn read_body(
+    headers: &hyper::HeaderMap,
+    body: hyper::body::Incoming,
+) -> (Vec<u8>, Option<Result<Form, String>>) {
+    let boundary = headers
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(form::boundary);
+    let Some(boundary) = boundary else {
+        let whole = body.collect().await.map(|b| b.to_bytes().to_vec());
+        return (whole.unwrap_or_default(), None);
+    };
+    let chunks = BodyStream::new(body).filter_map(|frame| async move {
+        match frame {
+            Ok(frame) => frame.into_data().ok().map(Ok),
+            Err(err) => Some(Err(std::io::Error::other(err))),
+        }
+    });
+    (Vec::new(), Some(form::read(chunks, boundary).await))
+}
+
 /// What the server answers.
 #[derive(Clone, Debug)]
 pub struct Reply {
@@ -246,33 +269,7 @@ impl Server {
                             let (rec, hand) = (rec.clone(), hand.clone());
                             async move {
                                 let (parts, body) = request.into_parts();
-                                let boundary = parts
-                                    .headers
-                                    .get(hyper::header::CONTENT_TYPE)
-                                    .and_then(|v| v.to_str().ok())
-                                    .and_then(form::boundary);
-                                let (body, form) = match boundary {
-                                    Some(boundary) => {
-                                        let stream =
-                                            BodyStream::new(body).filter_map(|frame| async move {
-                                                match frame {
-                                                    Ok(frame) => frame.into_data().ok().map(Ok),
-                                                    Err(err) => {
-                                                        Some(Err(std::io::Error::other(err)))
-                                                    }
-                                                }
-                                            });
-                                        (Vec::new(), Some(form::read(stream, boundary).await))
-                                    }
-                                    None => {
-                                        let body = body
-                                            .collect()
-                                            .await
-                                            .map(|b| b.to_bytes().to_vec())
-                                            .unwrap_or_default();
-                                        (body, None)
-                                    }
-                                };
+                                let (body, form) = read_body(&parts.headers, body).await;
                                 let recorded = Recorded {
                                     method: parts.method.to_string(),
                                     path: parts.uri.path().to_owned(),

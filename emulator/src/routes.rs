@@ -65,15 +65,14 @@ impl Route {
         };
         let mut violations = Vec::new();
         for part in self.meta.files {
-            match form.file(part.name) {
-                None if part.required => {
+            match (form.file(part.name), part.max_bytes) {
+                (None, _) if part.required => {
                     violations.push(violation(part.name, "the file part is missing"))
                 }
-                Some(file) if file.file_name.as_deref().is_none_or(str::is_empty) => {
+                (Some(file), _) if file.file_name.as_deref().is_none_or(str::is_empty) => {
                     violations.push(violation(part.name, "the file part has no file name"));
                 }
-                Some(file) if part.max_bytes.is_some_and(|max| file.length > max) => {
-                    let max = part.max_bytes.unwrap_or_default();
+                (Some(file), Some(max)) if file.length > max => {
                     let message = format!(
                         "the file is {} bytes; at most {max} are accepted",
                         file.length
