@@ -11,6 +11,13 @@ pub const KEPT_FILE_BYTES: usize = 1 << 20;
 /// How long a text field may be.
 const MAX_FIELD_BYTES: usize = 1 << 20;
 
+/// How many parts a form may have: a Feishu upload has a few.
+const MAX_PARTS: usize = 256;
+
+/// How many bytes of a form's fields and file heads are kept in all; a file past it
+/// keeps a shorter head, a text field past it is refused.
+const MAX_KEPT_BYTES: usize = 32 << 20;
+
 /// A multipart form as the server received it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Form {
@@ -76,7 +83,12 @@ where
 {
     let mut multipart = multer::Multipart::new(body, boundary);
     let mut form = Form::default();
+    let (mut parts, mut kept) = (0usize, 0usize);
     while let Some(mut part) = multipart.next_field().await.map_err(|e| e.to_string())? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(format!("the form has more than {MAX_PARTS} parts"));
+        }
         let name = part.name().unwrap_or_default().to_owned();
         let file_name = part.file_name().map(str::to_owned);
         let content_type = part.content_type().map(ToString::to_string);
@@ -84,14 +96,22 @@ where
         while let Some(chunk) = part.chunk().await.map_err(|e| e.to_string())? {
             length += chunk.len() as u64;
             checksum = fnv1a(checksum, &chunk);
-            let room = KEPT_FILE_BYTES.saturating_sub(head.len());
+            let room = KEPT_FILE_BYTES
+                .saturating_sub(head.len())
+                .min(MAX_KEPT_BYTES.saturating_sub(kept + head.len()));
             head.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if file_name.is_none() && length > MAX_FIELD_BYTES as u64 {
                 return Err(format!(
                     "the text field `{name}` is longer than {MAX_FIELD_BYTES} bytes"
                 ));
             }
+            if file_name.is_none() && length > head.len() as u64 {
+                return Err(format!(
+                    "the form's fields are longer than {MAX_KEPT_BYTES} bytes in all"
+                ));
+            }
         }
+        kept += head.len();
         match file_name {
             None => {
                 let value = String::from_utf8(head)
@@ -109,4 +129,58 @@ where
         }
     }
     Ok(form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(parts: impl Iterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (disposition, content) in parts {
+            body.extend_from_slice(b"--b\r\nContent-Disposition: form-data; ");
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(&content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--b--\r\n");
+        body
+    }
+
+    async fn read_body(body: Vec<u8>) -> Result<Form, String> {
+        let stream = futures_util::stream::iter([Ok(Bytes::from(body))]);
+        read(stream, "b".to_owned()).await
+    }
+
+    #[tokio::test]
+    async fn a_form_of_too_many_parts_is_refused() {
+        let part = |i| (format!("name=\"f{i}\""), b"v".to_vec());
+        assert!(read_body(body_of((0..MAX_PARTS).map(part))).await.is_ok());
+        let error = read_body(body_of((0..=MAX_PARTS).map(part)))
+            .await
+            .unwrap_err();
+        assert!(error.contains("more than 256 parts"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn what_a_form_keeps_is_bounded_in_all() {
+        let file = |i| {
+            let disposition = format!("name=\"f{i}\"; filename=\"f{i}.bin\"");
+            (disposition, vec![b'x'; KEPT_FILE_BYTES])
+        };
+        let parts = MAX_KEPT_BYTES / KEPT_FILE_BYTES + 2;
+        let form = read_body(body_of((0..parts).map(file))).await.unwrap();
+        let kept: usize = form.files.iter().map(|f| f.head.len()).sum();
+        assert_eq!(kept, MAX_KEPT_BYTES);
+        assert!(
+            form.files
+                .iter()
+                .all(|f| f.length == KEPT_FILE_BYTES as u64)
+        );
+
+        let field = (0..parts).map(|i| (format!("name=\"t{i}\""), vec![b'y'; MAX_FIELD_BYTES]));
+        let error = read_body(body_of(field)).await.unwrap_err();
+        assert!(error.contains("in all"), "{error}");
+    }
 }

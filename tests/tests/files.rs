@@ -497,12 +497,20 @@ async fn a_json_file_is_a_file() {
     let client = emulator.client_builder().build().unwrap();
     for (loaded, endpoint) in endpoints::downloads() {
         let id = endpoint.meta.id;
-        for body in [
-            &br#"{"code": 0, "name": "a JSON file"}"#[..],
-            br#"{"rows": [1, 2]}"#,
-            b"[]",
+        let error_like = &br#"{"code": 1, "msg": "a JSON file that looks like an error"}"#[..];
+        for (body, attachment) in [
+            (&br#"{"code": 0, "name": "a JSON file"}"#[..], false),
+            (br#"{"code": 7, "count": 3}"#, false),
+            (br#"{"rows": [1, 2]}"#, false),
+            (b"[]", false),
+            (error_like, true),
         ] {
-            emulator.serve_file(id, ServedFile::bytes(body).content_type("application/json"));
+            let served = ServedFile::bytes(body).content_type("application/json");
+            let served = match attachment {
+                true => served.file_name("error-like.json"),
+                false => served,
+            };
+            emulator.serve_file(id, served);
             let download = (endpoint.call)(&client, request_json(&loaded), options(endpoint.meta))
                 .await
                 .unwrap_or_else(|err| panic!("{id}: {err}"));
@@ -605,14 +613,10 @@ async fn a_download_cut_short_leaves_no_file_behind() {
     );
 }
 
-#[tokio::test]
-async fn a_download_that_stalls_fails_after_the_read_timeout() {
+/// A server that answers the first request with a download's head and `chunks` of its
+/// body, `gap` apart, then holds the connection open without sending more.
+async fn trickling_server(length: usize, chunks: Vec<&'static [u8]>, gap: Duration) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (loaded, endpoint) = endpoints::downloads()
-        .into_iter()
-        .find(|(_, e)| e.meta.tokens.contains(&TokenKind::User) && !e.meta.helpdesk)
-        .expect("a download a user token can call");
-    // Sends the head and 4 bytes of a 100-byte file, then nothing more.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -625,25 +629,160 @@ async fn a_download_that_stalls_fails_after_the_read_timeout() {
             }
             head.push(byte[0]);
         }
-        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 100\r\n\r\nabcd";
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
+        );
         socket.write_all(answer.as_bytes()).await.unwrap();
+        for chunk in chunks {
+            socket.write_all(chunk).await.unwrap();
+            tokio::time::sleep(gap).await;
+        }
         tokio::time::sleep(Duration::from_secs(30)).await;
     });
+    url
+}
+
+/// A download a user token can call, from a client of `url` with a timeout of 300 ms.
+fn slow_download_client(url: String) -> (Client, LoadedEndpoint, endpoints::DownloadEndpoint) {
+    let (loaded, endpoint) = endpoints::downloads()
+        .into_iter()
+        .find(|(_, e)| e.meta.tokens.contains(&TokenKind::User) && !e.meta.helpdesk)
+        .expect("a download a user token can call");
     let client = Client::builder("cli_a", "secret")
         .base_url(feishu::BaseUrl::Custom(url))
         .timeout(Some(Duration::from_millis(300)))
         .build()
         .unwrap();
+    (client, loaded, endpoint)
+}
+
+#[tokio::test]
+async fn a_download_that_stalls_fails_once_it_stands_still_for_the_timeout() {
+    // The head and 4 bytes of a 100-byte file, then nothing more.
+    let url = trickling_server(100, vec![b"abcd"], Duration::ZERO).await;
+    let (client, loaded, endpoint) = slow_download_client(url);
     let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
     let started = std::time::Instant::now();
     let download = (endpoint.call)(&client, request_json(&loaded), options)
         .await
         .unwrap();
     let error = download.bytes().await.expect_err("the server stalled");
-    assert!(error.is_timeout(), "{error:?}");
+    assert!(matches!(error, Error::Stalled { .. }), "{error:?}");
+    assert!(error.is_timeout() && error.is_retryable(), "{error:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_download_slower_than_the_timeout_but_moving_arrives_whole() {
+    // 10 chunks 100 ms apart: a second in all, against a timeout of 300 ms.
+    let chunks: Vec<&'static [u8]> = vec![b"0123456789"; 10];
+    let url = trickling_server(100, chunks, Duration::from_millis(100)).await;
+    let (client, loaded, endpoint) = slow_download_client(url);
+    let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
+    let started = std::time::Instant::now();
+    let download = (endpoint.call)(&client, request_json(&loaded), options)
+        .await
+        .unwrap();
+    let bytes = download.bytes().await.expect("the file kept moving");
+    assert_eq!(bytes, b"0123456789".repeat(10));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+/// A stream of `chunks` chunks of 1 KiB, `gap` apart; with `stall`, it then waits forever
+/// instead of ending.
+fn trickle(chunks: u64, gap: Duration, stall: bool) -> UploadFile {
+    let stream = futures_util::stream::unfold(0u64, move |sent| async move {
+        if sent == chunks {
+            if stall {
+                std::future::pending::<()>().await;
+            }
+            return None;
+        }
+        tokio::time::sleep(gap).await;
+        Some((Ok(Bytes::from(vec![b'x'; 1024])), sent + 1))
+    });
+    let declared = match stall {
+        true => chunks * 1024 + 1,
+        false => chunks * 1024,
+    };
+    UploadFile::stream(stream, declared).file_name("trickle.bin")
+}
+
+#[tokio::test]
+async fn an_upload_slower_than_the_timeout_but_moving_is_sent_whole() {
+    let emulator = emulator().await;
+    let client = emulator
+        .client_builder()
+        .timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let (loaded, endpoint) = endpoints::uploads().into_iter().next().expect("an upload");
+    let parts = endpoint.meta.files.len();
+    // Ten chunks 100 ms apart per part: a second or more in all.
+    let files = (0..parts)
+        .map(|_| trickle(10, Duration::from_millis(100), false))
+        .collect();
+    let started = std::time::Instant::now();
+    upload(&client, &loaded, &endpoint, files)
+        .await
+        .unwrap_or_else(|err| panic!("{}: the upload kept moving: {err}", endpoint.meta.id));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let sent = api_requests(&emulator);
+    let form = sent[0].form.as_ref().unwrap().as_ref().unwrap();
+    assert!(form.files.iter().all(|file| file.length == 10 * 1024));
+}
+
+#[tokio::test]
+async fn an_upload_that_stalls_fails_once_it_stands_still_for_the_timeout() {
+    let emulator = emulator().await;
+    let client = emulator
+        .client_builder()
+        .timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let (loaded, endpoint) = endpoints::uploads().into_iter().next().expect("an upload");
+    let parts = endpoint.meta.files.len();
+    let files = (0..parts)
+        .map(|_| trickle(2, Duration::ZERO, true))
+        .collect();
+    let started = std::time::Instant::now();
+    let error = upload(&client, &loaded, &endpoint, files)
+        .await
+        .expect_err("the upload stood still");
+    // Where the method lets a stall be retried, the stream cannot be sent again.
+    let stalled = match &error {
+        Error::NotRetried { source, .. } => &**source,
+        other => other,
+    };
+    assert!(matches!(stalled, Error::Stalled { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_save_abandoned_midway_leaves_no_file_behind() {
+    let chunks: Vec<&'static [u8]> = vec![b"0123456789"; 10];
+    let url = trickling_server(100, chunks, Duration::from_millis(100)).await;
+    let (client, loaded, endpoint) = slow_download_client(url);
+    let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
+    let download = (endpoint.call)(&client, request_json(&loaded), options)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("abandoned.bin");
+    let save = download.save(&path);
+    let abandoned = tokio::time::timeout(Duration::from_millis(350), save).await;
+    assert!(abandoned.is_err(), "the save was still under way");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "neither the file nor its temporary file is left"
     );
 }

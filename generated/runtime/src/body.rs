@@ -29,9 +29,10 @@ pub(crate) enum Received {
     },
 }
 
-/// A download's answer: an error (any status but 2xx, or a JSON body with a non-zero
-/// `code`) is read whole within `limit`, for the error it carries; a file is left unread
-/// but for the few bytes that show it is not an error.
+/// A download's answer: an error (any status but 2xx, or Feishu's JSON error answer) is
+/// read whole within `limit`, for the error it carries; a file is left unread but for the
+/// few bytes that show it is not an error. A body the server calls an attachment
+/// (`Content-Disposition: attachment`) is a file whatever it holds.
 pub(crate) async fn read_file(
     mut response: reqwest::Response,
     limit: usize,
@@ -39,8 +40,13 @@ pub(crate) async fn read_file(
     if !response.status().is_success() {
         return read_limited(response, limit).await.map(Received::Whole);
     }
-    let json = response
-        .headers()
+    let headers = response.headers();
+    let attachment = headers
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("attachment"));
+    let json = headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
@@ -48,7 +54,7 @@ pub(crate) async fn read_file(
             let mime = mime.trim().to_ascii_lowercase();
             mime == "application/json" || mime.ends_with("+json")
         });
-    if !json {
+    if attachment || !json {
         return Ok(Received::File {
             prefix: Bytes::new(),
             rest: Some(response),

@@ -16,6 +16,7 @@ use tracing::field::Empty;
 use super::auth::TokenKey;
 use super::body::{ReadError, Received, read_file, read_limited};
 use super::client::{AppKind, log_id};
+use super::idle::Progress;
 use super::response::{Answer, check};
 use super::retry::reset_after;
 use super::secret::Redactor;
@@ -481,43 +482,50 @@ async fn run(
             .http
             .request(endpoint.method.to_reqwest(), prepared.url.clone())
             .headers(headers);
+        let progress = Progress::start();
         match &prepared.body {
             ReadyBody::None => {}
             ReadyBody::Json(json) => request = request.body(json.clone()),
-            ReadyBody::Form(upload) => request = request.multipart(upload.form(endpoint.id).await?),
+            ReadyBody::Form(upload) => {
+                request = request.multipart(upload.form(endpoint.id, &progress).await?)
+            }
         }
-        // A file may take longer than any one timeout to send or receive: its transfer is
-        // bounded by the call's timeout and by the client's wait for each read.
+        // A file may take longer than any one timeout to send or receive: its transfer
+        // fails when it stands still for the timeout (and at the call's deadline).
         let transfer = !endpoint.files.is_empty() || endpoint.envelope == Envelope::File;
+        let idle = inner.timeout.filter(|_| transfer);
         if let Some(timeout) = inner.timeout.filter(|_| !transfer) {
             request = request.timeout(timeout);
         }
         let limit = inner.max_response_bytes;
-        let answer = within(deadline.as_ref(), async {
-            let response = request.send().await.map_err(|source| Error::Transport {
-                endpoint: endpoint.id,
-                source,
-            })?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let received = match endpoint.envelope {
-                Envelope::File => read_file(response, limit).await,
-                _ => read_limited(response, limit).await.map(Received::Whole),
-            };
-            match received {
-                Ok(received) => Ok((status, headers, received)),
-                Err(ReadError::TooLarge) => Err(Error::TooLarge {
+        let answer = within(
+            deadline.as_ref(),
+            unless_stalled(endpoint.id, idle, &progress, async {
+                let response = request.send().await.map_err(|source| Error::Transport {
                     endpoint: endpoint.id,
-                    status,
-                    log_id: log_id(&headers),
-                    limit,
-                }),
-                Err(ReadError::Transport(err)) => Err(Error::Transport {
-                    endpoint: endpoint.id,
-                    source: err,
-                }),
-            }
-        })
+                    source,
+                })?;
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let received = match endpoint.envelope {
+                    Envelope::File => read_file(response, limit).await,
+                    _ => read_limited(response, limit).await.map(Received::Whole),
+                };
+                match received {
+                    Ok(received) => Ok((status, headers, received)),
+                    Err(ReadError::TooLarge) => Err(Error::TooLarge {
+                        endpoint: endpoint.id,
+                        status,
+                        log_id: log_id(&headers),
+                        limit,
+                    }),
+                    Err(ReadError::Transport(err)) => Err(Error::Transport {
+                        endpoint: endpoint.id,
+                        source: err,
+                    }),
+                }
+            }),
+        )
         .await?;
 
         let (error, headers) = match answer {
@@ -543,6 +551,7 @@ async fn run(
                             body,
                             rest,
                             limit,
+                            idle,
                         };
                         return Ok((answer, app_token.map(|(_, token)| token)));
                     }
@@ -741,6 +750,32 @@ async fn within<T>(deadline: Option<&Deadline>, work: impl Future<Output = T>) -
     }
 }
 
+/// Runs `work` (an attempt of a file transfer), failing it with [`Error::Stalled`] once
+/// `progress` has stood still for `idle`.
+async fn unless_stalled<T>(
+    endpoint: &'static str,
+    idle: Option<Duration>,
+    progress: &Progress,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(idle) = idle else {
+        return work.await;
+    };
+    let (mut work, mut stalled) = (std::pin::pin!(work), std::pin::pin!(progress.stalled(idle)));
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(done) = work.as_mut().poll(cx) {
+            return std::task::Poll::Ready(done);
+        }
+        stalled.as_mut().poll(cx).map(|()| {
+            Err(Error::Stalled {
+                endpoint,
+                after: idle,
+            })
+        })
+    })
+    .await
+}
+
 /// Whether Feishu refused the access token as invalid or expired.
 fn refuses_token(error: &Error) -> bool {
     match error {
@@ -759,12 +794,13 @@ fn rate_limited(error: &Error) -> Option<u16> {
     }
 }
 
-/// Whether the failure may pass: a 5xx answer, or a lost or failed connection.
+/// Whether the failure may pass: a 5xx answer, a lost or failed connection, or a stalled
+/// file transfer.
 fn transient(error: &Error) -> bool {
     match error {
         Error::Api(api) => api.status >= 500,
         Error::Decode { status, .. } => *status >= 500,
-        Error::Transport { .. } => true,
+        Error::Transport { .. } | Error::Stalled { .. } => true,
         _ => false,
     }
 }

@@ -223,8 +223,9 @@ impl<C> ClientBuilder<C> {
     /// The timeout of each HTTP request the client makes, token requests included
     /// (default 30 s); `None` waits as long as it takes. A call can bound itself as a
     /// whole with [`Call::timeout`](super::Call::timeout). An upload or a download may
-    /// take longer than any one timeout to move its file: for those it bounds each wait
-    /// for the server to send more (with the default HTTP client), not the whole transfer.
+    /// take longer than any one timeout to move its file: for those it bounds how long
+    /// the transfer may stand still ([`Error::Stalled`](super::Error::Stalled)), not the
+    /// whole transfer.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -312,23 +313,11 @@ impl<C> ClientBuilder<C> {
         }
         let http = match self.http {
             Some(http) => http,
-            None => {
-                let builder = reqwest::Client::builder()
-                    .user_agent(USER_AGENT)
-                    .redirect(redirect_policy());
-                // A file's transfer has no overall timeout; a server that stops sending
-                // must still not hold it forever. (reqwest's clock arithmetic overflows on
-                // a timeout of centuries, which means none anyway.)
-                let builder = match self.timeout {
-                    Some(timeout) if timeout < Duration::from_secs(100 * 365 * 24 * 3600) => {
-                        builder.read_timeout(timeout)
-                    }
-                    _ => builder,
-                };
-                builder
-                    .build()
-                    .map_err(|err| Error::Config(err.to_string()))?
-            }
+            None => reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .redirect(redirect_policy())
+                .build()
+                .map_err(|err| Error::Config(err.to_string()))?,
         };
         let helpdesk_token = self.helpdesk.as_ref().map(|(_, token)| token.clone());
         let helpdesk = self.helpdesk.map(|(id, token)| {

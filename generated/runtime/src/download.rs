@@ -2,15 +2,18 @@
 //! held whole in memory unless asked for.
 
 use std::fmt;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::idle::IdleTimer;
+use super::response::Answer;
 use super::upload::file_error;
 use super::{Error, Result};
 
@@ -21,8 +24,8 @@ type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// The body is read as it is consumed: as a [`Stream`] of chunks, with
 /// [`chunk`](Self::chunk), or all at once with [`bytes`](Self::bytes),
 /// [`write_to`](Self::write_to) or [`save`](Self::save). The call's timeout ends when the
-/// file starts to arrive; the client's [`timeout`](super::ClientBuilder::timeout) bounds
-/// each wait for more of it.
+/// file starts to arrive; after that, a wait for more of it that lasts the client's
+/// [`timeout`](super::ClientBuilder::timeout) fails with [`Error::Stalled`].
 pub struct Download {
     endpoint: &'static str,
     status: u16,
@@ -33,26 +36,23 @@ pub struct Download {
     rest: Option<BodyStream>,
     /// The client's `max_response_bytes`, the most [`bytes`](Self::bytes) collects.
     limit: usize,
+    /// The wait for the next chunk, bounded by the client's timeout.
+    wait: IdleTimer,
 }
 
 impl Download {
-    pub(crate) fn new(
-        endpoint: &'static str,
-        status: u16,
-        headers: HeaderMap,
-        log_id: Option<String>,
-        prefix: Bytes,
-        rest: Option<reqwest::Response>,
-        limit: usize,
-    ) -> Self {
+    /// The file a successful answer holds: the bytes read to tell it from an error first,
+    /// then the rest of the body.
+    pub(crate) fn new(answer: Answer) -> Self {
         Download {
-            endpoint,
-            status,
-            headers,
-            log_id,
-            prefix: Some(prefix).filter(|bytes| !bytes.is_empty()),
-            rest: rest.map(|response| Box::pin(response.bytes_stream()) as BodyStream),
-            limit,
+            endpoint: answer.endpoint.id,
+            status: answer.status,
+            headers: answer.headers,
+            log_id: answer.log_id,
+            prefix: Some(answer.body).filter(|bytes| !bytes.is_empty()),
+            rest: (answer.rest).map(|response| Box::pin(response.bytes_stream()) as BodyStream),
+            limit: answer.limit,
+            wait: IdleTimer::new(answer.idle),
         }
     }
 
@@ -139,36 +139,96 @@ impl Download {
     }
 
     /// Saves the file at `path` and returns its length. The file is written beside
-    /// `path` under a temporary name and renamed into place once whole, so `path` never
-    /// holds part of a file; on failure the temporary file is removed.
+    /// `path` under a new temporary name, synced to disk and renamed into place once
+    /// whole, so `path` never holds part of a file. On failure, or when the future is
+    /// dropped before it is done, the temporary file is removed.
     pub async fn save(self, path: impl AsRef<Path>) -> Result<u64> {
         let path = path.as_ref();
         let endpoint = self.endpoint;
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(format!(".part-{}", std::process::id()));
-        let partial = std::path::PathBuf::from(partial);
-        let result = async {
-            let mut file = tokio::fs::File::create(&partial)
-                .await
-                .map_err(|source| file_error(endpoint, &partial, source))?;
-            let written = self
-                .write_to(&mut file)
-                .await
-                .map_err(|error| match error {
-                    Error::File { source, .. } => file_error(endpoint, &partial, source),
-                    other => other,
-                })?;
-            tokio::fs::rename(&partial, path)
-                .await
-                .map_err(|source| file_error(endpoint, path, source))?;
-            Ok(written)
-        }
-        .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&partial).await;
-        }
-        result
+        // `file` is closed before `partial` is dropped (a file cannot be removed while
+        // open on every system): bindings drop in reverse order.
+        let (partial, mut file) = Partial::create(path)
+            .await
+            .map_err(|source| file_error(endpoint, path, source))?;
+        let written = self
+            .write_to(&mut file)
+            .await
+            .map_err(|error| match error {
+                Error::File { source, .. } => file_error(endpoint, &partial.path, source),
+                other => other,
+            })?;
+        file.sync_all()
+            .await
+            .map_err(|source| file_error(endpoint, &partial.path, source))?;
+        drop(file);
+        partial
+            .rename_to(path)
+            .await
+            .map_err(|source| file_error(endpoint, path, source))?;
+        Ok(written)
     }
+}
+
+/// A temporary file beside a download's destination, removed when dropped unless it was
+/// renamed into place.
+struct Partial {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl Partial {
+    /// Creates a temporary file beside `dest` under a name no one can have guessed: a
+    /// name that exists already, even as a link, is never opened but replaced by another.
+    async fn create(dest: &Path) -> io::Result<(Partial, tokio::fs::File)> {
+        let dir = match dest.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let stem = dest.file_name().unwrap_or_default().to_string_lossy();
+        let mut tries = 0;
+        loop {
+            let path = dir.join(format!(".{stem}.{:016x}.part", unguessable()));
+            let opened = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .await;
+            match opened {
+                Ok(file) => return Ok((Partial { path, kept: false }, file)),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn rename_to(mut self, dest: &Path) -> io::Result<()> {
+        tokio::fs::rename(&self.path, dest).await?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.kept {
+            // Synchronous, since a drop cannot wait; removing one file is quick.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A number no other process can predict: std's hasher keys are drawn from the operating
+/// system's random source.
+fn unguessable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::UNIX_EPOCH
+            .elapsed()
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.finish()
 }
 
 impl Stream for Download {
@@ -179,12 +239,21 @@ impl Stream for Download {
             return Poll::Ready(Some(Ok(prefix)));
         }
         let endpoint = self.endpoint;
-        let Some(rest) = &mut self.rest else {
+        let this = &mut *self;
+        let Some(rest) = &mut this.rest else {
             return Poll::Ready(None);
         };
-        rest.as_mut().poll_next(cx).map(|next| {
-            next.map(|chunk| chunk.map_err(|source| Error::Transport { endpoint, source }))
-        })
+        let next = rest.as_mut().poll_next(cx);
+        match ready!(this.wait.poll(cx, next)) {
+            Ok(next) => Poll::Ready(
+                next.map(|chunk| chunk.map_err(|source| Error::Transport { endpoint, source })),
+            ),
+            Err(after) => {
+                // The connection is dropped: nothing more is read from it.
+                this.rest = None;
+                Poll::Ready(Some(Err(Error::Stalled { endpoint, after })))
+            }
+        }
     }
 }
 
@@ -265,15 +334,44 @@ fn decode_extended(value: &str) -> Option<String> {
     }
 }
 
-/// The last path component of a name the server chose, without control characters;
-/// `None` if nothing usable is left.
+/// The last path component of a name the server chose, made a plain file name on every
+/// system: no control characters; `_` for the characters Windows gives a meaning (a drive
+/// `C:`, a stream `a:b`, wildcards); no trailing dots or spaces, which Windows drops; a
+/// device name (`CON`, `nul.txt`, `COM1`) prefixed with `_`. `None` if nothing is left.
 fn bare_name(name: &str) -> Option<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim();
-    match clean {
-        "" | "." | ".." => None,
-        name => Some(name.to_owned()),
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| match c {
+            ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c => c,
+        })
+        .collect();
+    let clean = clean.trim_start().trim_end_matches([' ', '.']);
+    if clean.is_empty() {
+        return None;
+    }
+    let stem = clean.split('.').next().unwrap_or(clean).trim_end();
+    Some(match is_windows_device(stem) {
+        true => format!("_{clean}"),
+        false => clean.to_owned(),
+    })
+}
+
+/// Whether Windows reserves `stem` for a device, in any case and with any extension.
+fn is_windows_device(stem: &str) -> bool {
+    let stem = stem.to_ascii_uppercase();
+    match stem.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
+        _ => ["COM", "LPT"].iter().any(|device| {
+            stem.strip_prefix(device).is_some_and(|n| {
+                matches!(
+                    n,
+                    "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+                )
+            })
+        }),
     }
 }
 
@@ -303,7 +401,8 @@ mod tests {
         );
         assert_eq!(
             name("attachment; filename=\"semi;colon \\\"q\\\".txt\"").as_deref(),
-            Some("semi;colon \"q\".txt")
+            // Unquoted, then made a Windows-safe name.
+            Some("semi;colon _q_.txt")
         );
         assert_eq!(name("inline").as_deref(), None);
     }
@@ -326,5 +425,36 @@ mod tests {
             Some("ab.txt")
         );
         assert_eq!(name("attachment; filename=\"dir/\"").as_deref(), None);
+    }
+
+    #[test]
+    fn server_chosen_names_mean_nothing_special_on_windows() {
+        let name = |value: &str| disposition_file_name(value);
+        assert_eq!(
+            name("attachment; filename=\"C:x.txt\"").as_deref(),
+            Some("C_x.txt")
+        );
+        assert_eq!(
+            name("attachment; filename=\"a.txt:hidden\"").as_deref(),
+            Some("a.txt_hidden")
+        );
+        assert_eq!(name("attachment; filename=CON").as_deref(), Some("_CON"));
+        assert_eq!(
+            name("attachment; filename=\"nul.tar.gz\"").as_deref(),
+            Some("_nul.tar.gz")
+        );
+        assert_eq!(
+            name("attachment; filename=com1.log").as_deref(),
+            Some("_com1.log")
+        );
+        assert_eq!(
+            name("attachment; filename=console.log").as_deref(),
+            Some("console.log")
+        );
+        assert_eq!(
+            name("attachment; filename=\"a?*.txt. . \"").as_deref(),
+            Some("a__.txt")
+        );
+        assert_eq!(name("attachment; filename=\" . \"").as_deref(), None);
     }
 }

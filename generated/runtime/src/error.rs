@@ -64,6 +64,16 @@ pub enum Error {
         /// The call's timeout.
         after: std::time::Duration,
     },
+    /// An upload or a download moved no byte for the client's
+    /// [`timeout`](super::ClientBuilder::timeout): a file's transfer may take longer than
+    /// the timeout, but not stand still for it.
+    #[error("{endpoint}: the file transfer stalled: nothing moved for {after:?}")]
+    Stalled {
+        /// The endpoint called.
+        endpoint: &'static str,
+        /// The client's timeout.
+        after: std::time::Duration,
+    },
     /// An access token could not be obtained.
     #[error("cannot get a {kind}: {message}")]
     Auth {
@@ -323,7 +333,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => api.is_rate_limited() || api.status >= 500,
-            Error::RateLimited { .. } | Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Transport { .. }
+            | Error::Timeout { .. }
+            | Error::Stalled { .. } => true,
             Error::Decode { status, .. } => *status == 429 || *status >= 500,
             // No code: the token endpoint was not reached or did not answer properly,
             // or a marketplace app's ticket has not arrived yet. A 5xx: it may recover.
@@ -346,7 +359,7 @@ impl Error {
     /// Whether the call ran out of time: its own deadline, or the HTTP request's timeout.
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::Stalled { .. } => true,
             Error::Transport { source, .. } => source.is_timeout(),
             _ => false,
         }

@@ -13,6 +13,7 @@ mod call;
 mod client;
 mod download;
 mod error;
+mod idle;
 mod paging;
 mod raw;
 mod request;

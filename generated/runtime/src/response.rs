@@ -24,15 +24,7 @@ impl<T: DeserializeOwned + Send + 'static> Payload for T {
 
 impl Payload for Download {
     fn from_answer(answer: Answer) -> Result<Self> {
-        Ok(Download::new(
-            answer.endpoint.id,
-            answer.status,
-            answer.headers,
-            answer.log_id,
-            answer.body,
-            answer.rest,
-            answer.limit,
-        ))
+        Ok(Download::new(answer))
     }
 }
 
@@ -49,6 +41,8 @@ pub struct Answer {
     pub(crate) rest: Option<reqwest::Response>,
     /// The client's `max_response_bytes`.
     pub(crate) limit: usize,
+    /// How long a file's transfer may stand still: the client's timeout.
+    pub(crate) idle: Option<std::time::Duration>,
 }
 
 pub(crate) fn decode_error(
@@ -67,12 +61,15 @@ pub(crate) fn decode_error(
     }
 }
 
-/// Whether a whole body is Feishu's error answer: JSON with a non-zero `code`. A
-/// download's JSON body that is not one is the file itself.
+/// Whether a whole body is Feishu's error answer: a JSON object with a non-zero integer
+/// `code` and a string `msg`, as every Feishu error has. A download's JSON body that is
+/// not one is the file itself.
 pub(crate) fn is_feishu_error(body: &[u8]) -> bool {
     #[derive(Deserialize)]
     struct Head {
         code: i64,
+        #[allow(dead_code)] // Required: a `code` alone is too common in a JSON file.
+        msg: String,
     }
     serde_json::from_slice::<Head>(body).is_ok_and(|head| head.code != 0)
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use reqwest::multipart::{Form, Part};
 
+use super::idle::Progress;
 use super::{Error, FieldViolation, Result};
 
 /// How much of a file on disk is read at a time: large enough that a big upload is not
@@ -219,7 +220,9 @@ impl<'a> Upload<'a> {
 
     /// The form of one attempt. Files on disk are opened anew, so every attempt sends
     /// the whole file.
-    pub(crate) async fn form(&self, endpoint: &'static str) -> Result<Form> {
+    ///
+    /// Every chunk of a file counts as `progress`, for the transfer's idle timeout.
+    pub(crate) async fn form(&self, endpoint: &'static str, progress: &Progress) -> Result<Form> {
         // File names go as UTF-8, as browsers send them and Feishu reads them, not
         // percent-encoded (which would reach Feishu as the name itself).
         let mut form = Form::new().percent_encode_noop();
@@ -227,23 +230,24 @@ impl<'a> Upload<'a> {
             form = form.text(name.clone(), value.clone());
         }
         for ready in &self.files {
-            let body = match &ready.file.source {
-                Source::Bytes(bytes) => reqwest::Body::from(bytes.clone()),
+            let stream: ByteStream = match &ready.file.source {
+                Source::Bytes(bytes) => Box::pin(InChunks(bytes.clone())),
                 Source::Path(path) => {
                     let file = tokio::fs::File::open(path)
                         .await
                         .map_err(|source| file_error(endpoint, path, source))?;
                     let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
-                    reqwest::Body::wrap_stream(Exact::new(Box::pin(stream), ready.length))
+                    Box::pin(Exact::new(Box::pin(stream), ready.length))
                 }
                 Source::Stream { slot, length } => {
                     let stream = OneShot {
                         slot: slot.clone(),
                         taken: None,
                     };
-                    reqwest::Body::wrap_stream(Exact::new(Box::pin(stream), *length))
+                    Box::pin(Exact::new(Box::pin(stream), *length))
                 }
             };
+            let body = reqwest::Body::wrap_stream(progress.counting(stream));
             let part = Part::stream_with_length(body, ready.length)
                 .file_name(ready.file_name.clone())
                 .mime_str(&ready.mime_type)
@@ -258,12 +262,30 @@ impl<'a> Upload<'a> {
     }
 }
 
-/// A file name as browsers put it in a part's header: UTF-8 as it is, but for the three
-/// characters that would end the quoted name or the header line.
+/// A file name as browsers put it in a part's header: UTF-8 as it is, but for the
+/// characters that would end the quoted name or the header line, and `\\`, which a parser
+/// that reads the name as an RFC 9110 quoted string would take for an escape.
 fn header_safe(name: &str) -> String {
     name.replace('"', "%22")
+        .replace('\\', "%5C")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// Bytes in memory, given out `READ_CHUNK` at a time so that sending them shows progress.
+struct InChunks(Bytes);
+
+impl Stream for InChunks {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let rest = &mut self.0;
+        if rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let chunk = rest.split_to(rest.len().min(READ_CHUNK));
+        Poll::Ready(Some(Ok(chunk)))
+    }
 }
 
 /// The file's length, which its form part declares before sending it.
@@ -332,7 +354,9 @@ impl Stream for OneShot {
 }
 
 /// Passes a stream on, failing it if it yields more or fewer bytes than its part
-/// declared: the form's framing depends on the declared length.
+/// declared: the form's framing depends on the declared length. The stream ends once the
+/// declared length has passed, without waiting for the inner stream to end, so a stream
+/// that never ends is read up to its length.
 struct Exact {
     inner: ByteStream,
     declared: u64,
@@ -353,6 +377,9 @@ impl Stream for Exact {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.seen == self.declared {
+            return Poll::Ready(None);
+        }
         let next = ready!(self.inner.as_mut().poll_next(cx));
         let (declared, seen) = (self.declared, self.seen);
         let mismatch = |actual: &str| {
@@ -423,6 +450,35 @@ mod tests {
         let short = drain(exact(6));
         let error = short.last().unwrap().as_ref().unwrap_err().to_string();
         assert!(error.contains("ended after 5"), "{error}");
+    }
+
+    #[test]
+    fn a_stream_that_never_ends_is_read_up_to_its_declared_length() {
+        struct Endless;
+        impl Stream for Endless {
+            type Item = io::Result<Bytes>;
+            fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+                Poll::Ready(Some(Ok(Bytes::from_static(b"ab"))))
+            }
+        }
+        let sent = drain(Box::pin(Exact::new(Box::pin(Endless), 6)));
+        let sent: Vec<_> = sent.into_iter().map(Result::unwrap).collect();
+        assert_eq!(sent.concat(), b"ababab");
+    }
+
+    #[test]
+    fn bytes_are_sent_a_chunk_at_a_time() {
+        let bytes = Bytes::from(vec![7u8; READ_CHUNK * 2 + 1]);
+        let chunks = drain(Box::pin(InChunks(bytes)));
+        let lengths: Vec<_> = chunks.iter().map(|c| c.as_ref().unwrap().len()).collect();
+        assert_eq!(lengths, [READ_CHUNK, READ_CHUNK, 1]);
+    }
+
+    #[test]
+    fn a_file_name_cannot_end_its_quoted_header_value() {
+        assert_eq!(header_safe("报告 \"q\".pdf"), "报告 %22q%22.pdf");
+        assert_eq!(header_safe("a\\"), "a%5C");
+        assert_eq!(header_safe("a\r\nb"), "a%0D%0Ab");
     }
 
     #[test]
