@@ -5,17 +5,23 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use feishu_codegen::{output, spec};
+use stamp::Stamp;
+
+mod stamp;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check] [--timings] [--spec DIR] [--out DIR]
+  codegen [--check] [--force] [--timings] [--spec DIR] [--out DIR]
       Regenerate the generated crates from the spec (defaults: spec/ and generated/): one
       crate per service under services/, and the feishu crate's generated parts.
       An --out directory without a Cargo.toml first gets the hand-written parts (the
       feishu crate's manifest and lib.rs, and the runtime crate).
-      With --check, write nothing and fail when a file is stale, missing or orphaned.
+      A run whose spec tree, generator and output tree are as the last run left them
+      does nothing (the record is kept in cargo's target directory); --force runs anyway.
+      With --check, write nothing and fail when a file is stale, missing or orphaned;
+      it always regenerates in memory.
       With --timings, print the time each phase took.
   import [--spec DIR] [--keep-going] [--quarantine] PAGE|DIR...
       Read Feishu doc pages and write one spec file per endpoint under DIR (default spec/),
@@ -66,6 +72,7 @@ fn root() -> PathBuf {
 
 struct CodegenArgs {
     check: bool,
+    force: bool,
     timings: bool,
     spec: PathBuf,
     out: PathBuf,
@@ -74,6 +81,7 @@ struct CodegenArgs {
 fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
     let mut parsed = CodegenArgs {
         check: false,
+        force: false,
         timings: false,
         spec: root().join("spec"),
         out: root().join("generated"),
@@ -82,6 +90,7 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--check" => parsed.check = true,
+            "--force" => parsed.force = true,
             "--timings" => parsed.timings = true,
             "--spec" => parsed.spec = iter.next().ok_or("--spec needs a directory")?.into(),
             "--out" => parsed.out = iter.next().ok_or("--out needs a directory")?.into(),
@@ -94,6 +103,20 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
 fn codegen(args: &[String]) -> Result<(), String> {
     let args = parse_codegen_args(args)?;
     let started = Instant::now();
+    let stamp = (!args.check)
+        .then(|| Stamp::of(&args.spec, &args.out))
+        .flatten();
+    if let Some(stamp) = stamp
+        && !args.force
+        && Stamp::recorded(&args.spec, &args.out) == Some(stamp)
+    {
+        println!(
+            "codegen: nothing to do: the spec, the generator and {} are as the last run left them ({:.0?}; --force runs anyway)",
+            args.out.display(),
+            started.elapsed()
+        );
+        return Ok(());
+    }
     let mut timings = feishu_codegen::Timings::default();
     let generated = feishu_codegen::generate_timed(&args.spec, &mut timings)
         .map_err(|diagnostics| diagnostics.to_string())?;
@@ -131,8 +154,20 @@ fn codegen(args: &[String]) -> Result<(), String> {
         ));
     }
     let applying = Instant::now();
+    // A run cut short must not leave a record that vouches for a half-written tree.
+    Stamp::forget(&args.spec, &args.out);
     plan.apply().map_err(|err| format!("error: {err}"))?;
     let write = applying.elapsed();
+    if let Some(stamp) = stamp {
+        let recorded = stamp.after_run(&args.out).and_then(|after| {
+            after
+                .record(&args.spec, &args.out)
+                .map_err(|err| err.to_string())
+        });
+        if let Err(err) = recorded {
+            eprintln!("warning: the next codegen will not skip work: {err}");
+        }
+    }
     for change in &plan.changes {
         println!(
             "  {}",

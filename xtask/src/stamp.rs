@@ -1,0 +1,185 @@
+//! The record of the last `cargo xtask codegen` run, so that a run with nothing to do
+//! costs a read of the trees instead of a regeneration: what the spec tree and the
+//! generator were, and what the output tree held after the run. The record is kept in
+//! cargo's target directory, never in the repository; any difference from it, or no
+//! record at all, means a full run. `--check` never trusts it.
+
+use std::hash::Hasher;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What a codegen run depends on, and what it left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    inputs: u64,
+    outputs: u64,
+}
+
+impl Stamp {
+    /// The stamp of a run from `spec` into `out` by this very generator binary. `None`
+    /// when a tree cannot be read: the run then goes the long way.
+    pub fn of(spec: &Path, out: &Path) -> Option<Stamp> {
+        let mut inputs = std::hash::DefaultHasher::new();
+        generator_identity(&mut inputs).ok()?;
+        hash_tree(spec, &mut inputs).ok()?;
+        let mut outputs = std::hash::DefaultHasher::new();
+        hash_tree(out, &mut outputs).ok()?;
+        Some(Stamp {
+            inputs: inputs.finish(),
+            outputs: outputs.finish(),
+        })
+    }
+
+    /// This stamp's inputs with the output tree as a run into `out` has left it.
+    pub fn after_run(self, out: &Path) -> Result<Stamp, String> {
+        let mut outputs = std::hash::DefaultHasher::new();
+        hash_tree(out, &mut outputs).map_err(|err| format!("{}: {err}", out.display()))?;
+        Ok(Stamp {
+            outputs: outputs.finish(),
+            ..self
+        })
+    }
+
+    /// The stamp recorded after the last run from `spec` into `out`, if any.
+    pub fn recorded(spec: &Path, out: &Path) -> Option<Stamp> {
+        let text = std::fs::read_to_string(record_path(spec, out)?).ok()?;
+        let (inputs, outputs) = text.trim().split_once(' ')?;
+        Some(Stamp {
+            inputs: u64::from_str_radix(inputs, 16).ok()?,
+            outputs: u64::from_str_radix(outputs, 16).ok()?,
+        })
+    }
+
+    /// Records this stamp for the next run. A record that cannot be written only costs
+    /// the next run its shortcut, so the failure is reported, not fatal.
+    pub fn record(self, spec: &Path, out: &Path) -> io::Result<()> {
+        let path = record_path(spec, out).ok_or_else(|| io::Error::other("no target dir"))?;
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+        // Written aside and renamed, so a run cut short never leaves half a record.
+        let partial = path.with_extension("partial");
+        std::fs::write(
+            &partial,
+            format!("{:016x} {:016x}\n", self.inputs, self.outputs),
+        )?;
+        std::fs::rename(partial, path)
+    }
+
+    /// Forgets the record, before a run that may change the output tree.
+    pub fn forget(spec: &Path, out: &Path) {
+        if let Some(path) = record_path(spec, out) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Where the record of runs from `spec` into `out` is kept: beside the xtask binary, in
+/// cargo's target directory, one file per pair of trees.
+fn record_path(spec: &Path, out: &Path) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let mut key = std::hash::DefaultHasher::new();
+    for tree in [spec, out] {
+        let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_owned());
+        key.write(tree.as_os_str().as_encoded_bytes());
+        key.write_u8(0);
+    }
+    let name = format!("codegen-{:016x}.stamp", key.finish());
+    Some(exe.parent()?.join("xtask-stamps").join(name))
+}
+
+/// The generator binary as built: cargo relinks it whenever the generator's code or a
+/// dependency changes, which changes its length or its modification time.
+fn generator_identity(hasher: &mut impl Hasher) -> io::Result<()> {
+    let exe = std::env::current_exe()?;
+    let metadata = exe.metadata()?;
+    hasher.write(exe.as_os_str().as_encoded_bytes());
+    hasher.write_u64(metadata.len());
+    let modified = metadata.modified()?;
+    let since = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(since.as_nanos());
+    Ok(())
+}
+
+/// Every file under `dir`, in a fixed order: its path from `dir` and its contents. A tree
+/// that does not exist hashes as empty.
+fn hash_tree(dir: &Path, hasher: &mut impl Hasher) -> io::Result<()> {
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = match std::fs::read_dir(dir.join(&relative)) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        };
+        let mut names: Vec<_> = entries
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        // Directories are walked after this one's files, deepest first; the order is the
+        // same on every run, which is all the hash needs.
+        for name in names {
+            let path = relative.join(&name);
+            let full = dir.join(&path);
+            let kind = std::fs::symlink_metadata(&full)?.file_type();
+            if kind.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            hasher.write(path.as_os_str().as_encoded_bytes());
+            hasher.write_u8(0);
+            let contents = std::fs::read(&full)?;
+            hasher.write_usize(contents.len());
+            hasher.write(&contents);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(dir: &Path) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hash_tree(dir, &mut hasher).unwrap();
+        hasher.finish()
+    }
+
+    #[test]
+    fn a_tree_hash_changes_with_any_file_name_or_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/x.yaml"), "x: 1\n").unwrap();
+        std::fs::write(dir.path().join("y.yaml"), "y: 1\n").unwrap();
+        let before = hash(dir.path());
+        assert_eq!(before, hash(dir.path()), "the same tree, the same hash");
+
+        std::fs::write(dir.path().join("a/b/x.yaml"), "x: 2\n").unwrap();
+        let edited = hash(dir.path());
+        assert_ne!(before, edited);
+
+        std::fs::write(dir.path().join("a/b/z.yaml"), "").unwrap();
+        let added = hash(dir.path());
+        assert_ne!(edited, added, "an empty new file counts");
+
+        std::fs::rename(dir.path().join("a/b/z.yaml"), dir.path().join("a/z.yaml")).unwrap();
+        assert_ne!(added, hash(dir.path()), "a moved file counts");
+    }
+
+    #[test]
+    fn a_missing_tree_hashes_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(hash(&dir.path().join("missing")), hash(dir.path()));
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, out) = (dir.path().join("spec"), dir.path().join("out"));
+        let stamp = Stamp::of(&spec, &out).unwrap();
+        stamp.record(&spec, &out).unwrap();
+        assert_eq!(Stamp::recorded(&spec, &out), Some(stamp));
+        Stamp::forget(&spec, &out);
+        assert_eq!(Stamp::recorded(&spec, &out), None);
+    }
+}
