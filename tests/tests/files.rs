@@ -613,9 +613,15 @@ async fn a_download_cut_short_leaves_no_file_behind() {
     );
 }
 
-/// A server that answers the first request with a download's head and `chunks` of its
-/// body, `gap` apart, then holds the connection open without sending more.
-async fn trickling_server(length: usize, chunks: Vec<&'static [u8]>, gap: Duration) -> String {
+/// A server that answers the first request with a download's head (`headers`, then the
+/// length) and `chunks` of its body, `gap` apart, then holds the connection open without
+/// sending more.
+async fn trickling_server(
+    headers: &'static str,
+    length: usize,
+    chunks: Vec<&'static [u8]>,
+    gap: Duration,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -630,7 +636,7 @@ async fn trickling_server(length: usize, chunks: Vec<&'static [u8]>, gap: Durati
             head.push(byte[0]);
         }
         let answer = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
+            "HTTP/1.1 200 OK\r\n{headers}content-length: {length}\r\n\r\n"
         );
         socket.write_all(answer.as_bytes()).await.unwrap();
         for chunk in chunks {
@@ -641,6 +647,8 @@ async fn trickling_server(length: usize, chunks: Vec<&'static [u8]>, gap: Durati
     });
     url
 }
+
+const OCTETS: &str = "content-type: application/octet-stream\r\n";
 
 /// A download a user token can call, from a client of `url` with a timeout of 300 ms.
 fn slow_download_client(url: String) -> (Client, LoadedEndpoint, endpoints::DownloadEndpoint) {
@@ -659,7 +667,7 @@ fn slow_download_client(url: String) -> (Client, LoadedEndpoint, endpoints::Down
 #[tokio::test]
 async fn a_download_that_stalls_fails_once_it_stands_still_for_the_timeout() {
     // The head and 4 bytes of a 100-byte file, then nothing more.
-    let url = trickling_server(100, vec![b"abcd"], Duration::ZERO).await;
+    let url = trickling_server(OCTETS, 100, vec![b"abcd"], Duration::ZERO).await;
     let (client, loaded, endpoint) = slow_download_client(url);
     let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
     let started = std::time::Instant::now();
@@ -680,7 +688,7 @@ async fn a_download_that_stalls_fails_once_it_stands_still_for_the_timeout() {
 async fn a_download_slower_than_the_timeout_but_moving_arrives_whole() {
     // 10 chunks 100 ms apart: a second in all, against a timeout of 300 ms.
     let chunks: Vec<&'static [u8]> = vec![b"0123456789"; 10];
-    let url = trickling_server(100, chunks, Duration::from_millis(100)).await;
+    let url = trickling_server(OCTETS, 100, chunks, Duration::from_millis(100)).await;
     let (client, loaded, endpoint) = slow_download_client(url);
     let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
     let started = std::time::Instant::now();
@@ -769,7 +777,7 @@ async fn an_upload_that_stalls_fails_once_it_stands_still_for_the_timeout() {
 #[tokio::test]
 async fn a_save_abandoned_midway_leaves_no_file_behind() {
     let chunks: Vec<&'static [u8]> = vec![b"0123456789"; 10];
-    let url = trickling_server(100, chunks, Duration::from_millis(100)).await;
+    let url = trickling_server(OCTETS, 100, chunks, Duration::from_millis(100)).await;
     let (client, loaded, endpoint) = slow_download_client(url);
     let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
     let download = (endpoint.call)(&client, request_json(&loaded), options)
@@ -785,4 +793,51 @@ async fn a_save_abandoned_midway_leaves_no_file_behind() {
         0,
         "neither the file nor its temporary file is left"
     );
+}
+
+#[tokio::test]
+async fn a_json_file_slower_than_the_timeout_but_moving_arrives_whole() {
+    // Read whole to tell it from Feishu's error: each chunk still counts as progress.
+    let chunks: Vec<&'static [u8]> = vec![b"[1,2,3,4]\n"; 10];
+    let json = "content-type: application/json\r\n";
+    let url = trickling_server(json, 100, chunks, Duration::from_millis(100)).await;
+    let (client, loaded, endpoint) = slow_download_client(url);
+    let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
+    let download = (endpoint.call)(&client, request_json(&loaded), options)
+        .await
+        .expect("the file kept moving");
+    assert_eq!(download.bytes().await.unwrap(), b"[1,2,3,4]\n".repeat(10));
+}
+
+#[tokio::test]
+async fn an_attachment_named_in_raw_utf8_is_a_file_even_when_it_looks_like_an_error() {
+    let body: &'static [u8] = br#"{"code": 1, "msg": "a file"}"#;
+    let headers =
+        "content-type: application/json\r\ncontent-disposition: attachment; filename=\"报告.json\"\r\n";
+    let url = trickling_server(headers, body.len(), vec![body], Duration::ZERO).await;
+    let (client, loaded, endpoint) = slow_download_client(url);
+    let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
+    let download = (endpoint.call)(&client, request_json(&loaded), options)
+        .await
+        .expect("an attachment is a file");
+    assert_eq!(download.file_name().as_deref(), Some("报告.json"));
+    assert_eq!(download.bytes().await.unwrap(), body);
+}
+
+#[tokio::test]
+async fn a_file_is_saved_under_a_name_as_long_as_the_system_allows() {
+    let emulator = emulator().await;
+    let client = emulator.client_builder().build().unwrap();
+    let (loaded, endpoint) = endpoints::downloads().into_iter().next().expect("a download");
+    let id = endpoint.meta.id;
+    emulator.serve_file(id, ServedFile::bytes(served_bytes(id)));
+    let download = (endpoint.call)(&client, request_json(&loaded), options(endpoint.meta))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 83 three-byte characters and `.bin`: 253 bytes, under the usual limit of 255.
+    let path = dir.path().join(format!("{}.bin", "报".repeat(83)));
+    download.save(&path).await.expect("the name is valid");
+    assert_eq!(std::fs::read(&path).unwrap(), served_bytes(id));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -419,7 +419,7 @@ impl Client {
         let status = response.status();
         let code_of_status = Some(status.as_u16());
         let limit = self.inner.max_response_bytes;
-        let bytes = read_limited(response, limit).await.map_err(|err| match err {
+        let bytes = read_limited(response, limit, None).await.map_err(|err| match err {
             ReadError::TooLarge => auth_err(
                 code_of_status,
                 None,

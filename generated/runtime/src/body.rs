@@ -3,6 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::idle::Progress;
+
 /// The default of [`ClientBuilder::max_response_bytes`](super::ClientBuilder::max_response_bytes):
 /// 64 MiB, far above any JSON answer Feishu documents.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -33,19 +35,25 @@ pub(crate) enum Received {
 /// read whole within `limit`, for the error it carries; a file is left unread but for the
 /// few bytes that show it is not an error. A body the server calls an attachment
 /// (`Content-Disposition: attachment`) is a file whatever it holds.
+///
+/// Each chunk read counts as `progress`, for the transfer's idle timeout.
 pub(crate) async fn read_file(
     mut response: reqwest::Response,
     limit: usize,
+    progress: &Progress,
 ) -> Result<Received, ReadError> {
+    progress.moved();
     if !response.status().is_success() {
-        return read_limited(response, limit).await.map(Received::Whole);
+        return read_limited(response, limit, Some(progress))
+            .await
+            .map(Received::Whole);
     }
     let headers = response.headers();
     let attachment = headers
         .get(reqwest::header::CONTENT_DISPOSITION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("attachment"));
+        // Bytes, not text: a raw UTF-8 file name makes the value no `str`.
+        .and_then(|value| value.as_bytes().split(|&b| b == b';').next())
+        .is_some_and(|kind| kind.trim_ascii().eq_ignore_ascii_case(b"attachment"));
     let json = headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -63,7 +71,10 @@ pub(crate) async fn read_file(
     let mut prefix = BytesMut::new();
     while prefix.len() <= ERROR_PEEK {
         match response.chunk().await.map_err(ReadError::Transport)? {
-            Some(chunk) => prefix.extend_from_slice(&chunk),
+            Some(chunk) => {
+                progress.moved();
+                prefix.extend_from_slice(&chunk)
+            }
             None => {
                 let whole = prefix.freeze();
                 return Ok(match super::response::is_feishu_error(&whole) {
@@ -84,9 +95,11 @@ pub(crate) async fn read_file(
 
 /// The whole body of `response`, or [`ReadError::TooLarge`] as soon as it is known to be
 /// longer than `limit` bytes: from its `Content-Length`, or once that much has arrived.
+/// Each chunk counts as `progress`, if given.
 pub(crate) async fn read_limited(
     mut response: reqwest::Response,
     limit: usize,
+    progress: Option<&Progress>,
 ) -> Result<Bytes, ReadError> {
     let declared = response.content_length();
     if declared.is_some_and(|length| length > limit as u64) {
@@ -98,6 +111,9 @@ pub(crate) async fn read_limited(
     while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
         if body.len().saturating_add(chunk.len()) > limit {
             return Err(ReadError::TooLarge);
+        }
+        if let Some(progress) = progress {
+            progress.moved();
         }
         body.extend_from_slice(&chunk);
     }

@@ -508,8 +508,10 @@ async fn run(
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let received = match endpoint.envelope {
-                    Envelope::File => read_file(response, limit).await,
-                    _ => read_limited(response, limit).await.map(Received::Whole),
+                    Envelope::File => read_file(response, limit, &progress).await,
+                    _ => read_limited(response, limit, Some(&progress))
+                        .await
+                        .map(Received::Whole),
                 };
                 match received {
                     Ok(received) => Ok((status, headers, received)),

@@ -184,7 +184,14 @@ impl Partial {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
+        // A name near the system's limit leaves no room for the temporary name's
+        // additions: the temporary file keeps at most 100 bytes of it.
         let stem = dest.file_name().unwrap_or_default().to_string_lossy();
+        let cut = (0..=stem.len().min(100))
+            .rev()
+            .find(|&at| stem.is_char_boundary(at))
+            .unwrap_or(0);
+        let stem = &stem[..cut];
         let mut tries = 0;
         loop {
             let path = dir.join(format!(".{stem}.{:016x}.part", unguessable()));
@@ -368,7 +375,7 @@ fn is_windows_device(stem: &str) -> bool {
             stem.strip_prefix(device).is_some_and(|n| {
                 matches!(
                     n,
-                    "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+                    "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
                 )
             })
         }),
@@ -447,6 +454,7 @@ mod tests {
             name("attachment; filename=com1.log").as_deref(),
             Some("_com1.log")
         );
+        assert_eq!(name("attachment; filename=LPT0").as_deref(), Some("_LPT0"));
         assert_eq!(
             name("attachment; filename=console.log").as_deref(),
             Some("console.log")

@@ -106,7 +106,11 @@ impl IdleTimer {
             self.timer = None;
             return Poll::Ready(Ok(next));
         }
-        let Some(idle) = self.idle else {
+        // Outside a Tokio runtime there is no clock to wait on: the wait is not bounded.
+        let Some(idle) = self
+            .idle
+            .filter(|_| tokio::runtime::Handle::try_current().is_ok())
+        else {
             return Poll::Pending;
         };
         let Some(due) = Instant::now().checked_add(idle) else {

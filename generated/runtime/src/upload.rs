@@ -59,7 +59,9 @@ impl UploadFile {
     }
 
     /// A file read from `stream`, which must yield exactly `length` bytes: a stream that
-    /// yields more or fewer fails the call instead of sending a malformed form.
+    /// ends short, or whose chunk runs past `length`, fails the call instead of sending a
+    /// malformed form. The stream is not read past `length`, so one that never ends is
+    /// sent up to its length.
     pub fn stream<S>(stream: S, length: u64) -> Self
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
@@ -356,11 +358,15 @@ impl Stream for OneShot {
 /// Passes a stream on, failing it if it yields more or fewer bytes than its part
 /// declared: the form's framing depends on the declared length. The stream ends once the
 /// declared length has passed, without waiting for the inner stream to end, so a stream
-/// that never ends is read up to its length.
+/// that never ends is read up to its length. Chunks are passed on at most `READ_CHUNK`
+/// long: the HTTP client takes a chunk only when it has room for it, and the idle timeout
+/// counts chunks taken, so a chunk of megabytes on a slow link would look like a stall.
 struct Exact {
     inner: ByteStream,
     declared: u64,
     seen: u64,
+    /// The rest of a long chunk, passed on before the next is read.
+    rest: Bytes,
 }
 
 impl Exact {
@@ -369,6 +375,7 @@ impl Exact {
             inner,
             declared,
             seen: 0,
+            rest: Bytes::new(),
         }
     }
 }
@@ -377,6 +384,10 @@ impl Stream for Exact {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if !self.rest.is_empty() {
+            let len = self.rest.len().min(READ_CHUNK);
+            return Poll::Ready(Some(Ok(self.rest.split_to(len))));
+        }
         if self.seen == self.declared {
             return Poll::Ready(None);
         }
@@ -389,11 +400,14 @@ impl Stream for Exact {
             )
         };
         Poll::Ready(match next {
-            Some(Ok(chunk)) => {
+            Some(Ok(mut chunk)) => {
                 self.seen = seen.saturating_add(chunk.len() as u64);
-                match self.seen > declared {
-                    true => Some(Err(mismatch("yielded more"))),
-                    false => Some(Ok(chunk)),
+                if self.seen > declared {
+                    Some(Err(mismatch("yielded more")))
+                } else {
+                    let first = chunk.split_to(chunk.len().min(READ_CHUNK));
+                    self.rest = chunk;
+                    Some(Ok(first))
                 }
             }
             None if seen != declared => Some(Err(mismatch(&format!("ended after {seen}")))),
@@ -464,6 +478,18 @@ mod tests {
         let sent = drain(Box::pin(Exact::new(Box::pin(Endless), 6)));
         let sent: Vec<_> = sent.into_iter().map(Result::unwrap).collect();
         assert_eq!(sent.concat(), b"ababab");
+    }
+
+    #[test]
+    fn a_long_chunk_of_a_stream_is_passed_on_in_pieces() {
+        static LONG: [u8; READ_CHUNK * 2 + 3] = [1; READ_CHUNK * 2 + 3];
+        let declared = LONG.len() as u64 + 1;
+        let sent = drain(Box::pin(Exact::new(
+            Box::pin(Chunks(vec![&LONG, b"z"])),
+            declared,
+        )));
+        let lengths: Vec<_> = sent.iter().map(|c| c.as_ref().unwrap().len()).collect();
+        assert_eq!(lengths, [READ_CHUNK, READ_CHUNK, 3, 1]);
     }
 
     #[test]
