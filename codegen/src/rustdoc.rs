@@ -86,22 +86,41 @@ fn is_rust_lang(lang: &str) -> bool {
     })
 }
 
+/// Sanitizes one line outside a code block. A link's text is sanitized like the rest of
+/// the line, and nothing in it may reach past it: a code span, an autolink or a nested
+/// link inside ends where the text ends. Linear in the line's length, however its
+/// brackets and backticks are nested or left open.
 fn sanitize_line(line: &str, out: &mut String) {
     let chars: Vec<char> = line.chars().collect();
+    let marks = Marks::of(&chars);
+    let mut spans = CodeSpans::new(&chars);
+    // The links whose text is being written: where each text ends, and its URL's `)`.
+    let mut open_links: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
+    loop {
+        let limit = open_links
+            .last()
+            .map_or(chars.len(), |&(text_end, _)| text_end);
+        if i >= limit {
+            let Some((text_end, url_end)) = open_links.pop() else {
+                break;
+            };
+            out.push_str("](");
+            let url: String = chars[text_end + 2..url_end].iter().collect();
+            out.push_str(&absolute(url.trim()));
+            out.push(')');
+            i = url_end + 1;
+            continue;
+        }
         let c = chars[i];
         match c {
             '`' => {
                 // A code span runs to the next run of as many backticks; copy it untouched.
-                let ticks = chars[i..].iter().take_while(|&&c| c == '`').count();
-                let fence: String = "`".repeat(ticks);
-                let rest: String = chars[i + ticks..].iter().collect();
-                match rest.find(&fence) {
+                let ticks = chars[i..limit].iter().take_while(|&&c| c == '`').count();
+                match spans.closing(i + ticks, ticks, limit) {
                     Some(end) => {
-                        let span_len = rest[..end].chars().count();
-                        out.extend(&chars[i..i + ticks + span_len + ticks]);
-                        i += ticks + span_len + ticks;
+                        out.extend(&chars[i..end + ticks]);
+                        i = end + ticks;
                     }
                     None => {
                         for _ in 0..ticks {
@@ -111,16 +130,11 @@ fn sanitize_line(line: &str, out: &mut String) {
                     }
                 }
             }
-            '[' => match markdown_link(&chars, i) {
-                Some((text_end, url_end)) => {
+            '[' => match marks.link(&chars, i, limit) {
+                Some(link) => {
                     out.push('[');
-                    let text: String = chars[i + 1..text_end].iter().collect();
-                    sanitize_line(&text, out);
-                    out.push_str("](");
-                    let url: String = chars[text_end + 2..url_end].iter().collect();
-                    out.push_str(&absolute(url.trim()));
-                    out.push(')');
-                    i = url_end + 1;
+                    open_links.push(link);
+                    i += 1;
                 }
                 None => {
                     out.push_str("\\[");
@@ -139,14 +153,17 @@ fn sanitize_line(line: &str, out: &mut String) {
                 out.push_str("&gt;");
                 i += 1;
             }
-            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
+            '\\' if i + 1 < limit && chars[i + 1].is_ascii_punctuation() => {
                 // Already a markdown escape: keep it as it is.
                 out.push(c);
                 out.push(chars[i + 1]);
                 i += 2;
             }
-            'h' if starts_url(&chars[i..]) => {
-                let len = chars[i..].iter().take_while(|&&c| is_url_char(c)).count();
+            'h' if starts_url(&chars[i..limit]) => {
+                let len = chars[i..limit]
+                    .iter()
+                    .take_while(|&&c| is_url_char(c))
+                    .count();
                 let mut url: String = chars[i..i + len].iter().collect();
                 // Sentence punctuation after a URL is not part of it.
                 while url.ends_with(['.', ',', ';', ':', ')']) {
@@ -166,35 +183,122 @@ fn sanitize_line(line: &str, out: &mut String) {
     }
 }
 
-/// If a markdown link `[text](url)` starts at `start`, the index of its `]` and its `)`.
-fn markdown_link(chars: &[char], start: usize) -> Option<(usize, usize)> {
-    let mut depth = 0;
-    let mut text_end = None;
-    for (j, &c) in chars.iter().enumerate().skip(start) {
-        match c {
-            '[' => depth += 1,
-            ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    text_end = Some(j);
-                    break;
+/// What a line's markdown links are made of, found in one pass each, so that telling
+/// whether a `[` starts a link costs the same however long the line is.
+struct Marks {
+    /// For each `[`, its matching `]`: the first after it where as many `]` as `[` follow it.
+    closing_bracket: Vec<Option<usize>>,
+    /// For each position, the first `)` at or after it.
+    next_paren: Vec<Option<usize>>,
+    /// For each position, the first whitespace at or after it.
+    next_space: Vec<usize>,
+}
+
+impl Marks {
+    fn of(chars: &[char]) -> Marks {
+        let mut closing_bracket = vec![None; chars.len()];
+        let mut opened = Vec::new();
+        for (at, &c) in chars.iter().enumerate() {
+            match c {
+                '[' => opened.push(at),
+                ']' => {
+                    if let Some(open) = opened.pop() {
+                        closing_bracket[open] = Some(at);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
+        }
+        let mut next_paren = vec![None; chars.len() + 1];
+        let mut next_space = vec![chars.len(); chars.len() + 1];
+        for at in (0..chars.len()).rev() {
+            next_paren[at] = match chars[at] {
+                ')' => Some(at),
+                _ => next_paren[at + 1],
+            };
+            next_space[at] = match chars[at].is_whitespace() {
+                true => at,
+                false => next_space[at + 1],
+            };
+        }
+        Marks {
+            closing_bracket,
+            next_paren,
+            next_space,
         }
     }
-    let text_end = text_end?;
-    if chars.get(text_end + 1) != Some(&'(') {
-        return None;
+
+    /// If a markdown link `[text](url)` to a web page or a path starts at `start` and ends
+    /// before `limit`: the index of its `]` and of its `)`.
+    fn link(&self, chars: &[char], start: usize, limit: usize) -> Option<(usize, usize)> {
+        let text_end = self.closing_bracket[start].filter(|&end| end + 1 < limit)?;
+        if chars[text_end + 1] != '(' {
+            return None;
+        }
+        let url_end = self.next_paren[text_end + 2].filter(|&end| end < limit)?;
+        // The URL without its surrounding whitespace, which must hold none itself.
+        let from = (text_end + 2..url_end).find(|&at| !chars[at].is_whitespace())?;
+        let to = (from..url_end)
+            .rev()
+            .find(|&at| !chars[at].is_whitespace())?;
+        if self.next_space[from] <= to {
+            return None;
+        }
+        let url = &chars[from..=to];
+        let starts = |prefix: &str| {
+            url.len() >= prefix.len() && prefix.chars().zip(url).all(|(a, &b)| a == b)
+        };
+        let is_link = starts("http://") || starts("https://") || starts("/") || starts("#");
+        is_link.then_some((text_end, url_end))
     }
-    let url_end = chars[text_end + 2..].iter().position(|&c| c == ')')? + text_end + 2;
-    let url: String = chars[text_end + 2..url_end].iter().collect();
-    let url = url.trim();
-    let is_link = url.starts_with("http://")
-        || url.starts_with("https://")
-        || url.starts_with('/')
-        || url.starts_with('#');
-    (is_link && !url.contains(char::is_whitespace)).then_some((text_end, url_end))
+}
+
+/// Finds where code spans close: the next run of at least as many backticks. The search
+/// for each fence length only moves forward through the line, so a line of many
+/// unclosed fences stays linear.
+struct CodeSpans {
+    /// For each position, how many backticks start there.
+    run: Vec<usize>,
+    /// Per fence length: the position searched from, and the first fence found there.
+    found: Vec<Option<(usize, Option<usize>)>>,
+}
+
+/// Longer runs of backticks are never code fences on a Feishu page; they are escaped as
+/// text, which keeps the search's memory per fence length bounded.
+const MAX_FENCE: usize = 16;
+
+impl CodeSpans {
+    fn new(chars: &[char]) -> CodeSpans {
+        let mut run = vec![0; chars.len() + 1];
+        for at in (0..chars.len()).rev() {
+            if chars[at] == '`' {
+                run[at] = run[at + 1] + 1;
+            }
+        }
+        CodeSpans {
+            run,
+            found: vec![None; MAX_FENCE + 1],
+        }
+    }
+
+    /// The first position at or after `from` where `ticks` backticks close a span that
+    /// ends by `limit`.
+    fn closing(&mut self, from: usize, ticks: usize, limit: usize) -> Option<usize> {
+        if ticks > MAX_FENCE {
+            return None;
+        }
+        let found = match self.found[ticks] {
+            Some((searched, found)) if searched <= from && found.is_none_or(|at| at >= from) => {
+                found
+            }
+            _ => {
+                let found = (from..self.run.len()).find(|&at| self.run[at] >= ticks);
+                self.found[ticks] = Some((from, found));
+                found
+            }
+        };
+        found.filter(|&at| at + ticks <= limit)
+    }
 }
 
 fn absolute(url: &str) -> String {

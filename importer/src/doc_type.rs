@@ -47,7 +47,19 @@ impl DocType {
 }
 
 /// Reads a type cell. `Err` carries what could not be read.
+/// Reads a type cell. Arrays and maps may nest at most as deep as the spec allows.
 pub fn parse(cell: &str) -> Result<DocType, String> {
+    parse_within(cell, feishu_codegen::spec::MAX_TYPE_DEPTH)
+}
+
+fn parse_within(cell: &str, depth: usize) -> Result<DocType, String> {
+    let parse = |inner: &str| match depth {
+        0 => Err(format!(
+            "the type nests arrays and maps more than {} levels deep",
+            feishu_codegen::spec::MAX_TYPE_DEPTH
+        )),
+        _ => parse_within(inner, depth - 1),
+    };
     let text = crate::cell::decode_entities(cell)
         .replace("\\[", "[")
         .replace("\\]", "]")
@@ -108,6 +120,13 @@ pub fn parse(cell: &str) -> Result<DocType, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_cell_nested_too_deep_is_an_error_not_a_stack_overflow() {
+        assert!(parse(&format!("string{}", "\\[\\]".repeat(8))).is_ok());
+        let error = parse(&format!("string{}", "\\[\\]".repeat(1000))).unwrap_err();
+        assert!(error.contains("more than 8 levels"), "{error}");
+    }
 
     #[test]
     fn maps_every_documented_spelling() {

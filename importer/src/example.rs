@@ -98,7 +98,8 @@ fn escape_line(line: &str) -> Option<String> {
     if !after_colon[..after_colon.find('"')?].trim().is_empty() || !body.ends_with('"') {
         return None;
     }
-    let inner = &body[value_start + 1..body.len() - 1];
+    // `"key":"` ends at the value's opening quote: there is no value to escape.
+    let inner = body.get(value_start + 1..body.len() - 1)?;
     if !inner.contains('"') {
         return None;
     }

@@ -90,19 +90,7 @@ pub fn tables(body: &[(usize, String)]) -> Vec<Table> {
                 _ => {
                     let mut cells: Vec<String> =
                         cells.into_iter().map(|c| c.trim().to_owned()).collect();
-                    let mut extra_cells = 0;
-                    while cells.len() > columns {
-                        if let Some(last) = cells.pop()
-                            && !last.is_empty()
-                        {
-                            extra_cells += 1;
-                            // Keep the text: it belongs to the row's last cell.
-                            if let Some(prev) = cells.last_mut() {
-                                prev.push_str(" | ");
-                                prev.push_str(&last);
-                            }
-                        }
-                    }
+                    let extra_cells = merge_extra_cells(&mut cells, columns);
                     table.rows.push(Row {
                         line: *number,
                         cells,
@@ -115,6 +103,24 @@ pub fn tables(body: &[(usize, String)]) -> Vec<Table> {
         tables.push(table);
     }
     tables
+}
+
+/// Folds the cells past `columns` into the last kept cell, joined by ` | `: their text
+/// belongs to it (a pipe the page did not escape). Empty cells at the row's end are
+/// dropped. Returns how many cells were folded. Linear in the row's length, however many
+/// cells it has.
+fn merge_extra_cells(cells: &mut Vec<String>, columns: usize) -> usize {
+    let extras = cells.split_off(columns.min(cells.len()));
+    let Some(last_text) = extras.iter().rposition(|cell| !cell.is_empty()) else {
+        return 0;
+    };
+    if let Some(prev) = cells.last_mut() {
+        for extra in &extras[..=last_text] {
+            prev.push_str(" | ");
+            prev.push_str(extra);
+        }
+    }
+    last_text + 1
 }
 
 /// The number of cell separators: pipes outside inline code, not escaped, and not the
@@ -187,6 +193,16 @@ mod tests {
         assert_eq!(rows[0].cells, ["code", "int", "错误码"]);
         assert_eq!(rows[1].cells, ["∟ticket", "string", "票据"]);
         assert_eq!(rows[1].extra_cells, 0);
+    }
+
+    #[test]
+    fn cells_past_the_header_fold_into_the_last_cell_in_order() {
+        let mut cells: Vec<String> = ["a", "b", "c", "", "d", "", ""].map(String::from).into();
+        assert_eq!(merge_extra_cells(&mut cells, 2), 3);
+        assert_eq!(cells, ["a", "b | c |  | d"]);
+        let mut cells: Vec<String> = ["a", "b", "", ""].map(String::from).into();
+        assert_eq!(merge_extra_cells(&mut cells, 2), 0);
+        assert_eq!(cells, ["a", "b"]);
     }
 
     #[test]

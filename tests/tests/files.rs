@@ -635,9 +635,7 @@ async fn trickling_server(
             }
             head.push(byte[0]);
         }
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\n{headers}content-length: {length}\r\n\r\n"
-        );
+        let answer = format!("HTTP/1.1 200 OK\r\n{headers}content-length: {length}\r\n\r\n");
         socket.write_all(answer.as_bytes()).await.unwrap();
         for chunk in chunks {
             socket.write_all(chunk).await.unwrap();
@@ -812,8 +810,7 @@ async fn a_json_file_slower_than_the_timeout_but_moving_arrives_whole() {
 #[tokio::test]
 async fn an_attachment_named_in_raw_utf8_is_a_file_even_when_it_looks_like_an_error() {
     let body: &'static [u8] = br#"{"code": 1, "msg": "a file"}"#;
-    let headers =
-        "content-type: application/json\r\ncontent-disposition: attachment; filename=\"报告.json\"\r\n";
+    let headers = "content-type: application/json\r\ncontent-disposition: attachment; filename=\"报告.json\"\r\n";
     let url = trickling_server(headers, body.len(), vec![body], Duration::ZERO).await;
     let (client, loaded, endpoint) = slow_download_client(url);
     let options = CallOptions::user(Some(USER_TOKEN.to_owned()));
@@ -828,7 +825,10 @@ async fn an_attachment_named_in_raw_utf8_is_a_file_even_when_it_looks_like_an_er
 async fn a_file_is_saved_under_a_name_as_long_as_the_system_allows() {
     let emulator = emulator().await;
     let client = emulator.client_builder().build().unwrap();
-    let (loaded, endpoint) = endpoints::downloads().into_iter().next().expect("a download");
+    let (loaded, endpoint) = endpoints::downloads()
+        .into_iter()
+        .next()
+        .expect("a download");
     let id = endpoint.meta.id;
     emulator.serve_file(id, ServedFile::bytes(served_bytes(id)));
     let download = (endpoint.call)(&client, request_json(&loaded), options(endpoint.meta))

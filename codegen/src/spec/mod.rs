@@ -12,7 +12,7 @@ pub use load::{
     load_all, parse_str,
 };
 pub use located::{Located, Pos};
-pub use type_expr::{Primitive, TypeExpr, is_snake_case};
+pub use type_expr::{MAX_TYPE_DEPTH, Primitive, TypeExpr, is_snake_case};
 pub use types::{TypeEntry, TypeKey, TypeRegistry, TypeScope};
 pub use validate::{option_keys, validate, validate_loaded};
 

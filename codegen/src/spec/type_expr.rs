@@ -28,11 +28,25 @@ pub enum TypeExpr {
     Map(Box<TypeExpr>),
 }
 
+/// How deeply arrays and maps may nest in one type: Feishu's deepest is `T[][]`. A
+/// limit keeps every recursion over a type (parsing, lowering, printing) shallow.
+pub const MAX_TYPE_DEPTH: usize = 8;
+
 impl TypeExpr {
     pub fn parse(text: &str) -> Result<TypeExpr, String> {
+        TypeExpr::parse_within(text, MAX_TYPE_DEPTH)
+    }
+
+    fn parse_within(text: &str, depth: usize) -> Result<TypeExpr, String> {
         let text = text.trim();
+        let nested = |inner: &str| match depth {
+            0 => Err(format!(
+                "the type nests arrays and maps more than {MAX_TYPE_DEPTH} levels deep"
+            )),
+            _ => TypeExpr::parse_within(inner, depth - 1).map(Box::new),
+        };
         if let Some(inner) = text.strip_suffix("[]") {
-            return Ok(TypeExpr::Array(Box::new(TypeExpr::parse(inner)?)));
+            return Ok(TypeExpr::Array(nested(inner)?));
         }
         if let Some(args) = text
             .strip_prefix("map<")
@@ -46,7 +60,7 @@ impl TypeExpr {
                     "`{text}`: map keys are JSON object keys, so they must be `string`"
                 ));
             }
-            return Ok(TypeExpr::Map(Box::new(TypeExpr::parse(value)?)));
+            return Ok(TypeExpr::Map(nested(value)?));
         }
         let primitive = match text {
             "string" => Primitive::String,
@@ -145,6 +159,21 @@ mod tests {
             TypeExpr::parse("map<string,int64[]>").unwrap().to_string(),
             "map<string, int64[]>"
         );
+    }
+
+    #[test]
+    fn a_type_nested_too_deep_is_an_error_not_a_stack_overflow() {
+        let deep = |depth| format!("string{}", "[]".repeat(depth));
+        assert!(TypeExpr::parse(&deep(MAX_TYPE_DEPTH)).is_ok());
+        let error = TypeExpr::parse(&deep(MAX_TYPE_DEPTH + 1)).unwrap_err();
+        assert!(error.contains("more than 8 levels"), "{error}");
+        assert!(TypeExpr::parse(&deep(100_000)).is_err());
+        let maps = format!(
+            "{}int{}",
+            "map<string, ".repeat(100_000),
+            ">".repeat(100_000)
+        );
+        assert!(TypeExpr::parse(&maps).is_err());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! Pages and specs written to break the importer and the generator: each one imports and
+//! generates, or fails with a diagnostic. None may panic, overflow the stack, or take time
+//! or memory out of proportion to its size (they are up to 1 MB; a quadratic reader took
+//! 7–27 s on them, a linear one takes well under a second).
+
+use std::path::Path;
+
+use feishu_codegen::Diagnostic;
+
+/// A page of the project's own copy of the docs, to plant hostile text in.
+fn real_page() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/im/v1/message/get.source.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A row of the page's response table: its place in the page, and how it is rewritten.
+const ROW: &str = "| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string` | 消息 ID。 |";
+
+fn with_row(row: &str) -> String {
+    let page = real_page();
+    assert!(
+        page.contains(ROW),
+        "the page still has the row the cases rewrite"
+    );
+    page.replace(ROW, row)
+}
+
+/// What importing `page` and generating from the result gave: the first error, if any.
+fn import_and_generate(page: &str) -> Result<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (pages, spec) = (dir.path().join("pages"), dir.path().join("spec"));
+    std::fs::create_dir_all(&pages).unwrap();
+    let path = pages.join("hostile.md");
+    std::fs::write(&path, page).unwrap();
+    let first = |all: &[Diagnostic]| all.first().map(ToString::to_string).unwrap_or_default();
+    feishu_import::import(&[path], &spec, false).map_err(|errors| first(&errors))?;
+    let generated = feishu_codegen::generate(&spec).map_err(|d| d.to_string())?;
+    Ok(generated.files.into_values().collect::<Vec<_>>().join("\n"))
+}
+
+#[test]
+fn a_curl_example_cut_inside_a_quoted_value_is_an_error_not_a_panic() {
+    let error =
+        import_and_generate("PATCH\n/open-apis/\n--data-raw 'a\":\"").expect_err("not a page");
+    assert!(error.contains("hostile.md"), "{error}");
+}
+
+#[test]
+fn a_megabyte_row_of_cells_past_the_header_is_folded_into_its_last_cell() {
+    let row = format!(
+        "| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string` | 消息 ID。 {} |",
+        "ab|".repeat(333_000)
+    );
+    let generated = import_and_generate(&with_row(&row)).expect("the page imports");
+    assert!(
+        generated.contains("消息 ID。 ab | ab | ab"),
+        "the extra cells' text is kept"
+    );
+}
+
+#[test]
+fn open_brackets_and_backticks_by_the_hundred_thousand_are_escaped() {
+    for text in [
+        "[".repeat(300_000),
+        "``````````a".repeat(27_000),
+        "`a".repeat(150_000),
+        "[a](".repeat(75_000),
+    ] {
+        let row = format!("| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string` | {text} |");
+        import_and_generate(&with_row(&row)).expect("the page imports");
+    }
+}
+
+#[test]
+fn links_nested_thousands_deep_are_kept_without_recursion() {
+    let depth = 20_000;
+    let text = format!("{}x{}", "[".repeat(depth), "](/u)".repeat(depth));
+    let row = format!("| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string` | {text} |");
+    let generated = import_and_generate(&with_row(&row)).expect("the page imports");
+    let nested = "[[[x](https://open.feishu.cn/u)](https://open.feishu.cn/u)";
+    assert!(generated.contains(nested), "the links are kept");
+}
+
+#[test]
+fn a_type_cell_of_a_thousand_arrays_is_read_as_any_not_a_stack_overflow() {
+    // Like any type cell the importer cannot read: a warning, and the field is `any`.
+    let row = format!(
+        "| &nbsp;&nbsp;&nbsp;&nbsp;└ `message_id` | `string{}` | 消息 ID。 |",
+        "\\[\\]".repeat(1000)
+    );
+    let generated = import_and_generate(&with_row(&row)).expect("the page imports");
+    let field = "pub message_id: Option<::serde_json::Value>";
+    assert!(generated.contains(field), "the field is typed `any`");
+}
+
+#[test]
+fn a_spec_type_of_four_hundred_arrays_is_an_error_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("svc/v1/thing/get.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let spec = format!(
+        "title: Deep\ndoc_url: https://open.feishu.cn/document/deep\nmethod: GET\n\
+         path: /open-apis/svc/v1/things\ntokens: [tenant]\nquery_params:\n  - {{ name: q, type: \"string{}\" }}\n",
+        "[]".repeat(400)
+    );
+    std::fs::write(&file, spec).unwrap();
+    let error = feishu_codegen::generate(dir.path())
+        .map(|_| ())
+        .expect_err("too deep")
+        .to_string();
+    assert!(error.contains("get.yaml:7"), "the file and line: {error}");
+    assert!(error.contains("more than 8 levels"), "{error}");
+}
