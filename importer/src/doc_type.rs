@@ -46,8 +46,8 @@ impl DocType {
     }
 }
 
-/// Reads a type cell. `Err` carries what could not be read.
-/// Reads a type cell. Arrays and maps may nest at most as deep as the spec allows.
+/// Reads a type cell. `Err` carries what could not be read. Arrays and maps may nest at
+/// most as deep as the spec allows.
 pub fn parse(cell: &str) -> Result<DocType, String> {
     parse_within(cell, feishu_codegen::spec::MAX_TYPE_DEPTH)
 }

@@ -21,23 +21,18 @@ impl Stamp {
     pub fn of(spec: &Path, out: &Path) -> Option<Stamp> {
         let mut inputs = std::hash::DefaultHasher::new();
         generator_identity(&mut inputs).ok()?;
-        hash_tree(spec, &mut inputs).ok()?;
-        let mut outputs = std::hash::DefaultHasher::new();
-        hash_tree(out, &mut outputs).ok()?;
+        // Codegen reads only the spec files; the pages kept beside them do not count.
+        hash_tree(spec, &mut inputs, is_spec_file).ok()?;
         Some(Stamp {
             inputs: inputs.finish(),
-            outputs: outputs.finish(),
+            outputs: output_hash(out).ok()?,
         })
     }
 
     /// This stamp's inputs with the output tree as a run into `out` has left it.
     pub fn after_run(self, out: &Path) -> Result<Stamp, String> {
-        let mut outputs = std::hash::DefaultHasher::new();
-        hash_tree(out, &mut outputs).map_err(|err| format!("{}: {err}", out.display()))?;
-        Ok(Stamp {
-            outputs: outputs.finish(),
-            ..self
-        })
+        let outputs = output_hash(out).map_err(|err| format!("{}: {err}", out.display()))?;
+        Ok(Stamp { outputs, ..self })
     }
 
     /// The stamp recorded after the last run from `spec` into `out`, if any.
@@ -101,9 +96,22 @@ fn generator_identity(hasher: &mut impl Hasher) -> io::Result<()> {
     Ok(())
 }
 
-/// Every file under `dir`, in a fixed order: its path from `dir` and its contents. A tree
-/// that does not exist hashes as empty.
-fn hash_tree(dir: &Path, hasher: &mut impl Hasher) -> io::Result<()> {
+/// The files the spec loader reads (and the `.yml` files it reports).
+fn is_spec_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "yaml" || extension == "yml")
+}
+
+/// Every file of the output tree, written by codegen or not.
+fn output_hash(out: &Path) -> io::Result<u64> {
+    let mut hasher = std::hash::DefaultHasher::new();
+    hash_tree(out, &mut hasher, |_| true)?;
+    Ok(hasher.finish())
+}
+
+/// Every file under `dir` that `counts`, in a fixed order: its path from `dir` and its
+/// contents. A tree that does not exist hashes as empty.
+fn hash_tree(dir: &Path, hasher: &mut impl Hasher, counts: fn(&Path) -> bool) -> io::Result<()> {
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let entries = match std::fs::read_dir(dir.join(&relative)) {
@@ -125,6 +133,9 @@ fn hash_tree(dir: &Path, hasher: &mut impl Hasher) -> io::Result<()> {
                 pending.push(path);
                 continue;
             }
+            if !counts(&path) {
+                continue;
+            }
             hasher.write(path.as_os_str().as_encoded_bytes());
             hasher.write_u8(0);
             let contents = std::fs::read(&full)?;
@@ -140,9 +151,7 @@ mod tests {
     use super::*;
 
     fn hash(dir: &Path) -> u64 {
-        let mut hasher = std::hash::DefaultHasher::new();
-        hash_tree(dir, &mut hasher).unwrap();
-        hasher.finish()
+        output_hash(dir).unwrap()
     }
 
     #[test]
@@ -164,6 +173,22 @@ mod tests {
 
         std::fs::rename(dir.path().join("a/b/z.yaml"), dir.path().join("a/z.yaml")).unwrap();
         assert_ne!(added, hash(dir.path()), "a moved file counts");
+    }
+
+    #[test]
+    fn only_spec_files_count_among_the_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec_hash = || {
+            let mut hasher = std::hash::DefaultHasher::new();
+            hash_tree(dir.path(), &mut hasher, is_spec_file).unwrap();
+            hasher.finish()
+        };
+        std::fs::write(dir.path().join("get.yaml"), "x: 1\n").unwrap();
+        let before = spec_hash();
+        std::fs::write(dir.path().join("get.source.md"), "# a page").unwrap();
+        assert_eq!(before, spec_hash(), "a page beside the spec does not count");
+        std::fs::write(dir.path().join("get.yaml"), "x: 2\n").unwrap();
+        assert_ne!(before, spec_hash());
     }
 
     #[test]

@@ -50,7 +50,9 @@ impl Download {
             headers: answer.headers,
             log_id: answer.log_id,
             prefix: Some(answer.body).filter(|bytes| !bytes.is_empty()),
-            rest: (answer.rest).map(|response| Box::pin(response.bytes_stream()) as BodyStream),
+            rest: answer
+                .rest
+                .map(|response| Box::pin(response.bytes_stream()) as BodyStream),
             limit: answer.limit,
             wait: IdleTimer::new(answer.idle),
         }
