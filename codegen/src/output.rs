@@ -9,6 +9,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::emit::{GENERATED_DIRS, GeneratedFiles, REGION_END, RUNTIME_DIR, is_generated};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,18 +225,37 @@ impl Plan {
         }
     }
 
-    /// Writes each new content to a temporary file beside its target.
+    /// Writes each new content to a temporary file beside its target, on all cores: the
+    /// file system's own work is most of the time a cold run spends writing.
     fn stage(&self, staged: &mut Vec<PathBuf>) -> Result<(), OutputError> {
-        for (path, content, _) in &self.contents {
-            let dir = path.parent().expect("files are below the output dir");
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            let mut tmp = path.clone().into_os_string();
-            tmp.push(".codegen-tmp");
-            let tmp = PathBuf::from(tmp);
-            std::fs::write(&tmp, content).map_err(io_err(&tmp))?;
-            staged.push(tmp);
+        let results: Vec<Result<PathBuf, OutputError>> = self
+            .contents
+            .par_iter()
+            .map(|(path, content, _)| {
+                let dir = path.parent().expect("files are below the output dir");
+                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+                let mut tmp = path.clone().into_os_string();
+                tmp.push(".codegen-tmp");
+                let tmp = PathBuf::from(tmp);
+                if let Err(err) = std::fs::write(&tmp, content) {
+                    // A write that fails half-way leaves a file behind.
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(io_err(&tmp)(err));
+                }
+                Ok(tmp)
+            })
+            .collect();
+        // Every file that was written is recorded, so a failure removes them all.
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(tmp) => staged.push(tmp),
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 

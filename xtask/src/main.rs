@@ -106,6 +106,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let stamp = (!args.check)
         .then(|| Stamp::of(&args.spec, &args.out))
         .flatten();
+    let mut recording = started.elapsed();
     if let Some(stamp) = stamp
         && !args.force
         && Stamp::recorded(&args.spec, &args.out) == Some(stamp)
@@ -158,6 +159,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     Stamp::forget(&args.spec, &args.out);
     plan.apply().map_err(|err| format!("error: {err}"))?;
     let write = applying.elapsed();
+    let hashing = Instant::now();
     if let Some(stamp) = stamp {
         let recorded = stamp.after_run(&args.out).and_then(|after| {
             after
@@ -168,6 +170,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
             eprintln!("warning: the next codegen will not skip work: {err}");
         }
     }
+    recording += hashing.elapsed();
     for change in &plan.changes {
         println!(
             "  {}",
@@ -189,7 +192,8 @@ fn codegen(args: &[String]) -> Result<(), String> {
         let t = timings;
         println!(
             "codegen timings: load {:.2?}, validate {:.2?}, lower {:.2?}, tokens {:.2?}, \
-             format {:.2?}, compare {compare:.2?}, write {write:.2?}",
+             format {:.2?}, compare {compare:.2?}, write {write:.2?}, \
+             record {recording:.2?}",
             t.load, t.validate, t.lower, t.tokens, t.format
         );
     }

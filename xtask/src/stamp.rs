@@ -8,6 +8,8 @@ use std::hash::Hasher;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 /// What a codegen run depends on, and what it left behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
@@ -110,8 +112,33 @@ fn output_hash(out: &Path) -> io::Result<u64> {
 }
 
 /// Every file under `dir` that `counts`, in a fixed order: its path from `dir` and its
-/// contents. A tree that does not exist hashes as empty.
+/// contents. A tree that does not exist hashes as empty. The files are read and hashed
+/// on all cores, each on its own, and their hashes combined in order.
 fn hash_tree(dir: &Path, hasher: &mut impl Hasher, counts: fn(&Path) -> bool) -> io::Result<()> {
+    let files = list_tree(dir, counts)?;
+    let hashes: Vec<io::Result<u64>> = files
+        .par_iter()
+        .map(|path| {
+            let mut file_hasher = std::hash::DefaultHasher::new();
+            file_hasher.write(path.as_os_str().as_encoded_bytes());
+            file_hasher.write_u8(0);
+            let contents = std::fs::read(dir.join(path))?;
+            file_hasher.write_usize(contents.len());
+            file_hasher.write(&contents);
+            Ok(file_hasher.finish())
+        })
+        .collect();
+    hasher.write_usize(files.len());
+    for hash in hashes {
+        hasher.write_u64(hash?);
+    }
+    Ok(())
+}
+
+/// The files under `dir` that `counts`, by path from `dir`, in the same order on every
+/// run: each directory's files sorted by name, then its subdirectories, deepest first.
+fn list_tree(dir: &Path, counts: fn(&Path) -> bool) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let entries = match std::fs::read_dir(dir.join(&relative)) {
@@ -123,27 +150,17 @@ fn hash_tree(dir: &Path, hasher: &mut impl Hasher, counts: fn(&Path) -> bool) ->
             .map(|entry| entry.map(|e| e.file_name()))
             .collect::<io::Result<_>>()?;
         names.sort();
-        // Directories are walked after this one's files, deepest first; the order is the
-        // same on every run, which is all the hash needs.
         for name in names {
             let path = relative.join(&name);
-            let full = dir.join(&path);
-            let kind = std::fs::symlink_metadata(&full)?.file_type();
+            let kind = std::fs::symlink_metadata(dir.join(&path))?.file_type();
             if kind.is_dir() {
                 pending.push(path);
-                continue;
+            } else if counts(&path) {
+                files.push(path);
             }
-            if !counts(&path) {
-                continue;
-            }
-            hasher.write(path.as_os_str().as_encoded_bytes());
-            hasher.write_u8(0);
-            let contents = std::fs::read(&full)?;
-            hasher.write_usize(contents.len());
-            hasher.write(&contents);
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 #[cfg(test)]

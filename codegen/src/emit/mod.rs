@@ -5,6 +5,7 @@
 //! optional dependencies). Rust files are built with quote as a `syn::File`, formatted
 //! with prettyplease and headed by the generated-file marker.
 
+mod docs;
 mod manifest;
 mod operations;
 mod types;
@@ -78,9 +79,9 @@ pub fn emit_timed(ir: &Ir, timings: &mut crate::Timings) -> GeneratedFiles {
         .into_par_iter()
         .map(|module| {
             let started = Instant::now();
-            let tokens = module_tokens(ir, module);
+            let (tokens, doc_blocks) = docs::collect(|| module_tokens(ir, module));
             let built = Instant::now();
-            let text = render(module, tokens);
+            let text = render(module, tokens, &doc_blocks);
             (
                 file_path(ir, module),
                 text,
@@ -144,7 +145,7 @@ fn file_path(ir: &Ir, module: &Module) -> String {
     }
 }
 
-fn render(module: &Module, tokens: TokenStream) -> String {
+fn render(module: &Module, tokens: TokenStream, doc_blocks: &[Vec<String>]) -> String {
     let file: syn::File = syn::parse2(tokens).unwrap_or_else(|err| {
         panic!(
             "codegen built invalid Rust for module {:?}: {err}",
@@ -159,7 +160,7 @@ fn render(module: &Module, tokens: TokenStream) -> String {
         text.push('\n');
     }
     text.push('\n');
-    text.push_str(&prettyplease::unparse(&file));
+    text.push_str(&docs::splice(&prettyplease::unparse(&file), doc_blocks));
     text
 }
 
@@ -343,18 +344,17 @@ pub(crate) fn doc_attrs(paragraphs: &[String], inner: bool) -> TokenStream {
         .cloned()
         .collect::<Vec<_>>()
         .join("\n\n");
-    let lines = text.lines().map(|line| {
-        if line.is_empty() {
-            String::new()
-        } else {
-            format!(" {line}")
-        }
-    });
-    if inner {
-        quote!(#(#![doc = #lines])*)
-    } else {
-        quote!(#(#[doc = #lines])*)
-    }
+    let lines = text
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            }
+        })
+        .collect();
+    docs::attrs(lines, inner)
 }
 
 /// Clippy takes a method named like a std trait's (`add`, `next`, …) for that trait's. The
