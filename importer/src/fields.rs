@@ -365,12 +365,28 @@ fn rules(items: &[String], line: usize, warn: Warn<'_>) -> Rules {
     rules
 }
 
+/// How many objects deep fields are inferred from an example; deeper objects are typed
+/// as any JSON, which keeps them whole. Bounds the spec a hostile example makes.
+const MAX_INFERRED_DEPTH: usize = 8;
+
 /// Fields read from example objects (for pages and tables that give no types).
 pub fn infer_object(
     objects: &[Value],
     defined: &mut Defined,
     type_name: &str,
 ) -> Option<Vec<Field>> {
+    infer_object_within(objects, defined, type_name, MAX_INFERRED_DEPTH)
+}
+
+fn infer_object_within(
+    objects: &[Value],
+    defined: &mut Defined,
+    type_name: &str,
+    depth_left: usize,
+) -> Option<Vec<Field>> {
+    if depth_left == 0 {
+        return None;
+    }
     let mut keys: Vec<(String, Vec<Value>)> = Vec::new();
     for object in objects {
         for (key, value) in object.as_object()? {
@@ -389,12 +405,12 @@ pub fn infer_object(
     );
     Some(
         keys.into_iter()
-            .map(|(key, values)| infer_field(&key, &values, defined))
+            .map(|(key, values)| infer_field(&key, &values, defined, depth_left - 1))
             .collect(),
     )
 }
 
-fn infer_field(key: &str, values: &[Value], defined: &mut Defined) -> Field {
+fn infer_field(key: &str, values: &[Value], defined: &mut Defined, depth_left: usize) -> Field {
     fn flatten(v: &Value, out: &mut Vec<Value>) -> usize {
         match v {
             Value::Array(items) => {
@@ -418,25 +434,13 @@ fn infer_field(key: &str, values: &[Value], defined: &mut Defined) -> Field {
         .unwrap_or(0);
     let concrete: Vec<Value> = leaves.into_iter().filter(|v| !v.is_null()).collect();
     let mut fields = None;
-    let leaf = match concrete.first() {
-        Some(Value::Object(_)) => {
-            let name = key.to_snake_case();
-            if defined.0.contains_key(&name) {
-                name
-            } else {
-                match infer_object(&concrete, defined, &name) {
-                    Some(inner) => {
-                        fields = Some(inner);
-                        name
-                    }
-                    None => "any".to_owned(),
-                }
-            }
-        }
-        Some(value) => scalar_type(value).spec(""),
-        None => "any".to_owned(),
+    // Arrays nested deeper than a spec type may be are any JSON as a whole.
+    let ty = if depth > feishu_codegen::spec::MAX_TYPE_DEPTH {
+        "any".to_owned()
+    } else {
+        let leaf = infer_leaf(key, &concrete, defined, depth_left, &mut fields);
+        format!("{leaf}{}", "[]".repeat(depth))
     };
-    let ty = format!("{leaf}{}", "[]".repeat(depth));
     let example = values
         .first()
         .filter(|v| !v.is_object() && !v.is_array())
@@ -454,6 +458,34 @@ fn infer_field(key: &str, values: &[Value], defined: &mut Defined) -> Field {
         field_scopes: Vec::new(),
         inferred: true,
         fields,
+    }
+}
+
+/// The type of a field whose example values, arrays flattened, are `concrete`: a scalar,
+/// `any`, or an object type, whose inferred fields go into `fields`.
+fn infer_leaf(
+    key: &str,
+    concrete: &[Value],
+    defined: &mut Defined,
+    depth_left: usize,
+    fields: &mut Option<Vec<Field>>,
+) -> String {
+    match concrete.first() {
+        Some(Value::Object(_)) => {
+            let name = key.to_snake_case();
+            if defined.0.contains_key(&name) {
+                return name;
+            }
+            match infer_object_within(concrete, defined, &name, depth_left) {
+                Some(inner) => {
+                    *fields = Some(inner);
+                    name
+                }
+                None => "any".to_owned(),
+            }
+        }
+        Some(value) => scalar_type(value).spec(""),
+        None => "any".to_owned(),
     }
 }
 
@@ -489,5 +521,39 @@ mod tests {
             "a size that is not a limit"
         );
         assert_eq!(limit("速率不超过 10 Mbps"), None);
+    }
+
+    #[test]
+    fn examples_nested_a_hundred_deep_are_inferred_eight_deep() {
+        use super::{Defined, Field, infer_object};
+        let mut deep = serde_json::json!(1);
+        for d in (0..100).rev() {
+            deep = serde_json::json!({ format!("k{d}"): deep });
+        }
+        let fields = infer_object(&[deep], &mut Defined::default(), "body").unwrap();
+        let mut depth = 0;
+        let mut level: &[Field] = &fields;
+        while let Some(field) = level.first() {
+            depth += 1;
+            match &field.fields {
+                Some(inner) => level = inner,
+                None => {
+                    assert_eq!(field.ty.as_str(), "any", "the rest is any JSON");
+                    break;
+                }
+            }
+        }
+        assert_eq!(depth, 8);
+
+        let mut arrays = serde_json::json!("x");
+        for _ in 0..100 {
+            arrays = serde_json::json!([arrays]);
+        }
+        let fields = infer_object(
+            &[serde_json::json!({ "a": arrays })],
+            &mut Defined::default(),
+            "body",
+        );
+        assert_eq!(fields.unwrap()[0].ty.as_str(), "any");
     }
 }

@@ -245,14 +245,20 @@ pub fn import(
         .flat_map(|rows| fields::listed_with_fields(rows))
         .collect();
     let mut defined = Defined::expecting(listed);
+    let mut too_deep = Vec::new();
     let mut fields_of = |rows: Vec<FieldRow>,
                          example: Option<&Value>,
                          warn: &mut dyn FnMut(usize, &str, String),
                          what: &str|
      -> Vec<Field> {
         let mut w = |line: usize, m: String| warn(line, what, m);
-        let nodes = nesting::rebuild(rows, example, &mut w);
-        to_fields(&nodes, &mut defined, &mut w)
+        match nesting::rebuild(rows, example, &mut w) {
+            Ok(nodes) => to_fields(&nodes, &mut defined, &mut w),
+            Err(error) => {
+                too_deep.push(page.diagnostic(error.line, what, error.to_string()));
+                Vec::new()
+            }
+        }
     };
     let header_params = fields_of(header_params, None, &mut warn, "请求头");
     let path_params = match find("路径参数") {
@@ -323,6 +329,7 @@ pub fn import(
         file: returns_file(sections),
         ..response
     };
+    found.errors.append(&mut too_deep);
 
     let errors = find("错误码")
         .map(|s| error_codes(s, layout, &mut warn))
@@ -638,7 +645,8 @@ fn response_of(
     let is_envelope = |name: &str| matches!(name, "code" | "msg");
     // Nest once over the whole table to find `data` and where its rows end.
     let mut scratch = |_: usize, _: String| {};
-    let tree: Vec<Node> = nesting::rebuild(rows.clone(), example, &mut scratch);
+    // A table nested too deep is reported when its fields are read below.
+    let tree: Vec<Node> = nesting::rebuild(rows.clone(), example, &mut scratch).unwrap_or_default();
     let data_row = tree.iter().find(|n| n.row.name == "data");
     let data_example = example.and_then(|e| e.get("data"));
     // A flat payload's example is the body without the envelope's own keys.

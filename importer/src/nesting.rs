@@ -37,6 +37,28 @@ pub struct Node {
     pub examples: Vec<Value>,
 }
 
+/// How many objects deep a table may nest its fields. Feishu's deepest page nests 8; the
+/// limit keeps the tree, the spec's YAML (two levels for each object) and the generator's
+/// recursion bounded on a hostile page.
+pub const MAX_OBJECT_DEPTH: usize = 16;
+
+/// A row that would open an object deeper than [`MAX_OBJECT_DEPTH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep {
+    /// The page line of that row.
+    pub line: usize,
+}
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the fields nest more than {MAX_OBJECT_DEPTH} objects deep here; no Feishu page \
+             nests more than 8"
+        )
+    }
+}
+
 /// A warning about a page line.
 pub type Warn<'a> = &'a mut dyn FnMut(usize, String);
 
@@ -52,7 +74,11 @@ struct Open {
 
 /// Nests `rows` under one another. `example` is the object the rows describe (the body,
 /// or the response's `data`), when the page gives one.
-pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> Vec<Node> {
+pub fn rebuild(
+    rows: Vec<FieldRow>,
+    example: Option<&Value>,
+    warn: Warn<'_>,
+) -> Result<Vec<Node>, TooDeep> {
     let mut arena: Vec<(FieldRow, Vec<usize>, Vec<Value>)> = Vec::new();
     let mut roots: Vec<usize> = Vec::new();
     let mut type_fields: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -118,6 +144,9 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
             Some(ty) => ty.object_leaf().is_some(),
             None => values.iter().any(Value::is_object),
         };
+        if opens && stack.len() > MAX_OBJECT_DEPTH {
+            return Err(TooDeep { line: row.line });
+        }
         let index = arena.len();
         let name = row.name.clone();
         let type_name = match row.ty.as_ref().and_then(DocType::object_leaf) {
@@ -170,7 +199,7 @@ pub fn rebuild(rows: Vec<FieldRow>, example: Option<&Value>, warn: Warn<'_>) -> 
         example.into_iter().cloned().collect(),
         warn,
     );
-    tree
+    Ok(tree)
 }
 
 /// Warns about keys the example shows in an object whose table rows do not list them:
@@ -399,7 +428,7 @@ mod tests {
         ];
         let example = json!({"style": {"bold": true, "color": {"red": 1}, "link": {"url": "x"}}});
         let mut warnings = Vec::new();
-        let tree = rebuild(rows, Some(&example), &mut |l, w| warnings.push((l, w)));
+        let tree = rebuild(rows, Some(&example), &mut |l, w| warnings.push((l, w))).unwrap();
         assert_eq!(shape(&tree), "style{bold,color{red},link{url}}");
         assert!(warnings.is_empty(), "{warnings:?}");
     }
@@ -419,7 +448,7 @@ mod tests {
             row(10, "id", "string"),
         ];
         let mut warnings = Vec::new();
-        let tree = rebuild(rows, None, &mut |l, w| warnings.push((l, w)));
+        let tree = rebuild(rows, None, &mut |l, w| warnings.push((l, w))).unwrap();
         // `front` is a second `color`: its fields are known, so `size` is not one of them;
         // the second `id` cannot join the object that already has one.
         assert_eq!(
@@ -438,7 +467,7 @@ mod tests {
             row(4, "chat_id", "string"),
         ];
         let example = json!({"buttons": {"buttons": [{"text": "a"}]}, "chat_id": "c"});
-        let tree = rebuild(rows, Some(&example), &mut |_, _| {});
+        let tree = rebuild(rows, Some(&example), &mut |_, _| {}).unwrap();
         assert_eq!(shape(&tree), "buttons{buttons{text}},chat_id");
     }
 
@@ -455,14 +484,16 @@ mod tests {
             rows,
             Some(&json!({"data": {"id": "1", "name": "n"}})),
             &mut |_, _| {},
-        );
+        )
+        .unwrap();
         assert_eq!(shape(&tree), "data{id,name}");
 
         let rows = vec![row(1, "count", "object"), row(2, "x", "string")];
         let mut warnings = Vec::new();
         let tree = rebuild(rows, Some(&json!({"count": 3, "x": "y"})), &mut |l, w| {
             warnings.push((l, w))
-        });
+        })
+        .unwrap();
         assert_eq!(shape(&tree), "count,x");
         assert_eq!(tree[0].row.ty, Some(DocType::Scalar("int")));
         assert_eq!(warnings[0].0, 1);
@@ -473,9 +504,32 @@ mod tests {
         let rows = vec![row(3, "person", "person"), row(4, "openId", "string")];
         let example = json!({"person": {"openId": "ou", "userId": "7"}});
         let mut warnings = Vec::new();
-        rebuild(rows, Some(&example), &mut |l, w| warnings.push((l, w)));
+        rebuild(rows, Some(&example), &mut |l, w| warnings.push((l, w))).unwrap();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].0, 3);
         assert!(warnings[0].1.contains("`userId`"), "{warnings:?}");
+    }
+
+    #[test]
+    fn objects_nest_at_most_the_limit_deep() {
+        let chain = |objects: usize| -> Vec<FieldRow> {
+            (0..objects)
+                .map(|d| {
+                    let mut row = row(d + 1, &format!("o{d}"), "object");
+                    row.depth = Some(d);
+                    row
+                })
+                .collect()
+        };
+        let tree = rebuild(chain(MAX_OBJECT_DEPTH), None, &mut |_, _| {}).unwrap();
+        let mut depth = 0;
+        let mut level = &tree;
+        while let Some(node) = level.first() {
+            depth += 1;
+            level = &node.children;
+        }
+        assert_eq!(depth, MAX_OBJECT_DEPTH);
+        let error = rebuild(chain(1_000), None, &mut |_, _| {}).unwrap_err();
+        assert_eq!(error.line, MAX_OBJECT_DEPTH + 1, "the first row too deep");
     }
 }

@@ -111,3 +111,31 @@ fn a_spec_type_of_four_hundred_arrays_is_an_error_not_a_stack_overflow() {
     assert!(error.contains("get.yaml:7"), "the file and line: {error}");
     assert!(error.contains("more than 8 levels"), "{error}");
 }
+
+#[test]
+fn a_thousand_nested_object_rows_are_an_error_at_the_page_line_not_a_yaml_budget() {
+    let rows: Vec<String> = (0..1000)
+        .map(|d| {
+            let indent = "&nbsp;&nbsp;".repeat(d + 3);
+            format!("| {indent}└ `o{d}` | `object` | x |")
+        })
+        .collect();
+    let page = with_row(&format!("{ROW}\n{}", rows.join("\n")));
+    let error = import_and_generate(&page).expect_err("too deep");
+    // The row that opens the 17th object: the 16th row below `message_id`, which sits two
+    // objects deep (`data`, `items`).
+    let line = page
+        .lines()
+        .position(|l| l.contains("└ `o14`"))
+        .map(|i| i + 1)
+        .unwrap();
+    assert!(
+        error.contains(&format!("hostile.md:{line}")),
+        "names the page and the row's line: {error}"
+    );
+    assert!(error.contains("more than 16 objects deep"), "{error}");
+    assert!(
+        !error.contains(".yaml"),
+        "no spec file was written: {error}"
+    );
+}
