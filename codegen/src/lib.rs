@@ -6,13 +6,15 @@
 //!   in [`naming`];
 //! - [`emit`] turns the IR into formatted Rust files;
 //! - [`output`] compares those files with what is on disk and writes only what changed,
-//!   never touching a file that lacks the generated header.
+//!   never touching a file that lacks the generated header, all or nothing
+//!   ([`replace`]).
 
 pub mod diagnostic;
 pub mod emit;
 pub mod ir;
 pub mod naming;
 pub mod output;
+pub mod replace;
 pub mod rustdoc;
 pub mod spec;
 
@@ -41,14 +43,31 @@ pub fn generate(spec_dir: &Path) -> Result<emit::GeneratedFiles, Diagnostics> {
     generate_timed(spec_dir, &mut Timings::default())
 }
 
+/// [`generate`] from the tree as it would be with the `overlay`'s spec files written into
+/// it; diagnostics name those files at their places in `spec_dir`.
+pub fn generate_with(
+    spec_dir: &Path,
+    overlay: &spec::Overlay,
+) -> Result<emit::GeneratedFiles, Diagnostics> {
+    generate_from(spec_dir, overlay, &mut Timings::default())
+}
+
 /// [`generate`], noting the time each phase took.
 pub fn generate_timed(
     spec_dir: &Path,
     timings: &mut Timings,
 ) -> Result<emit::GeneratedFiles, Diagnostics> {
+    generate_from(spec_dir, &spec::Overlay::new(), timings)
+}
+
+fn generate_from(
+    spec_dir: &Path,
+    overlay: &spec::Overlay,
+    timings: &mut Timings,
+) -> Result<emit::GeneratedFiles, Diagnostics> {
     let started = Instant::now();
     // Files that do not parse do not stop the others from being checked.
-    let (spec, mut diagnostics) = spec::load_all(spec_dir);
+    let (spec, mut diagnostics) = spec::load_all_with(spec_dir, overlay);
     timings.load = started.elapsed();
     let started = Instant::now();
     let validated = spec::validate_loaded(&spec, diagnostics.is_empty());

@@ -9,9 +9,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::emit::{GENERATED_DIRS, GeneratedFiles, REGION_END, RUNTIME_DIR, is_generated};
+use crate::replace::{Removal, Write, replace_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -176,86 +175,53 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// Carries the plan out: stages every new file beside its target, then renames them
-    /// into place, then removes orphans and the directories they leave empty. If staging
-    /// or a rename fails, the files already replaced get their old content back.
+    /// Carries the plan out, all or nothing ([`replace_all`]): stages every new file beside
+    /// its target, renames them into place and removes the orphans; then removes the
+    /// directories the orphans leave empty. If anything fails, the files already replaced
+    /// or removed get their old content back.
     pub fn apply(&self) -> Result<(), OutputError> {
-        let mut staged = Vec::new();
-        if let Err(err) = self.stage(&mut staged) {
-            for tmp in &staged {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(err);
-        }
-        for (i, ((path, _, _), tmp)) in self.contents.iter().zip(&staged).enumerate() {
-            if let Err(err) = std::fs::rename(tmp, path) {
-                self.roll_back(&self.contents[..i]);
-                for tmp in &staged[i..] {
-                    let _ = std::fs::remove_file(tmp);
+        let writes: Vec<Write<'_>> = self
+            .contents
+            .iter()
+            .map(|(path, content, old)| Write {
+                path,
+                content: content.as_bytes(),
+                old: old.as_deref().map(str::as_bytes),
+            })
+            .collect();
+        let orphans = self
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Remove(path) => Some(path),
+                _ => None,
+            })
+            .map(|path| {
+                std::fs::read(path)
+                    .map(|old| (path, old))
+                    .map_err(io_err(path))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let removals: Vec<Removal<'_>> = orphans
+            .iter()
+            .map(|(path, old)| Removal { path, old })
+            .collect();
+        replace_all(&writes, &removals, "codegen-tmp")
+            .map_err(|(path, err)| OutputError::Io(path, err))?;
+        for (path, _) in &orphans {
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| {
+                self.generated_dirs
+                    .iter()
+                    .any(|root| d.starts_with(root) && d != root)
+            }) {
+                if std::fs::remove_dir(d).is_err() {
+                    break;
                 }
-                return Err(OutputError::Io(path.clone(), err));
-            }
-        }
-        for change in &self.changes {
-            if let Change::Remove(path) = change {
-                std::fs::remove_file(path).map_err(io_err(path))?;
-                let mut dir = path.parent();
-                while let Some(d) = dir.filter(|d| {
-                    self.generated_dirs
-                        .iter()
-                        .any(|root| d.starts_with(root) && d != root)
-                }) {
-                    if std::fs::remove_dir(d).is_err() {
-                        break;
-                    }
-                    dir = d.parent();
-                }
+                dir = d.parent();
             }
         }
         Ok(())
-    }
-
-    /// Best effort: the failure that called for it is the error reported.
-    fn roll_back(&self, replaced: &[(PathBuf, String, Option<String>)]) {
-        for (path, _, old) in replaced {
-            let _ = match old {
-                Some(old) => std::fs::write(path, old),
-                None => std::fs::remove_file(path),
-            };
-        }
-    }
-
-    /// Writes each new content to a temporary file beside its target, on all cores: the
-    /// file system's own work is most of the time a cold run spends writing.
-    fn stage(&self, staged: &mut Vec<PathBuf>) -> Result<(), OutputError> {
-        let results: Vec<Result<PathBuf, OutputError>> = self
-            .contents
-            .par_iter()
-            .map(|(path, content, _)| {
-                let dir = path.parent().expect("files are below the output dir");
-                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-                let mut tmp = path.clone().into_os_string();
-                tmp.push(".codegen-tmp");
-                let tmp = PathBuf::from(tmp);
-                if let Err(err) = std::fs::write(&tmp, content) {
-                    // A write that fails half-way leaves a file behind.
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(io_err(&tmp)(err));
-                }
-                Ok(tmp)
-            })
-            .collect();
-        // Every file that was written is recorded, so a failure removes them all.
-        let mut first_error = None;
-        for result in results {
-            match result {
-                Ok(tmp) => staged.push(tmp),
-                Err(err) => {
-                    first_error.get_or_insert(err);
-                }
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -175,7 +175,9 @@ pub fn endpoint_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn is_endpoint_page(path: &Path) -> std::io::Result<bool> {
-    let text = std::fs::read_to_string(path)?;
+    // A page that is not UTF-8 is still looked at; its import says where it goes wrong.
+    let bytes = std::fs::read(path)?;
+    let text = String::from_utf8_lossy(&bytes);
     let row = |key: &str| {
         text.lines().any(|l| {
             let l = l.trim_start().trim_start_matches('|').trim_start();

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use feishu_codegen::diagnostic::Diagnostic;
+use feishu_codegen::replace::{Removal, Write, replace_all};
 use feishu_codegen::spec::model::EndpointSpec;
 
 use markdown::Findings;
@@ -47,14 +48,7 @@ pub struct Imported {
 
 /// Reads one page and builds its spec, applying the overrides kept in `spec_dir`.
 pub fn import_page(path: &Path, spec_dir: &Path) -> Result<Imported, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        vec![Diagnostic {
-            file: path.to_path_buf(),
-            pos: None,
-            field: String::new(),
-            message: format!("cannot read the page: {err}"),
-        }]
-    })?;
+    let text = read_page(path).map_err(|diagnostic| vec![diagnostic])?;
     let page = Page::new(path, text);
     let mut found = Findings::default();
     let (spec, source_suffix) = match page::outline(&page) {
@@ -87,6 +81,41 @@ pub fn import_page(path: &Path, spec_dir: &Path) -> Result<Imported, Vec<Diagnos
         source: page.text,
         warnings: found.warnings,
     })
+}
+
+/// A page's text; a page that cannot be read, is not UTF-8 or is empty is an error that
+/// says so (with the line and column of the first byte that is not UTF-8).
+fn read_page(path: &Path) -> Result<String, Diagnostic> {
+    let fail = |pos, message: String| Diagnostic {
+        file: path.to_path_buf(),
+        pos,
+        field: String::new(),
+        message,
+    };
+    let bytes =
+        std::fs::read(path).map_err(|err| fail(None, format!("cannot read the page: {err}")))?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let pos = feishu_codegen::spec::Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        };
+        let byte = err.as_bytes()[valid.len()];
+        fail(
+            Some(pos),
+            format!("the page is not UTF-8 text (byte 0x{byte:02x} here)"),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(fail(None, "the page is empty".to_owned()));
+    }
+    Ok(text)
 }
 
 fn apply_overrides(spec: EndpointSpec, path: &Path) -> Result<EndpointSpec, Vec<Diagnostic>> {
@@ -263,73 +292,21 @@ fn replaced_pages(spec_dir: &Path, pages: &[Imported]) -> Vec<String> {
 }
 
 /// Runs codegen's loader, checks and generator over the spec tree as it would be after the
-/// import, in a scratch copy, so a bad result is reported before anything is written.
+/// import, with the new spec files held in memory, so a bad result is reported before
+/// anything is written (and nothing is left behind by a run that dies).
 fn check_tree(spec_dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Vec<Diagnostic>> {
-    // One scratch tree per check: imports may run on several threads of one process.
-    static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let check = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let scratch =
-        std::env::temp_dir().join(format!("feishu-import-{}-{check}", std::process::id()));
-    let io = |err: std::io::Error| {
-        vec![Diagnostic {
-            file: scratch.clone(),
-            pos: None,
-            field: String::new(),
-            message: format!("cannot prepare the check: {err}"),
-        }]
-    };
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(io)?;
-    if spec_dir.is_dir() {
-        copy_yaml(spec_dir, &scratch).map_err(io)?;
-    }
-    for (rel, content) in files.iter().filter(|(rel, _)| rel.ends_with(".yaml")) {
-        let target = scratch.join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        std::fs::write(&target, content).map_err(io)?;
-    }
-    let result = feishu_codegen::generate(&scratch);
-    let _ = std::fs::remove_dir_all(&scratch);
-    result.map(drop).map_err(|diagnostics| {
-        diagnostics
-            .0
-            .into_iter()
-            .map(|mut d| {
-                if let Ok(rel) = d.file.strip_prefix(&scratch) {
-                    d.file = spec_dir.join(rel);
-                }
-                // Messages that point at another file name the real tree, not the scratch copy.
-                let scratch_text = format!("{}/", scratch.display());
-                d.message = d
-                    .message
-                    .replace(&scratch_text, &format!("{}/", spec_dir.display()));
-                d
-            })
-            .collect()
-    })
+    let overlay: feishu_codegen::spec::Overlay = files
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".yaml"))
+        .map(|(rel, content)| (rel.clone(), content.clone()))
+        .collect();
+    feishu_codegen::generate_with(spec_dir, &overlay)
+        .map(drop)
+        .map_err(|diagnostics| diagnostics.0)
 }
 
-fn copy_yaml(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            std::fs::create_dir_all(&target)?;
-            copy_yaml(&path, &target)?;
-        } else if path.extension().is_some_and(|e| e == "yaml")
-            && !path.to_string_lossy().ends_with(overrides::SUFFIX)
-        {
-            std::fs::copy(&path, &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes every changed file beside its target first, then renames them all into place,
-/// then removes the replaced files.
+/// Writes every changed file and removes the replaced pages, all or nothing: a failure
+/// part-way puts back what was already replaced and leaves no staging file.
 fn write_all(
     spec_dir: &Path,
     files: &BTreeMap<String, String>,
@@ -344,31 +321,37 @@ fn write_all(
             message: format!("cannot write: {err}"),
         }]
     };
-    let mut staged = Vec::new();
-    for rel in changed {
-        let target = spec_dir.join(rel);
-        let temp = target.with_extension("import-tmp");
-        let content = &files[rel];
-        let result = target
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&temp, content));
-        if let Err(err) = result {
-            for (temp, _) in &staged {
-                let _ = std::fs::remove_file(temp);
-            }
-            return Err(fail(&target, err));
+    // Each file with its content before the run, to put back on failure.
+    let read_old = |rel: &String| -> Result<(String, PathBuf, Option<Vec<u8>>), _> {
+        let path = spec_dir.join(rel);
+        let rel = rel.clone();
+        match std::fs::read(&path) {
+            Ok(old) => Ok((rel, path, Some(old))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((rel, path, None)),
+            Err(err) => Err(fail(&path, err)),
         }
-        staged.push((temp, target));
-    }
-    for (temp, target) in &staged {
-        std::fs::rename(temp, target).map_err(|err| fail(target, err))?;
-    }
-    for rel in replaced {
-        let target = spec_dir.join(rel);
-        std::fs::remove_file(&target).map_err(|err| fail(&target, err))?;
-    }
-    Ok(())
+    };
+    let changed = changed
+        .iter()
+        .map(read_old)
+        .collect::<Result<Vec<_>, _>>()?;
+    let replaced = replaced
+        .iter()
+        .map(read_old)
+        .collect::<Result<Vec<_>, _>>()?;
+    let writes: Vec<Write<'_>> = changed
+        .iter()
+        .map(|(rel, path, old)| Write {
+            path,
+            content: files[rel].as_bytes(),
+            old: old.as_deref(),
+        })
+        .collect();
+    let removals: Vec<Removal<'_>> = replaced
+        .iter()
+        .filter_map(|(_, path, old)| old.as_deref().map(|old| Removal { path, old }))
+        .collect();
+    replace_all(&writes, &removals, "import-tmp").map_err(|(path, err)| fail(&path, err))
 }
 
 /// The source pages kept in a spec tree, for `cargo xtask update`.

@@ -139,3 +139,49 @@ fn a_thousand_nested_object_rows_are_an_error_at_the_page_line_not_a_yaml_budget
         "no spec file was written: {error}"
     );
 }
+
+#[test]
+fn an_import_that_cannot_write_its_second_page_writes_nothing() {
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/im/v1/message");
+    let dir = tempfile::tempdir().unwrap();
+    let (pages, spec) = (dir.path().join("pages"), dir.path().join("spec"));
+    std::fs::create_dir_all(&pages).unwrap();
+    let mut paths = Vec::new();
+    for method in ["create", "get"] {
+        let path = pages.join(format!("{method}.md"));
+        std::fs::copy(kept.join(format!("{method}.source.md")), &path).unwrap();
+        paths.push(path);
+    }
+    // A directory with something in it where the second page's spec goes: renaming the
+    // staged spec onto it fails after the first page's files are in place.
+    let blocker = spec.join("im/v1/message/get.yaml");
+    std::fs::create_dir_all(blocker.join("inside")).unwrap();
+    let errors = feishu_import::import(&paths, &spec, false).expect_err("cannot write");
+    assert!(errors[0].to_string().contains("get.yaml"), "{}", errors[0]);
+    let mut left = Vec::new();
+    let mut pending = vec![spec.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                left.push(path);
+            }
+        }
+    }
+    assert!(left.is_empty(), "no file written or staged: {left:?}");
+}
+
+#[test]
+fn a_page_that_is_not_utf8_or_is_empty_says_so_with_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bad, empty) = (dir.path().join("bad.md"), dir.path().join("empty.md"));
+    std::fs::write(&bad, b"---\ntitle: x\n---\n# \xe4\xb8\xad\xff b\n").unwrap();
+    std::fs::write(&empty, " \n\n").unwrap();
+    let spec = dir.path().join("spec");
+    let error = feishu_import::import(&[bad], &spec, false).unwrap_err()[0].to_string();
+    assert!(error.contains("bad.md:4:4: the page is not UTF-8"), "{error}");
+    let error = feishu_import::import(&[empty], &spec, false).unwrap_err()[0].to_string();
+    assert!(error.ends_with("empty.md: the page is empty"), "{error}");
+}

@@ -72,13 +72,28 @@ pub fn load(dir: &Path) -> Result<Spec, Diagnostics> {
     diagnostics.into_result(spec)
 }
 
+/// Spec files that are not on disk (yet): their text by path relative to the spec
+/// directory (`/`-separated). They stand in for the files at those paths, or are added.
+pub type Overlay = std::collections::BTreeMap<String, String>;
+
 /// Reads every spec file under `dir`: the files that parsed, and the problems of the
 /// others, so a run can go on to check what did parse.
 pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
+    load_all_with(dir, &Overlay::new())
+}
+
+/// [`load_all`] of the tree as it would be with the `overlay`'s files written into it:
+/// how the importer checks what an import would make before it writes anything.
+pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let mut spec = Spec::default();
     let mut files = Vec::new();
-    if let Err(err) = collect_files(dir, &mut files) {
+    let listed = match collect_files(dir, &mut files) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !overlay.is_empty() => Ok(()),
+        listed => listed,
+    };
+    files.extend(overlay.keys().map(|rel| dir.join(rel)));
+    if let Err(err) = listed {
         diagnostics.push(
             dir,
             None,
@@ -88,6 +103,7 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
         return (spec, diagnostics);
     }
     files.sort();
+    files.dedup();
     let mut pending = Vec::new();
     for file in files {
         let rel_path = file.strip_prefix(dir).unwrap_or(&file);
@@ -193,7 +209,7 @@ pub fn load_all(dir: &Path) -> (Spec, Diagnostics) {
     // Parsing is most of the loading time and each file stands alone, so the files are
     // parsed on all cores; the results are taken in path order, so output stays the same.
     let parsed: Vec<Result<Loaded, Diagnostic>> =
-        pending.into_par_iter().map(Pending::parse).collect();
+        pending.into_par_iter().map(|p| p.parse(overlay)).collect();
     for result in parsed {
         match result {
             Ok(Loaded::Endpoint(endpoint)) => spec.endpoints.push(*endpoint),
@@ -238,10 +254,10 @@ enum Loaded {
 }
 
 impl Pending {
-    fn parse(self) -> Result<Loaded, Diagnostic> {
+    fn parse(self, overlay: &Overlay) -> Result<Loaded, Diagnostic> {
         Ok(match self {
             Pending::Endpoint { id, file, rel } => {
-                let spec = parse_file(&file)?;
+                let spec = parse_file(&file, overlay.get(&rel))?;
                 Loaded::Endpoint(Box::new(LoadedEndpoint {
                     id,
                     file,
@@ -255,7 +271,7 @@ impl Pending {
                 file,
                 rel,
             } => {
-                let spec = parse_file(&file)?;
+                let spec = parse_file(&file, overlay.get(&rel))?;
                 Loaded::Shared(LoadedShared {
                     service,
                     version,
@@ -268,16 +284,24 @@ impl Pending {
     }
 }
 
-fn parse_file<T: DeserializeOwned>(file: &Path) -> Result<T, Diagnostic> {
+/// Parses the spec file `file`, whose text is `text` when it is not to be read from disk.
+fn parse_file<T: DeserializeOwned>(file: &Path, text: Option<&String>) -> Result<T, Diagnostic> {
     let diagnostic = |pos, field: String, message: String| Diagnostic {
         file: file.to_path_buf(),
         pos,
         field,
         message,
     };
-    let text = std::fs::read_to_string(file)
-        .map_err(|err| diagnostic(None, String::new(), format!("cannot read: {err}")))?;
-    parse_str(&text).map_err(|(pos, field, message)| diagnostic(pos, field, message))
+    let read;
+    let text = match text {
+        Some(text) => text,
+        None => {
+            read = std::fs::read_to_string(file)
+                .map_err(|err| diagnostic(None, String::new(), format!("cannot read: {err}")))?;
+            &read
+        }
+    };
+    parse_str(text).map_err(|(pos, field, message)| diagnostic(pos, field, message))
 }
 
 /// Parses one spec document. The error carries the position, the field path and the message.

@@ -8,8 +8,8 @@ mod types;
 mod validate;
 
 pub use load::{
-    EndpointId, LoadedEndpoint, LoadedShared, QUARANTINE_FILE, SHARED_TYPES_FILE, Spec, load,
-    load_all, parse_str,
+    EndpointId, LoadedEndpoint, LoadedShared, Overlay, QUARANTINE_FILE, SHARED_TYPES_FILE, Spec,
+    load, load_all, load_all_with, parse_str,
 };
 pub use located::{Located, Pos};
 pub use type_expr::{MAX_TYPE_DEPTH, Primitive, TypeExpr, is_snake_case};
