@@ -49,6 +49,29 @@ pub struct Imported {
 /// Reads one page and builds its spec, applying the overrides kept in `spec_dir`.
 pub fn import_page(path: &Path, spec_dir: &Path) -> Result<Imported, Vec<Diagnostic>> {
     let text = read_page(path).map_err(|diagnostic| vec![diagnostic])?;
+    import_page_text(path, text, spec_dir)
+}
+
+/// [`import_page`] of a page already read: `text` is the page at `path`.
+pub fn import_page_text(
+    path: &Path,
+    text: String,
+    spec_dir: &Path,
+) -> Result<Imported, Vec<Diagnostic>> {
+    if let Some(line) = table::first_row_over(&text, table::MAX_ROWS) {
+        return Err(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: Some(feishu_codegen::spec::Pos {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: 1,
+            }),
+            field: String::new(),
+            message: format!(
+                "a table has at most {} rows, and this is one more; Feishu's largest has 2483",
+                table::MAX_ROWS
+            ),
+        }]);
+    }
     let page = Page::new(path, text);
     let mut found = Findings::default();
     let (spec, source_suffix) = match page::outline(&page) {
@@ -302,7 +325,21 @@ fn check_tree(spec_dir: &Path, files: &BTreeMap<String, String>) -> Result<(), V
         .collect();
     feishu_codegen::generate_with(spec_dir, &overlay)
         .map(drop)
-        .map_err(|diagnostics| diagnostics.0)
+        .map_err(|diagnostics| {
+            let mut diagnostics = diagnostics.0;
+            for diagnostic in &mut diagnostics {
+                // Those files are not on disk: the error is in what the page imports to.
+                let rel = diagnostic.file.strip_prefix(spec_dir).ok();
+                let rel = rel.map(|rel| rel.to_string_lossy().replace('\\', "/"));
+                if rel.is_some_and(|rel| overlay.contains_key(&rel)) {
+                    diagnostic.message = format!(
+                        "in the spec this import would write: {}",
+                        diagnostic.message
+                    );
+                }
+            }
+            diagnostics
+        })
 }
 
 /// Writes every changed file and removes the replaced pages, all or nothing: a failure

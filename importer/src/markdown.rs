@@ -245,7 +245,7 @@ pub fn import(
         .flat_map(|rows| fields::listed_with_fields(rows))
         .collect();
     let mut defined = Defined::expecting(listed);
-    let mut too_deep = Vec::new();
+    let mut too_big = Vec::new();
     let mut fields_of = |rows: Vec<FieldRow>,
                          example: Option<&Value>,
                          warn: &mut dyn FnMut(usize, &str, String),
@@ -255,7 +255,7 @@ pub fn import(
         match nesting::rebuild(rows, example, &mut w) {
             Ok(nodes) => to_fields(&nodes, &mut defined, &mut w),
             Err(error) => {
-                too_deep.push(page.diagnostic(error.line, what, error.to_string()));
+                too_big.push(page.diagnostic(error.line(), what, error.to_string()));
                 Vec::new()
             }
         }
@@ -329,7 +329,7 @@ pub fn import(
         file: returns_file(sections),
         ..response
     };
-    found.errors.append(&mut too_deep);
+    found.errors.append(&mut too_big);
 
     let errors = find("错误码")
         .map(|s| error_codes(s, layout, &mut warn))
@@ -645,7 +645,7 @@ fn response_of(
     let is_envelope = |name: &str| matches!(name, "code" | "msg");
     // Nest once over the whole table to find `data` and where its rows end.
     let mut scratch = |_: usize, _: String| {};
-    // A table nested too deep is reported when its fields are read below.
+    // A table too big is reported when its fields are read below.
     let tree: Vec<Node> = nesting::rebuild(rows.clone(), example, &mut scratch).unwrap_or_default();
     let data_row = tree.iter().find(|n| n.row.name == "data");
     let data_example = example.and_then(|e| e.get("data"));

@@ -42,20 +42,39 @@ pub struct Node {
 /// recursion bounded on a hostile page.
 pub const MAX_OBJECT_DEPTH: usize = 16;
 
-/// A row that would open an object deeper than [`MAX_OBJECT_DEPTH`].
+/// A table too big to rebuild: a row that would open an object deeper than
+/// [`MAX_OBJECT_DEPTH`], or one field more than an object may have
+/// ([`MAX_FIELDS`](feishu_codegen::spec::MAX_FIELDS)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooDeep {
-    /// The page line of that row.
-    pub line: usize,
+pub enum TooBig {
+    Deep { line: usize },
+    Wide { line: usize },
 }
 
-impl std::fmt::Display for TooDeep {
+impl TooBig {
+    /// The page line of the row.
+    pub fn line(self) -> usize {
+        match self {
+            TooBig::Deep { line } | TooBig::Wide { line } => line,
+        }
+    }
+}
+
+impl std::fmt::Display for TooBig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the fields nest more than {MAX_OBJECT_DEPTH} objects deep here; no Feishu page \
-             nests more than 8"
-        )
+        match self {
+            TooBig::Deep { .. } => write!(
+                f,
+                "the fields nest more than {MAX_OBJECT_DEPTH} objects deep here; no Feishu \
+                 page nests more than 8"
+            ),
+            TooBig::Wide { .. } => write!(
+                f,
+                "an object has at most {} fields, and this row is one more; no Feishu \
+                 object has a hundred",
+                feishu_codegen::spec::MAX_FIELDS
+            ),
+        }
     }
 }
 
@@ -78,7 +97,7 @@ pub fn rebuild(
     rows: Vec<FieldRow>,
     example: Option<&Value>,
     warn: Warn<'_>,
-) -> Result<Vec<Node>, TooDeep> {
+) -> Result<Vec<Node>, TooBig> {
     let mut arena: Vec<(FieldRow, Vec<usize>, Vec<Value>)> = Vec::new();
     let mut roots: Vec<usize> = Vec::new();
     let mut type_fields: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -145,7 +164,7 @@ pub fn rebuild(
             None => values.iter().any(Value::is_object),
         };
         if opens && stack.len() > MAX_OBJECT_DEPTH {
-            return Err(TooDeep { line: row.line });
+            return Err(TooBig::Deep { line: row.line });
         }
         let index = arena.len();
         let name = row.name.clone();
@@ -157,10 +176,16 @@ pub fn rebuild(
         arena.push((row, Vec::new(), values.clone()));
         let parent = &mut stack[level];
         parent.seen.insert(name);
-        match parent.node {
-            Some(p) => arena[p].1.push(index),
-            None => roots.push(index),
+        let siblings = match parent.node {
+            Some(p) => &mut arena[p].1,
+            None => &mut roots,
+        };
+        if siblings.len() == feishu_codegen::spec::MAX_FIELDS {
+            return Err(TooBig::Wide {
+                line: arena[index].0.line,
+            });
         }
+        siblings.push(index);
         if let Some(p) = parent.node {
             let parent_type = arena[p]
                 .0
@@ -530,6 +555,12 @@ mod tests {
         }
         assert_eq!(depth, MAX_OBJECT_DEPTH);
         let error = rebuild(chain(1_000), None, &mut |_, _| {}).unwrap_err();
-        assert_eq!(error.line, MAX_OBJECT_DEPTH + 1, "the first row too deep");
+        assert_eq!(
+            error,
+            TooBig::Deep {
+                line: MAX_OBJECT_DEPTH + 1
+            },
+            "the first row too deep"
+        );
     }
 }

@@ -34,6 +34,26 @@ impl Table {
 }
 
 /// Whether a line is a table's header separator (`---|---`, `| --- | --- |`, `-- | --`).
+/// The most rows a page's table may have: Feishu's largest has 2,483. Beyond it a
+/// hostile page would make a spec too big to load.
+pub const MAX_ROWS: usize = 10_000;
+
+/// The line (1-based) of the first table row past `max` rows in a row, if any.
+pub fn first_row_over(text: &str, max: usize) -> Option<usize> {
+    let mut run = 0;
+    for (index, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('|') {
+            run += 1;
+            if run > max {
+                return Some(index + 1);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
+}
+
 pub fn is_separator(line: &str) -> bool {
     let trimmed = line.trim();
     if !trimmed.contains('-') {

@@ -181,7 +181,74 @@ fn a_page_that_is_not_utf8_or_is_empty_says_so_with_the_position() {
     std::fs::write(&empty, " \n\n").unwrap();
     let spec = dir.path().join("spec");
     let error = feishu_import::import(&[bad], &spec, false).unwrap_err()[0].to_string();
-    assert!(error.contains("bad.md:4:4: the page is not UTF-8"), "{error}");
+    assert!(
+        error.contains("bad.md:4:4: the page is not UTF-8"),
+        "{error}"
+    );
     let error = feishu_import::import(&[empty], &spec, false).unwrap_err()[0].to_string();
     assert!(error.ends_with("empty.md: the page is empty"), "{error}");
+}
+
+#[test]
+fn tables_and_objects_too_big_for_any_feishu_page_are_errors_at_the_row() {
+    let errors = |count: usize| -> String {
+        (0..count)
+            .map(|i| format!("| 400 | {} | Failed. | 排查 |\n", 300_000 + i))
+            .collect()
+    };
+    let header = "| HTTP状态码 | 错误码 | 描述 | 排查建议 |\n| --- | --- | --- | --- |\n";
+    let page = real_page().replace(header, &format!("{header}{}", errors(10_001)));
+    let error = import_and_generate(&page).expect_err("too many rows");
+    // The header and the separator count: the 10,001st line of the table.
+    let header_line = page
+        .lines()
+        .position(|l| l.starts_with("| HTTP状态码 |"))
+        .unwrap()
+        + 1;
+    let line = header_line + 10_000;
+    assert!(
+        error.contains(&format!(
+            "hostile.md:{line}:1: a table has at most 10000 rows"
+        )),
+        "{error}"
+    );
+
+    let fields: Vec<String> = (0..1_000)
+        .map(|i| format!("| &nbsp;&nbsp;&nbsp;&nbsp;└ `f{i}` | `string` | 字段 |"))
+        .collect();
+    let page = with_row(&format!("{ROW}\n{}", fields.join("\n")));
+    let error = import_and_generate(&page).expect_err("too many fields");
+    assert!(
+        error.contains("an object has at most 1000 fields"),
+        "{error}"
+    );
+    assert!(
+        !error.contains(".yaml"),
+        "the page's line, not a spec file: {error}"
+    );
+}
+
+#[test]
+fn a_spec_of_more_than_a_thousand_parameters_is_an_error_at_the_first_one_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("svc/v1/thing/get.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let params: String = (0..1_001)
+        .map(|i| format!("  - {{ name: p{i}, type: string }}\n"))
+        .collect();
+    let spec = format!(
+        "title: Wide\ndoc_url: https://open.feishu.cn/document/wide\nmethod: GET\n\
+         path: /open-apis/svc/v1/things\ntokens: [tenant]\nquery_params:\n{params}"
+    );
+    std::fs::write(&file, spec).unwrap();
+    let error = feishu_codegen::generate(dir.path())
+        .map(|_| ())
+        .expect_err("too many")
+        .to_string();
+    // Line 7 holds the first parameter, so the 1,001st is on line 1,007.
+    assert!(
+        error.contains("get.yaml:1007"),
+        "the file and line: {error}"
+    );
+    assert!(error.contains("query_params[1000]"), "{error}");
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use feishu_codegen::{output, spec};
 use stamp::Stamp;
 
+mod fuzz;
 mod stamp;
 
 const USAGE: &str = "\
@@ -47,11 +48,16 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "import" => import(rest),
         Some((command, rest)) if command == "update" => update(rest),
         Some((command, rest)) if command == "synth" => synth(rest),
+        Some((command, rest)) if command == "fuzz" => fuzz::fuzz(rest, &root()),
+        Some((command, rest)) if command == "budgets" => fuzz::budgets(rest, &root()),
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
-            print!("{USAGE}");
+            print!("{USAGE}{}{}", fuzz::USAGE, fuzz::BUDGETS_USAGE);
             Ok(())
         }
-        _ => Err(format!("unknown or missing command\n\n{USAGE}")),
+        _ => Err(format!(
+            "unknown or missing command\n\n{USAGE}{}",
+            fuzz::USAGE
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,7 +14,7 @@ pub use load::{
 pub use located::{Located, Pos};
 pub use type_expr::{MAX_TYPE_DEPTH, Primitive, TypeExpr, is_snake_case};
 pub use types::{TypeEntry, TypeKey, TypeRegistry, TypeScope};
-pub use validate::{option_keys, validate, validate_loaded};
+pub use validate::{MAX_FIELDS, option_keys, validate, validate_loaded};
 
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
 pub fn json_schema() -> String {

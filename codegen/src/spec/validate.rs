@@ -14,6 +14,11 @@ use super::types::{self, Definition, Side, TypeRegistry, TypeScope, Use};
 use super::{Located, Pos};
 use crate::diagnostic::Diagnostics;
 
+/// The most fields an object (or a list of parameters) may have: the largest Feishu
+/// object has 73. Beyond it a hostile spec would make codegen's time and memory grow
+/// without a useful result.
+pub const MAX_FIELDS: usize = 1000;
+
 /// Validates `spec` and returns its named types.
 pub fn validate(spec: &Spec) -> Result<TypeRegistry, Diagnostics> {
     validate_loaded(spec, true)
@@ -316,6 +321,19 @@ impl Validator {
         at: &str,
     ) -> Vec<(String, usize)> {
         let file = origin.file;
+        if let Some(first_over) = fields.get(MAX_FIELDS) {
+            self.diagnostics.push(
+                file,
+                Some(first_over.name.pos),
+                format!("{at}[{MAX_FIELDS}]"),
+                format!(
+                    "an object has at most {MAX_FIELDS} fields, and this one has {}; no \
+                     Feishu object has a hundred",
+                    fields.len()
+                ),
+            );
+            return Vec::new();
+        }
         let mut names = BTreeSet::new();
         let mut uses = Vec::new();
         for (i, field) in fields.iter().enumerate() {

@@ -1,0 +1,44 @@
+//! A bounded fuzz run, the same every time: mutated real pages and specs through the
+//! importer and codegen, none of which may panic or hang. `cargo xtask fuzz` runs longer
+//! and with new seeds.
+
+use std::path::Path;
+use std::time::Duration;
+
+use feishu_fuzz::{Corpus, Settings};
+
+#[test]
+fn two_thousand_mutated_pages_and_specs_end_in_a_result_or_a_diagnostic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shared = root.join("../shared");
+    if !shared.is_dir() {
+        eprintln!("notice: ../shared is absent; the fuzz corpus is spec/ alone");
+    }
+    let corpus = Corpus::load(&root.join("spec"), Some(&shared)).unwrap();
+    assert!(!corpus.pages.is_empty() && !corpus.specs.is_empty());
+    let settings = Settings {
+        cases: 2_000,
+        time: Duration::MAX,
+        seed: 20_261_204,
+        // Far beyond any case's time (the slowest take tenths of a second): a hang, not a
+        // slow machine, ends the run.
+        hang_after: Duration::from_secs(120),
+        out_dir: None,
+    };
+    let report = feishu_fuzz::run(&corpus, &settings);
+    assert_eq!(report.cases, 2_000);
+    let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(messages.is_empty(), "panics: {messages:#?}");
+    for (target, counts) in &report.counts {
+        // The mutants reach past the readers' first checks, and some are refused.
+        assert!(
+            counts.accepted > 0,
+            "no {target} case was accepted: {counts:?}"
+        );
+        assert!(
+            counts.refused > 0,
+            "no {target} case was refused: {counts:?}"
+        );
+    }
+    assert_eq!(report.counts.len(), 2, "both targets ran");
+}
