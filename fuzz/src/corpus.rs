@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct Page {
     pub origin: PathBuf,
+    /// The layouts its collection holds, for the report: `spec/` (the pages kept beside
+    /// the specs), `seeds+corpus` (the seeds' markdown and API-explorer layouts) or
+    /// `feishu-docs` (the mirror layout).
+    pub collection: &'static str,
     pub text: String,
 }
 
@@ -27,6 +31,14 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// The page a case's seed number stands for: the collections take turns, so the
+    /// 45 pages of the seeds' layouts are mutated as often as the 1,800 of the mirror.
+    pub fn page(&self, seed: usize) -> &Page {
+        let collections = collections(&self.pages);
+        let (start, end) = collections[seed % collections.len()];
+        &self.pages[start + (seed / collections.len()) % (end - start)]
+    }
+
     /// The pages and specs kept in `spec_dir` (every layout the project imported), and the
     /// pages of `shared` when it is there: `seeds/`, `corpus/` and `feishu-docs/`.
     pub fn load(spec_dir: &Path, shared: Option<&Path>) -> io::Result<Corpus> {
@@ -34,17 +46,22 @@ impl Corpus {
         for path in files_under(spec_dir)? {
             let name = path.to_string_lossy();
             if name.ends_with(".source.md") || name.ends_with(".source.txt") {
-                corpus.pages.push(read_page(path)?);
+                corpus.pages.push(read_page(path, "spec/")?);
             } else if is_endpoint_spec(spec_dir, &path) {
                 corpus.specs.push(read_spec(spec_dir, &path)?);
             }
         }
         if let Some(shared) = shared {
             for dir in ["seeds", "corpus", "feishu-docs"] {
+                let collection = if dir == "feishu-docs" {
+                    dir
+                } else {
+                    "seeds+corpus"
+                };
                 for path in files_under(&shared.join(dir))? {
                     let extension = path.extension().and_then(|e| e.to_str());
                     if matches!(extension, Some("md" | "txt")) {
-                        corpus.pages.push(read_page(path)?);
+                        corpus.pages.push(read_page(path, collection)?);
                     }
                 }
             }
@@ -53,10 +70,27 @@ impl Corpus {
     }
 }
 
-fn read_page(origin: PathBuf) -> io::Result<Page> {
+/// The runs of pages of one collection, as (start, end) indexes; the pages are read one
+/// collection after another.
+fn collections(pages: &[Page]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (index, page) in pages.iter().enumerate() {
+        match runs.last_mut() {
+            Some((start, end)) if pages[*start].collection == page.collection => *end = index + 1,
+            _ => runs.push((index, index + 1)),
+        }
+    }
+    runs
+}
+
+fn read_page(origin: PathBuf, collection: &'static str) -> io::Result<Page> {
     let bytes = std::fs::read(&origin)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok(Page { origin, text })
+    Ok(Page {
+        origin,
+        collection,
+        text,
+    })
 }
 
 /// `<service>/<version>/<resource>/<method>.yaml`: not shared types, overrides or the

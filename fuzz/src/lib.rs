@@ -84,7 +84,8 @@ pub struct Finding {
 pub struct Report {
     pub cases: u64,
     pub elapsed: Duration,
-    pub counts: BTreeMap<&'static str, Counts>,
+    /// By target, and for pages by the collection of their seed.
+    pub counts: BTreeMap<String, Counts>,
     pub findings: Vec<Finding>,
     /// The slowest case: its time and its input's size in bytes.
     pub slowest: (Duration, usize),
@@ -129,7 +130,11 @@ pub fn run(corpus: &Corpus, settings: &Settings) -> Report {
         if took > report.slowest.0 {
             report.slowest = (took, input.len());
         }
-        let counts = report.counts.entry(target.name()).or_default();
+        let group = match target {
+            Target::Page => format!("page ({})", corpus.page(case.seed).collection),
+            Target::Spec => target.name().to_owned(),
+        };
+        let counts = report.counts.entry(group).or_default();
         match outcome {
             Ok(Outcome::Accepted) => counts.accepted += 1,
             Ok(Outcome::Refused) => counts.refused += 1,
@@ -171,7 +176,7 @@ fn mutant(corpus: &Corpus, target: Target, case: &Case) -> String {
     match target {
         Target::Page => {
             let others = |i: usize| corpus.pages[i % corpus.pages.len()].text.clone();
-            mutate::apply(&corpus.pages[case.seed].text, case, &others)
+            mutate::apply(&corpus.page(case.seed).text, case, &others)
         }
         Target::Spec => {
             let others = |i: usize| corpus.specs[i % corpus.specs.len()].text.clone();
