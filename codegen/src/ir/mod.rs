@@ -6,7 +6,9 @@ mod paging;
 
 use std::collections::BTreeMap;
 
-pub use lower::lower;
+// Only for a spec that passed validation (its panics are the validator's promises):
+// outside the crate, `lower_generated` and `generate` validate first.
+pub(crate) use lower::lower;
 
 use crate::naming::RustName;
 use crate::spec::model::{ApiHost, Envelope, ErrorCode, HttpMethod, Rules, TokenKind};
