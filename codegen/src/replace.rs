@@ -102,13 +102,26 @@ fn restore(written: &[Write<'_>], removed: &[Removal<'_>]) {
 mod tests {
     use super::*;
 
-    fn tree() -> tempfile::TempDir {
+    /// A directory holding `a` and `gone`, and the paths of `names` in it.
+    fn tree(names: [&str; 4]) -> (tempfile::TempDir, [PathBuf; 4]) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), "old a").unwrap();
         std::fs::write(dir.path().join("gone"), "old gone").unwrap();
-        dir
+        let paths = names.map(|name| dir.path().join(name));
+        (dir, paths)
     }
 
+    fn write<'a>(path: &'a Path, content: &'a str, old: Option<&'a str>) -> Write<'a> {
+        let (content, old) = (content.as_bytes(), old.map(str::as_bytes));
+        Write { path, content, old }
+    }
+
+    fn removal<'a>(path: &'a Path, old: &'a str) -> Removal<'a> {
+        let old = old.as_bytes();
+        Removal { path, old }
+    }
+
+    /// The files of `dir` and their contents, by name.
     fn files(dir: &Path) -> Vec<(String, String)> {
         let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
             .unwrap()
@@ -123,109 +136,43 @@ mod tests {
         files
     }
 
+    fn named(files: &[(&str, &str)]) -> Vec<(String, String)> {
+        let owned = |(name, content): &(&str, &str)| (name.to_string(), content.to_string());
+        files.iter().map(owned).collect()
+    }
+
     #[test]
     fn every_file_is_replaced_and_removed() {
-        let dir = tree();
-        let (a, b, gone) = (
-            dir.path().join("a"),
-            dir.path().join("b"),
-            dir.path().join("gone"),
-        );
-        let writes = [
-            Write {
-                path: &a,
-                content: b"new a",
-                old: Some(b"old a"),
-            },
-            Write {
-                path: &b,
-                content: b"new b",
-                old: None,
-            },
-        ];
-        replace_all(
-            &writes,
-            &[Removal {
-                path: &gone,
-                old: b"old gone",
-            }],
-            "tmp",
-        )
-        .unwrap();
-        let expected = [("a", "new a"), ("b", "new b")].map(|(n, c)| (n.to_owned(), c.to_owned()));
-        assert_eq!(files(dir.path()), expected);
+        let (dir, [a, b, gone, _]) = tree(["a", "b", "gone", "unused"]);
+        let writes = [write(&a, "new a", Some("old a")), write(&b, "new b", None)];
+        replace_all(&writes, &[removal(&gone, "old gone")], "tmp").unwrap();
+        assert_eq!(files(dir.path()), named(&[("a", "new a"), ("b", "new b")]));
     }
 
     #[test]
     fn a_failed_rename_puts_the_tree_back_and_leaves_no_staging_file() {
-        let dir = tree();
-        let (a, b, c, gone) = (
-            dir.path().join("a"),
-            dir.path().join("b"),
-            dir.path().join("c"),
-            dir.path().join("gone"),
-        );
+        let (dir, [a, b, c, gone]) = tree(["a", "b", "c", "gone"]);
         // A directory with something in it cannot be replaced by a file.
         std::fs::create_dir_all(c.join("inside")).unwrap();
         let writes = [
-            Write {
-                path: &a,
-                content: b"new a",
-                old: Some(b"old a"),
-            },
-            Write {
-                path: &b,
-                content: b"new b",
-                old: None,
-            },
-            Write {
-                path: &c,
-                content: b"new c",
-                old: None,
-            },
+            write(&a, "new a", Some("old a")),
+            write(&b, "new b", None),
+            write(&c, "new c", None),
         ];
-        let (failed, _) = replace_all(
-            &writes,
-            &[Removal {
-                path: &gone,
-                old: b"old gone",
-            }],
-            "tmp",
-        )
-        .unwrap_err();
+        let (failed, _) = replace_all(&writes, &[removal(&gone, "old gone")], "tmp").unwrap_err();
         assert_eq!(failed, c);
-        let expected =
-            [("a", "old a"), ("gone", "old gone")].map(|(n, c)| (n.to_owned(), c.to_owned()));
-        assert_eq!(files(dir.path()), expected);
+        let before = named(&[("a", "old a"), ("gone", "old gone")]);
+        assert_eq!(files(dir.path()), before);
     }
 
     #[test]
     fn a_failed_removal_puts_the_tree_back() {
-        let dir = tree();
-        let (a, gone, missing) = (
-            dir.path().join("a"),
-            dir.path().join("gone"),
-            dir.path().join("missing"),
-        );
-        let writes = [Write {
-            path: &a,
-            content: b"new a",
-            old: Some(b"old a"),
-        }];
-        let removals = [
-            Removal {
-                path: &gone,
-                old: b"old gone",
-            },
-            Removal {
-                path: &missing,
-                old: b"",
-            },
-        ];
+        let (dir, [a, gone, missing, _]) = tree(["a", "gone", "missing", "unused"]);
+        let writes = [write(&a, "new a", Some("old a"))];
+        let removals = [removal(&gone, "old gone"), removal(&missing, "")];
         let (failed, _) = replace_all(&writes, &removals, "tmp").unwrap_err();
         assert_eq!(failed, missing);
-        let expected =
-            [("a", "old a"), ("gone", "old gone")].map(|(n, c)| (n.to_owned(), c.to_owned()));
-        assert_eq!(files(dir.path()), expected);
+        let before = named(&[("a", "old a"), ("gone", "old gone")]);
+        assert_eq!(files(dir.path()), before);
     }
 }

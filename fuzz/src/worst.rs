@@ -79,8 +79,11 @@ pub fn cases() -> Vec<WorstCase> {
             p.replacen("\"data\": {", &format!("\"data\": {{{keys}"), 1)
         }),
         page("a megabyte paragraph", |p| {
+            // The description: right below the title.
+            let title = p.find("\n# ").unwrap_or(0) + 1;
+            let end = title + p[title..].find('\n').unwrap_or(0);
             let long = "消息内容很长。".repeat(MB / 21);
-            p.replacen("\n# ", &format!("\n{long}\n\n# "), 1)
+            format!("{}\n\n{long}{}", &p[..end], &p[end..])
         }),
         spec("28,000 query parameters", |_| query_params(28_000)),
         spec("1,000 query parameters, the most allowed", |_| {

@@ -432,3 +432,54 @@ async fn an_unreachable_token_endpoint_keeps_its_cause() {
     let chain = causes.join(": ").to_lowercase();
     assert!(chain.contains("connect"), "{chain}");
 }
+
+/// A server that reads a request, then sends an answer's head one byte every 100 ms,
+/// forever (a slow-headers server): to the token endpoint too when `token_too`.
+async fn dripping_server(token_too: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).await.unwrap_or(0) == 1
+                {
+                    head.push(byte[0]);
+                }
+                if !token_too && String::from_utf8_lossy(&head).contains(TENANT_TOKEN_PATH) {
+                    let _ = socket.write_all(&token_answer("7200")).await;
+                    return;
+                }
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nx-slow: ").await;
+                while socket.write_all(b"a").await.is_ok() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn slow_headers_fail_at_the_timeout_instead_of_hanging() {
+    for token_too in [false, true] {
+        let url = dripping_server(token_too).await;
+        let client = builder(url)
+            .timeout(Some(Duration::from_secs(1)))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = patch(&client).retry(RetryPolicy::none()).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call ended ({token_too}): {:?}",
+            started.elapsed()
+        );
+        if token_too {
+            assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+        } else {
+            assert!(err.is_timeout(), "{err:?}");
+        }
+    }
+}
