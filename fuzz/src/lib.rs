@@ -95,6 +95,9 @@ pub struct Report {
 /// Runs cases against both targets, in turn, until the count or the time is reached.
 pub fn run(corpus: &Corpus, settings: &Settings) -> Report {
     let mut report = Report::default();
+    if corpus.pages.is_empty() && corpus.specs.is_empty() {
+        return report;
+    }
     let started = Instant::now();
     let mut rng_seed = [0u8; 32];
     rng_seed[..8].copy_from_slice(&settings.seed.to_le_bytes());
