@@ -178,11 +178,11 @@ pub enum Outcome {
 fn mutant(corpus: &Corpus, target: Target, case: &Case) -> String {
     match target {
         Target::Page => {
-            let others = |i: usize| corpus.pages[i % corpus.pages.len()].text.clone();
+            let others = |i: usize| corpus.pages[i % corpus.pages.len()].text.as_str();
             mutate::apply(&corpus.page(case.seed).text, case, &others)
         }
         Target::Spec => {
-            let others = |i: usize| corpus.specs[i % corpus.specs.len()].text.clone();
+            let others = |i: usize| corpus.specs[i % corpus.specs.len()].text.as_str();
             mutate::apply(&corpus.specs[case.seed].text, case, &others)
         }
     }

@@ -141,7 +141,7 @@ pub fn cases(seeds: usize) -> impl Strategy<Value = Case> {
 }
 
 /// The mutant of `seed` (`others` for splices), at most [`MAX_INPUT`] long.
-pub fn apply(seed: &str, case: &Case, others: &dyn Fn(usize) -> String) -> String {
+pub fn apply<'a>(seed: &str, case: &Case, others: &dyn Fn(usize) -> &'a str) -> String {
     let mut text = seed.to_owned();
     for mutation in &case.mutations {
         mutate(&mut text, mutation, others);
@@ -152,7 +152,7 @@ pub fn apply(seed: &str, case: &Case, others: &dyn Fn(usize) -> String) -> Strin
     text
 }
 
-fn mutate(text: &mut String, mutation: &Mutation, others: &dyn Fn(usize) -> String) {
+fn mutate<'a>(text: &mut String, mutation: &Mutation, others: &dyn Fn(usize) -> &'a str) {
     match *mutation {
         Mutation::Delete { at, len } => {
             let (start, end) = span(text, at, len);
@@ -175,7 +175,7 @@ fn mutate(text: &mut String, mutation: &Mutation, others: &dyn Fn(usize) -> Stri
             len,
         } => {
             let other = others(from);
-            let (start, end) = span(&other, from_at, len);
+            let (start, end) = span(other, from_at, len);
             let at = place(text, at);
             text.insert_str(at, &other[start..end]);
         }
@@ -220,7 +220,8 @@ mod tests {
     #[test]
     fn mutations_keep_to_char_boundaries_and_the_size_limit() {
         let seed = "中文 | `a` |\n| 表 | b |\n".repeat(50);
-        let others = |_: usize| "另一页 ∟ x\n".repeat(10);
+        let other = "另一页 ∟ x\n".repeat(10);
+        let others = |_: usize| other.as_str();
         let cases = [
             Mutation::Delete { at: 7, len: 3 },
             Mutation::Repeat {

@@ -58,21 +58,14 @@ pub fn import_page_text(
     text: String,
     spec_dir: &Path,
 ) -> Result<Imported, Vec<Diagnostic>> {
-    if let Some(line) = table::first_row_over(&text, table::MAX_ROWS) {
-        return Err(vec![Diagnostic {
-            file: path.to_path_buf(),
-            pos: Some(feishu_codegen::spec::Pos {
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-                column: 1,
-            }),
-            field: String::new(),
-            message: format!(
-                "a table has at most {} rows, and this is one more; Feishu's largest has 2483",
-                table::MAX_ROWS
-            ),
-        }]);
-    }
     let page = Page::new(path, text);
+    if let Some(line) = table::first_row_over(&page.text, table::MAX_ROWS) {
+        let message = format!(
+            "a table has at most {} rows, and this is one more; Feishu's largest has 2483",
+            table::MAX_ROWS
+        );
+        return Err(vec![page.diagnostic(line, "", message)]);
+    }
     let mut found = Findings::default();
     let (spec, source_suffix) = match page::outline(&page) {
         Ok(Some((front, sections))) => (

@@ -33,7 +33,6 @@ impl Table {
     }
 }
 
-/// Whether a line is a table's header separator (`---|---`, `| --- | --- |`, `-- | --`).
 /// The most rows a page's table may have: Feishu's largest has 2,483. Beyond it a
 /// hostile page would make a spec too big to load.
 pub const MAX_ROWS: usize = 10_000;
@@ -54,6 +53,7 @@ pub fn first_row_over(text: &str, max: usize) -> Option<usize> {
     None
 }
 
+/// Whether a line is a table's header separator (`---|---`, `| --- | --- |`, `-- | --`).
 pub fn is_separator(line: &str) -> bool {
     let trimmed = line.trim();
     if !trimmed.contains('-') {

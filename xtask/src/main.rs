@@ -51,13 +51,10 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "fuzz" => fuzz::fuzz(rest, &root()),
         Some((command, rest)) if command == "budgets" => fuzz::budgets(rest, &root()),
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
-            print!("{USAGE}{}{}", fuzz::USAGE, fuzz::BUDGETS_USAGE);
+            print!("{}", usage());
             Ok(())
         }
-        _ => Err(format!(
-            "unknown or missing command\n\n{USAGE}{}",
-            fuzz::USAGE
-        )),
+        _ => Err(format!("unknown or missing command\n\n{}", usage())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +63,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every command's usage.
+fn usage() -> String {
+    format!("{USAGE}{}{}", fuzz::USAGE, fuzz::BUDGETS_USAGE)
 }
 
 /// The workspace root: the defaults are relative to it, wherever cargo was run from.
