@@ -54,13 +54,29 @@ pub fn sanitize(text: &str) -> String {
         if in_fence {
             out.push_str(raw_line);
         } else {
-            sanitize_line(line, &mut out);
+            sanitize_line(&without_code_indent(line), &mut out);
         }
     }
     if in_fence {
         out.push_str("\n```");
     }
     out
+}
+
+/// A list item whose text starts five or more spaces after its marker (`-\ttext`, a tab
+/// being four) holds an indented code block in markdown; the page meant prose, so the
+/// text is moved up to one space after the marker.
+fn without_code_indent(line: &str) -> std::borrow::Cow<'_, str> {
+    let Some(column) = list_item_text_column(line) else {
+        return line.into();
+    };
+    let marker_end = line[..column].trim_end().len();
+    let text = line[marker_end..].trim_start();
+    if line.len() - text.len() - marker_end > 4 {
+        format!("{} {text}", &line[..marker_end]).into()
+    } else {
+        line.into()
+    }
 }
 
 /// Where the text of a list item starts, if `line` starts one (`- a`, `* a`, `1. a`, `2) a`).
@@ -377,6 +393,13 @@ mod tests {
         assert_eq!(sanitize("12. a\n  b\n- c\nd"), "12. a\n    b\n- c\n  d");
         assert_eq!(sanitize("-1 is\nnot a list"), "-1 is\nnot a list");
         assert_eq!(sanitize("- a\n```\nx\n```"), "- a\n```text\nx\n```");
+    }
+
+    #[test]
+    fn a_list_item_indented_like_code_stays_prose() {
+        assert_eq!(sanitize("- \t任一任务，推送"), "- 任一任务，推送");
+        assert_eq!(sanitize("1.      a\nb"), "1. a\n   b");
+        assert_eq!(sanitize("-    four spaces"), "-    four spaces");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub use feishu_docx as docx;
 pub use feishu_drive as drive;
 #[cfg(feature = "ehr")]
 pub use feishu_ehr as ehr;
+#[cfg(feature = "elearning")]
+pub use feishu_elearning as elearning;
 #[cfg(feature = "ephemeral")]
 pub use feishu_ephemeral as ephemeral;
 #[cfg(feature = "event")]
@@ -457,10 +459,7 @@ impl crate::Client {
         workplace::WorkplaceApi::new(self)
     }
 }
-/// Calls `$callback!` with the request type of every generated endpoint of the
-/// enabled services, each followed by a comma, for tests that cover all endpoints
-/// without naming them. The services are visited one macro call after another, two
-/// deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
+/// Calls `$callback!` with the request type of every generated endpoint of the enabled services, each followed by a comma, for tests that cover them all without naming them. The services are visited one macro call after another, two deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __for_each_endpoint {
@@ -898,7 +897,7 @@ macro_rules! __feishu_endpoints_drive {
 #[macro_export]
 macro_rules! __feishu_endpoints_ehr {
     ($callback:ident; $($done:tt)*) => {
-        $crate::ehr::__for_each_endpoint!([$crate::__feishu_endpoints_ephemeral!]
+        $crate::ehr::__for_each_endpoint!([$crate::__feishu_endpoints_elearning!]
         $callback; $($done)*)
     };
 }
@@ -906,6 +905,23 @@ macro_rules! __feishu_endpoints_ehr {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_endpoints_ehr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_endpoints_elearning!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "elearning")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_elearning {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::elearning::__for_each_endpoint!([$crate::__feishu_endpoints_ephemeral!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "elearning"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_elearning {
     ($callback:ident; $($done:tt)*) => {
         $crate::__feishu_endpoints_ephemeral!($callback; $($done)*)
     };
@@ -1551,6 +1567,1118 @@ macro_rules! __feishu_endpoints_workplace {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_endpoints_workplace {
+    ($callback:ident; $($done:tt)*) => {
+        $callback ! ($($done)*)
+    };
+}
+/// Calls `$callback!` with the payload type of every generated event of the enabled services, each followed by a comma, for tests that cover them all without naming them. The services are visited one macro call after another, two deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ($callback:ident) => {
+        $crate::__feishu_events_acs!($callback;)
+    };
+}
+#[cfg(feature = "acs")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_acs {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::acs::__for_each_event!([$crate::__feishu_events_admin!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "acs"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_acs {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_admin!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "admin")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_admin {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::admin::__for_each_event!([$crate::__feishu_events_aily!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "admin"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_admin {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_aily!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "aily")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_aily {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::aily::__for_each_event!([$crate::__feishu_events_apaas!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "aily"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_aily {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_apaas!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "apaas")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_apaas {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::apaas::__for_each_event!([$crate::__feishu_events_application!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "apaas"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_apaas {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_application!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "application")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_application {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::application::__for_each_event!([$crate::__feishu_events_approval!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "application"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_application {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_approval!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "approval")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_approval {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::approval::__for_each_event!([$crate::__feishu_events_attendance!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "approval"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_approval {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_attendance!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "attendance")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_attendance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::attendance::__for_each_event!([$crate::__feishu_events_auth!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "attendance"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_attendance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_auth!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "auth")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_auth {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::auth::__for_each_event!([$crate::__feishu_events_authen!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "auth"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_auth {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_authen!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "authen")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_authen {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::authen::__for_each_event!([$crate::__feishu_events_baike!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "authen"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_authen {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_baike!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "baike")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_baike {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::baike::__for_each_event!([$crate::__feishu_events_base!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "baike"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_baike {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_base!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "base")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_base {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::base::__for_each_event!([$crate::__feishu_events_bitable!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "base"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_base {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_bitable!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "bitable")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_bitable {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::bitable::__for_each_event!([$crate::__feishu_events_board!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "bitable"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_bitable {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_board!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "board")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_board {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::board::__for_each_event!([$crate::__feishu_events_bot!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "board"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_board {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_bot!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "bot")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_bot {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::bot::__for_each_event!([$crate::__feishu_events_calendar!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "bot"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_bot {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_calendar!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "calendar")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_calendar {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::calendar::__for_each_event!([$crate::__feishu_events_cardkit!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "calendar"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_calendar {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_cardkit!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "cardkit")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_cardkit {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::cardkit::__for_each_event!([$crate::__feishu_events_compensation!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "cardkit"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_cardkit {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_compensation!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "compensation")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_compensation {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::compensation::__for_each_event!([$crate::__feishu_events_contact!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "compensation"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_compensation {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_contact!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "contact")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_contact {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::contact::__for_each_event!([$crate::__feishu_events_corehr!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "contact"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_contact {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_corehr!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "corehr")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_corehr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::corehr::__for_each_event!([$crate::__feishu_events_directory!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "corehr"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_corehr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_directory!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "directory")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_directory {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::directory::__for_each_event!([$crate::__feishu_events_doc!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "directory"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_directory {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_doc!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "doc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_doc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::doc::__for_each_event!([$crate::__feishu_events_docs!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "doc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_doc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_docs!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "docs")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_docs {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::docs::__for_each_event!([$crate::__feishu_events_document_ai!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "docs"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_docs {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_document_ai!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "document_ai")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_document_ai {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::document_ai::__for_each_event!([$crate::__feishu_events_docx!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "document_ai"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_document_ai {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_docx!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "docx")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_docx {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::docx::__for_each_event!([$crate::__feishu_events_drive!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "docx"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_docx {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_drive!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "drive")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_drive {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::drive::__for_each_event!([$crate::__feishu_events_ehr!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "drive"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_drive {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_ehr!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "ehr")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_ehr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::ehr::__for_each_event!([$crate::__feishu_events_elearning!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "ehr"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_ehr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_elearning!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "elearning")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_elearning {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::elearning::__for_each_event!([$crate::__feishu_events_ephemeral!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "elearning"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_elearning {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_ephemeral!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "ephemeral")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_ephemeral {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::ephemeral::__for_each_event!([$crate::__feishu_events_event!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "ephemeral"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_ephemeral {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_event!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "event")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_event {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::event::__for_each_event!([$crate::__feishu_events_face_verify!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "event"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_event {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_face_verify!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "face_verify")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_face_verify {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::face_verify::__for_each_event!([$crate::__feishu_events_helpdesk!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "face_verify"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_face_verify {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_helpdesk!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "helpdesk")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_helpdesk {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::helpdesk::__for_each_event!([$crate::__feishu_events_hire!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "helpdesk"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_helpdesk {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_hire!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "hire")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_hire {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::hire::__for_each_event!([$crate::__feishu_events_human_authentication!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "hire"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_hire {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_human_authentication!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "human_authentication")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_human_authentication {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::human_authentication::__for_each_event!([$crate::__feishu_events_im!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "human_authentication"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_human_authentication {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_im!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "im")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_im {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::im::__for_each_event!([$crate::__feishu_events_interactive!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "im"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_im {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_interactive!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "interactive")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_interactive {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::interactive::__for_each_event!([$crate::__feishu_events_jssdk!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "interactive"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_interactive {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_jssdk!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "jssdk")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_jssdk {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::jssdk::__for_each_event!([$crate::__feishu_events_lingo!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "jssdk"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_jssdk {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_lingo!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "lingo")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_lingo {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::lingo::__for_each_event!([$crate::__feishu_events_mail!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "lingo"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_lingo {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_mail!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "mail")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mail {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::mail::__for_each_event!([$crate::__feishu_events_mdm!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "mail"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mail {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_mdm!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "mdm")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mdm {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::mdm::__for_each_event!([$crate::__feishu_events_meeting_room!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "mdm"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mdm {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_meeting_room!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "meeting_room")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_meeting_room {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::meeting_room::__for_each_event!([$crate::__feishu_events_message!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "meeting_room"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_meeting_room {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_message!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "message")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_message {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::message::__for_each_event!([$crate::__feishu_events_mina!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "message"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_message {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_mina!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "mina")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mina {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::mina::__for_each_event!([$crate::__feishu_events_minutes!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "mina"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_mina {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_minutes!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "minutes")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_minutes {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::minutes::__for_each_event!([$crate::__feishu_events_moments!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "minutes"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_minutes {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_moments!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "moments")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_moments {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::moments::__for_each_event!([$crate::__feishu_events_okr!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "moments"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_moments {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_okr!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "okr")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_okr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::okr::__for_each_event!([$crate::__feishu_events_optical_char_recognition!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "okr"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_okr {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_optical_char_recognition!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "optical_char_recognition")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_optical_char_recognition {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::optical_char_recognition::__for_each_event!([$crate::__feishu_events_passport!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "optical_char_recognition"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_optical_char_recognition {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_passport!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "passport")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_passport {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::passport::__for_each_event!([$crate::__feishu_events_payroll!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "passport"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_passport {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_payroll!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "payroll")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_payroll {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::payroll::__for_each_event!([$crate::__feishu_events_performance!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "payroll"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_payroll {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_performance!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "performance")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_performance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::performance::__for_each_event!([$crate::__feishu_events_personal_settings!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "performance"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_performance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_personal_settings!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "personal_settings")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_personal_settings {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::personal_settings::__for_each_event!([$crate::__feishu_events_report!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "personal_settings"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_personal_settings {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_report!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "report")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_report {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::report::__for_each_event!([$crate::__feishu_events_search!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "report"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_report {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_search!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "search")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_search {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::search::__for_each_event!([$crate::__feishu_events_security_and_compliance!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "search"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_search {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_security_and_compliance!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "security_and_compliance")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_security_and_compliance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::security_and_compliance::__for_each_event!([$crate::__feishu_events_sheets!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "security_and_compliance"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_security_and_compliance {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_sheets!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "sheets")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_sheets {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::sheets::__for_each_event!([$crate::__feishu_events_spark!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "sheets"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_sheets {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_spark!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "spark")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_spark {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::spark::__for_each_event!([$crate::__feishu_events_speech_to_text!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "spark"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_spark {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_speech_to_text!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "speech_to_text")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_speech_to_text {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::speech_to_text::__for_each_event!([$crate::__feishu_events_suite!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "speech_to_text"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_speech_to_text {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_suite!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "suite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_suite {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::suite::__for_each_event!([$crate::__feishu_events_task!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "suite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_suite {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_task!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "task")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_task {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::task::__for_each_event!([$crate::__feishu_events_tenant!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "task"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_task {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_tenant!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "tenant")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_tenant {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::tenant::__for_each_event!([$crate::__feishu_events_translation!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "tenant"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_tenant {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_translation!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "translation")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_translation {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::translation::__for_each_event!([$crate::__feishu_events_trust_party!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "translation"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_translation {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_trust_party!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "trust_party")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_trust_party {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::trust_party::__for_each_event!([$crate::__feishu_events_user!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "trust_party"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_trust_party {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_user!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "user")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_user {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::user::__for_each_event!([$crate::__feishu_events_vc!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "user"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_user {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_vc!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "vc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_vc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::vc::__for_each_event!([$crate::__feishu_events_wiki!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "vc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_vc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_wiki!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "wiki")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_wiki {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::wiki::__for_each_event!([$crate::__feishu_events_workplace!] $callback;
+        $($done)*)
+    };
+}
+#[cfg(not(feature = "wiki"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_wiki {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_workplace!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "workplace")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_workplace {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::workplace::__for_each_event!([$callback !] $($done)*)
+    };
+}
+#[cfg(not(feature = "workplace"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_workplace {
     ($callback:ident; $($done:tt)*) => {
         $callback ! ($($done)*)
     };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use feishu_codegen::diagnostic::Diagnostic;
 use feishu_codegen::spec::model::HttpMethod;
 
-use crate::Imported;
+use crate::{Document, Imported};
 
 /// A page left out because another page documents its endpoint better, or documents the
 /// endpoint that replaced it.
@@ -19,9 +19,20 @@ pub struct Superseded {
     pub by: PathBuf,
 }
 
-/// The endpoint a page documents: its method and path.
-fn endpoint_of(imported: &Imported) -> (HttpMethod, String) {
-    (*imported.spec.method, imported.spec.path.value.clone())
+/// What a page documents, to find the pages that document the same thing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Subject {
+    /// An endpoint: its method and path.
+    Endpoint(HttpMethod, String),
+    /// An event: its type.
+    Event(String),
+}
+
+fn subject_of(imported: &Imported) -> Subject {
+    match &imported.spec {
+        Document::Endpoint(spec) => Subject::Endpoint(*spec.method, spec.path.value.clone()),
+        Document::Event(spec) => Subject::Event(spec.event_type.value.clone()),
+    }
 }
 
 /// How current a page is, for picking one page per endpoint: a page outside
@@ -30,7 +41,7 @@ fn endpoint_of(imported: &Imported) -> (HttpMethod, String) {
 /// the order pages were given.
 fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathBuf>) {
     let historic = is_historic(imported);
-    let updated = imported.spec.updated.clone().unwrap_or_default();
+    let updated = imported.spec.updated().unwrap_or_default().to_owned();
     let markdown = imported.source_suffix == crate::SOURCE_MARKDOWN;
     (
         !historic,
@@ -40,12 +51,13 @@ fn currency(imported: &Imported) -> (bool, String, bool, std::cmp::Reverse<PathB
     )
 }
 
-/// Keeps the most current page of each endpoint; the others are returned as superseded.
+/// Keeps the most current page of each endpoint (and of each event); the others are
+/// returned as superseded.
 pub fn one_page_per_endpoint(pages: Vec<Imported>) -> (Vec<Imported>, Vec<Superseded>) {
-    let mut by_endpoint: BTreeMap<(HttpMethod, String), Vec<Imported>> = BTreeMap::new();
+    let mut by_endpoint: BTreeMap<Subject, Vec<Imported>> = BTreeMap::new();
     for imported in pages {
         by_endpoint
-            .entry(endpoint_of(&imported))
+            .entry(subject_of(&imported))
             .or_default()
             .push(imported);
     }
@@ -70,7 +82,7 @@ fn is_historic(imported: &Imported) -> bool {
         .page
         .components()
         .any(|c| c.as_os_str() == "historic-version")
-        || imported.spec.doc_url.contains("/historic-version/")
+        || imported.spec.doc_url().contains("/historic-version/")
 }
 
 /// Two endpoints whose specs would share a file: the more current page keeps the place.
@@ -157,32 +169,52 @@ pub fn pages_at_fault(
 /// Every endpoint page under `dir` (a page with `| HTTP URL |` and `| HTTP Method |` rows,
 /// in any layout), sorted; guides and event pages are not endpoint pages.
 pub fn endpoint_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    pages_where(dir, is_endpoint_page)
+}
+
+/// Every event page under `dir` (a page whose `## 事件` table names an event type), sorted.
+pub fn event_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    pages_where(dir, crate::event::is_event_page)
+}
+
+/// Every page under `dir` that `cargo xtask import DIR` imports: the endpoint pages and
+/// the event pages, sorted.
+pub fn doc_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    pages_where(dir, |text| {
+        is_endpoint_page(text) || crate::event::is_event_page(text)
+    })
+}
+
+/// The markdown pages under `dir` whose text passes `wanted`, sorted.
+fn pages_where(dir: &Path, wanted: fn(&str) -> bool) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, wanted: fn(&str) -> bool, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
             if path.is_dir() {
-                walk(&path, out)?;
-            } else if path.extension().is_some_and(|e| e == "md") && is_endpoint_page(&path)? {
-                out.push(path);
+                walk(&path, wanted, out)?;
+            } else if path.extension().is_some_and(|e| e == "md") {
+                // A page that is not UTF-8 is still looked at; its import says where it
+                // goes wrong.
+                let bytes = std::fs::read(&path)?;
+                if wanted(&String::from_utf8_lossy(&bytes)) {
+                    out.push(path);
+                }
             }
         }
         Ok(())
     }
     let mut pages = Vec::new();
-    walk(dir, &mut pages)?;
+    walk(dir, wanted, &mut pages)?;
     pages.sort();
     Ok(pages)
 }
 
-fn is_endpoint_page(path: &Path) -> std::io::Result<bool> {
-    // A page that is not UTF-8 is still looked at; its import says where it goes wrong.
-    let bytes = std::fs::read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
+fn is_endpoint_page(text: &str) -> bool {
     let row = |key: &str| {
         text.lines().any(|l| {
             let l = l.trim_start().trim_start_matches('|').trim_start();
             l.starts_with(key) && l[key.len()..].trim_start().starts_with('|')
         })
     };
-    Ok(row("HTTP URL") && row("HTTP Method"))
+    row("HTTP URL") && row("HTTP Method")
 }

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod cell;
 pub mod doc_type;
+pub mod event;
 pub mod example;
 pub mod explorer;
 pub mod fields;
@@ -21,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use feishu_codegen::diagnostic::Diagnostic;
 use feishu_codegen::replace::{Removal, Write, replace_all};
-use feishu_codegen::spec::model::EndpointSpec;
+use feishu_codegen::spec::model::{EndpointSpec, EventSpec};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use markdown::Findings;
 use page::Page;
@@ -31,13 +34,53 @@ use placement::Placement;
 pub const SOURCE_MARKDOWN: &str = ".source.md";
 pub const SOURCE_EXPLORER: &str = ".source.txt";
 
+/// What a page documents: an endpoint, or an event.
+#[derive(Debug)]
+pub enum Document {
+    Endpoint(Box<EndpointSpec>),
+    Event(Box<EventSpec>),
+}
+
+impl Document {
+    /// The page's last-updated date.
+    pub fn updated(&self) -> Option<&str> {
+        match self {
+            Document::Endpoint(spec) => spec.updated.as_deref(),
+            Document::Event(spec) => spec.updated.as_deref(),
+        }
+    }
+
+    pub fn doc_url(&self) -> &str {
+        match self {
+            Document::Endpoint(spec) => &spec.doc_url,
+            Document::Event(spec) => &spec.doc_url,
+        }
+    }
+
+    /// The endpoint, when the page documents one.
+    pub fn endpoint(&self) -> Option<&EndpointSpec> {
+        match self {
+            Document::Endpoint(spec) => Some(spec),
+            Document::Event(_) => None,
+        }
+    }
+
+    /// The event, when the page documents one.
+    pub fn event(&self) -> Option<&EventSpec> {
+        match self {
+            Document::Event(spec) => Some(spec),
+            Document::Endpoint(_) => None,
+        }
+    }
+}
+
 /// One page, read: where its spec goes, the spec file's text and the page to keep.
 #[derive(Debug)]
 pub struct Imported {
     pub page: PathBuf,
     pub placement: Placement,
     /// The spec, overrides applied.
-    pub spec: EndpointSpec,
+    pub spec: Document,
     /// The spec file's text (YAML).
     pub yaml: String,
     /// The source page's file name suffix (`.source.md` or `.source.txt`).
@@ -67,12 +110,21 @@ pub fn import_page_text(
         return Err(vec![page.diagnostic(line, "", message)]);
     }
     let mut found = Findings::default();
-    let (spec, source_suffix) = match page::outline(&page) {
-        Ok(Some((front, sections))) => (
-            markdown::import(&page, front, &sections, &mut found),
+    let (document, source_suffix) = match page::outline(&page) {
+        Ok(Some((front, sections))) if event::is_event_page(&page.text) => (
+            event::import(&page, front, &sections, &mut found)
+                .map(|spec| Document::Event(Box::new(spec))),
             SOURCE_MARKDOWN,
         ),
-        Ok(None) => (explorer::import(&page, &mut found), SOURCE_EXPLORER),
+        Ok(Some((front, sections))) => (
+            markdown::import(&page, front, &sections, &mut found)
+                .map(|spec| Document::Endpoint(Box::new(spec))),
+            SOURCE_MARKDOWN,
+        ),
+        Ok(None) => (
+            explorer::import(&page, &mut found).map(|spec| Document::Endpoint(Box::new(spec))),
+            SOURCE_EXPLORER,
+        ),
         Err(diagnostic) => return Err(vec![diagnostic]),
     };
     for error in &mut found.errors {
@@ -80,17 +132,34 @@ pub fn import_page_text(
             error.file = page.path.clone();
         }
     }
-    let spec = match spec {
-        Some(spec) if found.errors.is_empty() => spec,
+    let document = match document {
+        Some(document) if found.errors.is_empty() => document,
         _ => return Err(found.errors),
     };
-    let placement = placement::place(spec.method.as_str(), &spec.path, &spec.doc_url)
-        .map_err(|message| vec![page.diagnostic(0, "HTTP URL", message)])?;
+    let placement = match &document {
+        Document::Endpoint(spec) => {
+            placement::place(spec.method.as_str(), &spec.path, &spec.doc_url)
+                .map_err(|message| vec![page.diagnostic(0, "HTTP URL", message)])?
+        }
+        Document::Event(spec) => placement::place_event(&spec.event_type)
+            .map_err(|message| vec![page.diagnostic(0, event::EVENT_TYPE_ROW, message)])?,
+    };
     let overrides_path = spec_dir.join(format!("{}{}", placement.rel_path(), overrides::SUFFIX));
-    let spec = apply_overrides(spec, &overrides_path)?;
+    let (spec, yaml) = match document {
+        Document::Endpoint(spec) => {
+            let spec = apply_overrides(*spec, &overrides_path)?;
+            let yaml = render(&spec, &placement, source_suffix);
+            (Document::Endpoint(Box::new(spec)), yaml)
+        }
+        Document::Event(spec) => {
+            let spec = apply_overrides(*spec, &overrides_path)?;
+            let yaml = render(&spec, &placement, source_suffix);
+            (Document::Event(Box::new(spec)), yaml)
+        }
+    };
     Ok(Imported {
         page: path.to_path_buf(),
-        yaml: render(&spec, &placement, source_suffix),
+        yaml,
         spec,
         placement,
         source_suffix,
@@ -134,7 +203,10 @@ fn read_page(path: &Path) -> Result<String, Diagnostic> {
     Ok(text)
 }
 
-fn apply_overrides(spec: EndpointSpec, path: &Path) -> Result<EndpointSpec, Vec<Diagnostic>> {
+fn apply_overrides<T: Serialize + DeserializeOwned>(
+    spec: T,
+    path: &Path,
+) -> Result<T, Vec<Diagnostic>> {
     let fail = |message: String| {
         vec![Diagnostic {
             file: path.to_path_buf(),
@@ -156,16 +228,21 @@ fn apply_overrides(spec: EndpointSpec, path: &Path) -> Result<EndpointSpec, Vec<
 }
 
 /// The spec file's text.
-fn render(spec: &EndpointSpec, placement: &Placement, source_suffix: &str) -> String {
+fn render<T: Serialize>(spec: &T, placement: &Placement, source_suffix: &str) -> String {
     // Long lines stay whole (folding would break links apart); multi-line text is a `|` block.
     let options = serde_saphyr::ser_options! { prefer_block_scalars: true, min_fold_chars: usize::MAX, folded_wrap_chars: usize::MAX };
     let body = serde_saphyr::to_string_with_options(spec, options)
         .unwrap_or_else(|err| unreachable!("a spec always serializes: {err}"));
+    let schema = if placement.event {
+        "event.schema.json"
+    } else {
+        "schema.json"
+    };
     format!(
-        "# yaml-language-server: $schema=../../../schema.json\n\
-         # Imported by `cargo xtask import` from {method}{source_suffix}; do not edit.\n\
-         # Corrections go in {method}{overrides}, which re-imports apply.\n{body}",
-        method = placement.method,
+        "# yaml-language-server: $schema=../../../{schema}\n\
+         # Imported by `cargo xtask import` from {stem}{source_suffix}; do not edit.\n\
+         # Corrections go in {stem}{overrides}, which re-imports apply.\n{body}",
+        stem = placement.file_stem(),
         overrides = overrides::SUFFIX,
     )
 }

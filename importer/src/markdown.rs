@@ -63,36 +63,7 @@ pub fn import(
         return None;
     };
     let updated = layout.updated(&front, page);
-
-    // Lead paragraphs and the remark sections.
-    let mut description = String::new();
-    let mut notes = Vec::new();
-    let mut in_main = false;
-    for section in sections {
-        if section.level <= 2 {
-            in_main = matches!(section.title.as_str(), "请求" | "响应");
-        }
-        if in_main || section.level == 0 {
-            continue;
-        }
-        if SKIPPED_SECTIONS.contains(&section.title.as_str()) {
-            warn(
-                section.line,
-                "",
-                format!("the section `{}` is not kept", section.title),
-            );
-            continue;
-        }
-        let prose = section.prose();
-        if section.level == 1 {
-            let mut paragraphs = prose.into_iter().map(|(_, p)| p);
-            description = paragraphs.next().unwrap_or_default();
-            notes.extend(paragraphs);
-        } else if !prose.is_empty() {
-            let text: Vec<String> = prose.into_iter().map(|(_, p)| p).collect();
-            notes.push(format!("**{}**：\n{}", section.title, text.join("\n\n")));
-        }
-    }
+    let (description, mut notes) = lead_and_notes(sections, &["请求", "响应"], &mut warn);
 
     // The request table.
     let Some(request) = find("请求") else {
@@ -365,6 +336,45 @@ pub fn import(
     })
 }
 
+/// The page's lead paragraph, and its other prose as notes (one per paragraph of the
+/// title's section, one per remark section), outside the `main` sections and their
+/// subsections, which the caller reads.
+pub(crate) fn lead_and_notes(
+    sections: &[Section],
+    main: &[&str],
+    warn: &mut dyn FnMut(usize, &str, String),
+) -> (String, Vec<String>) {
+    let mut description = String::new();
+    let mut notes = Vec::new();
+    let mut in_main = false;
+    for section in sections {
+        if section.level <= 2 {
+            in_main = main.contains(&section.title.as_str());
+        }
+        if in_main || section.level == 0 {
+            continue;
+        }
+        if SKIPPED_SECTIONS.contains(&section.title.as_str()) {
+            warn(
+                section.line,
+                "",
+                format!("the section `{}` is not kept", section.title),
+            );
+            continue;
+        }
+        let prose = section.prose();
+        if section.level == 1 {
+            let mut paragraphs = prose.into_iter().map(|(_, p)| p);
+            description = paragraphs.next().unwrap_or_default();
+            notes.extend(paragraphs);
+        } else if !prose.is_empty() {
+            let text: Vec<String> = prose.into_iter().map(|(_, p)| p).collect();
+            notes.push(format!("**{}**：\n{}", section.title, text.join("\n\n")));
+        }
+    }
+    (description, notes)
+}
+
 const KNOWN_REQUEST_ROWS: &[&str] = &[
     "HTTP URL",
     "HTTP Method",
@@ -463,7 +473,7 @@ fn simple_rows(
 
 /// A field table's rows. Tables may lack the type or required column; names may carry
 /// legacy `∟` depth markers.
-fn field_rows(
+pub(crate) fn field_rows(
     section: &Section,
     layout: Layout,
     warn: &mut dyn FnMut(usize, &str, String),
@@ -592,7 +602,7 @@ fn split_depth(cell: &str) -> (Option<usize>, String) {
     (Some(depth), name)
 }
 
-fn first_example(
+pub(crate) fn first_example(
     section: &Section,
     what: &str,
     warn: &mut dyn FnMut(usize, &str, String),
@@ -658,11 +668,7 @@ fn response_of(
         e
     });
     let (envelope, payload_rows, payload_example) = match data_row {
-        Some(data) => {
-            let mut inner = Vec::new();
-            collect_rows(&data.children, &mut inner);
-            (Envelope::Data, inner, data_example)
-        }
+        Some(data) => (Envelope::Data, descendants(data), data_example),
         None => {
             let top: Vec<FieldRow> = rows
                 .iter()
@@ -711,11 +717,17 @@ fn response_of(
     }
 }
 
-fn collect_rows(nodes: &[Node], out: &mut Vec<FieldRow>) {
-    for node in nodes {
-        out.push(node.row.clone());
-        collect_rows(&node.children, out);
+/// The rows nested under a node, in page order, with their depth markers as written.
+pub(crate) fn descendants(node: &Node) -> Vec<FieldRow> {
+    fn collect(nodes: &[Node], out: &mut Vec<FieldRow>) {
+        for node in nodes {
+            out.push(node.row.clone());
+            collect(&node.children, out);
+        }
     }
+    let mut rows = Vec::new();
+    collect(&node.children, &mut rows);
+    rows
 }
 
 pub fn error_codes(

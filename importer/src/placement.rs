@@ -9,16 +9,97 @@ pub struct Placement {
     pub service: String,
     pub version: String,
     pub resource: String,
+    /// The endpoint's method, or the event's name.
     pub method: String,
+    /// An event's spec, `<name>.event.yaml`, rather than an endpoint's.
+    pub event: bool,
 }
 
 impl Placement {
+    /// The spec file's path below the spec directory, without `.yaml`: the kept page and
+    /// the overrides file share it.
     pub fn rel_path(&self) -> String {
+        let kind = if self.event { ".event" } else { "" };
         format!(
-            "{}/{}/{}/{}",
+            "{}/{}/{}/{}{kind}",
             self.service, self.version, self.resource, self.method
         )
     }
+
+    /// The file name the spec file's header names: `update` or `receive.event`.
+    pub fn file_stem(&self) -> String {
+        let kind = if self.event { ".event" } else { "" };
+        format!("{}{kind}", self.method)
+    }
+}
+
+/// Event types from before the 2.0 envelope name no service or version
+/// (`approval_instance`, `p2p_chat_create`); Feishu's pages put them here. Each is placed
+/// in a resource module of its own name (`approval/v4/approval_instance/approval_instance`).
+const LEGACY_EVENT_SERVICES: &[(&str, &str, &str)] = &[
+    ("approval_cc", "approval", "v4"),
+    ("approval_instance", "approval", "v4"),
+    ("approval_task", "approval", "v4"),
+    ("leave_approval", "approval", "v4"),
+    ("out_approval", "approval", "v4"),
+    ("shift_approval", "approval", "v4"),
+    ("work_approval", "approval", "v4"),
+    ("p2p_chat_create", "im", "v1"),
+    ("third_party_meeting_room_event_created", "calendar", "v4"),
+];
+
+/// Where an event's spec goes, from its type: `im.message.receive_v1` is
+/// `im/v1/message/receive`, `im.chat.member.user.added_v1` is `im/v1/chat_member_user/added`
+/// (the service, the version the last word ends in, the words between as the resource).
+pub fn place_event(event_type: &str) -> Result<Placement, String> {
+    let segments: Vec<&str> = event_type.split('.').collect();
+    let is_word = |s: &&str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if !segments.iter().all(is_word) {
+        return Err(format!(
+            "the event type `{event_type}` is not lowercase words joined by `.`"
+        ));
+    }
+    if let [single] = segments[..] {
+        return LEGACY_EVENT_SERVICES
+            .iter()
+            .find(|(name, _, _)| *name == single)
+            .map(|(name, service, version)| Placement {
+                service: (*service).to_owned(),
+                version: (*version).to_owned(),
+                resource: (*name).to_owned(),
+                method: (*name).to_owned(),
+                event: true,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "the event type `{event_type}` names no service and version \
+                     (`service.resource.name_v1`), and is not one of the older types placed by hand"
+                )
+            });
+    }
+    let [service, resource @ .., last] = &segments[..] else {
+        unreachable!("split gives one segment at least");
+    };
+    let version_at = last.rfind("_v").filter(|&at| {
+        let digits = &last[at + 2..];
+        at > 0 && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+    });
+    let (Some(at), false) = (version_at, resource.is_empty()) else {
+        return Err(format!(
+            "the event type `{event_type}` is not `service.resource.name_v<N>`"
+        ));
+    };
+    Ok(Placement {
+        service: (*service).to_owned(),
+        version: last[at + 1..].to_owned(),
+        resource: resource.join("_"),
+        method: last[..at].to_owned(),
+        event: true,
+    })
 }
 
 /// The version segment used for the few old APIs whose path has none
@@ -116,6 +197,7 @@ pub fn place(http_method: &str, path: &str, doc_url: &str) -> Result<Placement, 
         version,
         resource,
         method,
+        event: false,
     })
 }
 
@@ -138,6 +220,7 @@ fn doc_placement(doc_url: &str) -> Option<Placement> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     };
     (is_version && is_name(service) && is_name(resource) && is_name(method)).then(|| Placement {
+        event: false,
         service: service.to_snake_case(),
         version: version.to_owned(),
         resource: resource
@@ -175,6 +258,37 @@ mod tests {
 
     fn at(method: &str, path: &str, url: &str) -> String {
         place(method, path, url).unwrap().rel_path()
+    }
+
+    #[test]
+    fn events_are_placed_by_their_type() {
+        let at = |t: &str| place_event(t).map(|p| p.rel_path());
+        assert_eq!(
+            at("im.message.receive_v1").unwrap(),
+            "im/v1/message/receive.event"
+        );
+        assert_eq!(
+            at("im.chat.member.user.added_v1").unwrap(),
+            "im/v1/chat_member_user/added.event"
+        );
+        assert_eq!(
+            at("corehr.department.created_v2").unwrap(),
+            "corehr/v2/department/created.event"
+        );
+        assert_eq!(
+            at("approval_instance").unwrap(),
+            "approval/v4/approval_instance/approval_instance.event"
+        );
+        for bad in [
+            "im.message.receive",
+            "im.receive_v1",
+            "Im.message.receive_v1",
+            "x",
+            "a..b_v1",
+            "a.b._v1",
+        ] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,11 +24,11 @@ pub struct Entry {
 }
 
 const HEADER: &str = "\
-# Written by `cargo xtask import --keep-going --quarantine DIR`: the endpoint pages of DIR
-# that are not imported. A page with a `reason` does not import (its first problem); a
-# test imports each one again and fails once it imports, so this list only shrinks. A
-# page with `superseded_by` documents an endpoint that a more current page documents or
-# replaces.
+# Written by `cargo xtask import --keep-going --quarantine DIR`: the endpoint and event
+# pages of DIR that are not imported. A page with a `reason` does not import (its first
+# problem); a test imports each one again and fails once it imports, so this list only
+# shrinks. A page with `superseded_by` documents an endpoint (or event) that a more
+# current page documents or replaces.
 ";
 
 /// The quarantine file's text for the pages a run left out or superseded. Pages are named
@@ -90,7 +90,7 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
 /// reason), warnings by kind.
 pub fn summary(outcome: &Outcome) -> String {
     let mut text = format!(
-        "import: {} pages read, {} imported, {} superseded (their endpoint is imported from another page), {} left out, {} warnings\n",
+        "import: {} pages read, {} imported, {} superseded (their endpoint or event is imported from another page), {} left out, {} warnings\n",
         outcome.pages,
         outcome.imported(),
         outcome.superseded.len(),

@@ -2,12 +2,14 @@
 //! server on 127.0.0.1, the table of generated endpoints, and crate scaffolding for
 //! compiling code generated from other specs.
 
-// `feishu::__for_each_endpoint!` visits every service, two macro calls deep each.
+// `feishu::__for_each_endpoint!` and `__for_each_event!` visit every service, two macro
+// calls deep each.
 #![recursion_limit = "512"]
 
 pub mod conform;
 pub mod emulated;
 pub mod endpoints;
+pub mod events;
 pub mod scaffold;
 pub mod server;
 

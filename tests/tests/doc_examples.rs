@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use feishu_tests::endpoints;
+use feishu_tests::{endpoints, events};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -18,13 +18,29 @@ fn every_spec_endpoint_is_generated_and_every_generated_endpoint_has_a_spec() {
     assert_eq!(specced, generated);
 }
 
+#[test]
+fn every_spec_event_is_generated_and_every_generated_event_has_a_spec() {
+    let mut specced: Vec<String> = events::specs()
+        .iter()
+        .map(|e| e.spec.event_type.value.clone())
+        .collect();
+    specced.sort();
+    let mut generated: Vec<String> = events::entries()
+        .iter()
+        .map(|e| e.event_type.to_owned())
+        .collect();
+    generated.sort();
+    assert_eq!(specced, generated);
+}
+
 /// A doc example that does not round-trip through its type, and why: the docs' own
 /// mistakes (a string where the table says integer, a field the table does not list).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct Quarantined {
+    /// The endpoint (`im.v1.message.create`), or the event type (`im.message.receive_v1`).
     endpoint: String,
-    /// `request` or `response`.
+    /// `request` or `response`, or `event` (an event page's example: its `event` object).
     example: String,
     reason: String,
 }
@@ -138,6 +154,34 @@ fn examples_round_trip_through_the_generated_types_or_are_quarantined() {
                     reason,
                 }),
             }
+        }
+    }
+    let table: BTreeMap<&str, events::EventEntry> = events::entries()
+        .into_iter()
+        .map(|e| (e.event_type, e))
+        .collect();
+    for loaded in events::specs() {
+        let event_type = loaded.spec.event_type.value.as_str();
+        let Some(example) = &loaded.spec.example else {
+            continue;
+        };
+        let envelope: Value = serde_json::from_str(example).expect("validated JSON");
+        let entry = &table[event_type];
+        let Some(payload) = envelope.get("event") else {
+            failing.push(Quarantined {
+                endpoint: event_type.to_owned(),
+                example: "event".to_owned(),
+                reason: "the example has no `event` object".to_owned(),
+            });
+            continue;
+        };
+        match failure(entry.roundtrip, payload) {
+            None => passed += 1,
+            Some(reason) => failing.push(Quarantined {
+                endpoint: event_type.to_owned(),
+                example: "event".to_owned(),
+                reason,
+            }),
         }
     }
     let path = feishu_tests::root().join(QUARANTINE);

@@ -172,7 +172,7 @@ fn every_endpoint_page_of_the_docs_is_in_spec_or_in_the_quarantine() {
     let listed: std::collections::BTreeSet<&str> =
         quarantine.iter().map(|e| e.page.as_str()).collect();
     let mut missing = Vec::new();
-    for page in feishu_import::batch::endpoint_pages(&docs).unwrap() {
+    for page in feishu_import::batch::doc_pages(&docs).unwrap() {
         let rel = page
             .strip_prefix(&docs)
             .unwrap()
@@ -184,7 +184,7 @@ fn every_endpoint_page_of_the_docs_is_in_spec_or_in_the_quarantine() {
     }
     assert!(
         missing.is_empty(),
-        "endpoint pages neither kept in spec/ (as they are now) nor quarantined; run `cargo xtask import --keep-going --quarantine {}`:\n{}",
+        "endpoint and event pages neither kept in spec/ (as they are now) nor quarantined; run `cargo xtask import --keep-going --quarantine {}`:\n{}",
         docs.display(),
         missing.join("\n")
     );
@@ -211,7 +211,7 @@ fn every_endpoint_page_of_the_docs_is_in_spec_or_in_the_quarantine() {
 #[test]
 fn a_whole_import_leaves_out_exactly_the_quarantined_pages() {
     let Some(docs) = feishu_docs() else { return };
-    let pages = feishu_import::batch::endpoint_pages(&docs).unwrap();
+    let pages = feishu_import::batch::doc_pages(&docs).unwrap();
     let spec = tempfile::tempdir().unwrap();
     copy_tree(&spec_dir(), spec.path());
     let outcome =
@@ -468,7 +468,7 @@ fn keep_going_leaves_out_the_pages_the_tree_checks_refuse_and_writes_the_rest() 
     assert_eq!(kept.len(), 1);
     let summary = feishu_import::quarantine::summary(&outcome);
     assert!(
-        summary.starts_with("import: 2 pages read, 1 imported, 0 superseded (their endpoint is imported from another page), 1 left out"),
+        summary.starts_with("import: 2 pages read, 1 imported, 0 superseded (their endpoint or event is imported from another page), 1 left out"),
         "{summary}"
     );
 }

@@ -107,6 +107,30 @@ fn obstacle_course_names_are_escaped_and_told_apart() {
     }
     // Only rules the client cannot check: no `Validate` impl (it would be empty).
     assert!(!profile.contains("Validate for UpdateBadge"));
+    for expected in [
+        // An event's payload is named after its resource and name, and knows its type.
+        "pub struct ProfileChangedEvent {",
+        "impl ::feishu_runtime::event::Event for ProfileChangedEvent {",
+        "const EVENT_TYPE: &'static str = \"obstacle.profile.changed_v1\";",
+        "pub r#type: Option<String>,",
+        "pub self_: Option<i64>,",
+        "pub change: Option<Change>,",
+        // Its `profile` is the endpoints' type; its `badge` another shape, named after it.
+        "pub profile: Option<Profile>,",
+        "pub struct ChangedBadge {",
+    ] {
+        assert!(
+            profile.contains(expected),
+            "missing `{expected}` in:\n{profile}"
+        );
+    }
+    // A service with only events is re-exported, but has nothing to call.
+    let services = &generated.files["src/services.rs"];
+    assert!(services.contains("pub use feishu_watcher as watcher;"));
+    assert!(!services.contains("fn watcher("));
+    let door = &generated.files["services/watcher/src/v1/door.rs"];
+    assert!(door.contains("pub struct DoorOpenedEvent {"));
+    assert!(!door.contains("DoorApi"));
 }
 
 /// With no enums at all, neither enum macro of the runtime is used; that must not warn.

@@ -294,3 +294,66 @@ fn a_service_whose_crate_would_be_the_runtime_is_refused() {
         all[0]
     );
 }
+
+#[test]
+fn an_event_spec_gets_errors_at_its_place_and_no_event_type_is_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = |event_type: &str, payload: &str| {
+        format!(
+            "title: Opened\ndoc_url: https://open.feishu.cn/document/opened\n\
+             event_type: {event_type}\npayload:\n{payload}example: '{{not json'\n"
+        )
+    };
+    write(
+        dir.path(),
+        "svc/v1/door/opened.event.yaml",
+        &event(
+            "svc.door.opened_v1",
+            "  fields:\n    - { name: file, type: binary }\n    - { name: n, type: \"nope[\" }\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "svc/v1/door/again.event.yaml",
+        &event("svc.door.opened_v1", "  type: door\n"),
+    );
+    write(
+        dir.path(),
+        "svc/v1/door/bad.event.yaml",
+        &event("Svc Door", "  fields: []\n"),
+    );
+    let all = diagnostics(dir.path());
+    let opened = |field: &str| {
+        let found = all
+            .iter()
+            .find(|d| d.field == field && d.file.ends_with("opened.event.yaml"));
+        found.unwrap_or_else(|| panic!("no diagnostic for `{field}` among {all:#?}"))
+    };
+    assert!(
+        opened("payload.fields[0].type")
+            .message
+            .contains("file part")
+    );
+    assert_eq!(opened("payload.fields[0].type").pos.unwrap().line, 6);
+    assert!(opened("payload.fields[1].type").pos.is_some());
+    assert!(opened("example").message.contains("not valid JSON"));
+    // Files are read in path order: again.event.yaml has the type first.
+    assert!(
+        opened("event_type")
+            .message
+            .contains("is also the event type of"),
+        "{all:#?}"
+    );
+    assert!(
+        find(&all, "payload.type")
+            .message
+            .contains("lists its `fields`"),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.file.ends_with("bad.event.yaml")
+            && d.field == "event_type"
+            && d.message.contains("is not an event type")),
+        "{all:#?}"
+    );
+}

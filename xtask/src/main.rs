@@ -36,8 +36,9 @@ commands:
       Write a synthetic spec tree of N endpoints over S services (default: one per 50
       endpoints) into DIR, for benchmarks. The same arguments write the same bytes.
   schema [--check]
-      Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json)
-      from the codegen's model; with --check, fail when they are out of date.
+      Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json,
+      spec/event.schema.json) from the codegen's model; with --check, fail when they are
+      out of date.
 ";
 
 fn main() -> ExitCode {
@@ -220,6 +221,10 @@ fn schema(args: &[String]) -> Result<(), String> {
             root().join("spec/shared-types.schema.json"),
             spec::shared_types_json_schema(),
         ),
+        (
+            root().join("spec/event.schema.json"),
+            spec::event_json_schema(),
+        ),
     ];
     for (path, content) in files {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
@@ -254,7 +259,7 @@ fn import(args: &[String]) -> Result<(), String> {
                 return Err(format!("import: unknown argument `{flag}`\n\n{USAGE}"));
             }
             dir if Path::new(dir).is_dir() => {
-                let found = feishu_import::batch::endpoint_pages(Path::new(dir))
+                let found = feishu_import::batch::doc_pages(Path::new(dir))
                     .map_err(|err| format!("{dir}: {err}"))?;
                 pages.extend(found);
                 roots.push(PathBuf::from(dir));

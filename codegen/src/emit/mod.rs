@@ -204,33 +204,38 @@ fn root_tokens(ir: &Ir, root: &Module) -> TokenStream {
         let ident = child.ident();
         let krate = crate::naming::service_crate_ident(&service.spec_name);
         let feature = &service.spec_name;
-        let accessor = service.accessor.as_ref().expect("services have a handle");
-        let method = accessor.method.ident();
-        let ty = accessor.type_name.ident();
-        let doc = doc_attrs(&[format!("The `{}` service.", service.spec_name)], false);
-        (
-            quote! {
-                #[cfg(feature = #feature)]
-                pub use #krate as #ident;
-            },
+        // A service with only events has nothing to call: no method on the client.
+        let method = service.accessor.as_ref().map(|accessor| {
+            let method = accessor.method.ident();
+            let ty = accessor.type_name.ident();
+            let doc = doc_attrs(&[format!("The `{}` service.", service.spec_name)], false);
             quote! {
                 #doc
                 #[cfg(feature = #feature)]
                 pub fn #method(&self) -> #ident::#ty<'_> {
                     #ident::#ty::new(self)
                 }
+            }
+        });
+        (
+            quote! {
+                #[cfg(feature = #feature)]
+                pub use #krate as #ident;
             },
+            method.unwrap_or_default(),
         )
     });
     let (reexports, methods): (Vec<TokenStream>, Vec<TokenStream>) = services.unzip();
-    let registry = operations::registry(ir);
+    let endpoints = operations::registry(ir, operations::Registry::Endpoints);
+    let events = operations::registry(ir, operations::Registry::Events);
     quote! {
         #doc
         #(#reexports)*
         impl crate::Client {
             #(#methods)*
         }
-        #registry
+        #endpoints
+        #events
     }
 }
 
@@ -250,6 +255,10 @@ fn module_doc(module: &Module) -> String {
             "Version `{}` of the service, and the types its resources share.",
             module.spec_name
         ),
+        ModuleKind::Resource if module.operations.is_empty() => format!(
+            "The `{}` resource: its events and their types.",
+            module.spec_name
+        ),
         ModuleKind::Resource => format!(
             "The `{}` resource: its operations and their types.",
             module.spec_name
@@ -261,10 +270,10 @@ fn module_doc(module: &Module) -> String {
 /// service's handle can be made from any client (`ImApi::new(&client)`): that is how the
 /// `feishu` crate's `Client` reaches it.
 fn handles(ir: &Ir, module: &Module) -> TokenStream {
-    let accessor = module
-        .accessor
-        .as_ref()
-        .expect("non-root modules have a handle");
+    // A resource with only events has nothing to call.
+    let Some(accessor) = module.accessor.as_ref() else {
+        return TokenStream::new();
+    };
     let kind = |kind: ModuleKind| match kind {
         ModuleKind::Service => "service",
         ModuleKind::Version => "version",
@@ -273,14 +282,11 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
     let methods: Vec<TokenStream> = module
         .children
         .iter()
-        .map(|child| {
+        .filter_map(|child| {
             let mut path = module.path.clone();
             path.push(child.clone());
             let child_module = &ir.modules[&path];
-            let child_accessor = child_module
-                .accessor
-                .as_ref()
-                .expect("non-root modules have a handle");
+            let child_accessor = child_module.accessor.as_ref()?;
             let method = child_accessor.method.ident();
             let child_mod = child.ident();
             let child_ty = child_accessor.type_name.ident();
@@ -292,12 +298,12 @@ fn handles(ir: &Ir, module: &Module) -> TokenStream {
                 )],
                 false,
             );
-            quote! {
+            Some(quote! {
                 #doc
                 pub fn #method(&self) -> #child_mod::#child_ty<'a> {
                     #child_mod::#child_ty { client: self.client }
                 }
-            }
+            })
         })
         .collect();
     let ty = accessor.type_name.ident();

@@ -402,17 +402,8 @@ fn params_fn(op: &Operation, location: Location, fn_name: TokenStream) -> TokenS
 /// `next!(args… Request, Request, …)` with the request type of each of its endpoints, each
 /// followed by a comma. The `feishu` crate chains these through [`registry`].
 pub fn service_registry(ir: &Ir, service: &Module) -> TokenStream {
-    let requests = ir
-        .modules
-        .values()
-        .filter(|m| m.path.first() == service.path.first())
-        .flat_map(|module| {
-            module.operations.iter().map(move |op| {
-                let path = module.path[1..].iter().map(|m| m.ident());
-                let name = op.request.name.ident();
-                quote!($crate::#(#path::)*#name,)
-            })
-        });
+    let endpoints = service_list(ir, service, Registry::Endpoints);
+    let events = service_list(ir, service, Registry::Events);
     quote! {
         /// Calls `$next` with `$args` followed by the request type of every endpoint of
         /// this service, each followed by a comma, for tests that cover all endpoints
@@ -421,10 +412,67 @@ pub fn service_registry(ir: &Ir, service: &Module) -> TokenStream {
         #[macro_export]
         macro_rules! __for_each_endpoint {
             ([$($next:tt)*] $($args:tt)*) => {
-                $($next)*($($args)* #(#requests)*)
+                $($next)*($($args)* #(#endpoints)*)
+            };
+        }
+        /// Calls `$next` with `$args` followed by the payload type of every event of this
+        /// service, each followed by a comma, for tests that cover all events without
+        /// naming them.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __for_each_event {
+            ([$($next:tt)*] $($args:tt)*) => {
+                $($next)*($($args)* #(#events)*)
             };
         }
     }
+}
+
+/// What a registry macro lists: the request types of the endpoints, or the payload types
+/// of the events.
+#[derive(Clone, Copy)]
+pub enum Registry {
+    Endpoints,
+    Events,
+}
+
+impl Registry {
+    fn macro_name(self) -> &'static str {
+        match self {
+            Registry::Endpoints => "__for_each_endpoint",
+            Registry::Events => "__for_each_event",
+        }
+    }
+}
+
+/// `$crate::path::Type,` for each listed type of one service.
+fn service_list(ir: &Ir, service: &Module, registry: Registry) -> Vec<TokenStream> {
+    let modules = ir
+        .modules
+        .values()
+        .filter(|m| m.path.first() == service.path.first());
+    modules
+        .flat_map(|module| {
+            let names: Vec<&crate::naming::RustName> = match registry {
+                Registry::Endpoints => module
+                    .operations
+                    .iter()
+                    .map(|op| &op.request.name)
+                    .collect(),
+                Registry::Events => module
+                    .structs
+                    .iter()
+                    .filter(|s| s.event_type.is_some())
+                    .map(|s| &s.name)
+                    .collect(),
+            };
+            names.into_iter().map(move |name| {
+                let path = module.path[1..].iter().map(|m| m.ident());
+                let name = name.ident();
+                quote!($crate::#(#path::)*#name,)
+            })
+        })
+        .collect()
 }
 
 /// `__for_each_endpoint!` of the `feishu` crate, which hands every request type of the
@@ -436,12 +484,17 @@ pub fn service_registry(ir: &Ir, service: &Module) -> TokenStream {
 /// feature is on and another when it is off; they are chained, each adding its service's
 /// requests (by way of the service crate's own `__for_each_endpoint!`, given the next link
 /// to call) or none, and the last calls `$callback!` with the whole list.
-pub fn registry(ir: &Ir) -> TokenStream {
+pub fn registry(ir: &Ir, registry: Registry) -> TokenStream {
     let root = &ir.modules[&Vec::new()];
+    let macro_name = quote::format_ident!("{}", registry.macro_name());
+    let link = match registry {
+        Registry::Endpoints => "__feishu_endpoints",
+        Registry::Events => "__feishu_events",
+    };
     let names: Vec<proc_macro2::Ident> = root
         .children
         .iter()
-        .map(|service| quote::format_ident!("__feishu_endpoints_{}", service.bare()))
+        .map(|service| quote::format_ident!("{link}_{}", service.bare()))
         .collect();
     let first = names.first().map_or_else(
         || quote!($callback!()),
@@ -466,7 +519,7 @@ pub fn registry(ir: &Ir) -> TokenStream {
                 #[macro_export]
                 macro_rules! #name {
                     ($callback:ident; $($done:tt)*) => {
-                        $crate::#module::__for_each_endpoint!([#next] #args)
+                        $crate::#module::#macro_name!([#next] #args)
                     };
                 }
                 #[cfg(not(feature = #feature))]
@@ -477,14 +530,21 @@ pub fn registry(ir: &Ir) -> TokenStream {
                 }
             }
         });
+    let what = match registry {
+        Registry::Endpoints => "the request type of every generated endpoint",
+        Registry::Events => "the payload type of every generated event",
+    };
+    let doc = format!(
+        " Calls `$callback!` with {what} of the enabled services, each followed by a comma, \
+         for tests that cover them all without naming them. The services are visited one \
+         macro call after another, two deep each, so a crate that calls it needs \
+         `#![recursion_limit = \"512\"]`."
+    );
     quote! {
-        /// Calls `$callback!` with the request type of every generated endpoint of the
-        /// enabled services, each followed by a comma, for tests that cover all endpoints
-        /// without naming them. The services are visited one macro call after another, two
-        /// deep each, so a crate that calls it needs `#![recursion_limit = "512"]`.
+        #[doc = #doc]
         #[doc(hidden)]
         #[macro_export]
-        macro_rules! __for_each_endpoint {
+        macro_rules! #macro_name {
             ($callback:ident) => {
                 #first
             };

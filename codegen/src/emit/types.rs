@@ -29,6 +29,7 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
         .map(|field| field_tokens(module, field, conditional_attrs));
     let constructor = constructor(module, def);
     let validate = validate_impl(def);
+    let event = event_impl(def);
     let setters = def
         .fields
         .iter()
@@ -58,7 +59,19 @@ pub fn struct_tokens(module: &Module, def: &StructDef) -> TokenStream {
         }
 
         #validate
+        #event
     }
+}
+
+/// `impl Event`, for an event's payload: how the dispatcher knows the event type.
+fn event_impl(def: &StructDef) -> Option<TokenStream> {
+    let event_type = def.event_type.as_deref()?;
+    let name = def.name.ident();
+    Some(quote! {
+        impl ::feishu_runtime::event::Event for #name {
+            const EVENT_TYPE: &'static str = #event_type;
+        }
+    })
 }
 
 /// The serde derives the client needs, which are always there; and the attributes that

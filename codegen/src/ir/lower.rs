@@ -12,10 +12,11 @@ use crate::diagnostic::Diagnostics;
 use crate::naming::{self, RustName, Scope};
 use crate::rustdoc::{code, sanitize, table_cell};
 use crate::spec::model::{
-    AppType, EndpointSpec, Envelope, Field, Payload, Rules, Scope as ApiScope, TokenKind,
+    AppType, EndpointSpec, Envelope, EventSpec, Field, Payload, Rules, Scope as ApiScope, TokenKind,
 };
 use crate::spec::{
-    LoadedEndpoint, Located, Primitive, Spec, TypeEntry, TypeExpr, TypeKey, TypeRegistry, TypeScope,
+    LoadedEndpoint, LoadedEvent, Located, Primitive, Spec, TypeEntry, TypeExpr, TypeKey,
+    TypeRegistry, TypeScope,
 };
 
 /// The name of the fallback variant every enum has.
@@ -29,6 +30,7 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
         scopes: BTreeMap::new(),
         type_refs: BTreeMap::new(),
         endpoint_names: BTreeMap::new(),
+        event_names: BTreeMap::new(),
         enums: BTreeMap::new(),
     };
     lowering.modules(spec);
@@ -38,6 +40,9 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
     }
     for endpoint in &spec.endpoints {
         lowering.endpoint(endpoint);
+    }
+    for event in &spec.events {
+        lowering.event(event);
     }
     let mut ir = Ir {
         modules: lowering.modules,
@@ -111,6 +116,16 @@ fn mark_serde_needs(ir: &mut Ir) {
                 .map(|t| (t.clone(), true)),
         );
         queue.extend(op.response.named_leaf().map(|t| (t.clone(), false)));
+    }
+    for module in ir.modules.values() {
+        let events = module.structs.iter().filter(|s| s.event_type.is_some());
+        queue.extend(events.map(|s| {
+            let type_ref = TypeRef {
+                module: module.path.clone(),
+                name: s.name.clone(),
+            };
+            (type_ref, false)
+        }));
     }
     while let Some((type_ref, is_sent)) = queue.pop() {
         let seen = if is_sent { &mut sent } else { &mut received };
@@ -202,6 +217,8 @@ struct Lowering<'a> {
     type_refs: BTreeMap<TypeKey, TypeRef>,
     /// Request, body and response struct names of each endpoint, by its dotted id.
     endpoint_names: BTreeMap<String, EndpointNames>,
+    /// The payload struct name of each event, by its spec file.
+    event_names: BTreeMap<String, RustName>,
     /// Enums already made in a module, by (candidate name, values), so that one option
     /// list used by several fields becomes one enum.
     enums: BTreeMap<(ModPath, String, String), RustName>,
@@ -255,6 +272,22 @@ impl Lowering<'_> {
                 .expect("just made")
                 .sources
                 .push(endpoint.rel.clone());
+        }
+        // After the endpoints: a service, version or resource that only has events has
+        // nothing to call, so no handle, unless an endpoint made one.
+        for event in &spec.events {
+            let id = &event.id;
+            let service = self.module_path(&[&id.service]);
+            let version = self.module_path(&[&id.service, &id.version]);
+            let resource = self.module_path(&[&id.service, &id.version, &id.resource]);
+            self.module(service, ModuleKind::Service, &id.service, None);
+            self.module(version, ModuleKind::Version, &id.version, None);
+            self.module(resource.clone(), ModuleKind::Resource, &id.resource, None);
+            self.modules
+                .get_mut(&resource)
+                .expect("just made")
+                .sources
+                .push(event.rel.clone());
         }
         let paths: Vec<ModPath> = self.modules.keys().cloned().collect();
         for path in paths {
@@ -354,6 +387,12 @@ impl Lowering<'_> {
                 },
             );
         }
+        for event in &spec.events {
+            let id = &event.id;
+            let module = self.module_path(&[&id.service, &id.version, &id.resource]);
+            let name = self.claim(&module, pascal_or(&event_struct_base(event), "Event"));
+            self.event_names.insert(event.rel.clone(), name);
+        }
         for (key, entry) in &self.types.types {
             let module = match &key.scope {
                 TypeScope::Shared => self.module_path(&[&key.service, &key.version]),
@@ -403,6 +442,7 @@ impl Lowering<'_> {
                 fields,
                 validated: false,
                 serde: SerdeNeeds::default(),
+                event_type: None,
             },
         );
     }
@@ -671,6 +711,7 @@ impl Lowering<'_> {
             fields,
             validated: false,
             serde: SerdeNeeds::default(),
+            event_type: None,
         };
         let operation = Operation {
             id: id.dotted(),
@@ -698,6 +739,36 @@ impl Lowering<'_> {
             .expect("module exists")
             .operations
             .push(operation);
+    }
+
+    /// An event's payload struct: the fields of the envelope's `event` object.
+    fn event(&mut self, event: &LoadedEvent) {
+        let id = &event.id;
+        let module = self.module_path(&[&id.service, &id.version, &id.resource]);
+        let name = self.event_names.remove(&event.rel).expect("named");
+        let owner = Owner {
+            module: &module,
+            name: &name,
+            doc_type: None,
+        };
+        let fields = self.fields(
+            &owner,
+            event.spec.payload.fields.as_deref().unwrap_or_default(),
+            Location::Json,
+            Targets::File(&event.rel),
+        );
+        self.push_struct(
+            &module,
+            StructDef {
+                name,
+                doc: event_doc(&event.spec),
+                holds_file: false,
+                fields,
+                validated: false,
+                serde: SerdeNeeds::default(),
+                event_type: Some(event.spec.event_type.value.clone()),
+            },
+        );
     }
 
     /// An upload's file parts: the `binary` fields of its body struct.
@@ -763,6 +834,7 @@ impl Lowering<'_> {
                 fields,
                 validated: false,
                 serde: SerdeNeeds::default(),
+                event_type: None,
             },
         );
         Some(RustType::Named(TypeRef {
@@ -898,6 +970,68 @@ fn scopes_text(scopes: &[ApiScope], joiner: &str) -> String {
         .join(joiner)
 }
 
+/// `im.message.receive_v1` in `im/v1/message/receive.event.yaml` → `message_receive_event`:
+/// the resource and the file's name, as an endpoint's structs are named, so the name is
+/// stable and unique in its module.
+fn event_struct_base(event: &LoadedEvent) -> String {
+    format!("{}_{}_event", event.id.resource, event.id.name)
+}
+
+fn event_doc(spec: &EventSpec) -> Vec<String> {
+    let mut doc = vec![sanitize(&spec.title)];
+    if !spec.description.is_empty() {
+        doc.push(sanitize(&spec.description));
+    }
+    doc.extend(spec.notes.iter().map(|note| sanitize(note)));
+    let mut facts = vec![format!(
+        "- Event type: `{}` (the payload of its envelope's `event`)",
+        spec.event_type.value
+    )];
+    facts.push(format!(
+        "- Documentation: <{}>{}",
+        spec.doc_url,
+        spec.updated
+            .as_ref()
+            .map(|d| format!(" (updated {d})"))
+            .unwrap_or_default()
+    ));
+    if let Some(kinds) = app_types_text(&spec.app_types) {
+        facts.push(format!("- Available to {kinds}"));
+    }
+    if !spec.delivery.is_empty() {
+        facts.push(format!(
+            "- Delivered by: {}",
+            sanitize(&spec.delivery.join(", "))
+        ));
+    }
+    if !spec.scopes.is_empty() {
+        facts.push(format!(
+            "- Scopes (any one lets the app subscribe): {}",
+            scopes_text(&spec.scopes, ", ")
+        ));
+    }
+    if !spec.field_scopes.is_empty() {
+        facts.push(format!(
+            "- Sensitive fields need: {}",
+            scopes_text(&spec.field_scopes, ", ")
+        ));
+    }
+    doc.push(facts.join("\n"));
+    doc
+}
+
+/// `custom apps (自建应用) and store apps (商店应用)`, or None when the page names none.
+fn app_types_text(app_types: &[AppType]) -> Option<String> {
+    let kinds: Vec<&str> = app_types
+        .iter()
+        .map(|t| match t {
+            AppType::Custom => "custom apps (自建应用)",
+            AppType::Store => "store apps (商店应用)",
+        })
+        .collect();
+    (!kinds.is_empty()).then(|| kinds.join(" and "))
+}
+
 fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
     let mut doc = vec![sanitize(&spec.title)];
     if !spec.description.is_empty() {
@@ -916,16 +1050,8 @@ fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
     if let Some(limit) = &spec.rate_limit {
         facts.push(format!("- Rate limit: {}", sanitize(limit)));
     }
-    if !spec.app_types.is_empty() {
-        let kinds: Vec<&str> = spec
-            .app_types
-            .iter()
-            .map(|t| match t {
-                AppType::Custom => "custom apps (自建应用)",
-                AppType::Store => "store apps (商店应用)",
-            })
-            .collect();
-        facts.push(format!("- Available to {}", kinds.join(" and ")));
+    if let Some(kinds) = app_types_text(&spec.app_types) {
+        facts.push(format!("- Available to {kinds}"));
     }
     let tokens: Vec<&str> = spec
         .tokens

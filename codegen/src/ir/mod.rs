@@ -38,7 +38,8 @@ pub struct Module {
     pub spec_name: String,
     pub children: Vec<RustName>,
     /// The handle type through which the client reaches this module's operations; none
-    /// for the root, whose handle is the client itself.
+    /// for the root, whose handle is the client itself, and for a resource that only has
+    /// events (nothing to call).
     pub accessor: Option<Accessor>,
     pub structs: Vec<StructDef>,
     pub enums: Vec<EnumDef>,
@@ -131,6 +132,9 @@ pub struct StructDef {
     /// Whether the struct holds an upload's file (an upload's body, and its request): a
     /// file may be a one-shot stream, so such a struct is neither `Clone` nor `PartialEq`.
     pub holds_file: bool,
+    /// The event type, when the struct is an event's payload: it implements the
+    /// runtime's `Event` trait.
+    pub event_type: Option<String>,
 }
 
 /// The serde derives the client itself needs of a struct: `Serialize` for what it sends

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::Pos;
-use super::model::{EndpointSpec, SharedTypes};
+use super::model::{EndpointSpec, EventSpec, SharedTypes};
 use super::type_expr::is_snake_case;
 use rayon::prelude::*;
 
@@ -17,6 +17,8 @@ pub const RESERVED_FEATURES: &[&str] = &["default", "full", "rustls", "roundtrip
 
 /// The name of a service version's shared-types file.
 pub const SHARED_TYPES_FILE: &str = "_types.yaml";
+/// How an event spec file's name ends: `<service>/<version>/<resource>/<name>.event.yaml`.
+pub const EVENT_SUFFIX: &str = ".event.yaml";
 /// The importer's quarantine at the root of the spec tree: pages that do not import yet.
 pub const QUARANTINE_FILE: &str = "quarantine.yaml";
 
@@ -49,6 +51,24 @@ pub struct LoadedEndpoint {
     pub spec: EndpointSpec,
 }
 
+/// Where an event sits: its file's place in the spec tree.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId {
+    pub service: String,
+    pub version: String,
+    pub resource: String,
+    /// The file's name without `.event.yaml` (`receive`).
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadedEvent {
+    pub id: EventId,
+    pub file: PathBuf,
+    pub rel: String,
+    pub spec: EventSpec,
+}
+
 #[derive(Clone, Debug)]
 pub struct LoadedShared {
     pub service: String,
@@ -62,6 +82,7 @@ pub struct LoadedShared {
 #[derive(Clone, Debug, Default)]
 pub struct Spec {
     pub endpoints: Vec<LoadedEndpoint>,
+    pub events: Vec<LoadedEvent>,
     pub shared: Vec<LoadedShared>,
 }
 
@@ -127,7 +148,11 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
             // The importer's manual corrections; it applies them, codegen does not read them.
             continue;
         }
-        let Some(stem) = file_name.strip_suffix(".yaml") else {
+        let is_event = file_name.ends_with(EVENT_SUFFIX);
+        let stem = file_name
+            .strip_suffix(EVENT_SUFFIX)
+            .or_else(|| file_name.strip_suffix(".yaml"));
+        let Some(stem) = stem else {
             // Source pages, README files and schema.json live beside the specs.
             continue;
         };
@@ -177,6 +202,16 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
             continue;
         }
         match (dirs, stem) {
+            ([service, version, resource], name) if is_event => pending.push(Pending::Event {
+                id: EventId {
+                    service: service.clone(),
+                    version: version.clone(),
+                    resource: resource.clone(),
+                    name: name.to_owned(),
+                },
+                file,
+                rel,
+            }),
             ([service, version], "_types") => pending.push(Pending::Shared {
                 service: service.clone(),
                 version: version.clone(),
@@ -200,7 +235,8 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
                 None,
                 "",
                 format!(
-                    "a spec file belongs at <service>/<version>/<resource>/<method>.yaml, or \
+                    "a spec file belongs at <service>/<version>/<resource>/<method>.yaml, \
+                     <service>/<version>/<resource>/<name>{EVENT_SUFFIX} for an event, or \
                      <service>/<version>/{SHARED_TYPES_FILE} for shared types"
                 ),
             ),
@@ -213,6 +249,7 @@ pub fn load_all_with(dir: &Path, overlay: &Overlay) -> (Spec, Diagnostics) {
     for result in parsed {
         match result {
             Ok(Loaded::Endpoint(endpoint)) => spec.endpoints.push(*endpoint),
+            Ok(Loaded::Event(event)) => spec.events.push(*event),
             Ok(Loaded::Shared(shared)) => spec.shared.push(shared),
             Err(diagnostic) => diagnostics.0.push(diagnostic),
         }
@@ -240,6 +277,11 @@ enum Pending {
         file: PathBuf,
         rel: String,
     },
+    Event {
+        id: EventId,
+        file: PathBuf,
+        rel: String,
+    },
     Shared {
         service: String,
         version: String,
@@ -250,6 +292,7 @@ enum Pending {
 
 enum Loaded {
     Endpoint(Box<LoadedEndpoint>),
+    Event(Box<LoadedEvent>),
     Shared(LoadedShared),
 }
 
@@ -259,6 +302,15 @@ impl Pending {
             Pending::Endpoint { id, file, rel } => {
                 let spec = parse_file(&file, overlay.get(&rel))?;
                 Loaded::Endpoint(Box::new(LoadedEndpoint {
+                    id,
+                    file,
+                    rel,
+                    spec,
+                }))
+            }
+            Pending::Event { id, file, rel } => {
+                let spec = parse_file(&file, overlay.get(&rel))?;
+                Loaded::Event(Box::new(LoadedEvent {
                     id,
                     file,
                     rel,

@@ -8,8 +8,8 @@ mod types;
 mod validate;
 
 pub use load::{
-    EndpointId, LoadedEndpoint, LoadedShared, Overlay, QUARANTINE_FILE, SHARED_TYPES_FILE, Spec,
-    load, load_all, load_all_with, parse_str,
+    EVENT_SUFFIX, EndpointId, EventId, LoadedEndpoint, LoadedEvent, LoadedShared, Overlay,
+    QUARANTINE_FILE, SHARED_TYPES_FILE, Spec, load, load_all, load_all_with, parse_str,
 };
 pub use located::{Located, Pos};
 pub use type_expr::{MAX_TYPE_DEPTH, Primitive, TypeExpr, is_snake_case};
@@ -19,6 +19,14 @@ pub use validate::{MAX_FIELDS, option_keys, validate, validate_loaded};
 /// The JSON Schema of an endpoint spec file, for editors (committed as `spec/schema.json`).
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(model::EndpointSpec);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+/// The JSON Schema of an event spec file (`<name>.event.yaml`).
+pub fn event_json_schema() -> String {
+    let schema = schemars::schema_for!(model::EventSpec);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text

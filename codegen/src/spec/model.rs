@@ -97,6 +97,48 @@ pub fn is_multipart(content_type: &str) -> bool {
     content_type.trim_start().starts_with("multipart/form-data")
 }
 
+/// One event (or callback) type Feishu pushes to an app, as documented on one event page:
+/// `spec/<service>/<version>/<resource>/<name>.event.yaml`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// The page title, e.g. `接收消息`.
+    pub title: Located<String>,
+    /// The doc page this spec was taken from.
+    pub doc_url: Located<String>,
+    /// The page's last-updated date (`YYYY-MM-DD`), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    /// When the event is pushed: the page's lead paragraph (markdown).
+    #[serde(default)]
+    pub description: String,
+    /// Further remarks from the page, one markdown paragraph each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The event type Feishu writes in the envelope, e.g. `im.message.receive_v1`.
+    pub event_type: Located<String>,
+    /// The kinds of app that may subscribe to the event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_types: Vec<AppType>,
+    /// Scopes of which any one lets the app subscribe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<Scope>,
+    /// Scopes that unlock sensitive fields of the payload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_scopes: Vec<Scope>,
+    /// How Feishu delivers it, as the page writes it (推送方式: `Webhook`, `长连接`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivery: Vec<String>,
+    /// The payload: the fields of the envelope's `event` object.
+    pub payload: Located<Payload>,
+    /// Named object types used by the payload that are not defined inline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<TypeDef>,
+    /// The page's example: the whole envelope as pushed, `header` included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Located<String>>,
+}
+
 /// `spec/<service>/<version>/_types.yaml`: object types shared by a service version.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

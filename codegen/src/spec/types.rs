@@ -86,7 +86,7 @@ pub struct Definition {
     pub version: String,
     pub scope: TypeScope,
     pub name: String,
-    /// The endpoint method of the file, none for `_types.yaml`.
+    /// The endpoint method of the file (or the event's name), none for `_types.yaml`.
     pub method: Option<String>,
     pub side: Side,
     pub file: PathBuf,
@@ -592,7 +592,7 @@ mod tests {
             .collect();
         Spec {
             endpoints,
-            shared: Vec::new(),
+            ..Spec::default()
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::load::{LoadedEndpoint, Spec};
+use super::load::{LoadedEndpoint, LoadedEvent, Spec};
 use super::model::{EnumOption, Field, HttpMethod, Payload, TypeDef};
 use super::type_expr::{Primitive, TypeExpr, is_snake_case};
 use super::types::{self, Definition, Side, TypeRegistry, TypeScope, Use};
@@ -58,6 +58,22 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
             );
         }
     }
+    let mut event_types: BTreeMap<&str, &LoadedEvent> = BTreeMap::new();
+    for event in &spec.events {
+        v.event(event);
+        if let Some(first) = event_types.insert(event.spec.event_type.as_str(), event) {
+            v.diagnostics.push(
+                &event.file,
+                Some(event.spec.event_type.pos),
+                "event_type",
+                format!(
+                    "`{}` is also the event type of {}",
+                    *event.spec.event_type,
+                    first.file.display()
+                ),
+            );
+        }
+    }
     let Validator {
         mut diagnostics,
         definitions,
@@ -90,18 +106,7 @@ impl Validator {
             side: Side::Declared,
         };
 
-        if spec.title.trim().is_empty() {
-            self.diagnostics
-                .push(file, Some(spec.title.pos), "title", "must not be empty");
-        }
-        if !spec.doc_url.starts_with("https://") {
-            self.diagnostics.push(
-                file,
-                Some(spec.doc_url.pos),
-                "doc_url",
-                "must be the https:// address of the doc page",
-            );
-        }
+        self.page_facts(file, &spec.title, &spec.doc_url);
         self.path(endpoint);
         for (pos, at, problem) in file_problems(spec) {
             self.diagnostics.push(file, Some(pos), at, problem);
@@ -211,16 +216,7 @@ impl Validator {
             ("request", &spec.examples.request),
             ("response", &spec.examples.response),
         ] {
-            if let Some(example) = example
-                && let Err(err) = serde_json::from_str::<Value>(example)
-            {
-                self.diagnostics.push(
-                    file,
-                    Some(example.pos),
-                    format!("examples.{name}"),
-                    format!("is not valid JSON: {err}"),
-                );
-            }
+            self.json_example(file, example.as_ref(), &format!("examples.{name}"));
         }
         if let (Some(example), None) = (&spec.examples.request, &spec.request_body) {
             self.diagnostics.push(
@@ -228,6 +224,87 @@ impl Validator {
                 Some(example.pos),
                 "examples.request",
                 "the endpoint has no request_body to exemplify",
+            );
+        }
+    }
+
+    fn event(&mut self, event: &LoadedEvent) {
+        let file = &event.file;
+        let spec = &event.spec;
+        let key = (event.id.service.clone(), event.id.version.clone());
+        let origin = Origin {
+            file,
+            rel: &event.rel,
+            resource: Some(event.id.resource.as_str()),
+            method: Some(event.id.name.as_str()),
+            side: Side::Declared,
+        };
+        self.page_facts(file, &spec.title, &spec.doc_url);
+        let event_type = &spec.event_type;
+        let is_word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.".contains(c);
+        if event_type.is_empty() || !event_type.chars().all(is_word) {
+            self.diagnostics.push(
+                file,
+                Some(event_type.pos),
+                "event_type",
+                format!(
+                    "`{}` is not an event type: lowercase words joined by `.` \
+                     (`im.message.receive_v1`)",
+                    **event_type
+                ),
+            );
+        }
+        let fields = spec.payload.fields.as_deref().unwrap_or_default();
+        let mut out = Vec::new();
+        misused_files(fields, "payload.fields", false, &mut out);
+        for (i, def) in spec.types.iter().enumerate() {
+            misused_files(&def.fields, &format!("types[{i}].fields"), false, &mut out);
+        }
+        for (pos, at, problem) in out {
+            self.diagnostics.push(file, Some(pos), at, problem);
+        }
+        let received = Origin {
+            side: Side::Response,
+            ..origin
+        };
+        if let Some(ty) = &spec.payload.ty {
+            self.diagnostics.push(
+                file,
+                Some(ty.pos),
+                "payload.type",
+                "an event's payload lists its `fields` (the event struct is generated from them)",
+            );
+        }
+        self.fields(&key, received, fields, "payload.fields");
+        self.type_defs(&key, origin, &spec.types);
+        self.json_example(file, spec.example.as_ref(), "example");
+    }
+
+    /// The facts every spec file takes from its page: a title and the page's address.
+    fn page_facts(&mut self, file: &Path, title: &Located<String>, doc_url: &Located<String>) {
+        if title.trim().is_empty() {
+            self.diagnostics
+                .push(file, Some(title.pos), "title", "must not be empty");
+        }
+        if !doc_url.starts_with("https://") {
+            self.diagnostics.push(
+                file,
+                Some(doc_url.pos),
+                "doc_url",
+                "must be the https:// address of the doc page",
+            );
+        }
+    }
+
+    fn json_example(&mut self, file: &Path, example: Option<&Located<String>>, at: &str) {
+        if let Some(example) = example
+            && let Err(err) = serde_json::from_str::<Value>(example)
+        {
+            self.diagnostics.push(
+                file,
+                Some(example.pos),
+                at,
+                format!("is not valid JSON: {err}"),
             );
         }
     }
@@ -571,7 +648,7 @@ struct Origin<'a> {
     rel: &'a str,
     /// The resource of the endpoint file, or None for `_types.yaml`.
     resource: Option<&'a str>,
-    /// The endpoint method of the file, or None for `_types.yaml`.
+    /// The endpoint method of the file (or the event's name), or None for `_types.yaml`.
     method: Option<&'a str>,
     side: Side,
 }
@@ -586,28 +663,7 @@ const MISPLACED_MAX_BYTES: &str =
 /// `binary` (or an array of them) that is not a top-level field of an upload's body, a
 /// list of files, and a `max_bytes` on a field that is not a file.
 fn file_problems(spec: &super::model::EndpointSpec) -> Vec<(Pos, String, &'static str)> {
-    type Out = Vec<(Pos, String, &'static str)>;
-    fn walk(fields: &[Field], at: &str, top_level_ok: bool, out: &mut Out) {
-        for (i, field) in fields.iter().enumerate() {
-            let at = format!("{at}[{i}]");
-            let is_file = field.ty.trim_end_matches("[]") == "binary";
-            if is_file && !top_level_ok {
-                out.push((field.ty.pos, format!("{at}.type"), MISPLACED_FILE));
-            } else if is_file && *field.ty != "binary" {
-                out.push((field.ty.pos, format!("{at}.type"), FILE_LIST));
-            }
-            if field.rules.max_bytes.is_some() && *field.ty != "binary" {
-                out.push((
-                    field.name.pos,
-                    format!("{at}.rules.max_bytes"),
-                    MISPLACED_MAX_BYTES,
-                ));
-            }
-            if let Some(children) = &field.fields {
-                walk(children, &format!("{at}.fields"), false, out);
-            }
-        }
-    }
+    let walk = misused_files;
     let mut out = Vec::new();
     let body = spec.request_body.as_ref().and_then(|b| b.fields.as_deref());
     walk(
@@ -638,6 +694,35 @@ fn file_problems(spec: &super::model::EndpointSpec) -> Vec<(Pos, String, &'stati
         walk(&def.fields, &format!("types[{i}].fields"), false, &mut out);
     }
     out
+}
+
+/// The misused file types and file rules of a field list, however deep; `top_level_ok`
+/// when its own fields may be file parts (an upload's body).
+fn misused_files(
+    fields: &[Field],
+    at: &str,
+    top_level_ok: bool,
+    out: &mut Vec<(Pos, String, &'static str)>,
+) {
+    for (i, field) in fields.iter().enumerate() {
+        let at = format!("{at}[{i}]");
+        let is_file = field.ty.trim_end_matches("[]") == "binary";
+        if is_file && !top_level_ok {
+            out.push((field.ty.pos, format!("{at}.type"), MISPLACED_FILE));
+        } else if is_file && *field.ty != "binary" {
+            out.push((field.ty.pos, format!("{at}.type"), FILE_LIST));
+        }
+        if field.rules.max_bytes.is_some() && *field.ty != "binary" {
+            out.push((
+                field.name.pos,
+                format!("{at}.rules.max_bytes"),
+                MISPLACED_MAX_BYTES,
+            ));
+        }
+        if let Some(children) = &field.fields {
+            misused_files(children, &format!("{at}.fields"), false, out);
+        }
+    }
 }
 
 impl Origin<'_> {

@@ -13,6 +13,7 @@ mod call;
 mod client;
 mod download;
 mod error;
+pub mod event;
 mod idle;
 mod paging;
 mod raw;

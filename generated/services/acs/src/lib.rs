@@ -41,3 +41,14 @@ macro_rules! __for_each_endpoint {
         $crate::v1::visitor::DeleteVisitorRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::access_record::AccessRecordCreatedEvent,
+        $crate::v1::user::UserUpdatedEvent,)
+    };
+}

@@ -98,3 +98,20 @@ macro_rules! __for_each_endpoint {
         $crate::v7::application_publish::CreateApplicationPublishRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v6::application::ApplicationCreatedEvent,
+        $crate::v6::application_app_version::ApplicationAppVersionAuditEvent,
+        $crate::v6::application_app_version::ApplicationAppVersionPublishApplyEvent,
+        $crate::v6::application_app_version::ApplicationAppVersionPublishRevokeEvent,
+        $crate::v6::application_feedback::ApplicationFeedbackCreatedEvent,
+        $crate::v6::application_feedback::ApplicationFeedbackUpdatedEvent,
+        $crate::v6::application_visibility::ApplicationVisibilityAddedEvent,
+        $crate::v6::bot::BotMenuEvent,)
+    };
+}

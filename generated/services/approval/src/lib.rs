@@ -97,3 +97,22 @@ macro_rules! __for_each_endpoint {
         $crate::v4::task::SearchTaskRequest, $crate::v4::task::TransferTaskRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v4::approval::ApprovalUpdatedEvent,
+        $crate::v4::approval_cc::ApprovalCcApprovalCcEvent,
+        $crate::v4::approval_instance::ApprovalInstanceApprovalInstanceEvent,
+        $crate::v4::approval_task::ApprovalTaskApprovalTaskEvent,
+        $crate::v4::instance::InstanceRemedyGroupUpdateEvent,
+        $crate::v4::instance::InstanceTripGroupUpdateEvent,
+        $crate::v4::leave_approval::LeaveApprovalLeaveApprovalEvent,
+        $crate::v4::out_approval::OutApprovalOutApprovalEvent,
+        $crate::v4::shift_approval::ShiftApprovalShiftApprovalEvent,
+        $crate::v4::work_approval::WorkApprovalWorkApprovalEvent,)
+    };
+}

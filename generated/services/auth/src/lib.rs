@@ -3,6 +3,7 @@
 //! The `auth` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::auth`.
 pub mod v3;
+pub mod v4;
 /// A handle on the `auth` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct AuthApi<'a> {
@@ -31,5 +32,15 @@ macro_rules! __for_each_endpoint {
         $crate::v3::app_access_token::InternalAppAccessTokenRequest,
         $crate::v3::app_ticket::ResendAppTicketRequest,
         $crate::v3::tenant_access_token::CreateTenantAccessTokenRequest,)
+    };
+}
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v4::user_access_token::UserAccessTokenRevokedEvent,)
     };
 }

@@ -71,3 +71,17 @@ macro_rules! __for_each_endpoint {
         $crate::v4::timeoff_event::DeleteTimeoffEventRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v4::calendar::CalendarChangedEvent,
+        $crate::v4::calendar_acl::CalendarAclCreatedEvent,
+        $crate::v4::calendar_acl::CalendarAclDeletedEvent,
+        $crate::v4::calendar_event::CalendarEventChangedEvent,
+        $crate::v4::third_party_meeting_room_event_created::ThirdPartyMeetingRoomEventCreatedThirdPartyMeetingRoomEventCreatedEvent,)
+    };
+}

@@ -98,3 +98,23 @@ macro_rules! __for_each_endpoint {
         $crate::v3::work_city::GetWorkCityRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v3::custom_attr_event::CustomAttrEventUpdatedEvent,
+        $crate::v3::department::DepartmentCreatedEvent,
+        $crate::v3::department::DepartmentDeletedEvent,
+        $crate::v3::department::DepartmentUpdatedEvent,
+        $crate::v3::employee_type_enum::EmployeeTypeEnumActivedEvent,
+        $crate::v3::employee_type_enum::EmployeeTypeEnumCreatedEvent,
+        $crate::v3::employee_type_enum::EmployeeTypeEnumDeactivatedEvent,
+        $crate::v3::employee_type_enum::EmployeeTypeEnumDeletedEvent,
+        $crate::v3::employee_type_enum::EmployeeTypeEnumUpdatedEvent,
+        $crate::v3::scope::ScopeUpdatedEvent, $crate::v3::user::UserCreatedEvent,
+        $crate::v3::user::UserDeletedEvent, $crate::v3::user::UserUpdatedEvent,)
+    };
+}

@@ -48,3 +48,13 @@ macro_rules! __for_each_endpoint {
         $crate::v1::document_block_descendant::CreateDocumentBlockDescendantRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)*)
+    };
+}

@@ -99,3 +99,21 @@ macro_rules! __for_each_endpoint {
         $crate::v2::permission_public::GetPermissionPublicRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::file::FileBitableFieldChangedEvent,
+        $crate::v1::file::FileBitableRecordChangedEvent,
+        $crate::v1::file::FileCreatedInFolderEvent, $crate::v1::file::FileDeletedEvent,
+        $crate::v1::file::FileEditEvent,
+        $crate::v1::file::FilePermissionMemberAddedEvent,
+        $crate::v1::file::FilePermissionMemberAppliedEvent,
+        $crate::v1::file::FilePermissionMemberRemovedEvent,
+        $crate::v1::file::FileReadEvent, $crate::v1::file::FileTitleUpdatedEvent,
+        $crate::v1::file::FileTrashedEvent, $crate::v1::notice::NoticeCommentAddEvent,)
+    };
+}

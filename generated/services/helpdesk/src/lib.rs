@@ -70,3 +70,15 @@ macro_rules! __for_each_endpoint {
         $crate::v1::ticket_message::ListTicketMessageRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::notification::NotificationApproveEvent,
+        $crate::v1::ticket::TicketCreatedEvent, $crate::v1::ticket::TicketUpdatedEvent,
+        $crate::v1::ticket_message::TicketMessageCreatedEvent,)
+    };
+}

@@ -195,3 +195,24 @@ macro_rules! __for_each_endpoint {
         $crate::v2::talent::GetTalentRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::application::ApplicationDeletedEvent,
+        $crate::v1::application::ApplicationStageChangedEvent,
+        $crate::v1::eco_account::EcoAccountCreatedEvent,
+        $crate::v1::eco_background_check::EcoBackgroundCheckCanceledEvent,
+        $crate::v1::eco_background_check::EcoBackgroundCheckCreatedEvent,
+        $crate::v1::eco_exam::EcoExamCreatedEvent,
+        $crate::v1::ehr_import_task::EhrImportTaskImportedEvent,
+        $crate::v1::ehr_import_task_for_internship_offer::EhrImportTaskForInternshipOfferImportedEvent,
+        $crate::v1::offer::OfferStatusChangedEvent,
+        $crate::v1::referral_account::ReferralAccountAssetsUpdateEvent,
+        $crate::v1::talent::TalentDeletedEvent,
+        $crate::v1::talent::TalentTagSubscriptionEvent,)
+    };
+}

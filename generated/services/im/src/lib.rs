@@ -86,3 +86,25 @@ macro_rules! __for_each_endpoint {
         $crate::v2::url_preview::BatchUpdateUrlPreviewRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::chat::ChatDisbandedEvent,
+        $crate::v1::chat::ChatUpdatedEvent,
+        $crate::v1::chat_access_event::ChatAccessEventBotP2pChatEnteredEvent,
+        $crate::v1::chat_member_bot::ChatMemberBotAddedEvent,
+        $crate::v1::chat_member_bot::ChatMemberBotDeletedEvent,
+        $crate::v1::chat_member_user::ChatMemberUserAddedEvent,
+        $crate::v1::chat_member_user::ChatMemberUserDeletedEvent,
+        $crate::v1::chat_member_user::ChatMemberUserWithdrawnEvent,
+        $crate::v1::message::MessageMessageReadEvent,
+        $crate::v1::message::MessageRecalledEvent,
+        $crate::v1::message::MessageReceiveEvent,
+        $crate::v1::message_reaction::MessageReactionCreatedEvent,
+        $crate::v1::message_reaction::MessageReactionDeletedEvent,)
+    };
+}

@@ -3,6 +3,7 @@
 //! The `meeting_room` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::meeting_room`.
 pub mod legacy;
+pub mod v1;
 /// A handle on the `meeting_room` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MeetingRoomApi<'a> {
@@ -43,5 +44,18 @@ macro_rules! __for_each_endpoint {
         $crate::legacy::room::ListRoomRequest, $crate::legacy::room::UpdateRoomRequest,
         $crate::legacy::room_customization::CreateRoomCustomizationRequest,
         $crate::legacy::summary::BatchGetSummaryRequest,)
+    };
+}
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::meeting_room::MeetingRoomCreatedEvent,
+        $crate::v1::meeting_room::MeetingRoomDeletedEvent,
+        $crate::v1::meeting_room::MeetingRoomStatusChangedEvent,
+        $crate::v1::meeting_room::MeetingRoomUpdatedEvent,)
     };
 }

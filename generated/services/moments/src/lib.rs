@@ -30,3 +30,18 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::post::GetPostRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::comment::CommentCreatedEvent,
+        $crate::v1::comment::CommentDeletedEvent, $crate::v1::post::PostCreatedEvent,
+        $crate::v1::post::PostDeletedEvent,
+        $crate::v1::post_statistics::PostStatisticsUpdatedEvent,
+        $crate::v1::reaction::ReactionCreatedEvent,
+        $crate::v1::reaction::ReactionDeletedEvent,)
+    };
+}

@@ -54,3 +54,14 @@ macro_rules! __for_each_endpoint {
         $crate::v2::user_group_user_rel::WriteUserGroupUserRelRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v2::review_data::ReviewDataChangedEvent,
+        $crate::v2::stage_task::StageTaskOpenResultEvent,)
+    };
+}

@@ -50,3 +50,13 @@ macro_rules! __for_each_endpoint {
         $crate::v2::schema::GetSchemaRequest, $crate::v2::schema::PatchSchemaRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)*)
+    };
+}

@@ -50,3 +50,15 @@ macro_rules! __for_each_endpoint {
         $crate::v2::device_record::UpdateDeviceRecordRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)*
+        $crate::v2::device_apply_record::DeviceApplyRecordDeviceApplyEventEvent,
+        $crate::v2::device_record::DeviceRecordDeviceChangeEventEvent,)
+    };
+}

@@ -98,3 +98,15 @@ macro_rules! __for_each_endpoint {
         $crate::v2::tasklist_activity_subscription::PatchTasklistActivitySubscriptionRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::task::TaskUpdateTenantEvent,
+        $crate::v1::task::TaskUpdatedEvent,
+        $crate::v1::task_comment::TaskCommentUpdatedEvent,)
+    };
+}

@@ -78,3 +78,29 @@ macro_rules! __for_each_endpoint {
         $crate::v1::scope_config::GetScopeConfigRequest,)
     };
 }
+/// Calls `$next` with `$args` followed by the payload type of every event of this
+/// service, each followed by a comma, for tests that cover all events without
+/// naming them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_event {
+    ([$($next:tt)*] $($args:tt)*) => {
+        $($next)* ($($args)* $crate::v1::meeting::MeetingAllMeetingEndedEvent,
+        $crate::v1::meeting::MeetingAllMeetingStartedEvent,
+        $crate::v1::meeting::MeetingJoinMeetingEvent,
+        $crate::v1::meeting::MeetingLeaveMeetingEvent,
+        $crate::v1::meeting::MeetingMeetingEndedEvent,
+        $crate::v1::meeting::MeetingMeetingStartedEvent,
+        $crate::v1::meeting::MeetingRecordingEndedEvent,
+        $crate::v1::meeting::MeetingRecordingReadyEvent,
+        $crate::v1::meeting::MeetingRecordingStartedEvent,
+        $crate::v1::meeting::MeetingShareEndedEvent,
+        $crate::v1::meeting::MeetingShareStartedEvent,
+        $crate::v1::reserve_config::ReserveConfigUpdatedEvent,
+        $crate::v1::room::RoomCreatedEvent, $crate::v1::room::RoomDeletedEvent,
+        $crate::v1::room::RoomUpdatedEvent,
+        $crate::v1::room_level::RoomLevelCreatedEvent,
+        $crate::v1::room_level::RoomLevelDeletedEvent,
+        $crate::v1::room_level::RoomLevelUpdatedEvent,)
+    };
+}

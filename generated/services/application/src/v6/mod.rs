@@ -12,6 +12,7 @@ pub mod application_feedback;
 pub mod application_management;
 pub mod application_owner;
 pub mod application_visibility;
+pub mod bot;
 pub mod scope;
 /// A handle on the `v6` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

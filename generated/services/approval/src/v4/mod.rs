@@ -2,6 +2,9 @@
 
 //! Version `v4` of the service, and the types its resources share.
 pub mod approval;
+pub mod approval_cc;
+pub mod approval_instance;
+pub mod approval_task;
 pub mod district;
 pub mod external_approval;
 pub mod external_instance;
@@ -9,7 +12,11 @@ pub mod external_task;
 pub mod instance;
 pub mod instance_add_sign;
 pub mod instance_comment;
+pub mod leave_approval;
+pub mod out_approval;
+pub mod shift_approval;
 pub mod task;
+pub mod work_approval;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct ApprovalV4Api<'a> {

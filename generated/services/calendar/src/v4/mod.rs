@@ -11,6 +11,7 @@ pub mod calendar_event_meeting_minute;
 pub mod exchange_binding;
 pub mod freebusy;
 pub mod setting;
+pub mod third_party_meeting_room_event_created;
 pub mod timeoff_event;
 /// A handle on the `v4` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

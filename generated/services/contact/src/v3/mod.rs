@@ -2,6 +2,7 @@
 
 //! Version `v3` of the service, and the types its resources share.
 pub mod custom_attr;
+pub mod custom_attr_event;
 pub mod department;
 pub mod employee_type_enum;
 pub mod functional_role;

@@ -24,6 +24,7 @@ pub mod leave_granting_record;
 pub mod location;
 pub mod national_id_type;
 pub mod offboarding;
+pub mod org_role_authorization;
 pub mod person;
 pub mod pre_hire;
 pub mod process_form_variable_data;

@@ -2,6 +2,7 @@
 
 //! Version `v2` of the service, and the types its resources share.
 pub mod approval_group;
+pub mod approval_groups;
 pub mod approver;
 pub mod basic_info_bank;
 pub mod basic_info_bank_branch;
@@ -46,10 +47,14 @@ pub mod probation;
 pub mod probation_assessment;
 pub mod process;
 pub mod process_approver;
+pub mod process_cc;
+pub mod process_comment_info;
 pub mod process_extra;
 pub mod process_form_variable_data;
+pub mod process_node;
 pub mod process_revoke;
 pub mod process_start;
+pub mod process_status;
 pub mod process_transfer;
 pub mod process_withdraw;
 pub mod query_flow_data_template;

@@ -13,6 +13,7 @@ pub mod file_view_record;
 pub mod import_task;
 pub mod media;
 pub mod meta;
+pub mod notice;
 pub mod permission_member;
 pub mod permission_public;
 pub mod permission_public_password;

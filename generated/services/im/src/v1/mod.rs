@@ -3,10 +3,13 @@
 //! Version `v1` of the service, and the types its resources share.
 pub mod batch_message;
 pub mod chat;
+pub mod chat_access_event;
 pub mod chat_announcement;
 pub mod chat_chat_tab;
 pub mod chat_manager;
 pub mod chat_member;
+pub mod chat_member_bot;
+pub mod chat_member_user;
 pub mod chat_menu_item;
 pub mod chat_menu_tree;
 pub mod chat_moderation;

@@ -14,6 +14,7 @@ pub mod question;
 pub mod review_data;
 pub mod review_template;
 pub mod reviewee;
+pub mod stage_task;
 pub mod user_group_user_rel;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
