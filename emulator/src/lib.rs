@@ -13,8 +13,12 @@
 //!   [`Recorded::form`](http::Recorded::form));
 //! - downloads, answering with a file a test sets ([`Emulator::serve_file`]) or a
 //!   default one;
+//! - the long connection's endpoint and WebSocket ([`Emulator::long_connections`]): push
+//!   events and card callbacks, read their acknowledgements, drop connections;
 //! - faults on demand ([`Fault`]): rate limits with reset headers, 5xx, slow answers, HTML
-//!   gateway pages, truncated JSON, dropped connections, and tokens that expire mid-run.
+//!   gateway pages, truncated JSON, dropped connections, and tokens that expire mid-run;
+//! - and Feishu's side of events: [`webhook::Pusher`] posts events to an app's request URL,
+//!   encrypted and signed, and delivers them again when the answer is late or fails.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), feishu::Error> {
@@ -41,7 +45,9 @@ mod files;
 pub mod form;
 pub mod http;
 mod lists;
+pub mod long_connection;
 mod routes;
+pub mod webhook;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -56,6 +62,7 @@ use fault::Scheduled;
 pub use fault::{Fault, Target};
 pub use files::ServedFile;
 use http::{Recorded, Reply, Server};
+use long_connection::LongConnections;
 use routes::Route;
 
 /// The internal app the emulator knows unless told otherwise.
@@ -124,7 +131,9 @@ impl EmulatorBuilder {
             lists: HashMap::new(),
             files: HashMap::new(),
         }));
+        let long_connections = LongConnections::start().await;
         let config = Arc::new(Config {
+            long_connections: long_connections.clone(),
             app: self.app,
             marketplace_app: self.marketplace_app,
             helpdesk: self.helpdesk,
@@ -139,7 +148,17 @@ impl EmulatorBuilder {
             server,
             state,
             config,
+            long_connections: LongConnectionsGuard(long_connections),
         }
+    }
+}
+
+/// Stops the long connections' listener and connections with the emulator.
+struct LongConnectionsGuard(LongConnections);
+
+impl Drop for LongConnectionsGuard {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
@@ -148,6 +167,7 @@ pub struct Emulator {
     server: Server,
     state: Arc<Mutex<State>>,
     config: Arc<Config>,
+    long_connections: LongConnectionsGuard,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -160,6 +180,7 @@ impl std::fmt::Debug for Emulator {
 
 /// What the emulator was set up with.
 struct Config {
+    long_connections: LongConnections,
     app: (String, String),
     marketplace_app: Option<(String, String)>,
     helpdesk: Option<(String, String)>,
@@ -216,6 +237,13 @@ impl Emulator {
             token_ttl: Duration::from_secs(7200),
             user_tokens: Vec::new(),
         }
+    }
+
+    /// The long connection's side of Feishu: push events to connected clients, read their
+    /// acknowledgements, drop connections. The endpoint checks the internal app's id and
+    /// secret.
+    pub fn long_connections(&self) -> &LongConnections {
+        &self.long_connections.0
     }
 
     /// `http://127.0.0.1:PORT`: the base URL to give the client.
@@ -388,6 +416,9 @@ fn is_token_path(path: &str) -> bool {
 
 /// Answers one request: a scheduled fault if one matches, else what Feishu would say.
 fn handle(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
+    if request.path == long_connection::ENDPOINT_PATH && request.method == "POST" {
+        return config.long_connections.endpoint(&config.app, request);
+    }
     let is_auth = is_token_path(&request.path) || request.path == APP_TICKET_RESEND;
     let route = config
         .routes

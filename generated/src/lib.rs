@@ -38,6 +38,15 @@ pub use runtime::{
     BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile, reqwest,
 };
 
+/// Receiving the events and callbacks Feishu pushes: the [`Dispatcher`](events::Dispatcher)
+/// for the app's request URL, card callback answers, and the [`Event`](events::Event) trait
+/// of the typed payloads each service module has for its event pages. It is
+/// [`runtime::event`], named `events` here because `feishu::event` is Feishu's `event`
+/// service (its API, e.g. the outbound IPs). With the `websocket` feature it also has
+/// `LongConnection`, which receives an internal app's events over Feishu's long connection
+/// and runs them through the same dispatcher.
+pub use runtime::event as events;
+
 // The generated part: the services re-exported at the crate root (`feishu::helpdesk::…`)
 // and the `Client` methods that reach them. Laid out by prettyplease when generated;
 // rustfmt leaves it alone so that `cargo fmt` and `cargo xtask codegen --check` agree.

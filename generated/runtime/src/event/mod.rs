@@ -1,7 +1,71 @@
 //! Events and callbacks Feishu pushes to an app: the typed payloads the service crates
-//! generate from the event pages implement [`Event`].
+//! generate from the event pages implement [`Event`], and the [`Dispatcher`] receives them
+//! at the app's request URL (Feishu's "将事件发送至开发者服务器" mode): it answers the URL
+//! verification, decrypts, checks the signature or token, refuses replays, runs each event's
+//! handler once, and answers card callbacks with a toast or a card.
+//!
+//! ```no_run
+//! use feishu_runtime::event::{Dispatcher, EventContext};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct ChatDisbanded {
+//!     chat_id: String,
+//! }
+//!
+//! impl feishu_runtime::event::Event for ChatDisbanded {
+//!     const EVENT_TYPE: &'static str = "im.chat.disbanded_v1";
+//! }
+//!
+//! # async fn serve(request: feishu_runtime::event::WebhookRequest) {
+//! let dispatcher = Dispatcher::builder("verification-token")
+//!     .encrypt_key("encrypt-key")
+//!     .on(|event: ChatDisbanded, _context: EventContext| async move {
+//!         println!("{} was disbanded", event.chat_id);
+//!         Ok::<_, std::io::Error>(())
+//!     })
+//!     .build();
+//! // Any server: hand over the headers and the raw body, send back status and body.
+//! let response = dispatcher.handle(request).await;
+//! # let _ = (response.status, response.body);
+//! # }
+//! ```
+//!
+//! The dispatcher is also a `tower_service::Service<http::Request<B>>`: in axum,
+//! `Router::new().route_service("/feishu/events", dispatcher)`.
+//!
+//! With the `websocket` feature, an internal app can receive the same events over Feishu's
+//! long connection instead ("使用长连接接收事件"), with no public request URL:
+//! `LongConnection::new(client, dispatcher).run().await`.
 
 use serde::de::DeserializeOwned;
+
+mod card;
+mod crypto;
+mod dedup;
+mod dispatcher;
+mod envelope;
+mod error;
+#[cfg(feature = "websocket")]
+mod long_connection;
+mod replay;
+mod service;
+
+pub use card::{
+    CARD_ACTION_TRIGGER, Card, CardAction, CardActionData, CardContext, CardOperator, CardResponse,
+    CardTemplate, Toast, ToastKind,
+};
+pub use dispatcher::{
+    DEFAULT_DEDUP_CAPACITY, DEFAULT_MAX_BODY_BYTES, DEFAULT_REPLAY_WINDOW, Dispatcher,
+    DispatcherBuilder, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+pub use envelope::{EventContext, EventSchema, RawEvent};
+pub use error::{BoxError, WebhookError};
+#[cfg(feature = "websocket")]
+pub use long_connection::{
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_INTERVAL,
+    DEFAULT_RECONNECT_NONCE, LongConnection, LongConnectionError,
+};
+pub use service::{WebhookRequest, WebhookResponse};
 
 /// A typed event payload: the `event` object of the envelope Feishu pushes, for one event
 /// type. Generated for every event page (`feishu::im::v1::message::MessageReceiveEvent`).

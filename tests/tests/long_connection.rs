@@ -1,0 +1,327 @@
+//! The long connection against the emulator's Feishu side, over loopback: events reach
+//! their handlers and are acknowledged with the handler's result, split messages are
+//! joined, a dropped connection comes back without losing or repeating events, pings get
+//! pongs whose settings apply, card callbacks are answered in the acknowledgement, and a
+//! wrong app secret ends the run.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use feishu::BaseUrl;
+use feishu::events::{
+    BoxError, CardAction, CardResponse, Dispatcher, DispatcherBuilder, Event, EventContext,
+    LongConnection, LongConnectionError, Toast,
+};
+use feishu_emulator::{DEFAULT_APP_ID, Emulator};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(serde::Deserialize)]
+struct Ping {
+    count: u32,
+}
+
+impl Event for Ping {
+    const EVENT_TYPE: &'static str = "test.ping_v1";
+}
+
+/// The 2.0 envelope of a `Ping`. Its create time is years old: the long connection does
+/// not apply the webhook's replay window.
+fn ping(event_id: &str, count: u32) -> Value {
+    json!({
+        "schema": "2.0",
+        "header": {"event_id": event_id, "event_type": "test.ping_v1",
+                   "create_time": "1603977298000", "app_id": DEFAULT_APP_ID, "tenant_key": "t-1"},
+        "event": {"count": count}
+    })
+}
+
+/// The event ids whose handler ran, in order.
+#[derive(Clone, Default)]
+struct Runs(Arc<Mutex<Vec<String>>>);
+
+impl Runs {
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A dispatcher whose `Ping` handler records its runs and fails for `count == 0`.
+fn counting(runs: &Runs) -> DispatcherBuilder {
+    let runs = runs.clone();
+    Dispatcher::builder("unused-on-a-long-connection").on(
+        move |ping: Ping, context: EventContext| {
+            runs.0.lock().unwrap().push(context.event_id);
+            async move {
+                if ping.count == 0 {
+                    return Err::<(), BoxError>("count is zero".into());
+                }
+                Ok(())
+            }
+        },
+    )
+}
+
+/// A running long connection, stopped on demand.
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), LongConnectionError>>,
+}
+
+impl Running {
+    fn start(connection: LongConnection) -> Running {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(connection.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Running {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let ended = tokio::time::timeout(WAIT, &mut self.task).await;
+        assert!(
+            matches!(ended, Ok(Ok(Ok(())))),
+            "run_until ends with Ok on shutdown: {ended:?}"
+        );
+    }
+}
+
+/// Quick reconnection, for tests.
+fn connection(emulator: &Emulator, dispatcher: Dispatcher) -> LongConnection {
+    LongConnection::new(emulator.client_builder().build().unwrap(), dispatcher)
+        .reconnect_nonce(Duration::ZERO)
+        .reconnect_interval(Duration::from_millis(100))
+}
+
+async fn connected(emulator: &Emulator, dispatcher: Dispatcher) -> Running {
+    let running = Running::start(connection(emulator, dispatcher));
+    assert!(
+        emulator.long_connections().wait_connected(1, WAIT).await,
+        "the client connected"
+    );
+    running
+}
+
+#[tokio::test]
+async fn an_event_reaches_its_typed_handler_and_is_acknowledged_200() {
+    let emulator = Emulator::start().await;
+    let runs = Runs::default();
+    let running = connected(&emulator, counting(&runs).build()).await;
+    let feishu = emulator.long_connections();
+
+    let id = feishu.push_event(&ping("e-1", 1), 1).unwrap();
+    let ack = feishu.wait_ack(&id, WAIT).await.expect("acknowledged");
+    assert_eq!((ack.code, ack.kind.as_str()), (200, "event"));
+    assert_eq!(ack.data, None, "an event's acknowledgement carries no data");
+    assert!(ack.biz_rt.is_some(), "biz_rt is added");
+    assert_eq!(runs.all(), vec!["e-1"]);
+    assert_eq!(endpoint_calls(&emulator), 1);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_acknowledged_500_and_runs_again_when_redelivered() {
+    let emulator = Emulator::start().await;
+    let runs = Runs::default();
+    let running = connected(&emulator, counting(&runs).build()).await;
+    let feishu = emulator.long_connections();
+
+    for _ in 0..2 {
+        let id = feishu.push_event(&ping("e-fail", 0), 1).unwrap();
+        let ack = feishu.wait_ack(&id, WAIT).await.expect("acknowledged");
+        assert_eq!(ack.code, 500);
+    }
+    assert_eq!(runs.all(), vec!["e-fail", "e-fail"]);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_split_into_three_frames_is_joined() {
+    let emulator = Emulator::start().await;
+    let runs = Runs::default();
+    let running = connected(&emulator, counting(&runs).build()).await;
+    let feishu = emulator.long_connections();
+
+    let id = feishu.push_event(&ping("e-split", 3), 3).unwrap();
+    let ack = feishu.wait_ack(&id, WAIT).await.expect("acknowledged");
+    assert_eq!(ack.code, 200);
+    assert_eq!(runs.all(), vec!["e-split"]);
+    assert_eq!(
+        feishu.acks().len(),
+        1,
+        "one acknowledgement for the message"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_drop_it_reconnects_and_no_event_is_lost_or_run_twice() {
+    let emulator = Emulator::start().await;
+    let runs = Runs::default();
+    let running = connected(&emulator, counting(&runs).build()).await;
+    let feishu = emulator.long_connections();
+
+    let first = feishu.push_event(&ping("e-1", 1), 1).unwrap();
+    assert_eq!(feishu.wait_ack(&first, WAIT).await.unwrap().code, 200);
+
+    feishu.drop_connections();
+    let back = async {
+        while feishu.connects() < 2 || feishu.connected() < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, back)
+        .await
+        .expect("the client reconnected");
+
+    let second = feishu.push_event(&ping("e-2", 2), 1).unwrap();
+    assert_eq!(feishu.wait_ack(&second, WAIT).await.unwrap().code, 200);
+    // Feishu delivers e-1 again (its acknowledgement was lost, say): acknowledged, not
+    // run again.
+    let again = feishu.push_event(&ping("e-1", 1), 1).unwrap();
+    assert_eq!(feishu.wait_ack(&again, WAIT).await.unwrap().code, 200);
+    assert_eq!(runs.all(), vec!["e-1", "e-2"]);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn it_pings_and_applies_the_pongs_client_config() {
+    let emulator = Emulator::start().await;
+    let feishu = emulator.long_connections();
+    feishu.set_pong_config(Some(json!({"PingInterval": 1})));
+    // An hour between pings, until the pong says otherwise.
+    let running = Running::start(
+        connection(&emulator, Dispatcher::builder("").build())
+            .ping_interval(Duration::from_secs(3600)),
+    );
+    assert!(feishu.wait_pings(3, WAIT).await, "pinged every second");
+    let pings = feishu.pings();
+    let gap = pings[2] - pings[1];
+    assert!(
+        gap >= Duration::from_millis(800) && gap < Duration::from_secs(3),
+        "{gap:?}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_card_callback_is_answered_in_the_acknowledgement() {
+    let emulator = Emulator::start().await;
+    let dispatcher = Dispatcher::builder("")
+        .on_card_action(|action: CardAction, _context: EventContext| async move {
+            let approved = action.action.value["decision"] == "approve";
+            let toast = if approved {
+                Toast::success("Approved")
+            } else {
+                Toast::error("Rejected")
+            };
+            Ok::<_, BoxError>(CardResponse::new().toast(toast))
+        })
+        .build();
+    let running = connected(&emulator, dispatcher).await;
+    let feishu = emulator.long_connections();
+
+    let callback = json!({
+        "schema": "2.0",
+        "header": {"event_id": "card-1", "event_type": "card.action.trigger",
+                   "create_time": "1603977298000000", "app_id": DEFAULT_APP_ID},
+        "event": {
+            "operator": {"open_id": "ou_1"},
+            "action": {"value": {"decision": "approve"}, "tag": "button"},
+            "host": "im_message",
+            "context": {"open_message_id": "om_1", "open_chat_id": "oc_1"}
+        }
+    });
+    let id = feishu.push_card(&callback).unwrap();
+    let ack = feishu.wait_ack(&id, WAIT).await.expect("acknowledged");
+    assert_eq!((ack.code, ack.kind.as_str()), (200, "card"));
+    let answer: Value = serde_json::from_slice(&ack.data.expect("the card's answer")).unwrap();
+    assert_eq!(
+        answer,
+        json!({"toast": {"type": "success", "content": "Approved"}})
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_app_secret_ends_the_run_at_once() {
+    let emulator = Emulator::start().await;
+    let client = feishu::Client::builder(DEFAULT_APP_ID, "not-the-app-secret")
+        .base_url(BaseUrl::Custom(emulator.url()))
+        .build()
+        .unwrap();
+    let connection = LongConnection::new(client, Dispatcher::builder("").build())
+        .reconnect_nonce(Duration::ZERO)
+        .reconnect_interval(Duration::from_millis(50));
+    let ended = tokio::time::timeout(WAIT, connection.run())
+        .await
+        .expect("run returned");
+    let err = ended.expect_err("refused");
+    assert!(err.is_fatal());
+    assert!(
+        matches!(err, LongConnectionError::Refused { code: 10014, .. }),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("not-the-app-secret"), "{shown}");
+    assert_eq!(emulator.requests().len(), 1, "asked once, not retried");
+    assert_eq!(emulator.long_connections().connects(), 0);
+}
+
+fn endpoint_calls(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/callback/ws/endpoint")
+        .count()
+}
+
+#[tokio::test]
+async fn a_busy_endpoint_is_retried_until_it_answers() {
+    let emulator = Emulator::start().await;
+    emulator.long_connections().fail_endpoint(1, 2);
+    let runs = Runs::default();
+    let running = connected(&emulator, counting(&runs).build()).await;
+    assert_eq!(endpoint_calls(&emulator), 3, "two busy answers, then a URL");
+    let feishu = emulator.long_connections();
+    let id = feishu.push_event(&ping("e-1", 1), 1).unwrap();
+    assert_eq!(feishu.wait_ack(&id, WAIT).await.unwrap().code, 200);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn it_gives_up_after_its_reconnect_count() {
+    let emulator = Emulator::start().await;
+    emulator
+        .long_connections()
+        .fail_endpoint(1_000_040_343, 100);
+    let connection = connection(&emulator, Dispatcher::builder("").build())
+        .reconnect_interval(Duration::from_millis(20))
+        .reconnect_count(Some(2));
+    let ended = tokio::time::timeout(WAIT, connection.run())
+        .await
+        .expect("run returned");
+    let err = ended.expect_err("gave up");
+    assert!(
+        matches!(
+            &err,
+            LongConnectionError::GaveUp { attempts: 3, last }
+                if matches!(**last, LongConnectionError::Server { code: 1_000_040_343, .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        endpoint_calls(&emulator),
+        3,
+        "the first attempt and two retries"
+    );
+}
