@@ -1,13 +1,19 @@
-//! Event delivery over a webhook: the emulator's `Pusher` (playing Feishu) posts a 2.0
-//! envelope to the dispatcher served by hyper on 127.0.0.1, which decodes it (decrypting
-//! and checking the signature when encrypted) and runs a typed handler before it answers.
-//! Each sample is one whole delivery, the handler's run included: the time from Feishu's
-//! push to the handler is below it.
+//! Event delivery.
+//! - Over a webhook: the emulator's `Pusher` (playing Feishu) posts a 2.0 envelope to the
+//!   dispatcher served by hyper on 127.0.0.1, which decodes it (decrypting and checking the
+//!   signature when encrypted) and runs a typed handler before it answers. Each sample is
+//!   one whole delivery, the handler's run included: the time from Feishu's push to the
+//!   handler is below it.
+//! - Over the long connection: the emulator pushes the envelope as a WebSocket frame to a
+//!   `LongConnection`, which runs it through the dispatcher; each sample is the time from
+//!   the push to the handler's start (it signals the bench's thread).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, mpsc};
+use std::time::Duration;
 
-use feishu::events::{BoxError, Dispatcher, EventContext};
+use feishu::events::{BoxError, Dispatcher, EventContext, LongConnection};
 use feishu::im::v1::message::MessageReceiveEvent;
+use feishu_emulator::Emulator;
 use feishu_emulator::webhook::Pusher;
 use serde_json::{Value, json};
 
@@ -21,6 +27,9 @@ struct Fixture {
     pushes: tokio::runtime::Runtime,
     plain: Pusher,
     encrypted: Pusher,
+    emulator: Emulator,
+    /// A signal per event the long connection's handler starts.
+    handled: Mutex<mpsc::Receiver<()>>,
 }
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
@@ -35,9 +44,31 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .expect("a runtime");
     let plain_url = server.block_on(serve(Dispatcher::builder(TOKEN)));
     let encrypted_url = server.block_on(serve(Dispatcher::builder(TOKEN).encrypt_key(KEY)));
+    let emulator = server.block_on(Emulator::start());
+    let (signal, handled) = mpsc::channel();
+    let client = emulator.client_builder().build().expect("a client");
+    let dispatcher = Dispatcher::builder(TOKEN)
+        .on(move |event: MessageReceiveEvent, _: EventContext| {
+            std::hint::black_box(event);
+            // The bench's thread waits for it; it is gone only when the bench ends.
+            let _ = signal.send(());
+            async { Ok::<(), BoxError>(()) }
+        })
+        .dedup_capacity(1_000_000)
+        .build();
+    let connection = LongConnection::new(client, dispatcher);
+    server.spawn(async move { connection.run().await });
+    let connected = server.block_on(
+        emulator
+            .long_connections()
+            .wait_connected(1, Duration::from_secs(10)),
+    );
+    assert!(connected, "the long connection opens");
     Fixture {
         _server: server,
         pushes,
+        emulator,
+        handled: Mutex::new(handled),
         plain: Pusher::new(plain_url, TOKEN).retry_after(Vec::new()),
         encrypted: Pusher::new(encrypted_url, TOKEN)
             .encrypt_key(KEY)
@@ -115,4 +146,20 @@ fn webhook_plain() {
 #[divan::bench]
 fn webhook_encrypted() {
     deliver(&FIXTURE.encrypted);
+}
+
+/// An event pushed over the long connection, until its handler starts.
+#[divan::bench]
+fn long_connection_push_to_handler() {
+    let fixture = &*FIXTURE;
+    let handled = fixture.handled.lock().expect("one bench at a time");
+    let event = message_event(&fixture.plain);
+    fixture
+        .emulator
+        .long_connections()
+        .push_event(&event, 1)
+        .expect("a connection is open");
+    handled
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the handler runs");
 }

@@ -1,5 +1,6 @@
 //! The loopback HTTP server the wire tests drive by hand: the emulator's HTTP layer,
-//! with a handler that answers the token endpoints like Feishu.
+//! with a handler that answers the token endpoints like Feishu; and the event dispatcher
+//! served by plain hyper, as a developer's server would.
 
 pub use feishu_emulator::http::{Recorded, Reply, Server as TestServer};
 use serde_json::json;
@@ -24,4 +25,23 @@ pub fn token_reply(request: &Recorded) -> Option<Reply> {
         _ => return None,
     };
     Some(Reply::json(200, &body))
+}
+
+/// Serves `dispatcher` with plain hyper on an ephemeral port of 127.0.0.1, for as long as
+/// the runtime runs; its address.
+pub async fn serve_dispatcher(dispatcher: feishu::events::Dispatcher) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper_util::service::TowerToHyperService::new(dispatcher.clone());
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    address
 }

@@ -18,22 +18,9 @@ use serde_json::Value;
 const TOKEN: &str = "v-token-push";
 const KEY: &str = "encrypt-key-push";
 
-/// Serves `dispatcher` with plain hyper on an ephemeral port; its URL.
+/// Serves `dispatcher` on 127.0.0.1; its URL.
 async fn serve(dispatcher: Dispatcher) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let service = hyper_util::service::TowerToHyperService::new(dispatcher.clone());
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-            );
-        }
-    });
+    let address = feishu_tests::server::serve_dispatcher(dispatcher).await;
     format!("http://{address}/feishu/events")
 }
 

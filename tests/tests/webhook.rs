@@ -660,20 +660,7 @@ async fn a_payload_that_does_not_match_its_type_is_a_400() {
 #[tokio::test]
 async fn the_dispatcher_mounts_in_plain_hyper_and_accepts_only_post() {
     let dispatcher = Dispatcher::builder(TOKEN).build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let service = hyper_util::service::TowerToHyperService::new(dispatcher.clone());
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-            );
-        }
-    });
+    let address = feishu_tests::server::serve_dispatcher(dispatcher).await;
     let server = Server {
         url: format!("http://{address}{PATH}"),
         http: reqwest::Client::new(),
