@@ -145,12 +145,15 @@ fn payload(
     Option<String>,
     Option<Vec<feishu_codegen::spec::model::Field>>,
 ) {
-    // `事件体`, or `事件体（事件类型为 leave_approval）` where a page documents two.
+    // `事件体`, or `事件体（事件类型为 leave_approval）` where a page documents two; older
+    // pages call the example `回调示例`.
     let titled = |prefix: &'static str| {
         sections.iter().filter(move |s| {
-            s.title
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('（'))
+            let alias = prefix == "事件体示例" && s.title == "回调示例";
+            alias
+                || s.title
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('（'))
         })
     };
     for (title, extra) in [
@@ -168,14 +171,34 @@ fn payload(
     let example = titled("事件体示例")
         .next()
         .and_then(|s| first_example(s, "事件体示例", warn));
+    let envelope = example.as_ref().map(|e| &e.value);
     let Some(body) = titled("事件体").next() else {
-        found
-            .errors
-            .push(page.diagnostic(0, "事件体", "the page has no `事件体` section"));
-        return (None, None);
+        // Older pages show only the example; its `event` object gives the fields.
+        let event = envelope
+            .and_then(|e| e.get("event"))
+            .filter(|e| e.is_object());
+        let Some(event) = event else {
+            found.errors.push(page.diagnostic(
+                0,
+                "事件体",
+                "the page has neither an `事件体` table nor an example with an `event` object",
+            ));
+            return (None, None);
+        };
+        warn(
+            0,
+            "事件体",
+            "the page has no `事件体` table; the payload's fields are inferred from the example"
+                .to_owned(),
+        );
+        let inferred = fields::infer_object(
+            std::slice::from_ref(event),
+            &mut Defined::default(),
+            "event",
+        );
+        return (example.map(|e| e.text), inferred);
     };
     let rows = field_rows(body, layout, warn, found);
-    let envelope = example.as_ref().map(|e| &e.value);
     let Some(event_rows) = event_rows(&rows, envelope) else {
         found.errors.push(page.diagnostic(
             body.line,

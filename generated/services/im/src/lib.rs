@@ -105,6 +105,7 @@ macro_rules! __for_each_event {
         $crate::v1::message::MessageRecalledEvent,
         $crate::v1::message::MessageReceiveEvent,
         $crate::v1::message_reaction::MessageReactionCreatedEvent,
-        $crate::v1::message_reaction::MessageReactionDeletedEvent,)
+        $crate::v1::message_reaction::MessageReactionDeletedEvent,
+        $crate::v1::p2p_chat_create::P2pChatCreateP2pChatCreateEvent,)
     };
 }

@@ -19,6 +19,7 @@ pub mod image;
 pub mod message;
 pub mod message_reaction;
 pub mod message_resource;
+pub mod p2p_chat_create;
 pub mod pin;
 pub mod thread;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
