@@ -83,7 +83,15 @@ fn generate_from(
     let started = Instant::now();
     let ir = ir::lower(&spec, &types)?;
     timings.lower = started.elapsed();
-    Ok(emit::emit_timed(&ir, timings))
+    let generated = emit::emit_timed(&ir, timings);
+    drop_aside((spec, types, ir));
+    Ok(generated)
+}
+
+/// Drops `value` on a thread of its own: freeing the whole API's spec and IR takes tens
+/// of milliseconds that the caller need not wait for.
+fn drop_aside<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 /// The IR of what [`generate`] emits, for tools that reason about the generated types

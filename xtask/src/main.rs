@@ -170,11 +170,13 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let write = applying.elapsed();
     let hashing = Instant::now();
     if let Some(stamp) = stamp {
-        let recorded = stamp.after_run(&args.out).and_then(|after| {
-            after
-                .record(&args.spec, &args.out)
-                .map_err(|err| err.to_string())
-        });
+        let recorded = stamp
+            .after_run(&args.out, &generated.files)
+            .and_then(|after| {
+                after
+                    .record(&args.spec, &args.out)
+                    .map_err(|err| err.to_string())
+            });
         if let Err(err) = recorded {
             eprintln!("warning: the next codegen will not skip work: {err}");
         }

@@ -4,6 +4,7 @@
 //! cargo's target directory, never in the repository; any difference from it, or no
 //! record at all, means a full run. `--check` never trusts it.
 
+use std::collections::BTreeMap;
 use std::hash::Hasher;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -31,10 +32,29 @@ impl Stamp {
         })
     }
 
-    /// This stamp's inputs with the output tree as a run into `out` has left it.
-    pub fn after_run(self, out: &Path) -> Result<Stamp, String> {
-        let outputs = output_hash(out).map_err(|err| format!("{}: {err}", out.display()))?;
-        Ok(Stamp { outputs, ..self })
+    /// This stamp's inputs with the output tree as a run into `out` has left it. The
+    /// files the run has just written are hashed from `written` (their content by path
+    /// from `out`, `/`-separated) instead of being read back; the others are read.
+    pub fn after_run(
+        self,
+        out: &Path,
+        written: &BTreeMap<String, String>,
+    ) -> Result<Stamp, String> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hash_tree_with(
+            out,
+            &mut hasher,
+            |_| true,
+            |path| {
+                let rel: Vec<_> = path.iter().map(|part| part.to_string_lossy()).collect();
+                written.get(&rel.join("/")).map(String::as_bytes)
+            },
+        )
+        .map_err(|err| format!("{}: {err}", out.display()))?;
+        Ok(Stamp {
+            outputs: hasher.finish(),
+            ..self
+        })
     }
 
     /// The stamp recorded after the last run from `spec` into `out`, if any.
@@ -115,6 +135,17 @@ fn output_hash(out: &Path) -> io::Result<u64> {
 /// contents. A tree that does not exist hashes as empty. The files are read and hashed
 /// on all cores, each on its own, and their hashes combined in order.
 fn hash_tree(dir: &Path, hasher: &mut impl Hasher, counts: fn(&Path) -> bool) -> io::Result<()> {
+    hash_tree_with(dir, hasher, counts, |_| None)
+}
+
+/// [`hash_tree`], taking the content of the files `known` knows (by path from `dir`)
+/// from it rather than from the disk; the tree's hash is the same either way.
+fn hash_tree_with<'a>(
+    dir: &Path,
+    hasher: &mut impl Hasher,
+    counts: fn(&Path) -> bool,
+    known: impl Fn(&Path) -> Option<&'a [u8]> + Sync,
+) -> io::Result<()> {
     let files = list_tree(dir, counts)?;
     let hashes: Vec<io::Result<u64>> = files
         .par_iter()
@@ -122,9 +153,16 @@ fn hash_tree(dir: &Path, hasher: &mut impl Hasher, counts: fn(&Path) -> bool) ->
             let mut file_hasher = std::hash::DefaultHasher::new();
             file_hasher.write(path.as_os_str().as_encoded_bytes());
             file_hasher.write_u8(0);
-            let contents = std::fs::read(dir.join(path))?;
+            let read;
+            let contents = match known(path) {
+                Some(contents) => contents,
+                None => {
+                    read = std::fs::read(dir.join(path))?;
+                    &read
+                }
+            };
             file_hasher.write_usize(contents.len());
-            file_hasher.write(&contents);
+            file_hasher.write(contents);
             Ok(file_hasher.finish())
         })
         .collect();
@@ -206,6 +244,27 @@ mod tests {
         assert_eq!(before, spec_hash(), "a page beside the spec does not count");
         std::fs::write(dir.path().join("get.yaml"), "x: 2\n").unwrap();
         assert_ne!(before, spec_hash());
+    }
+
+    #[test]
+    fn files_just_written_hash_as_if_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src/v1")).unwrap();
+        std::fs::write(dir.path().join("src/v1/a.rs"), "// a\n").unwrap();
+        std::fs::write(dir.path().join("lib.rs"), "// hand-written\n").unwrap();
+        let (spec, out) = (dir.path().join("spec"), dir.path());
+        let stamp = Stamp::of(&spec, out).unwrap();
+        let written = BTreeMap::from([("src/v1/a.rs".to_owned(), "// a\n".to_owned())]);
+        let after = stamp.after_run(out, &written).unwrap();
+        assert_eq!(after.outputs, hash(out));
+
+        let stale = BTreeMap::from([("src/v1/a.rs".to_owned(), "// b\n".to_owned())]);
+        let wrong = stamp.after_run(out, &stale).unwrap();
+        assert_ne!(
+            wrong.outputs,
+            hash(out),
+            "the content given is what is hashed"
+        );
     }
 
     #[test]

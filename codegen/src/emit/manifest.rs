@@ -1,5 +1,5 @@
-//! The TOML codegen writes: each service crate's manifest and `rustfmt.toml`, and the two
-//! regions of the `feishu` crate's hand-written manifest (a feature per service, and an
+//! The TOML codegen writes: each service crate's manifest, the `rustfmt.toml` beside them,
+//! and the two regions of the `feishu` crate's hand-written manifest (a feature per service, and an
 //! optional dependency per service crate).
 
 use super::{SERVICES_DIR, services};
@@ -68,7 +68,7 @@ serde_json = "1"
     )
 }
 
-/// A service crate's `rustfmt.toml`.
+/// The `rustfmt.toml` of every service crate, in the directory that holds them.
 pub fn rustfmt_config() -> String {
     format!(
         "{TOML_HEADER}\n\n# The crate is laid out by prettyplease when generated; rustfmt leaves it alone, so that\n\

@@ -1,6 +1,6 @@
 //! IR → files. Each service becomes a crate of its own under `services/<service>/`
-//! (`feishu-<service>`: its manifest, `rustfmt.toml` and one Rust file per module); the
-//! `feishu` crate gets `src/services.rs`, which re-exports the service crates and reaches
+//! (`feishu-<service>`: its manifest and one Rust file per module), beside one
+//! `rustfmt.toml` for them all; the `feishu` crate gets `src/services.rs`, which re-exports the service crates and reaches
 //! them from its `Client`, and two regions of its hand-written manifest (features and
 //! optional dependencies). Rust files are built with quote as a `syn::File`, formatted
 //! with prettyplease and headed by the generated-file marker.
@@ -102,8 +102,13 @@ pub fn emit_timed(ir: &Ir, timings: &mut crate::Timings) -> GeneratedFiles {
             format!("{dir}/Cargo.toml"),
             manifest::service_manifest(service),
         );
-        files.insert(format!("{dir}/rustfmt.toml"), manifest::rustfmt_config());
     }
+    // One for every service crate: rustfmt looks for its configuration in the parents of
+    // the file it formats.
+    files.insert(
+        format!("{SERVICES_DIR}/rustfmt.toml"),
+        manifest::rustfmt_config(),
+    );
     let regions = BTreeMap::from([(MANIFEST.to_owned(), manifest::facade_regions(ir))]);
     GeneratedFiles { files, regions }
 }

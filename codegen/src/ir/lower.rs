@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use heck::ToUpperCamelCase;
+use rayon::prelude::*;
 
 use super::{
     Accessor, EnumDef, EnumRepr, FieldDef, FilePartDef, Ir, Location, ModPath, Module, ModuleKind,
@@ -23,9 +24,61 @@ use crate::spec::{
 pub const UNKNOWN_VARIANT: &str = "Unknown";
 
 pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
+    let boxed = recursive_fields(types);
+    // A service's types and names never reach into another service, so the services are
+    // lowered each on their own, on all cores, and their modules put side by side.
+    let services: BTreeSet<&str> = spec
+        .endpoints
+        .iter()
+        .map(|e| e.id.service.as_str())
+        .chain(spec.events.iter().map(|e| e.id.service.as_str()))
+        .collect();
+    let lowered: Vec<BTreeMap<ModPath, Module>> = services
+        .into_par_iter()
+        .map(|service| lower_service(spec, types, &boxed, service))
+        .collect();
+    let mut modules = BTreeMap::new();
+    modules.insert(Vec::new(), root_module());
+    for service_modules in lowered {
+        modules.extend(service_modules);
+    }
+    let children: Vec<RustName> = modules
+        .keys()
+        .filter_map(|path| match path.as_slice() {
+            [service] => Some(service.clone()),
+            _ => None,
+        })
+        .collect();
+    modules.get_mut(&Vec::new()).expect("just made").children = children;
+    Ok(Ir { modules })
+}
+
+/// The crate root: it holds the service modules and nothing of its own.
+fn root_module() -> Module {
+    Module {
+        path: Vec::new(),
+        kind: ModuleKind::Root,
+        spec_name: String::new(),
+        children: Vec::new(),
+        accessor: None,
+        structs: Vec::new(),
+        enums: Vec::new(),
+        operations: Vec::new(),
+        sources: Vec::new(),
+    }
+}
+
+/// The modules of one service, from its endpoints, events and types.
+fn lower_service(
+    spec: &Spec,
+    types: &TypeRegistry,
+    boxed: &BTreeSet<(TypeKey, String)>,
+    service: &str,
+) -> BTreeMap<ModPath, Module> {
     let mut lowering = Lowering {
         types,
-        boxed: recursive_fields(types),
+        service,
+        boxed,
         modules: BTreeMap::new(),
         scopes: BTreeMap::new(),
         type_refs: BTreeMap::new(),
@@ -33,15 +86,25 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
         event_names: BTreeMap::new(),
         enums: BTreeMap::new(),
     };
-    lowering.modules(spec);
-    lowering.name_types(spec);
-    for entry in types.types.values() {
+    let endpoints: Vec<&LoadedEndpoint> = spec
+        .endpoints
+        .iter()
+        .filter(|e| e.id.service == service)
+        .collect();
+    let events: Vec<&LoadedEvent> = spec
+        .events
+        .iter()
+        .filter(|e| e.id.service == service)
+        .collect();
+    lowering.modules(&endpoints, &events);
+    lowering.name_types(&endpoints, &events);
+    for entry in lowering.service_types() {
         lowering.named_type(entry);
     }
-    for endpoint in &spec.endpoints {
+    for endpoint in endpoints {
         lowering.endpoint(endpoint);
     }
-    for event in &spec.events {
+    for event in events {
         lowering.event(event);
     }
     let mut ir = Ir {
@@ -59,7 +122,7 @@ pub fn lower(spec: &Spec, types: &TypeRegistry) -> Result<Ir, Diagnostics> {
         module.sources.sort();
         module.sources.dedup();
     }
-    Ok(ir)
+    ir.modules
 }
 
 /// Marks the structs that have rules to check, in their own fields or in the structs
@@ -208,10 +271,12 @@ fn has_default(ty: &RustType, defaultable: &BTreeSet<TypeRef>) -> bool {
 
 struct Lowering<'a> {
     types: &'a TypeRegistry,
+    /// The spec name of the service being lowered.
+    service: &'a str,
     modules: BTreeMap<ModPath, Module>,
     /// Fields that hold their own type, directly or through other types, and so must be
     /// boxed: `(type, field)`.
-    boxed: BTreeSet<(TypeKey, String)>,
+    boxed: &'a BTreeSet<(TypeKey, String)>,
     scopes: BTreeMap<ModPath, Scope>,
     /// Where each named doc type went.
     type_refs: BTreeMap<TypeKey, TypeRef>,
@@ -247,11 +312,19 @@ enum Targets<'a> {
     Merged(&'a BTreeMap<String, TypeKey>),
 }
 
-impl Lowering<'_> {
-    /// Creates the module tree and the handle type of each module.
-    fn modules(&mut self, spec: &Spec) {
-        self.module(Vec::new(), ModuleKind::Root, "", None);
-        for endpoint in &spec.endpoints {
+impl<'a> Lowering<'a> {
+    /// The service's named doc types.
+    fn service_types(&self) -> impl Iterator<Item = &'a TypeEntry> + use<'a> {
+        let service = self.service;
+        self.types
+            .types
+            .values()
+            .filter(move |entry| entry.key.service == service)
+    }
+
+    /// Creates the service's module tree and the handle type of each module.
+    fn modules(&mut self, endpoints: &[&LoadedEndpoint], events: &[&LoadedEvent]) {
+        for endpoint in endpoints {
             let id = &endpoint.id;
             let service = self.module_path(&[&id.service]);
             let version = self.module_path(&[&id.service, &id.version]);
@@ -275,7 +348,7 @@ impl Lowering<'_> {
         }
         // After the endpoints: a service, version or resource that only has events has
         // nothing to call, so no handle, unless an endpoint made one.
-        for event in &spec.events {
+        for event in events {
             let id = &event.id;
             let service = self.module_path(&[&id.service]);
             let version = self.module_path(&[&id.service, &id.version]);
@@ -291,7 +364,9 @@ impl Lowering<'_> {
         }
         let paths: Vec<ModPath> = self.modules.keys().cloned().collect();
         for path in paths {
-            if let Some((last, parent)) = path.split_last() {
+            // The root's children are the services, put together once all are lowered.
+            if let Some((last, parent)) = path.split_last().filter(|(_, parent)| !parent.is_empty())
+            {
                 let children = &mut self
                     .modules
                     .get_mut(parent)
@@ -363,8 +438,8 @@ impl Lowering<'_> {
 
     /// Names the structs of every endpoint, then every named type, before any field is
     /// lowered, so a field can refer to a type in any module.
-    fn name_types(&mut self, spec: &Spec) {
-        for endpoint in &spec.endpoints {
+    fn name_types(&mut self, endpoints: &[&LoadedEndpoint], events: &[&LoadedEvent]) {
+        for endpoint in endpoints {
             let id = &endpoint.id;
             let module = self.module_path(&[&id.service, &id.version, &id.resource]);
             let base = format!("{}_{}", id.method, id.resource);
@@ -387,13 +462,14 @@ impl Lowering<'_> {
                 },
             );
         }
-        for event in &spec.events {
+        for event in events {
             let id = &event.id;
             let module = self.module_path(&[&id.service, &id.version, &id.resource]);
             let name = self.claim(&module, pascal_or(&event_struct_base(event), "Event"));
             self.event_names.insert(event.rel.clone(), name);
         }
-        for (key, entry) in &self.types.types {
+        for entry in self.service_types() {
+            let key = &entry.key;
             let module = match &key.scope {
                 TypeScope::Shared => self.module_path(&[&key.service, &key.version]),
                 TypeScope::Resource(resource) => {

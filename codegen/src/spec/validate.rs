@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::load::{LoadedEndpoint, LoadedEvent, Spec};
@@ -40,9 +41,29 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
         };
         v.type_defs(&key, origin, &shared.spec.types);
     }
+    // Each file is checked on its own, on all cores; the parts are joined in file order,
+    // so the diagnostics and the definitions keep that order.
+    let endpoints: Vec<Validator> = spec
+        .endpoints
+        .par_iter()
+        .map(|endpoint| {
+            let mut part = Validator::default();
+            part.endpoint(endpoint);
+            part
+        })
+        .collect();
+    let events: Vec<Validator> = spec
+        .events
+        .par_iter()
+        .map(|event| {
+            let mut part = Validator::default();
+            part.event(event);
+            part
+        })
+        .collect();
     let mut routes: BTreeMap<(HttpMethod, &str), &LoadedEndpoint> = BTreeMap::new();
-    for endpoint in &spec.endpoints {
-        v.endpoint(endpoint);
+    for (endpoint, part) in spec.endpoints.iter().zip(endpoints) {
+        v.append(part);
         let route = (*endpoint.spec.method, endpoint.spec.path.as_str());
         if let Some(first) = routes.insert(route, endpoint) {
             v.diagnostics.push(
@@ -59,8 +80,8 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
         }
     }
     let mut event_types: BTreeMap<&str, &LoadedEvent> = BTreeMap::new();
-    for event in &spec.events {
-        v.event(event);
+    for (event, part) in spec.events.iter().zip(events) {
+        v.append(part);
         if let Some(first) = event_types.insert(event.spec.event_type.as_str(), event) {
             v.diagnostics.push(
                 &event.file,
@@ -94,6 +115,26 @@ struct Validator {
 }
 
 impl Validator {
+    /// Adds what `part` found after what this validator has, its indexes into the
+    /// definitions and the uses moved along.
+    fn append(&mut self, part: Validator) {
+        let (definitions, uses) = (self.definitions.len(), self.uses.len());
+        self.diagnostics.0.extend(part.diagnostics.0);
+        self.definitions
+            .extend(part.definitions.into_iter().map(|mut definition| {
+                for (_, use_) in &mut definition.field_uses {
+                    *use_ += uses;
+                }
+                definition
+            }));
+        self.uses.extend(part.uses.into_iter().map(|mut use_| {
+            if let Some(definition) = &mut use_.inline {
+                *definition += definitions;
+            }
+            use_
+        }));
+    }
+
     fn endpoint(&mut self, endpoint: &LoadedEndpoint) {
         let file = &endpoint.file;
         let spec = &endpoint.spec;
