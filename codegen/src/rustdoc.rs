@@ -8,14 +8,18 @@ const DOC_HOST: &str = "https://open.feishu.cn";
 /// Makes page markdown safe for rustdoc:
 /// - leading indentation is dropped, so no line becomes an indented (Rust) code block;
 /// - fenced blocks without a language are marked `text`, so they are not doctests;
-/// - bare URLs become autolinks, relative links become absolute;
+/// - bare URLs become autolinks, site-relative links (`/document/…`) become absolute, and
+///   page-relative ones (`query.md`) their text: where they point is only known on the page;
 /// - `[`, `]`, `<` and `>` that are not markdown syntax are escaped, so they are neither
-///   intra-doc links nor HTML tags;
+///   intra-doc links nor HTML tags; `<br>` stays the line break the page wrote;
+/// - a run of hyphens is escaped, so rustdoc's smart punctuation does not make `--flag`
+///   or a `--` placeholder an en dash (tables' `---` rows and thematic breaks stay);
+/// - a link whose text the page broke over two lines is joined onto one, so it stays a link;
 /// - a line that continues a list item is indented to the item's text, so it stays in the
 ///   item instead of being a lazy continuation (which rustdoc renders, but clippy refuses);
 /// - tabs become four spaces (clippy refuses tabs in docs).
 pub fn sanitize(text: &str) -> String {
-    let text = text.replace('\t', "    ");
+    let text = join_broken_links(&text.replace('\t', "    "));
     let mut out = String::with_capacity(text.len());
     let mut in_fence = false;
     // The text column of the list item the current line may continue.
@@ -63,6 +67,41 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// Joins each line that leaves a link's text open (`…[下载用户人`) with the next line when
+/// that one closes it (`](https://…)`): lines are sanitized one by one, and each half
+/// alone would be escaped as text.
+fn join_broken_links(text: &str) -> String {
+    if !text.contains("](") {
+        return text.to_owned();
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        let fence = line.trim_start().starts_with("```");
+        let joins = !in_fence && !fence && lines.last().is_some_and(|prev| opens_link(prev));
+        in_fence ^= fence;
+        match lines.last_mut() {
+            Some(prev) if joins && closes_link(line) => {
+                prev.push(' ');
+                prev.push_str(line.trim());
+            }
+            _ => lines.push(line.to_owned()),
+        }
+    }
+    lines.join("\n")
+}
+
+/// Whether the line's last `[` is not closed on it.
+fn opens_link(line: &str) -> bool {
+    line.rfind('[') > line.rfind(']')
+}
+
+/// Whether the line closes a link's text opened before it: `](` before any `[`.
+fn closes_link(line: &str) -> bool {
+    line.find("](")
+        .is_some_and(|close| !line[..close].contains('['))
+}
+
 /// A list item whose text starts five or more spaces after its marker (`-\ttext`, a tab
 /// being four) holds an indented code block in markdown; the page meant prose, so the
 /// text is moved up to one space after the marker.
@@ -77,6 +116,11 @@ fn without_code_indent(line: &str) -> std::borrow::Cow<'_, str> {
     } else {
         line.into()
     }
+}
+
+/// Whether `line` starts a list item.
+pub(crate) fn starts_list_item(line: &str) -> bool {
+    list_item_text_column(line).is_some()
 }
 
 /// Where the text of a list item starts, if `line` starts one (`- a`, `* a`, `1. a`, `2) a`).
@@ -110,22 +154,25 @@ fn sanitize_line(line: &str, out: &mut String) {
     let chars: Vec<char> = line.chars().collect();
     let marks = Marks::of(&chars);
     let mut spans = CodeSpans::new(&chars);
-    // The links whose text is being written: where each text ends, and its URL's `)`.
-    let mut open_links: Vec<(usize, usize)> = Vec::new();
+    // Table separator rows and thematic breaks are markdown made of hyphens.
+    let structural = line.chars().all(|c| matches!(c, '-' | '|' | ':' | ' '))
+        && (line.contains('|') || line.matches('-').count() >= 3);
+    // The links whose text is being written.
+    let mut open_links: Vec<Link> = Vec::new();
     let mut i = 0;
     loop {
-        let limit = open_links
-            .last()
-            .map_or(chars.len(), |&(text_end, _)| text_end);
+        let limit = open_links.last().map_or(chars.len(), |link| link.text_end);
         if i >= limit {
-            let Some((text_end, url_end)) = open_links.pop() else {
+            let Some(link) = open_links.pop() else {
                 break;
             };
-            out.push_str("](");
-            let url: String = chars[text_end + 2..url_end].iter().collect();
-            out.push_str(&absolute(url.trim()));
-            out.push(')');
-            i = url_end + 1;
+            if link.keep_url {
+                out.push_str("](");
+                let url: String = chars[link.text_end + 2..link.url_end].iter().collect();
+                out.push_str(&absolute(url.trim()));
+                out.push(')');
+            }
+            i = link.url_end + 1;
             continue;
         }
         let c = chars[i];
@@ -148,7 +195,9 @@ fn sanitize_line(line: &str, out: &mut String) {
             }
             '[' => match marks.link(&chars, i, limit) {
                 Some(link) => {
-                    out.push('[');
+                    if link.keep_url {
+                        out.push('[');
+                    }
                     open_links.push(link);
                     i += 1;
                 }
@@ -161,13 +210,25 @@ fn sanitize_line(line: &str, out: &mut String) {
                 out.push_str("\\]");
                 i += 1;
             }
-            '<' => {
-                out.push_str("&lt;");
-                i += 1;
-            }
+            '<' => match break_tag_len(&chars[i..limit]) {
+                Some(len) => {
+                    out.push_str("<br>");
+                    i += len;
+                }
+                None => {
+                    out.push_str("&lt;");
+                    i += 1;
+                }
+            },
             '>' => {
                 out.push_str("&gt;");
                 i += 1;
+            }
+            '-' if !structural && i + 1 < limit && chars[i + 1] == '-' => {
+                while i < limit && chars[i] == '-' {
+                    out.push_str("\\-");
+                    i += 1;
+                }
             }
             '\\' if i + 1 < limit && chars[i + 1].is_ascii_punctuation() => {
                 // Already a markdown escape: keep it as it is.
@@ -197,6 +258,27 @@ fn sanitize_line(line: &str, out: &mut String) {
             }
         }
     }
+}
+
+/// `<br>`, `<br/>` or `<br />` at the start of `chars`: its length.
+fn break_tag_len(chars: &[char]) -> Option<usize> {
+    let head: String = chars
+        .iter()
+        .take(6)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["<br>", "<br/>", "<br />"]
+        .into_iter()
+        .find(|tag| head.starts_with(tag))
+        .map(str::len)
+}
+
+/// A markdown link being written: where its text ends (its `]`), its URL's `)`, and
+/// whether the URL is kept (a page-relative one is not: it only resolves on the page).
+struct Link {
+    text_end: usize,
+    url_end: usize,
+    keep_url: bool,
 }
 
 /// What a line's markdown links are made of, found in one pass each, so that telling
@@ -244,9 +326,10 @@ impl Marks {
         }
     }
 
-    /// If a markdown link `[text](url)` to a web page or a path starts at `start` and ends
-    /// before `limit`: the index of its `]` and of its `)`.
-    fn link(&self, chars: &[char], start: usize, limit: usize) -> Option<(usize, usize)> {
+    /// If a markdown link `[text](url)` starts at `start` and ends before `limit`: where,
+    /// and whether its URL is kept (a web page or a path on the site; not `query.md`, nor a
+    /// scheme rustdoc's readers could not follow).
+    fn link(&self, chars: &[char], start: usize, limit: usize) -> Option<Link> {
         let text_end = self.closing_bracket[start].filter(|&end| end + 1 < limit)?;
         if chars[text_end + 1] != '(' {
             return None;
@@ -264,8 +347,13 @@ impl Marks {
         let starts = |prefix: &str| {
             url.len() >= prefix.len() && prefix.chars().zip(url).all(|(a, &b)| a == b)
         };
-        let is_link = starts("http://") || starts("https://") || starts("/") || starts("#");
-        is_link.then_some((text_end, url_end))
+        let keep_url = starts("http://") || starts("https://") || starts("/") || starts("#");
+        let relative = !url.contains(&':');
+        (keep_url || relative).then_some(Link {
+            text_end,
+            url_end,
+            keep_url,
+        })
     }
 }
 
@@ -400,6 +488,56 @@ mod tests {
         assert_eq!(sanitize("- \t任一任务，推送"), "- 任一任务，推送");
         assert_eq!(sanitize("1.      a\nb"), "1. a\n   b");
         assert_eq!(sanitize("-    four spaces"), "-    four spaces");
+    }
+
+    /// The text rustdoc shows for `markdown`: it parses with smart punctuation on.
+    fn rendered(markdown: &str) -> String {
+        use pulldown_cmark::{Event, Options, Parser};
+        let options = Options::ENABLE_SMART_PUNCTUATION | Options::ENABLE_TABLES;
+        let mut text = String::new();
+        for event in Parser::new_ext(markdown, options) {
+            match event {
+                Event::Text(t) | Event::Code(t) => text.push_str(&t),
+                Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
+                Event::SoftBreak => text.push(' '),
+                _ => {}
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn double_hyphens_are_not_en_dashes() {
+        let line = "curl --location --request PATCH 与 「--」，`--data-raw`";
+        assert_eq!(
+            rendered(&sanitize(line)),
+            "curl --location --request PATCH 与 「--」，--data-raw"
+        );
+        assert_eq!(
+            rendered(line),
+            "curl –location –request PATCH 与 「–」，--data-raw"
+        );
+        for structural in ["|---|:---:|", "---", "- a - b"] {
+            assert_eq!(sanitize(structural), structural);
+        }
+    }
+
+    #[test]
+    fn a_page_relative_link_is_its_text_and_a_break_stays_a_break() {
+        assert_eq!(
+            sanitize("可以通过[查询人工任务](query.md)获取, [上传](../a/upload.md#x)"),
+            "可以通过查询人工任务获取, 上传"
+        );
+        assert_eq!(sanitize("[x](mailto:a@b.c)"), "\\[x\\](mailto:a@b.c)");
+        assert_eq!(
+            sanitize("一行<br>二行<BR/>三<br />"),
+            "一行<br>二行<br>三<br>"
+        );
+        assert_eq!(sanitize("<b>"), "&lt;b&gt;");
+        assert_eq!(
+            sanitize("信息[下载用户人\n](https://a.b/c)。\n[x]\n](y)"),
+            "信息[下载用户人 ](https://a.b/c)。\n\\[x\\]\n\\](y)"
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub mod form;
 pub mod http;
 mod lists;
 pub mod long_connection;
+mod rate_limits;
 mod routes;
 pub mod webhook;
 
@@ -82,9 +83,19 @@ pub struct EmulatorBuilder {
     helpdesk: Option<(String, String)>,
     token_ttl: Duration,
     user_tokens: Vec<String>,
+    enforce_rate_limits: bool,
 }
 
 impl EmulatorBuilder {
+    /// Whether calls past an endpoint's documented rate limit are refused as Feishu
+    /// refuses them (default: no): each endpoint's calls are counted per tenant against
+    /// the quotas its page states ([`Endpoint::rate_limit`](feishu::runtime::Endpoint::rate_limit)),
+    /// and one past a quota gets HTTP 429 with code 99991400 and `x-ogw-ratelimit-reset`.
+    pub fn enforce_rate_limits(mut self, enforce: bool) -> Self {
+        self.enforce_rate_limits = enforce;
+        self
+    }
+
     /// The internal app's credentials (default [`DEFAULT_APP_ID`], [`DEFAULT_APP_SECRET`]).
     pub fn app(mut self, app_id: &str, app_secret: &str) -> Self {
         self.app = (app_id.to_owned(), app_secret.to_owned());
@@ -130,6 +141,7 @@ impl EmulatorBuilder {
             stubs: HashMap::new(),
             lists: HashMap::new(),
             files: HashMap::new(),
+            arrivals: rate_limits::Arrivals::default(),
         }));
         let long_connections = LongConnections::start().await;
         let config = Arc::new(Config {
@@ -140,6 +152,7 @@ impl EmulatorBuilder {
             helpdesk_header,
             token_ttl: self.token_ttl,
             routes: routes::all(),
+            enforce_rate_limits: self.enforce_rate_limits,
         });
         let (handler_state, handler_config) = (state.clone(), config.clone());
         let server =
@@ -188,6 +201,7 @@ struct Config {
     helpdesk_header: Option<String>,
     token_ttl: Duration,
     routes: Vec<Route>,
+    enforce_rate_limits: bool,
 }
 
 /// What changes as the emulator runs.
@@ -202,6 +216,7 @@ struct State {
     stubs: HashMap<String, Value>,
     lists: HashMap<String, lists::List>,
     files: HashMap<String, ServedFile>,
+    arrivals: rate_limits::Arrivals,
 }
 
 /// Who a token is handed out to.
@@ -236,6 +251,7 @@ impl Emulator {
             helpdesk: None,
             token_ttl: Duration::from_secs(7200),
             user_tokens: Vec::new(),
+            enforce_rate_limits: false,
         }
     }
 
@@ -295,6 +311,34 @@ impl Emulator {
             skip,
             remaining: times,
         });
+    }
+
+    /// The next `times` calls to `endpoint` (e.g. `helpdesk.v1.ticket.update`) fail with
+    /// the business error `code` as its doc page lists it: the page's HTTP status (400
+    /// when it gives none) and message. For a code the page does not list, inject a
+    /// [`Fault::ApiError`] with the status and message to send.
+    ///
+    /// # Panics
+    ///
+    /// If the generated crate has no endpoint `endpoint`, or its page lists no `code`.
+    pub fn inject_documented_error(&self, endpoint: &str, code: i64, times: usize) {
+        let route = self
+            .config
+            .routes
+            .iter()
+            .find(|route| route.meta.id == endpoint);
+        let meta = route
+            .unwrap_or_else(|| panic!("{endpoint} is not an endpoint of the generated crate"))
+            .meta;
+        let documented = meta.errors.iter().find(|error| error.code == code);
+        let documented =
+            documented.unwrap_or_else(|| panic!("the page of {endpoint} lists no error {code}"));
+        let fault = Fault::ApiError {
+            status: documented.http_status.unwrap_or(400),
+            code,
+            msg: documented.message.to_owned(),
+        };
+        self.inject(Target::Endpoint(endpoint.to_owned()), fault, times);
     }
 
     /// Drops the faults not yet used up, so what one scenario left over (a call that
@@ -435,6 +479,10 @@ fn handle(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
         auth(config, state, request)
     } else {
         match route {
+            Some(route) if config.enforce_rate_limits => match over_limit(state, route, request) {
+                Some(refusal) => refusal,
+                None => api(config, state, route, request),
+            },
             Some(route) => api(config, state, route, request),
             None => Reply::raw(404, "text/plain; charset=utf-8", "404 page not found"),
         }
@@ -443,6 +491,31 @@ fn handle(config: &Config, state: &Mutex<State>, request: &Recorded) -> Reply {
         Some(fault) => fault.alter(reply),
         None => reply,
     }
+}
+
+/// Feishu's refusal of a call past its endpoint's documented rate limit, if it is one;
+/// otherwise the call is counted. Calls count per tenant: the tenant of the call's token.
+fn over_limit(state: &Mutex<State>, route: &Route, request: &Recorded) -> Option<Reply> {
+    let mut state = lock(state);
+    let token = request
+        .header("authorization")
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let tenant = token
+        .and_then(|token| state.tokens.get(token))
+        .and_then(|issued| issued.tenant_key.clone());
+    let quotas = route.meta.rate_limit;
+    let now = Instant::now();
+    let wait = state
+        .arrivals
+        .admit(route.meta.id, tenant, quotas, now)
+        .err()?;
+    // Feishu gives whole seconds; a wait under one is one.
+    let reset = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Fault::RateLimited {
+        status: 429,
+        reset: Some(reset),
+    }
+    .replace()
 }
 
 fn take_fault(state: &Mutex<State>, is_auth: bool, endpoint: Option<&str>) -> Option<Fault> {

@@ -216,8 +216,8 @@ fn unix_seconds() -> u64 {
 }
 
 /// `{"encrypt": …}`'s value: base64 of a random IV followed by AES-256-CBC (PKCS#7) of the
-/// plaintext, keyed by the SHA-256 of the Encrypt Key.
-fn encrypt(key: &str, plaintext: &[u8]) -> String {
+/// plaintext, keyed by the SHA-256 of the Encrypt Key, as Feishu encrypts an event.
+pub fn encrypt(key: &str, plaintext: &[u8]) -> String {
     let aes_key: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let iv: [u8; 16] = rand::random();
     let ciphertext = cbc::Encryptor::<Aes256>::new(&aes_key.into(), &iv.into())
@@ -225,8 +225,9 @@ fn encrypt(key: &str, plaintext: &[u8]) -> String {
     STANDARD.encode([iv.as_slice(), &ciphertext].concat())
 }
 
-/// Lowercase hex of SHA-256(timestamp ‖ nonce ‖ key ‖ body).
-fn sign(timestamp: &str, nonce: &str, key: &str, body: &[u8]) -> String {
+/// The `X-Lark-Signature` of a delivery: lowercase hex of
+/// SHA-256(timestamp ‖ nonce ‖ key ‖ body).
+pub fn sign(timestamp: &str, nonce: &str, key: &str, body: &[u8]) -> String {
     let digest = Sha256::new()
         .chain_update(timestamp)
         .chain_update(nonce)

@@ -31,6 +31,10 @@
 //! repository's `spec/` directory. Each service is a cargo feature, so only the enabled
 //! services are compiled, each by its own rustc.
 
+// docs.rs documents every feature on nightly with `--cfg docsrs`: each service module and
+// `Client` method then says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::ops::Deref;
 
 pub use feishu_runtime as runtime;

@@ -2,293 +2,390 @@
 
 //! The services: each is a crate of its own, re-exported here under its feature.
 #[cfg(feature = "acs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "acs")))]
 pub use feishu_acs as acs;
 #[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub use feishu_admin as admin;
 #[cfg(feature = "aily")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aily")))]
 pub use feishu_aily as aily;
 #[cfg(feature = "apaas")]
+#[cfg_attr(docsrs, doc(cfg(feature = "apaas")))]
 pub use feishu_apaas as apaas;
 #[cfg(feature = "application")]
+#[cfg_attr(docsrs, doc(cfg(feature = "application")))]
 pub use feishu_application as application;
 #[cfg(feature = "approval")]
+#[cfg_attr(docsrs, doc(cfg(feature = "approval")))]
 pub use feishu_approval as approval;
 #[cfg(feature = "attendance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "attendance")))]
 pub use feishu_attendance as attendance;
 #[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use feishu_auth as auth;
 #[cfg(feature = "authen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "authen")))]
 pub use feishu_authen as authen;
 #[cfg(feature = "baike")]
+#[cfg_attr(docsrs, doc(cfg(feature = "baike")))]
 pub use feishu_baike as baike;
 #[cfg(feature = "base")]
+#[cfg_attr(docsrs, doc(cfg(feature = "base")))]
 pub use feishu_base as base;
 #[cfg(feature = "bitable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bitable")))]
 pub use feishu_bitable as bitable;
 #[cfg(feature = "board")]
+#[cfg_attr(docsrs, doc(cfg(feature = "board")))]
 pub use feishu_board as board;
 #[cfg(feature = "bot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
 pub use feishu_bot as bot;
 #[cfg(feature = "calendar")]
+#[cfg_attr(docsrs, doc(cfg(feature = "calendar")))]
 pub use feishu_calendar as calendar;
 #[cfg(feature = "cardkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cardkit")))]
 pub use feishu_cardkit as cardkit;
 #[cfg(feature = "compensation")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compensation")))]
 pub use feishu_compensation as compensation;
 #[cfg(feature = "contact")]
+#[cfg_attr(docsrs, doc(cfg(feature = "contact")))]
 pub use feishu_contact as contact;
 #[cfg(feature = "corehr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "corehr")))]
 pub use feishu_corehr as corehr;
 #[cfg(feature = "directory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "directory")))]
 pub use feishu_directory as directory;
 #[cfg(feature = "doc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "doc")))]
 pub use feishu_doc as doc;
 #[cfg(feature = "docs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "docs")))]
 pub use feishu_docs as docs;
 #[cfg(feature = "document_ai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "document_ai")))]
 pub use feishu_document_ai as document_ai;
 #[cfg(feature = "docx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "docx")))]
 pub use feishu_docx as docx;
 #[cfg(feature = "drive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "drive")))]
 pub use feishu_drive as drive;
 #[cfg(feature = "ehr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ehr")))]
 pub use feishu_ehr as ehr;
 #[cfg(feature = "elearning")]
+#[cfg_attr(docsrs, doc(cfg(feature = "elearning")))]
 pub use feishu_elearning as elearning;
 #[cfg(feature = "ephemeral")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ephemeral")))]
 pub use feishu_ephemeral as ephemeral;
 #[cfg(feature = "event")]
+#[cfg_attr(docsrs, doc(cfg(feature = "event")))]
 pub use feishu_event as event;
 #[cfg(feature = "face_verify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "face_verify")))]
 pub use feishu_face_verify as face_verify;
 #[cfg(feature = "helpdesk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "helpdesk")))]
 pub use feishu_helpdesk as helpdesk;
 #[cfg(feature = "hire")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hire")))]
 pub use feishu_hire as hire;
 #[cfg(feature = "human_authentication")]
+#[cfg_attr(docsrs, doc(cfg(feature = "human_authentication")))]
 pub use feishu_human_authentication as human_authentication;
 #[cfg(feature = "im")]
+#[cfg_attr(docsrs, doc(cfg(feature = "im")))]
 pub use feishu_im as im;
 #[cfg(feature = "interactive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "interactive")))]
 pub use feishu_interactive as interactive;
 #[cfg(feature = "jssdk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jssdk")))]
 pub use feishu_jssdk as jssdk;
 #[cfg(feature = "lingo")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lingo")))]
 pub use feishu_lingo as lingo;
 #[cfg(feature = "mail")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mail")))]
 pub use feishu_mail as mail;
 #[cfg(feature = "mdm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mdm")))]
 pub use feishu_mdm as mdm;
 #[cfg(feature = "meeting_room")]
+#[cfg_attr(docsrs, doc(cfg(feature = "meeting_room")))]
 pub use feishu_meeting_room as meeting_room;
 #[cfg(feature = "message")]
+#[cfg_attr(docsrs, doc(cfg(feature = "message")))]
 pub use feishu_message as message;
 #[cfg(feature = "mina")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mina")))]
 pub use feishu_mina as mina;
 #[cfg(feature = "minutes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "minutes")))]
 pub use feishu_minutes as minutes;
 #[cfg(feature = "moments")]
+#[cfg_attr(docsrs, doc(cfg(feature = "moments")))]
 pub use feishu_moments as moments;
 #[cfg(feature = "okr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "okr")))]
 pub use feishu_okr as okr;
 #[cfg(feature = "optical_char_recognition")]
+#[cfg_attr(docsrs, doc(cfg(feature = "optical_char_recognition")))]
 pub use feishu_optical_char_recognition as optical_char_recognition;
 #[cfg(feature = "passport")]
+#[cfg_attr(docsrs, doc(cfg(feature = "passport")))]
 pub use feishu_passport as passport;
 #[cfg(feature = "payroll")]
+#[cfg_attr(docsrs, doc(cfg(feature = "payroll")))]
 pub use feishu_payroll as payroll;
 #[cfg(feature = "performance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "performance")))]
 pub use feishu_performance as performance;
 #[cfg(feature = "personal_settings")]
+#[cfg_attr(docsrs, doc(cfg(feature = "personal_settings")))]
 pub use feishu_personal_settings as personal_settings;
 #[cfg(feature = "report")]
+#[cfg_attr(docsrs, doc(cfg(feature = "report")))]
 pub use feishu_report as report;
 #[cfg(feature = "search")]
+#[cfg_attr(docsrs, doc(cfg(feature = "search")))]
 pub use feishu_search as search;
 #[cfg(feature = "security_and_compliance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "security_and_compliance")))]
 pub use feishu_security_and_compliance as security_and_compliance;
 #[cfg(feature = "sheets")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sheets")))]
 pub use feishu_sheets as sheets;
 #[cfg(feature = "spark")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spark")))]
 pub use feishu_spark as spark;
 #[cfg(feature = "speech_to_text")]
+#[cfg_attr(docsrs, doc(cfg(feature = "speech_to_text")))]
 pub use feishu_speech_to_text as speech_to_text;
 #[cfg(feature = "suite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "suite")))]
 pub use feishu_suite as suite;
 #[cfg(feature = "task")]
+#[cfg_attr(docsrs, doc(cfg(feature = "task")))]
 pub use feishu_task as task;
 #[cfg(feature = "tenant")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tenant")))]
 pub use feishu_tenant as tenant;
 #[cfg(feature = "translation")]
+#[cfg_attr(docsrs, doc(cfg(feature = "translation")))]
 pub use feishu_translation as translation;
 #[cfg(feature = "trust_party")]
+#[cfg_attr(docsrs, doc(cfg(feature = "trust_party")))]
 pub use feishu_trust_party as trust_party;
 #[cfg(feature = "user")]
+#[cfg_attr(docsrs, doc(cfg(feature = "user")))]
 pub use feishu_user as user;
 #[cfg(feature = "vc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vc")))]
 pub use feishu_vc as vc;
 #[cfg(feature = "wiki")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wiki")))]
 pub use feishu_wiki as wiki;
 #[cfg(feature = "workplace")]
+#[cfg_attr(docsrs, doc(cfg(feature = "workplace")))]
 pub use feishu_workplace as workplace;
 impl crate::Client {
     /// The `acs` service.
     #[cfg(feature = "acs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "acs")))]
     pub fn acs(&self) -> acs::AcsApi<'_> {
         acs::AcsApi::new(self)
     }
     /// The `admin` service.
     #[cfg(feature = "admin")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
     pub fn admin(&self) -> admin::AdminApi<'_> {
         admin::AdminApi::new(self)
     }
     /// The `aily` service.
     #[cfg(feature = "aily")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aily")))]
     pub fn aily(&self) -> aily::AilyApi<'_> {
         aily::AilyApi::new(self)
     }
     /// The `apaas` service.
     #[cfg(feature = "apaas")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "apaas")))]
     pub fn apaas(&self) -> apaas::ApaasApi<'_> {
         apaas::ApaasApi::new(self)
     }
     /// The `application` service.
     #[cfg(feature = "application")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "application")))]
     pub fn application(&self) -> application::ApplicationApi<'_> {
         application::ApplicationApi::new(self)
     }
     /// The `approval` service.
     #[cfg(feature = "approval")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "approval")))]
     pub fn approval(&self) -> approval::ApprovalApi<'_> {
         approval::ApprovalApi::new(self)
     }
     /// The `attendance` service.
     #[cfg(feature = "attendance")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "attendance")))]
     pub fn attendance(&self) -> attendance::AttendanceApi<'_> {
         attendance::AttendanceApi::new(self)
     }
     /// The `auth` service.
     #[cfg(feature = "auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
     pub fn auth(&self) -> auth::AuthApi<'_> {
         auth::AuthApi::new(self)
     }
     /// The `authen` service.
     #[cfg(feature = "authen")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "authen")))]
     pub fn authen(&self) -> authen::AuthenApi<'_> {
         authen::AuthenApi::new(self)
     }
     /// The `baike` service.
     #[cfg(feature = "baike")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "baike")))]
     pub fn baike(&self) -> baike::BaikeApi<'_> {
         baike::BaikeApi::new(self)
     }
     /// The `base` service.
     #[cfg(feature = "base")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "base")))]
     pub fn base(&self) -> base::BaseApi<'_> {
         base::BaseApi::new(self)
     }
     /// The `bitable` service.
     #[cfg(feature = "bitable")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "bitable")))]
     pub fn bitable(&self) -> bitable::BitableApi<'_> {
         bitable::BitableApi::new(self)
     }
     /// The `board` service.
     #[cfg(feature = "board")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "board")))]
     pub fn board(&self) -> board::BoardApi<'_> {
         board::BoardApi::new(self)
     }
     /// The `bot` service.
     #[cfg(feature = "bot")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "bot")))]
     pub fn bot(&self) -> bot::BotApi<'_> {
         bot::BotApi::new(self)
     }
     /// The `calendar` service.
     #[cfg(feature = "calendar")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "calendar")))]
     pub fn calendar(&self) -> calendar::CalendarApi<'_> {
         calendar::CalendarApi::new(self)
     }
     /// The `cardkit` service.
     #[cfg(feature = "cardkit")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cardkit")))]
     pub fn cardkit(&self) -> cardkit::CardkitApi<'_> {
         cardkit::CardkitApi::new(self)
     }
     /// The `compensation` service.
     #[cfg(feature = "compensation")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compensation")))]
     pub fn compensation(&self) -> compensation::CompensationApi<'_> {
         compensation::CompensationApi::new(self)
     }
     /// The `contact` service.
     #[cfg(feature = "contact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "contact")))]
     pub fn contact(&self) -> contact::ContactApi<'_> {
         contact::ContactApi::new(self)
     }
     /// The `corehr` service.
     #[cfg(feature = "corehr")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "corehr")))]
     pub fn corehr(&self) -> corehr::CorehrApi<'_> {
         corehr::CorehrApi::new(self)
     }
     /// The `directory` service.
     #[cfg(feature = "directory")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "directory")))]
     pub fn directory(&self) -> directory::DirectoryApi<'_> {
         directory::DirectoryApi::new(self)
     }
     /// The `doc` service.
     #[cfg(feature = "doc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "doc")))]
     pub fn doc(&self) -> doc::DocApi<'_> {
         doc::DocApi::new(self)
     }
     /// The `docs` service.
     #[cfg(feature = "docs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "docs")))]
     pub fn docs(&self) -> docs::DocsApi<'_> {
         docs::DocsApi::new(self)
     }
     /// The `document_ai` service.
     #[cfg(feature = "document_ai")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "document_ai")))]
     pub fn document_ai(&self) -> document_ai::DocumentAiApi<'_> {
         document_ai::DocumentAiApi::new(self)
     }
     /// The `docx` service.
     #[cfg(feature = "docx")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "docx")))]
     pub fn docx(&self) -> docx::DocxApi<'_> {
         docx::DocxApi::new(self)
     }
     /// The `drive` service.
     #[cfg(feature = "drive")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "drive")))]
     pub fn drive(&self) -> drive::DriveApi<'_> {
         drive::DriveApi::new(self)
     }
     /// The `ehr` service.
     #[cfg(feature = "ehr")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ehr")))]
     pub fn ehr(&self) -> ehr::EhrApi<'_> {
         ehr::EhrApi::new(self)
     }
     /// The `ephemeral` service.
     #[cfg(feature = "ephemeral")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ephemeral")))]
     pub fn ephemeral(&self) -> ephemeral::EphemeralApi<'_> {
         ephemeral::EphemeralApi::new(self)
     }
     /// The `event` service.
     #[cfg(feature = "event")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "event")))]
     pub fn event(&self) -> event::EventApi<'_> {
         event::EventApi::new(self)
     }
     /// The `face_verify` service.
     #[cfg(feature = "face_verify")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "face_verify")))]
     pub fn face_verify(&self) -> face_verify::FaceVerifyApi<'_> {
         face_verify::FaceVerifyApi::new(self)
     }
     /// The `helpdesk` service.
     #[cfg(feature = "helpdesk")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "helpdesk")))]
     pub fn helpdesk(&self) -> helpdesk::HelpdeskApi<'_> {
         helpdesk::HelpdeskApi::new(self)
     }
     /// The `hire` service.
     #[cfg(feature = "hire")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "hire")))]
     pub fn hire(&self) -> hire::HireApi<'_> {
         hire::HireApi::new(self)
     }
     /// The `human_authentication` service.
     #[cfg(feature = "human_authentication")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "human_authentication")))]
     pub fn human_authentication(
         &self,
     ) -> human_authentication::HumanAuthenticationApi<'_> {
@@ -296,66 +393,79 @@ impl crate::Client {
     }
     /// The `im` service.
     #[cfg(feature = "im")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "im")))]
     pub fn im(&self) -> im::ImApi<'_> {
         im::ImApi::new(self)
     }
     /// The `interactive` service.
     #[cfg(feature = "interactive")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "interactive")))]
     pub fn interactive(&self) -> interactive::InteractiveApi<'_> {
         interactive::InteractiveApi::new(self)
     }
     /// The `jssdk` service.
     #[cfg(feature = "jssdk")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jssdk")))]
     pub fn jssdk(&self) -> jssdk::JssdkApi<'_> {
         jssdk::JssdkApi::new(self)
     }
     /// The `lingo` service.
     #[cfg(feature = "lingo")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "lingo")))]
     pub fn lingo(&self) -> lingo::LingoApi<'_> {
         lingo::LingoApi::new(self)
     }
     /// The `mail` service.
     #[cfg(feature = "mail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mail")))]
     pub fn mail(&self) -> mail::MailApi<'_> {
         mail::MailApi::new(self)
     }
     /// The `mdm` service.
     #[cfg(feature = "mdm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mdm")))]
     pub fn mdm(&self) -> mdm::MdmApi<'_> {
         mdm::MdmApi::new(self)
     }
     /// The `meeting_room` service.
     #[cfg(feature = "meeting_room")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "meeting_room")))]
     pub fn meeting_room(&self) -> meeting_room::MeetingRoomApi<'_> {
         meeting_room::MeetingRoomApi::new(self)
     }
     /// The `message` service.
     #[cfg(feature = "message")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "message")))]
     pub fn message(&self) -> message::MessageApi<'_> {
         message::MessageApi::new(self)
     }
     /// The `mina` service.
     #[cfg(feature = "mina")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mina")))]
     pub fn mina(&self) -> mina::MinaApi<'_> {
         mina::MinaApi::new(self)
     }
     /// The `minutes` service.
     #[cfg(feature = "minutes")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "minutes")))]
     pub fn minutes(&self) -> minutes::MinutesApi<'_> {
         minutes::MinutesApi::new(self)
     }
     /// The `moments` service.
     #[cfg(feature = "moments")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "moments")))]
     pub fn moments(&self) -> moments::MomentsApi<'_> {
         moments::MomentsApi::new(self)
     }
     /// The `okr` service.
     #[cfg(feature = "okr")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "okr")))]
     pub fn okr(&self) -> okr::OkrApi<'_> {
         okr::OkrApi::new(self)
     }
     /// The `optical_char_recognition` service.
     #[cfg(feature = "optical_char_recognition")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "optical_char_recognition")))]
     pub fn optical_char_recognition(
         &self,
     ) -> optical_char_recognition::OpticalCharRecognitionApi<'_> {
@@ -363,36 +473,43 @@ impl crate::Client {
     }
     /// The `passport` service.
     #[cfg(feature = "passport")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "passport")))]
     pub fn passport(&self) -> passport::PassportApi<'_> {
         passport::PassportApi::new(self)
     }
     /// The `payroll` service.
     #[cfg(feature = "payroll")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "payroll")))]
     pub fn payroll(&self) -> payroll::PayrollApi<'_> {
         payroll::PayrollApi::new(self)
     }
     /// The `performance` service.
     #[cfg(feature = "performance")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "performance")))]
     pub fn performance(&self) -> performance::PerformanceApi<'_> {
         performance::PerformanceApi::new(self)
     }
     /// The `personal_settings` service.
     #[cfg(feature = "personal_settings")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "personal_settings")))]
     pub fn personal_settings(&self) -> personal_settings::PersonalSettingsApi<'_> {
         personal_settings::PersonalSettingsApi::new(self)
     }
     /// The `report` service.
     #[cfg(feature = "report")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "report")))]
     pub fn report(&self) -> report::ReportApi<'_> {
         report::ReportApi::new(self)
     }
     /// The `search` service.
     #[cfg(feature = "search")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "search")))]
     pub fn search(&self) -> search::SearchApi<'_> {
         search::SearchApi::new(self)
     }
     /// The `security_and_compliance` service.
     #[cfg(feature = "security_and_compliance")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "security_and_compliance")))]
     pub fn security_and_compliance(
         &self,
     ) -> security_and_compliance::SecurityAndComplianceApi<'_> {
@@ -400,61 +517,73 @@ impl crate::Client {
     }
     /// The `sheets` service.
     #[cfg(feature = "sheets")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sheets")))]
     pub fn sheets(&self) -> sheets::SheetsApi<'_> {
         sheets::SheetsApi::new(self)
     }
     /// The `spark` service.
     #[cfg(feature = "spark")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "spark")))]
     pub fn spark(&self) -> spark::SparkApi<'_> {
         spark::SparkApi::new(self)
     }
     /// The `speech_to_text` service.
     #[cfg(feature = "speech_to_text")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "speech_to_text")))]
     pub fn speech_to_text(&self) -> speech_to_text::SpeechToTextApi<'_> {
         speech_to_text::SpeechToTextApi::new(self)
     }
     /// The `suite` service.
     #[cfg(feature = "suite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "suite")))]
     pub fn suite(&self) -> suite::SuiteApi<'_> {
         suite::SuiteApi::new(self)
     }
     /// The `task` service.
     #[cfg(feature = "task")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "task")))]
     pub fn task(&self) -> task::TaskApi<'_> {
         task::TaskApi::new(self)
     }
     /// The `tenant` service.
     #[cfg(feature = "tenant")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tenant")))]
     pub fn tenant(&self) -> tenant::TenantApi<'_> {
         tenant::TenantApi::new(self)
     }
     /// The `translation` service.
     #[cfg(feature = "translation")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "translation")))]
     pub fn translation(&self) -> translation::TranslationApi<'_> {
         translation::TranslationApi::new(self)
     }
     /// The `trust_party` service.
     #[cfg(feature = "trust_party")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "trust_party")))]
     pub fn trust_party(&self) -> trust_party::TrustPartyApi<'_> {
         trust_party::TrustPartyApi::new(self)
     }
     /// The `user` service.
     #[cfg(feature = "user")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "user")))]
     pub fn user(&self) -> user::UserApi<'_> {
         user::UserApi::new(self)
     }
     /// The `vc` service.
     #[cfg(feature = "vc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "vc")))]
     pub fn vc(&self) -> vc::VcApi<'_> {
         vc::VcApi::new(self)
     }
     /// The `wiki` service.
     #[cfg(feature = "wiki")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "wiki")))]
     pub fn wiki(&self) -> wiki::WikiApi<'_> {
         wiki::WikiApi::new(self)
     }
     /// The `workplace` service.
     #[cfg(feature = "workplace")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "workplace")))]
     pub fn workplace(&self) -> workplace::WorkplaceApi<'_> {
         workplace::WorkplaceApi::new(self)
     }

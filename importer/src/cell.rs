@@ -158,6 +158,27 @@ fn label(line: &str) -> Option<(String, String)> {
     Some((label, rest))
 }
 
+/// `**注意事项**：注意事项：…` → `**注意事项**：…`: a page that puts a label before a
+/// callout starting with the same label says it twice, and the docs would too.
+pub fn without_repeated_label(paragraph: &str) -> String {
+    let (Some((label, _)), Some(end)) = (label(paragraph), crate::mirror::label_end(paragraph))
+    else {
+        return paragraph.to_owned();
+    };
+    let (head, rest) = paragraph.split_at(end);
+    let text = rest.trim_start_matches([' ', '\t']);
+    let gap = &rest[..rest.len() - text.len()];
+    let repeated = text
+        .strip_prefix(label.as_str())
+        .and_then(|after| after.strip_prefix(['：', ':']));
+    match repeated {
+        Some(after) if !label.is_empty() => {
+            format!("{head}{gap}{}", after.trim_start_matches(' '))
+        }
+        _ => paragraph.to_owned(),
+    }
+}
+
 /// Splits `value：meaning` at the first full-width or ASCII colon outside inline code.
 fn split_once_colon(item: &str) -> (&str, &str) {
     let mut in_code = false;
@@ -266,5 +287,22 @@ mod tests {
             "map<string, string>"
         );
         assert!(scope_of("无").is_none());
+    }
+
+    #[test]
+    fn a_label_repeated_by_its_callout_is_said_once() {
+        let said_twice = "**注意事项**：注意事项：\nuser_access_token 访问";
+        assert_eq!(
+            without_repeated_label(said_twice),
+            "**注意事项**：\nuser_access_token 访问"
+        );
+        assert_eq!(without_repeated_label("**说明：** 说明：x"), "**说明：** x");
+        for kept in [
+            "**注意事项**：注意 x",
+            "**Tip**: 注意事项：",
+            "注意事项：注意事项：",
+        ] {
+            assert_eq!(without_repeated_label(kept), kept);
+        }
     }
 }

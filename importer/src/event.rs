@@ -56,7 +56,7 @@ pub fn import(
         heading.map(|s| s.title.clone())
     });
     let updated = layout.updated(&front, page);
-    let (description, notes) =
+    let (description, mut notes) =
         lead_and_notes(sections, &["事件", "事件体", "事件体示例"], &mut warn);
 
     let Some(table) = sections.iter().find(|s| s.title == "事件") else {
@@ -88,9 +88,13 @@ pub fn import(
     let app_types = value_of("支持的应用类型")
         .map(|(_, _, v)| layout.app_types(v))
         .unwrap_or_default();
-    let scopes = value_of("权限要求").map_or_else(Vec::new, |(_, _, v)| layout.scopes(v).0);
-    let field_scopes =
-        value_of("字段权限要求").map_or_else(Vec::new, |(_, _, v)| layout.scopes(v).0);
+    let mut scope_list = |key: &str| {
+        let (scopes, _, callout) = value_of(key).map(|(_, _, v)| layout.scopes(v))?;
+        notes.extend(callout);
+        Some(scopes)
+    };
+    let scopes = scope_list("权限要求").unwrap_or_default();
+    let field_scopes = scope_list("字段权限要求").unwrap_or_default();
     let delivery = value_of("推送方式")
         .map(|(_, _, v)| delivery_modes(v))
         .unwrap_or_default();

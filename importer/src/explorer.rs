@@ -51,16 +51,11 @@ pub fn import(page: &Page, found: &mut Findings) -> Option<EndpointSpec> {
     }
 
     // The error table, read with the markdown page's table reader.
-    let numbered: Vec<(usize, String)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.clone()))
-        .collect();
     let errors_section = Section {
         level: 3,
         title: "错误码".into(),
         line: 0,
-        body: numbered.clone(),
+        body: error_table(lines),
     };
     let mut warnings = Vec::new();
     let errors = crate::markdown::error_codes(
@@ -243,3 +238,43 @@ pub fn import(page: &Page, found: &mut Findings) -> Option<EndpointSpec> {
 }
 
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// The error table's numbered lines: from its header (the line naming `错误码` between
+/// column separators) to the last row. The table ends where the page's next block begins,
+/// at the first line without a separator: the page has no blank lines, so the table reader
+/// alone would fold the rest of the page (the curl example, the parameter listing) into
+/// the last row's hint.
+fn error_table(lines: &[String]) -> Vec<(usize, String)> {
+    let Some(header) = lines
+        .iter()
+        .position(|l| l.contains('|') && l.contains("错误码"))
+    else {
+        return Vec::new();
+    };
+    lines
+        .iter()
+        .enumerate()
+        .skip(header)
+        .take_while(|(_, l)| l.contains('|'))
+        .map(|(i, l)| (i + 1, l.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_table_ends_where_the_curl_example_begins() {
+        let text = "更新推送\nPATCH\n/open-apis/helpdesk/v1/notifications/{id}\n自建应用\n错误码\n\
+                    HTTP状态码 | 错误码 | 描述 | 排查建议 |\n---|---|---|---|\n\
+                    400 | 154000 | Bad request | 请求不合法 |\n500 | 155000 | Internal error | 内部错误 |\n\
+                    请求示例请求示例\nShell\ncurl --location --request PATCH 'https://x' \\\n\
+                    --data-raw '{\"id\": \"1\"}'\n响应示例响应示例\n{\"code\": 0}\n请求参数\n";
+        let page = Page::new(std::path::Path::new("p.txt"), text.to_owned());
+        let mut found = Findings::default();
+        let spec = import(&page, &mut found).expect("imports");
+        let hints: Vec<&str> = spec.errors.iter().map(|e| e.hint.as_str()).collect();
+        assert_eq!(hints, ["请求不合法", "内部错误"]);
+    }
+}

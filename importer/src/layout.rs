@@ -135,11 +135,14 @@ impl Layout {
         }
     }
 
-    /// The scopes of a permission row, and the lines that name a permission without a
-    /// scope code.
-    pub fn scopes(self, value: &str) -> (Vec<Scope>, Vec<String>) {
+    /// The scopes of a permission row, the lines that name a permission without a scope
+    /// code, and the callout the mirror writes after the scopes (a note of the page's).
+    pub fn scopes(self, value: &str) -> (Vec<Scope>, Vec<String>, Option<String>) {
         match self {
-            Layout::Mirror => (mirror::scopes(value), Vec::new()),
+            Layout::Mirror => {
+                let (scopes, callout) = mirror::split_callout(value);
+                (mirror::scopes(scopes), Vec::new(), callout)
+            }
             Layout::Seed => {
                 let mut scopes = Vec::new();
                 let mut unnamed = Vec::new();
@@ -152,7 +155,7 @@ impl Layout {
                         None => unnamed.push(text.to_owned()),
                     }
                 }
-                (scopes, unnamed)
+                (scopes, unnamed, None)
             }
         }
     }

@@ -8,7 +8,7 @@ use feishu_codegen::spec::model::{
 };
 use serde_json::Value;
 
-use crate::cell::{self, plain_text};
+use crate::cell::{self, plain_text, without_repeated_label};
 use crate::doc_type;
 use crate::example;
 use crate::fields::{self, Defined, located, to_fields};
@@ -130,7 +130,8 @@ pub fn import(
         let Some((line, _, value)) = value_of(key) else {
             return Vec::new();
         };
-        let (scopes, unnamed) = layout.scopes(value);
+        let (scopes, unnamed, callout) = layout.scopes(value);
+        notes.extend(callout);
         for text in unnamed {
             warn(
                 *line,
@@ -258,7 +259,7 @@ pub fn import(
     {
         // The helpdesk header's note is what `helpdesk: true` stands for.
         if !(helpdesk && paragraph.contains("X-Lark-Helpdesk-Authorization")) {
-            notes.push(paragraph);
+            notes.push(without_repeated_label(&paragraph));
         }
     }
 
@@ -364,12 +365,13 @@ pub(crate) fn lead_and_notes(
         }
         let prose = section.prose();
         if section.level == 1 {
-            let mut paragraphs = prose.into_iter().map(|(_, p)| p);
+            let mut paragraphs = prose.into_iter().map(|(_, p)| without_repeated_label(&p));
             description = paragraphs.next().unwrap_or_default();
             notes.extend(paragraphs);
         } else if !prose.is_empty() {
             let text: Vec<String> = prose.into_iter().map(|(_, p)| p).collect();
-            notes.push(format!("**{}**：\n{}", section.title, text.join("\n\n")));
+            let note = format!("**{}**：\n{}", section.title, text.join("\n\n"));
+            notes.push(without_repeated_label(&note));
         }
     }
     (description, notes)
@@ -780,8 +782,50 @@ pub fn error_codes(
             http_status: plain_text(&cell(status)).parse().ok(),
             code: located(value),
             message: cell(message),
-            hint: cell(hint),
+            hint: one_line_hint(&cell(hint), &mut |m| warn(row.line, "排查建议", m)),
         });
     }
     errors
+}
+
+/// The most characters an error hint keeps. Feishu's longest real hint has about 1,500; a
+/// longer one is a table that ran on into the page after it.
+const MAX_HINT_CHARS: usize = 2_000;
+
+/// An error's hint as one line: the runtime writes it into the error's message and the
+/// docs into one table cell, so its line breaks and runs of spaces become one space. A
+/// hint over [`MAX_HINT_CHARS`] is cut, with a warning.
+fn one_line_hint(cell: &str, warn: &mut dyn FnMut(String)) -> String {
+    let hint = cell.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars = hint.chars().count();
+    if chars <= MAX_HINT_CHARS {
+        return hint;
+    }
+    warn(format!(
+        "the hint has {chars} characters; cut to {MAX_HINT_CHARS}"
+    ));
+    let mut cut: String = hint.chars().take(MAX_HINT_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_hint_is_one_line_and_bounded() {
+        let mut warnings = Vec::new();
+        let hint = one_line_hint(
+            "- 检查权限。\n- 首先进入  应用设置",
+            &mut |m| warnings.push(m),
+        );
+        assert_eq!(hint, "- 检查权限。 - 首先进入 应用设置");
+        assert!(warnings.is_empty());
+        let long = "很".repeat(MAX_HINT_CHARS + 1);
+        let cut = one_line_hint(&long, &mut |m| warnings.push(m));
+        assert_eq!(cut.chars().count(), MAX_HINT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(warnings.len(), 1, "a cut hint is never silent");
+    }
 }

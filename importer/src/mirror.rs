@@ -152,7 +152,7 @@ fn split_items(line: &str) -> Vec<String> {
 }
 
 /// The end of a leading `**label**：` (or `**label：**`), if the line starts with one.
-fn label_end(line: &str) -> Option<usize> {
+pub(crate) fn label_end(line: &str) -> Option<usize> {
     let inner = line.strip_prefix("**")?;
     let close = inner.find("**")? + 4;
     let rest = &line[close..];
@@ -230,6 +230,25 @@ pub fn scopes(value: &str) -> Vec<Scope> {
         }
     }
     scopes
+}
+
+/// A permission cell cut where a callout the page wrote after its scopes begins
+/// (`` … `im:message:send` 发送消息V2 &gt; **Tip**: 1. … &gt; 2. … ``): the scopes' part,
+/// and the callout as the lines of a note, one per `&gt;` line, read as [`line`] reads a
+/// block callout's. A callout before the scopes (the field-permission cell's
+/// boilerplate) stays where it is.
+pub fn split_callout(value: &str) -> (&str, Option<String>) {
+    let after_scope = value.find('`').unwrap_or(value.len());
+    let Some(at) = value[after_scope..].find("&gt;").map(|at| after_scope + at) else {
+        return (value, None);
+    };
+    // Each line as a block callout's would read without its `> ` (nesting kept).
+    let lines: Vec<&str> = value[at..]
+        .split("&gt;")
+        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    (&value[..at], (!lines.is_empty()).then(|| lines.join("\n")))
 }
 
 fn is_scope_id(id: &str) -> bool {
@@ -314,5 +333,19 @@ mod tests {
             line("> **Tip**: see https://open.larkoffice.com/x"),
             "**Tip**: see https://open.feishu.cn/x"
         );
+    }
+
+    #[test]
+    fn a_callout_after_the_scopes_is_not_a_scope_name() {
+        let cell = "`vc:room:readonly` 会议室 `vc:rooms:read` 会议明细 &gt; **Tip**: 上方为历史权限。 &gt; 新权限只支持 `user_access_token`";
+        let (rest, callout) = split_callout(cell);
+        let names: Vec<String> = scopes(rest).into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["会议室", "会议明细"]);
+        assert_eq!(
+            callout.as_deref(),
+            Some("**Tip**: 上方为历史权限。\n新权限只支持 `user_access_token`")
+        );
+        let boilerplate = "&gt; **Tip**: 仅当开启对应的权限后才会返回 `contact:x:readonly` 获取 ID";
+        assert_eq!(split_callout(boilerplate), (boilerplate, None));
     }
 }

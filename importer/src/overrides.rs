@@ -67,9 +67,7 @@ pub fn apply(spec: &mut Value, overrides: &[Override]) -> Result<(), String> {
         let (last, parents) = segments
             .split_last()
             .ok_or_else(|| format!("{label}: empty path"))?;
-        let parent = walk(spec, parents).ok_or_else(|| {
-            format!("{label}: the path no longer matches the imported spec; remove the override")
-        })?;
+        let parent = walk(spec, parents).map_err(|unmatched| unmatched.message(&label))?;
         if o.remove {
             let removed = match parent {
                 Value::Array(items) => remove_item(items, last),
@@ -87,9 +85,11 @@ pub fn apply(spec: &mut Value, overrides: &[Override]) -> Result<(), String> {
             }
             continue;
         }
-        let target = step(parent, last).ok_or_else(|| {
-            format!("{label}: the path no longer matches the imported spec; remove the override")
-        })?;
+        let target = walk(parent, &[last]).map_err(|unmatched| Unmatched {
+            matched: parents.join("."),
+            ..unmatched
+        });
+        let target = target.map_err(|unmatched| unmatched.message(&label))?;
         set_keys(target, o, &label)?;
     }
     Ok(())
@@ -158,11 +158,64 @@ fn is_named_list(items: &[Value]) -> bool {
         .all(|item| item.is_object() && item_key(item).is_some())
 }
 
-fn walk<'a>(mut value: &'a mut Value, segments: &[&str]) -> Option<&'a mut Value> {
-    for segment in segments {
-        value = step(value, segment)?;
+/// The first segment of an override's path that names nothing in the spec.
+#[derive(Debug)]
+struct Unmatched {
+    /// The part of the path before it, which did match.
+    matched: String,
+    segment: String,
+    /// What could come there instead: keys, field names or option values.
+    there: Vec<String>,
+}
+
+impl Unmatched {
+    /// Both a mistyped path and a page that changed end here, so the message says which
+    /// segment matched nothing and what is there, rather than guessing which it was.
+    fn message(&self, label: &str) -> String {
+        let under = match self.matched.as_str() {
+            "" => "at the top of the spec".to_owned(),
+            matched => format!("under `{matched}`"),
+        };
+        format!(
+            "{label}: `{}` matches nothing {under}, which has: {}; fix the path, or remove \
+             the override if the page no longer has what it names",
+            self.segment,
+            self.there.join(", ")
+        )
     }
-    Some(value)
+}
+
+fn walk<'a>(mut value: &'a mut Value, segments: &[&str]) -> Result<&'a mut Value, Unmatched> {
+    for (i, segment) in segments.iter().enumerate() {
+        if step(value, segment).is_none() {
+            return Err(Unmatched {
+                matched: segments[..i].join("."),
+                segment: (*segment).to_owned(),
+                there: names_in(value),
+            });
+        }
+        value = step(value, segment).expect("just found");
+    }
+    Ok(value)
+}
+
+/// What a path segment can name in `value`: an object's keys and its fields' names, or a
+/// list's item names (or values).
+fn names_in(value: &Value) -> Vec<String> {
+    let item_name = |item: &Value| match item_key(item)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    match value {
+        Value::Object(map) => {
+            let fields = map.get("fields").and_then(Value::as_array);
+            let keys = map.keys().filter(|k| *k != "fields").cloned();
+            keys.chain(fields.into_iter().flatten().filter_map(item_name))
+                .collect()
+        }
+        Value::Array(items) => items.iter().filter_map(item_name).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn step<'a>(value: &'a mut Value, segment: &str) -> Option<&'a mut Value> {
@@ -241,10 +294,17 @@ mod tests {
         );
         let gone =
             parse("- at: query_params.missing\n  reason: r\n  set: { type: int }\n").unwrap();
+        assert_eq!(
+            apply(&mut spec, &gone).unwrap_err(),
+            "override 1 (`query_params.missing`): `missing` matches nothing under \
+             `query_params`, which has: status; fix the path, or remove the override if the \
+             page no longer has what it names"
+        );
+        let typo = parse("- at: request_body.aa.b\n  reason: r\n  remove: true\n").unwrap();
+        let err = apply(&mut spec, &typo).unwrap_err();
         assert!(
-            apply(&mut spec, &gone)
-                .unwrap_err()
-                .contains("no longer matches")
+            err.contains("`aa` matches nothing under `request_body`, which has: a;"),
+            "{err}"
         );
         assert!(parse("- at: x\n  reason: ''\n  remove: true\n").is_err());
     }

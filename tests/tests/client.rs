@@ -403,6 +403,7 @@ impl feishu::runtime::ApiRequest for Probe {
         ],
         doc_url: "https://open.feishu.cn/document/probe",
         paging: None,
+        rate_limit: &[],
     };
 
     fn path(&self) -> String {
@@ -610,6 +611,7 @@ impl feishu::runtime::ApiRequest for FlatProbe {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/probe",
         paging: None,
+        rate_limit: &[],
     };
 
     fn path(&self) -> String {

@@ -20,11 +20,24 @@ fn assert_snapshots(spec: &std::path::Path, snapshot_dir: &str) {
     settings.set_snapshot_path(snapshot_dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
+    // Every file is compared, not just those before the first change: each changed one
+    // prints its diff and leaves a `.snap.new`, so `cargo insta review` shows them all.
+    let mut changed = Vec::new();
     settings.bind(|| {
         for (path, content) in &generated.files {
-            insta::assert_snapshot!(snapshot_name(path), content);
+            let compared = std::panic::catch_unwind(|| {
+                insta::assert_snapshot!(snapshot_name(path), content);
+            });
+            if compared.is_err() {
+                changed.push(path.clone());
+            }
         }
     });
+    assert!(
+        changed.is_empty(),
+        "{} generated files differ from their snapshots (each diff is above): {changed:?}",
+        changed.len()
+    );
 }
 
 /// A file's snapshot: its module path for Rust (`im__v2__chat_button`, a service crate's
@@ -123,4 +136,112 @@ fn spec_json_schemas_are_fresh() {
             "{file} is out of date; run `cargo xtask schema`"
         );
     }
+}
+
+#[test]
+fn every_enum_variant_states_its_wire_value() {
+    let ir = feishu_codegen::lower_generated(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
+    let mut silent = Vec::new();
+    for def in ir.modules.values().flat_map(|m| &m.enums) {
+        for variant in &def.variants {
+            let wire = feishu_codegen::rustdoc::code(&variant.value);
+            if !variant.doc.starts_with(&wire) {
+                silent.push(format!("{}::{}", def.name.bare(), variant.name.bare()));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "no wire value in the docs of {silent:?}");
+}
+
+/// Each block of consecutive `///` or `//!` lines of `file`, as markdown.
+fn doc_blocks(file: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in file.lines() {
+        let trimmed = line.trim_start();
+        let doc = trimmed
+            .strip_prefix("///")
+            .or_else(|| trimmed.strip_prefix("//!"));
+        match (doc, &mut block) {
+            (Some(doc), Some(block)) => {
+                block.push('\n');
+                block.push_str(doc.strip_prefix(' ').unwrap_or(doc));
+            }
+            (Some(doc), None) => block = Some(doc.strip_prefix(' ').unwrap_or(doc).to_owned()),
+            (None, _) => blocks.extend(block.take()),
+        }
+    }
+    blocks.extend(block);
+    blocks
+}
+
+/// The text rustdoc shows of a doc block, outside code (which it parses with smart
+/// punctuation on).
+fn rendered_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let options = Options::ENABLE_SMART_PUNCTUATION | Options::ENABLE_TABLES;
+    let mut text = String::new();
+    let mut in_code = false;
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(t) if !in_code => text.push_str(&t),
+            // Inline markup runs on in its text; blocks and code spans end a piece of it.
+            Event::End(TagEnd::Link | TagEnd::Emphasis | TagEnd::Strong) => {}
+            Event::SoftBreak | Event::HardBreak | Event::End(_) | Event::Code(_) => text.push(' '),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Where `text` shows a well-formed markdown link as text, `](url)` with a web or a
+/// page-relative (`get.md`) URL, if it does. (A page's malformed links, `((url ))` or a
+/// URL with spaces, are text on the page too.)
+fn shown_link(text: &str) -> Option<usize> {
+    text.match_indices("](").map(|(at, _)| at).find(|&at| {
+        let rest = &text[at + 2..];
+        let url = &rest[..rest.find(')').unwrap_or(rest.len())];
+        let page = url.split('#').next().unwrap_or(url);
+        !url.contains(char::is_whitespace)
+            && (url.starts_with("http://") || url.starts_with("https://") || page.ends_with(".md"))
+    })
+}
+
+/// The Rust files under `dir`.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The generated docs (the checked-in copy, kept fresh by the test above) show the page's
+/// text: no `--` (a flag, a placeholder) turned into an en dash by smart punctuation, and
+/// no link shown as its markdown (`[查询](query.md)`).
+#[test]
+fn generated_docs_render_as_the_pages_wrote_them() {
+    let dashes = |s: &str| s.matches('–').count();
+    let mut mangled = Vec::new();
+    for path in rust_files(&generated_dir().join("services")) {
+        let content = std::fs::read_to_string(&path).unwrap();
+        for block in doc_blocks(&content) {
+            let text = rendered_text(&block);
+            let at = match shown_link(&text) {
+                Some(at) => at,
+                None if dashes(&text) > dashes(&block) => text.find('–').unwrap_or_default(),
+                None => continue,
+            };
+            let around: String = text[at..].chars().take(60).collect();
+            mangled.push(format!("{}: …{around}", path.display()));
+        }
+    }
+    assert!(mangled.is_empty(), "{}", mangled.join("\n"));
 }

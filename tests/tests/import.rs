@@ -516,3 +516,66 @@ fn a_mirror_page_gives_the_same_spec_as_the_seed_page_of_its_endpoint() {
         );
     }
 }
+
+/// What of `spec` the docs show wrongly: an error hint that is not one line of at most
+/// 2,000 characters (the runtime writes it into the error's message), a note or
+/// description that says its label twice (`**注意事项**：注意事项：`), a scope whose name
+/// holds a callout (`发送消息V2 > **Tip**: …`).
+fn doc_text_problems(spec_dir: &Path) -> Vec<String> {
+    let spec = spec::load(spec_dir).unwrap_or_else(|d| panic!("{d}"));
+    let mut problems = Vec::new();
+    for endpoint in &spec.endpoints {
+        let (rel, spec) = (&endpoint.rel, &endpoint.spec);
+        for error in &spec.errors {
+            let hint = &error.hint;
+            let one_line = hint.split_whitespace().collect::<Vec<_>>().join(" ") == *hint;
+            if !one_line || hint.chars().count() > 2_001 {
+                problems.push(format!("{rel}: the hint of {} is {hint:?}", *error.code));
+            }
+        }
+        let texts = std::iter::once(&spec.description).chain(&spec.notes);
+        for text in texts.filter(|t| says_its_label_twice(t)) {
+            problems.push(format!("{rel}: {text:?} says its label twice"));
+        }
+        for scope in spec.scopes.iter().chain(&spec.field_scopes) {
+            if scope.name.contains('>') || scope.name.contains("&gt;") {
+                problems.push(format!(
+                    "{rel}: the scope name {:?} holds a callout",
+                    scope.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// `**L**：L：…` or `**L：**L：…`.
+fn says_its_label_twice(text: &str) -> bool {
+    let Some((label, rest)) = text.strip_prefix("**").and_then(|t| t.split_once("**")) else {
+        return false;
+    };
+    let label = label.trim_end_matches(['：', ':']);
+    let rest = rest.trim_start_matches(['：', ':']).trim_start();
+    let repeated = rest.strip_prefix(label);
+    !label.is_empty() && repeated.is_some_and(|r| r.starts_with(['：', ':']))
+}
+
+#[test]
+fn committed_specs_read_as_the_docs_show_them() {
+    let problems = doc_text_problems(&spec_dir());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn seed_and_corpus_pages_read_as_the_docs_show_them() {
+    let Some(shared) = shared() else { return };
+    let mut pages = pages_in(&shared.join("seeds"), ".txt");
+    pages.extend(pages_in(&shared.join("corpus"), ".md"));
+    let work = tempfile::tempdir().unwrap();
+    let spec = work.path().join("spec");
+    copy_overrides(&spec_dir(), &spec);
+    copy_overrides(&root().join("tests/fixtures/import-overrides"), &spec);
+    feishu_import::import(&pages, &spec, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let problems = doc_text_problems(&spec);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -972,3 +972,45 @@ async fn every_invalid_token_answer_makes_the_client_fetch_a_new_token() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_test_can_make_an_endpoint_fail_with_one_of_its_documented_errors() {
+    // An endpoint whose page lists a business error the client does not act on itself
+    // (not a rate limit, not a server error it would retry).
+    let acts_on = |code: i64, status: u16| code == codes::RATE_LIMITED || status >= 500;
+    let case = case("documents a business error", |c| {
+        c.takes_app_tokens()
+            && c.meta
+                .errors
+                .iter()
+                .any(|e| !acts_on(e.code, e.http_status.unwrap_or(400)))
+    });
+    let documented = case
+        .meta
+        .errors
+        .iter()
+        .find(|e| !acts_on(e.code, e.http_status.unwrap_or(400)))
+        .expect("just found");
+    let emulator = emulator().await;
+    let client = client(&emulator);
+    emulator.inject_documented_error(case.id, documented.code, 1);
+
+    let err = case
+        .call(&client, CallOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{}: expected the documented error, got {err:?}", case.id)
+    };
+    assert_eq!(api.code, documented.code, "{}", case.id);
+    assert_eq!(api.status, documented.http_status.unwrap_or(400));
+    assert_eq!(api.msg, documented.message);
+    assert_eq!(
+        api.documented,
+        Some(documented),
+        "the page's row comes with it"
+    );
+    case.call(&client, CallOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{}: only the next call fails: {err}", case.id));
+}

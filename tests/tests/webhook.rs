@@ -9,20 +9,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aes::Aes256;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use feishu::events::{
     BoxError, CardAction, CardResponse, Dispatcher, DispatcherBuilder, Event, EventContext,
     EventSchema, NONCE_HEADER, RawEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, Toast,
 };
 use feishu::runtime::HttpMethod;
 use feishu_emulator::Emulator;
+use feishu_emulator::webhook::{encrypt, sign};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "v-token-0123456789";
 const KEY: &str = "encrypt-key-0123456789";
@@ -137,27 +132,6 @@ impl Push {
         self.headers.push((name, value.to_owned()));
         self
     }
-}
-
-/// base64(IV ‖ AES-256-CBC(SHA-256(key), IV, PKCS#7(plaintext))), as Feishu's guide says.
-fn encrypt(key: &str, plaintext: &[u8]) -> String {
-    let aes_key: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    let iv: [u8; 16] = rand::random();
-    let ciphertext = cbc::Encryptor::<Aes256>::new_from_slices(&aes_key, &iv)
-        .expect("32-byte key and 16-byte IV")
-        .encrypt_padded_vec::<Pkcs7>(plaintext);
-    STANDARD.encode([iv.as_slice(), &ciphertext].concat())
-}
-
-/// Lowercase hex of SHA-256(timestamp ‖ nonce ‖ key ‖ body).
-fn sign(timestamp: &str, nonce: &str, key: &str, body: &[u8]) -> String {
-    let digest = Sha256::new()
-        .chain_update(timestamp)
-        .chain_update(nonce)
-        .chain_update(key)
-        .chain_update(body)
-        .finalize();
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 // ---- The developer's server.

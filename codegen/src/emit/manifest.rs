@@ -63,6 +63,15 @@ feishu-runtime = {{ path = "{RUNTIME_FROM_SERVICE}" }}
 schemars = {{ version = "1.2", optional = true }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
+
+# docs.rs documents every feature, on nightly with `--cfg docsrs`, under which the crate
+# turns on `doc_cfg` so that the feature-gated derives say which feature they need.
+[package.metadata.docs.rs]
+all-features = true
+rustdoc-args = ["--cfg", "docsrs"]
+
+[lints.rust]
+unexpected_cfgs = {{ level = "warn", check-cfg = ["cfg(docsrs)"] }}
 "#,
         spec = service.spec_name,
     )

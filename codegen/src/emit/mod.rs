@@ -187,8 +187,13 @@ fn module_tokens(ir: &Ir, module: &Module) -> TokenStream {
     let operations = operations::operations(module);
     let registry =
         (module.kind == ModuleKind::Service).then(|| operations::service_registry(ir, module));
+    // docs.rs documents with `--cfg docsrs` on nightly: the crate's feature-gated derives
+    // (`roundtrip`, `schemars`) then say which feature they need.
+    let doc_cfg = (module.kind == ModuleKind::Service)
+        .then(|| quote!(#![cfg_attr(docsrs, feature(doc_cfg))]));
     quote! {
         #doc
+        #doc_cfg
         #(#children)*
         #handles
         #operations
@@ -217,14 +222,17 @@ fn root_tokens(ir: &Ir, root: &Module) -> TokenStream {
             quote! {
                 #doc
                 #[cfg(feature = #feature)]
+                #[cfg_attr(docsrs, doc(cfg(feature = #feature)))]
                 pub fn #method(&self) -> #ident::#ty<'_> {
                     #ident::#ty::new(self)
                 }
             }
         });
+        // On docs.rs (all features, `--cfg docsrs`) each service says which feature it needs.
         (
             quote! {
                 #[cfg(feature = #feature)]
+                #[cfg_attr(docsrs, doc(cfg(feature = #feature)))]
                 pub use #krate as #ident;
             },
             method.unwrap_or_default(),

@@ -209,6 +209,11 @@ fn endpoint_const(op: &Operation) -> TokenStream {
         }
     });
     let doc_url = &op.doc_url;
+    let rate_limit = op.rate_limit.iter().map(|quota| {
+        let requests = Literal::u32_unsuffixed(quota.requests);
+        let window = Literal::u64_unsuffixed(quota.window_secs.into());
+        quote!(::feishu_runtime::Quota::new(#requests, #window))
+    });
     let paging = op.paging.as_ref().map_or(quote!(None), paging_const);
     let host = match op.host {
         ApiHost::Open => quote!(::feishu_runtime::Host::Open),
@@ -227,6 +232,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             errors: &[#(#errors),*],
             doc_url: #doc_url,
             paging: #paging,
+            rate_limit: &[#(#rate_limit),*],
         }
     }
 }

@@ -326,41 +326,15 @@ impl<'a> Lowering<'a> {
     fn modules(&mut self, endpoints: &[&LoadedEndpoint], events: &[&LoadedEvent]) {
         for endpoint in endpoints {
             let id = &endpoint.id;
-            let service = self.module_path(&[&id.service]);
-            let version = self.module_path(&[&id.service, &id.version]);
-            let resource = self.module_path(&[&id.service, &id.version, &id.resource]);
-            let service_api = naming::pascal(&format!("{}_api", id.service));
-            let version_api = naming::pascal(&format!("{}_{}_api", id.service, id.version));
-            let resource_api = naming::pascal(&format!("{}_api", id.resource));
-            self.module(service, ModuleKind::Service, &id.service, service_api);
-            self.module(version, ModuleKind::Version, &id.version, version_api);
-            self.module(
-                resource.clone(),
-                ModuleKind::Resource,
-                &id.resource,
-                resource_api,
-            );
-            self.modules
-                .get_mut(&resource)
-                .expect("just made")
-                .sources
-                .push(endpoint.rel.clone());
+            let names = [&id.service, &id.version, &id.resource].map(String::as_str);
+            self.resource_modules(names, &endpoint.rel, true);
         }
         // After the endpoints: a service, version or resource that only has events has
         // nothing to call, so no handle, unless an endpoint made one.
         for event in events {
             let id = &event.id;
-            let service = self.module_path(&[&id.service]);
-            let version = self.module_path(&[&id.service, &id.version]);
-            let resource = self.module_path(&[&id.service, &id.version, &id.resource]);
-            self.module(service, ModuleKind::Service, &id.service, None);
-            self.module(version, ModuleKind::Version, &id.version, None);
-            self.module(resource.clone(), ModuleKind::Resource, &id.resource, None);
-            self.modules
-                .get_mut(&resource)
-                .expect("just made")
-                .sources
-                .push(event.rel.clone());
+            let names = [&id.service, &id.version, &id.resource].map(String::as_str);
+            self.resource_modules(names, &event.rel, false);
         }
         let paths: Vec<ModPath> = self.modules.keys().cloned().collect();
         for path in paths {
@@ -377,6 +351,35 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
+    }
+
+    /// The service, version and resource modules of one spec file (`source`), each with
+    /// its handle type when `handles`; modules made before keep theirs.
+    fn resource_modules(
+        &mut self,
+        [service, version, resource]: [&str; 3],
+        source: &str,
+        handles: bool,
+    ) {
+        let apis = [
+            format!("{service}_api"),
+            format!("{service}_{version}_api"),
+            format!("{resource}_api"),
+        ];
+        let kinds = [
+            ModuleKind::Service,
+            ModuleKind::Version,
+            ModuleKind::Resource,
+        ];
+        let names = [service, version, resource];
+        for depth in 0..3 {
+            let path = self.module_path(&names[..=depth]);
+            let api = handles.then(|| naming::pascal(&apis[depth])).flatten();
+            self.module(path, kinds[depth], names[depth], api);
+        }
+        let resource = self.module_path(&names);
+        let module = self.modules.get_mut(&resource).expect("just made");
+        module.sources.push(source.to_owned());
     }
 
     fn module_path(&self, spec_names: &[&str]) -> ModPath {
@@ -809,6 +812,11 @@ impl<'a> Lowering<'a> {
             paged_by: None,
             files,
             file_response: spec.response.file,
+            rate_limit: spec
+                .rate_limit
+                .as_deref()
+                .and_then(super::rate_limit::parse)
+                .unwrap_or_default(),
         };
         self.modules
             .get_mut(&module)
@@ -952,18 +960,35 @@ fn wrap_leaf(expr: &TypeExpr, leaf: RustType) -> RustType {
     }
 }
 
+/// The variant's wire value (as the page's tables and the server write it), then what it
+/// means: `` `"open_id"`: 以 open_id 来识别用户 ``, or `` `1` `` alone.
 fn variant_doc(option: &crate::spec::model::EnumOption) -> String {
-    let mut doc = sanitize(&option.meaning);
+    let value = code(&option.value.value);
+    let meaning = sanitize(&option.meaning);
+    let mut doc = if meaning.is_empty() {
+        value
+    } else if starts_with_block(&meaning) {
+        // A list or a fence cannot follow the value on its line.
+        format!("{value}:\n\n{meaning}")
+    } else {
+        format!("{value}: {meaning}")
+    };
     if !option.scopes.is_empty() {
-        if !doc.is_empty() {
-            doc.push_str("\n\n");
-        }
         doc.push_str(&format!(
-            "Needs the scope {}.",
+            "\n\nNeeds the scope {}.",
             scopes_text(&option.scopes, " or ")
         ));
     }
     doc
+}
+
+/// Whether markdown starts with a block that cannot follow text on its first line: a
+/// fence, a heading, a table or a list.
+fn starts_with_block(markdown: &str) -> bool {
+    let first = markdown.lines().next().unwrap_or_default();
+    first.starts_with("```")
+        || first.starts_with(['#', '|'])
+        || crate::rustdoc::starts_list_item(first)
 }
 
 fn first_paragraph(text: &str) -> &str {
@@ -1053,24 +1078,31 @@ fn event_struct_base(event: &LoadedEvent) -> String {
     format!("{}_{}_event", event.id.resource, event.id.name)
 }
 
-fn event_doc(spec: &EventSpec) -> Vec<String> {
-    let mut doc = vec![sanitize(&spec.title)];
-    if !spec.description.is_empty() {
-        doc.push(sanitize(&spec.description));
+/// What a page says before its facts: its title, description and notes, as paragraphs.
+fn page_lead(title: &str, description: &str, notes: &[String]) -> Vec<String> {
+    let mut doc = vec![sanitize(title)];
+    if !description.is_empty() {
+        doc.push(sanitize(description));
     }
-    doc.extend(spec.notes.iter().map(|note| sanitize(note)));
+    doc.extend(notes.iter().map(|note| sanitize(note)));
+    doc
+}
+
+/// The fact line that links a page, with the date it was last updated if known.
+fn documentation_fact(doc_url: &str, updated: Option<&str>) -> String {
+    let updated = updated
+        .map(|d| format!(" (updated {d})"))
+        .unwrap_or_default();
+    format!("- Documentation: <{doc_url}>{updated}")
+}
+
+fn event_doc(spec: &EventSpec) -> Vec<String> {
+    let mut doc = page_lead(&spec.title, &spec.description, &spec.notes);
     let mut facts = vec![format!(
         "- Event type: `{}` (the payload of its envelope's `event`)",
         spec.event_type.value
     )];
-    facts.push(format!(
-        "- Documentation: <{}>{}",
-        spec.doc_url,
-        spec.updated
-            .as_ref()
-            .map(|d| format!(" (updated {d})"))
-            .unwrap_or_default()
-    ));
+    facts.push(documentation_fact(&spec.doc_url, spec.updated.as_deref()));
     if let Some(kinds) = app_types_text(&spec.app_types) {
         facts.push(format!("- Available to {kinds}"));
     }
@@ -1109,20 +1141,9 @@ fn app_types_text(app_types: &[AppType]) -> Option<String> {
 }
 
 fn operation_doc(spec: &EndpointSpec) -> Vec<String> {
-    let mut doc = vec![sanitize(&spec.title)];
-    if !spec.description.is_empty() {
-        doc.push(sanitize(&spec.description));
-    }
-    doc.extend(spec.notes.iter().map(|note| sanitize(note)));
+    let mut doc = page_lead(&spec.title, &spec.description, &spec.notes);
     let mut facts = vec![format!("- `{} {}`", spec.method.as_str(), spec.path.value)];
-    facts.push(format!(
-        "- Documentation: <{}>{}",
-        spec.doc_url,
-        spec.updated
-            .as_ref()
-            .map(|d| format!(" (updated {d})"))
-            .unwrap_or_default()
-    ));
+    facts.push(documentation_fact(&spec.doc_url, spec.updated.as_deref()));
     if let Some(limit) = &spec.rate_limit {
         facts.push(format!("- Rate limit: {}", sanitize(limit)));
     }
@@ -1229,4 +1250,26 @@ fn recursive_fields(types: &TypeRegistry) -> BTreeSet<(TypeKey, String)> {
         }
     }
     boxed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn option(value: serde_json::Value, meaning: &str) -> crate::spec::model::EnumOption {
+        serde_json::from_value(json!({ "value": value, "meaning": meaning })).unwrap()
+    }
+
+    #[test]
+    fn a_variant_doc_starts_with_its_wire_value() {
+        let doc = |value, meaning| variant_doc(&option(value, meaning));
+        assert_eq!(
+            doc(json!("open_id"), "以 open_id 识别"),
+            "`\"open_id\"`: 以 open_id 识别"
+        );
+        assert_eq!(doc(json!(1), ""), "`1`");
+        assert_eq!(doc(json!(2), "- 甲\n- 乙"), "`2`:\n\n- 甲\n- 乙");
+    }
 }

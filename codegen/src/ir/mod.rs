@@ -3,6 +3,7 @@
 
 mod lower;
 mod paging;
+pub mod rate_limit;
 
 use std::collections::BTreeMap;
 
@@ -243,6 +244,9 @@ pub struct Operation {
     pub files: Vec<FilePartDef>,
     /// Whether the endpoint answers with a file (the response is a `Download`).
     pub file_response: bool,
+    /// The documented rate limit's quotas; empty when the page states none the client
+    /// can pace by (`特殊频控`, or nothing).
+    pub rate_limit: Vec<rate_limit::Quota>,
 }
 
 /// A file part of an upload: the body field that holds it, and its documented limit.

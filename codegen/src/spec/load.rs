@@ -13,7 +13,16 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// The generated crate's own features (and its optional dependency), which no service may
 /// be named after, since each service is a feature too.
-pub const RESERVED_FEATURES: &[&str] = &["default", "full", "rustls", "roundtrip", "schemars"];
+pub const RESERVED_FEATURES: &[&str] = &[
+    "default",
+    "full",
+    "native-tls",
+    "roundtrip",
+    "rustls",
+    "rustls-aws-lc",
+    "schemars",
+    "websocket",
+];
 
 /// The name of a service version's shared-types file.
 pub const SHARED_TYPES_FILE: &str = "_types.yaml";

@@ -478,6 +478,11 @@ async fn run(
             },
             _ => None,
         };
+        if let Some(pacer) = &inner.pacer {
+            let tenant = options.tenant_key.as_deref();
+            let turn = pacer.wait_turn(endpoint.id, tenant, endpoint.rate_limit);
+            within(deadline.as_ref(), turn).await?;
+        }
         let mut request = inner
             .http
             .request(endpoint.method.to_reqwest(), prepared.url.clone())

@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) refresh_margin: Duration,
     pub(crate) app_kind: AppKind,
     pub(crate) tokens: TokenCache,
+    /// Set when calls keep to the documented rate limits.
+    pub(crate) pacer: Option<super::rate_limit::Pacer>,
 }
 
 /// How the app gets its tokens.
@@ -124,6 +126,7 @@ pub struct ClientBuilder<C = Client> {
     refresh_margin: Duration,
     max_response_bytes: usize,
     http: Option<reqwest::Client>,
+    pace_rate_limits: bool,
     builds: PhantomData<fn() -> C>,
 }
 
@@ -138,6 +141,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("timeout", &self.timeout)
             .field("call_timeout", &self.call_timeout)
             .field("retry", &self.retry)
+            .field("pace_rate_limits", &self.pace_rate_limits)
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +195,7 @@ impl<C> ClientBuilder<C> {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             max_response_bytes: super::DEFAULT_MAX_RESPONSE_BYTES,
             http: None,
+            pace_rate_limits: false,
             builds: PhantomData,
         }
     }
@@ -201,6 +206,17 @@ impl<C> ClientBuilder<C> {
             marketplace: true,
             ..ClientBuilder::new(app_id, app_secret)
         }
+    }
+
+    /// Whether calls keep to each endpoint's documented rate limit (default: no). When on,
+    /// a call that would go past a quota its page states (`1000 次/分钟、50 次/秒`) waits
+    /// until it fits, counted per endpoint and tenant as Feishu counts, so a batch job
+    /// paces itself instead of meeting 429s. Every attempt counts, retries included.
+    /// Endpoints whose page states no quota (`特殊频控`) are not paced; a 429 from them
+    /// is retried as before. See [`Endpoint::rate_limit`](super::Endpoint::rate_limit).
+    pub fn pace_rate_limits(mut self, pace: bool) -> Self {
+        self.pace_rate_limits = pace;
+        self
     }
 
     /// Feishu, Lark, or a custom address (default: Feishu).
@@ -338,6 +354,7 @@ impl<C> ClientBuilder<C> {
                 call_timeout: self.call_timeout,
                 retry: self.retry,
                 refresh_margin: self.refresh_margin,
+                pacer: self.pace_rate_limits.then(Default::default),
                 app_kind: if self.marketplace {
                     AppKind::Marketplace {
                         ticket: std::sync::RwLock::new(None),

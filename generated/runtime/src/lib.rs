@@ -6,6 +6,9 @@
 //! the generated code never touches HTTP itself.
 
 #![warn(missing_docs)]
+// docs.rs documents every feature on nightly with `--cfg docsrs`: feature-gated items then
+// say which feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod body;
@@ -16,6 +19,7 @@ mod error;
 pub mod event;
 mod idle;
 mod paging;
+mod rate_limit;
 mod raw;
 mod request;
 mod response;
@@ -32,6 +36,7 @@ pub use client::{BaseUrl, Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, USER_AG
 pub use download::Download;
 pub use error::{ApiError, Error, FieldViolation, PermissionViolation, Result, SNIPPET_LEN};
 pub use paging::{Items, NextPage, PageTokenIn, PagedItems, PagedRequest, Pages, Paging};
+pub use rate_limit::Quota;
 pub use raw::RawRequest;
 pub use request::{
     ApiRequest, DocumentedError, Empty, Endpoint, Envelope, Host, HttpMethod, ParamValue, Params,

@@ -87,6 +87,10 @@ pub struct Endpoint {
     pub doc_url: &'static str,
     /// Where a paged list carries its page token and results; `None` for other endpoints.
     pub paging: Option<super::Paging>,
+    /// The quotas of the rate limit the page states (`1000 次/分钟、50 次/秒` is two), which
+    /// [`ClientBuilder::pace_rate_limits`](super::ClientBuilder::pace_rate_limits) keeps
+    /// calls within. Empty when the page states none (`特殊频控`, or nothing).
+    pub rate_limit: &'static [super::Quota],
 }
 
 impl Endpoint {

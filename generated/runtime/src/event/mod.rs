@@ -61,6 +61,7 @@ pub use dispatcher::{
 pub use envelope::{EventContext, EventSchema, RawEvent};
 pub use error::{BoxError, WebhookError};
 #[cfg(feature = "websocket")]
+#[cfg_attr(docsrs, doc(cfg(feature = "websocket")))]
 pub use long_connection::{
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_INTERVAL,
     DEFAULT_RECONNECT_NONCE, LongConnection, LongConnectionError,

@@ -2,6 +2,7 @@
 
 //! The `application` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::application`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v2;
 pub mod v3;

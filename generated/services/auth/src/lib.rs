@@ -2,6 +2,7 @@
 
 //! The `auth` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::auth`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v3;
 pub mod v4;
 /// A handle on the `auth` service, borrowed from a [`Client`](::feishu_runtime::Client).

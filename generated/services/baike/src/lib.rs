@@ -2,6 +2,7 @@
 
 //! The `baike` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::baike`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 /// A handle on the `baike` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

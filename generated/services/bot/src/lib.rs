@@ -2,6 +2,7 @@
 
 //! The `bot` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::bot`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v3;
 /// A handle on the `bot` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

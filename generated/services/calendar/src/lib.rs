@@ -2,6 +2,7 @@
 
 //! The `calendar` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::calendar`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v4;
 /// A handle on the `calendar` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `contact` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::contact`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v2;
 pub mod v3;

@@ -2,6 +2,7 @@
 
 //! The `doc` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::doc`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v2;
 /// A handle on the `doc` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `document_ai` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::document_ai`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 /// A handle on the `document_ai` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `elearning` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::elearning`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v2;
 /// Calls `$next` with `$args` followed by the request type of every endpoint of
 /// this service, each followed by a comma, for tests that cover all endpoints

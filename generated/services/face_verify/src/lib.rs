@@ -2,6 +2,7 @@
 
 //! The `face_verify` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::face_verify`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 /// A handle on the `face_verify` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

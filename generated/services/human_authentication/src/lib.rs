@@ -2,6 +2,7 @@
 
 //! The `human_authentication` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::human_authentication`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 /// A handle on the `human_authentication` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `im` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::im`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v2;
 /// A handle on the `im` service, borrowed from a [`Client`](::feishu_runtime::Client).

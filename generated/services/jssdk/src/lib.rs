@@ -2,6 +2,7 @@
 
 //! The `jssdk` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::jssdk`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod legacy;
 /// A handle on the `jssdk` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `mdm` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::mdm`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v3;
 /// A handle on the `mdm` service, borrowed from a [`Client`](::feishu_runtime::Client).

@@ -2,6 +2,7 @@
 
 //! The `meeting_room` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::meeting_room`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod legacy;
 pub mod v1;
 /// A handle on the `meeting_room` service, borrowed from a [`Client`](::feishu_runtime::Client).

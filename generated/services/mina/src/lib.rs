@@ -2,6 +2,7 @@
 
 //! The `mina` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::mina`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v2;
 /// A handle on the `mina` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

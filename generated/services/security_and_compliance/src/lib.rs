@@ -2,6 +2,7 @@
 
 //! The `security_and_compliance` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::security_and_compliance`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v2;
 /// A handle on the `security_and_compliance` service, borrowed from a [`Client`](::feishu_runtime::Client).

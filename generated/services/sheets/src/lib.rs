@@ -2,6 +2,7 @@
 
 //! The `sheets` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::sheets`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v2;
 pub mod v3;
 /// A handle on the `sheets` service, borrowed from a [`Client`](::feishu_runtime::Client).

@@ -2,6 +2,7 @@
 
 //! The `speech_to_text` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::speech_to_text`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 /// A handle on the `speech_to_text` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `suite` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::suite`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod legacy;
 /// A handle on the `suite` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,7 @@
 
 //! The `task` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::task`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v1;
 pub mod v2;
 /// A handle on the `task` service, borrowed from a [`Client`](::feishu_runtime::Client).

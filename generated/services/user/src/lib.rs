@@ -2,6 +2,7 @@
 
 //! The `user` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::user`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v4;
 /// A handle on the `user` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

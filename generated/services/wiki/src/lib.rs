@@ -2,6 +2,7 @@
 
 //! The `wiki` service of the Feishu/Lark Open Platform API, generated from
 //! Feishu's documentation. Use it through the `feishu` crate, as `feishu::wiki`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub mod v2;
 /// A handle on the `wiki` service, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]

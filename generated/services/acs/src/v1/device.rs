@@ -47,6 +47,7 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/acs-v1/device/list",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

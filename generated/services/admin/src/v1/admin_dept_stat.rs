@@ -198,6 +198,7 @@ impl ::feishu_runtime::ApiRequest for ListAdminDeptStatRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -638,9 +639,9 @@ impl ListAdminDeptStatResponse {
 /// The values of `department_id_type` in [`ListAdminDeptStatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 部门的 ID
+    /// `"department_id"`: 部门的 ID
     DepartmentId,
-    /// 部门的 Open ID
+    /// `"open_department_id"`: 部门的 Open ID
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -214,6 +214,7 @@ impl ::feishu_runtime::ApiRequest for ListAdminUserStatRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -580,9 +581,9 @@ impl ListAdminUserStatResponse {
 /// The values of `cal_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CalActiveFlag {
-    /// 无活跃
+    /// `0`: 无活跃
     V0,
-    /// 活跃
+    /// `1`: 活跃
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -593,9 +594,9 @@ pub enum CalActiveFlag {
 /// The values of `department_id_type` in [`ListAdminUserStatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 部门的 ID
+    /// `"department_id"`: 部门的 ID
     DepartmentId,
-    /// 部门的 Open ID
+    /// `"open_department_id"`: 部门的 Open ID
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -609,9 +610,9 @@ pub enum DepartmentIdType {
 /// The values of `docs_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DocsActiveFlag {
-    /// 无活跃
+    /// `0`: 无活跃
     V0,
-    /// 活跃
+    /// `1`: 活跃
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -622,9 +623,9 @@ pub enum DocsActiveFlag {
 /// The values of `im_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ImActiveFlag {
-    /// 无活跃
+    /// `0`: 无活跃
     V0,
-    /// 活跃
+    /// `1`: 活跃
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -635,9 +636,9 @@ pub enum ImActiveFlag {
 /// The values of `suite_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SuiteActiveFlag {
-    /// 无活跃
+    /// `0`: 无活跃
     V0,
-    /// 活跃
+    /// `1`: 活跃
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -648,9 +649,9 @@ pub enum SuiteActiveFlag {
 /// The values of `user_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserActiveFlag {
-    /// 未激活
+    /// `0`: 未激活
     V0,
-    /// 已激活
+    /// `1`: 已激活
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -661,11 +662,11 @@ pub enum UserActiveFlag {
 /// The values of `user_id_type` in [`ListAdminUserStatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -680,9 +681,9 @@ pub enum UserIdType {
 /// The values of `vc_active_flag` in [`AdminUserStat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VcActiveFlag {
-    /// 无活跃
+    /// `0`: 无活跃
     V0,
-    /// 活跃
+    /// `1`: 活跃
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

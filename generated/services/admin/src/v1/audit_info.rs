@@ -295,6 +295,7 @@ impl ::feishu_runtime::ApiRequest for ListAuditInfoRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -877,9 +878,9 @@ impl ListAuditInfoResponse {
 /// The values of `operator_type` in [`ListAuditInfoRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListAuditInfoRequestOperatorType {
-    /// 用户
+    /// `"user"`: 用户
     User,
-    /// \[当前未开放\] 以bot_id来识别用户
+    /// `"bot"`: \[当前未开放\] 以bot_id来识别用户
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -892,11 +893,11 @@ pub enum ListAuditInfoRequestOperatorType {
 /// The values of `operator_type` in [`AuditInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OperatorType {
-    /// 组织内成员
+    /// `1`: 组织内成员
     V1,
-    /// 机器人
+    /// `12`: 机器人
     V12,
-    /// 组织外成员
+    /// `1001`: 组织外成员
     V1001,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -907,13 +908,13 @@ pub enum OperatorType {
 /// The values of `terminal_type` in [`AuditContext`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TerminalType {
-    /// ios
+    /// `0`: ios
     V0,
-    /// 安卓
+    /// `1`: 安卓
     V1,
-    /// pc端
+    /// `2`: pc端
     V2,
-    /// web端
+    /// `3`: web端
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -924,11 +925,11 @@ pub enum TerminalType {
 /// The values of `user_id_type` in [`ListAuditInfoRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -943,11 +944,11 @@ pub enum UserIdType {
 /// The values of `user_type` in [`ListAuditInfoRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 互联网上的任何人
+    /// `0`: 互联网上的任何人
     V0,
-    /// 组织内成员
+    /// `1`: 组织内成员
     V1,
-    /// 组织外成员
+    /// `2`: 组织外成员
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

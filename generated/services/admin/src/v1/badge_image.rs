@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for CreateBadgeImageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge_image/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -197,9 +198,9 @@ impl CreateBadgeImageResponse {
 /// The values of `image_type` in [`CreateBadgeImageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ImageType {
-    /// 勋章详情图
+    /// `1`: 勋章详情图
     V1,
-    /// 勋章挂饰图
+    /// `2`: 勋章挂饰图
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

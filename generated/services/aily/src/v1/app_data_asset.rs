@@ -307,6 +307,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -448,6 +449,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -609,6 +611,7 @@ impl ::feishu_runtime::ApiRequest for GetAppDataAssetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-data_asset/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -843,6 +846,7 @@ impl ::feishu_runtime::ApiRequest for ListAppDataAssetRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1776,17 +1780,17 @@ impl ListAppDataAssetResponse {
 /// The values of `connect_status` in [`DataAsset`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConnectStatus {
-    /// 等待连接
+    /// `"awaiting"`: 等待连接
     Awaiting,
-    /// 连接中
+    /// `"syncing"`: 连接中
     Syncing,
-    /// 连接成功
+    /// `"successful"`: 连接成功
     Successful,
-    /// 增量同步中
+    /// `"continuously_syncing"`: 增量同步中
     ContinuouslySyncing,
-    /// 部分成功
+    /// `"partially_successful"`: 部分成功
     PartiallySuccessful,
-    /// 连接失败
+    /// `"failed"`: 连接失败
     Failed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1801,9 +1805,9 @@ pub enum ConnectStatus {
 /// The values of `connect_type` in [`DataAsset`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConnectType {
-    /// 导入
+    /// `"import"`: 导入
     Import,
-    /// 直连
+    /// `"direct"`: 直连
     Direct,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1814,7 +1818,7 @@ pub enum ConnectType {
 /// The values of `type` in [`DataAssetImportKnowledgeWikiSubDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataAssetImportKnowledgeWikiSubDocType {
-    /// 飞书知识库
+    /// `"wiki"`: 飞书知识库
     Wiki,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1827,57 +1831,57 @@ pub enum DataAssetImportKnowledgeWikiSubDocType {
 /// The values of `data_source_type` in [`DataAsset`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataSourceType {
-    /// excel
+    /// `"excel"`: excel
     Excel,
-    /// pdf
+    /// `"pdf"`: pdf
     Pdf,
-    /// pptx
+    /// `"pptx"`: pptx
     Pptx,
-    /// txt
+    /// `"txt"`: txt
     Txt,
-    /// docx
+    /// `"docx"`: docx
     Docx,
-    /// mysql
+    /// `"mysql"`: mysql
     Mysql,
-    /// postgresql
+    /// `"postgresql"`: postgresql
     Postgresql,
-    /// 飞书多维表格
+    /// `"larkbase"`: 飞书多维表格
     Larkbase,
-    /// salesforce
+    /// `"salesforce"`: salesforce
     Salesforce,
-    /// 分享逍客
+    /// `"fenxiangxiaoke"`: 分享逍客
     Fenxiangxiaoke,
-    /// 巨量千川
+    /// `"qianchuan"`: 巨量千川
     Qianchuan,
-    /// clickhouse
+    /// `"clickhouse"`: clickhouse
     Clickhouse,
-    /// databricks
+    /// `"databricks"`: databricks
     Databricks,
-    /// 飞书服务台
+    /// `"servicedesk"`: 飞书服务台
     Servicedesk,
-    /// 飞书Wiki
+    /// `"larkbiz_wiki"`: 飞书Wiki
     LarkbizWiki,
-    /// 旧版飞书云文档，目前已不支持
+    /// `"larkbiz_doc"`: 旧版飞书云文档，目前已不支持
     LarkbizDoc,
-    /// 飞书docs
+    /// `"larkbiz_docs"`: 飞书docs
     LarkbizDocs,
-    /// 新版飞书云文档，当前创建的飞书云文档均为此类型
+    /// `"larkbiz_docx"`: 新版飞书云文档，当前创建的飞书云文档均为此类型
     LarkbizDocx,
-    /// 云盘/wiki中的pdf文件pdf文件
+    /// `"larkbiz_pdf"`: 云盘/wiki中的pdf文件pdf文件
     LarkbizPdf,
-    /// 云盘/wiki中的.docx（Word）
+    /// `"larkbiz_word"`: 云盘/wiki中的.docx（Word）
     LarkbizWord,
-    /// 云盘/wiki中的.pptx（Powerpoint）
+    /// `"larkbiz_pptx"`: 云盘/wiki中的.pptx（Powerpoint）
     LarkbizPptx,
-    /// 飞书电子表格
+    /// `"larkbiz_sheets"`: 飞书电子表格
     LarkbizSheets,
-    /// 飞书多维表格
+    /// `"larkbiz_base"`: 飞书多维表格
     LarkbizBase,
-    /// 飞书个人文件夹
+    /// `"larkbiz_personalfolder"`: 飞书个人文件夹
     LarkbizPersonalfolder,
-    /// 飞书共享文件夹
+    /// `"larkbiz_sharedfolder"`: 飞书共享文件夹
     LarkbizSharedfolder,
-    /// 数据表
+    /// `"object"`: 数据表
     Object,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1899,9 +1903,9 @@ pub enum DataSourceType {
 /// The values of `resource_type` in [`DataAssetResource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ResourceType {
-    /// 数据视图
+    /// `"dataset"`: 数据视图
     Dataset,
-    /// 知识视图
+    /// `"vector"`: 知识视图
     Vector,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1914,9 +1918,9 @@ pub enum ResourceType {
 /// The values of `rule_type` in [`DataAssetKnowledgeChunkSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RuleType {
-    /// 按标识符
+    /// `"separator"`: 按标识符
     Separator,
-    /// 智能切片
+    /// `"intelligent"`: 智能切片
     Intelligent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1929,9 +1933,9 @@ pub enum RuleType {
 /// The values of `separate_type` in [`DataAssetKnowledgeChunkSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SeparateType {
-    /// 段落分隔符："\n\n"、"\n"、空格
+    /// `"paragraph"`: 段落分隔符："\n\n"、"\n"、空格
     Paragraph,
-    /// 标题分割符：######
+    /// `"title"`: 标题分割符：######
     Title,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1944,13 +1948,13 @@ pub enum SeparateType {
 /// The values of `source_type` in [`CreateAppDataAssetBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SourceType {
-    /// 文件，只支持导入模式
+    /// `"file"`: 文件，只支持导入模式
     File,
-    /// 飞书知识空间，只支持直连模式
+    /// `"lark_wiki_space"`: 飞书知识空间，只支持直连模式
     LarkWikiSpace,
-    /// 飞书云文档，导入模式只支持docx
+    /// `"lark_doc"`: 飞书云文档，导入模式只支持docx
     LarkDoc,
-    /// 飞书服务台，只支持直连模式
+    /// `"lark_helpdesk"`: 飞书服务台，只支持直连模式
     LarkHelpdesk,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1964,15 +1968,15 @@ pub enum SourceType {
 /// The values of `type` in [`DataAssetImportKnowledgeLarkDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 飞书文档
+    /// `"doc"`: 飞书文档
     Doc,
-    /// 飞书文件
+    /// `"file"`: 飞书文件
     File,
-    /// 飞书知识库
+    /// `"wiki"`: 飞书知识库
     Wiki,
-    /// 飞书新版文档
+    /// `"docx"`: 飞书新版文档
     Docx,
-    /// 飞书文件夹
+    /// `"folder"`: 飞书文件夹
     Folder,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

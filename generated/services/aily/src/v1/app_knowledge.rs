@@ -128,6 +128,7 @@ impl ::feishu_runtime::ApiRequest for AskAppKnowledgeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/app-knowledge/ask",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -393,9 +394,9 @@ impl ::feishu_runtime::Validate for AskAppKnowledgeResponse {
 /// The values of `finish_type` in [`AskAppKnowledgeResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FinishType {
-    /// 执行数据知识问答
+    /// `"qa"`: 执行数据知识问答
     Qa,
-    /// 执行标准问答对
+    /// `"faq"`: 执行标准问答对
     Faq,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -406,9 +407,9 @@ pub enum FinishType {
 /// The values of `status` in [`AskAppKnowledgeResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 当前知识问答正在处理中
+    /// `"processing"`: 当前知识问答正在处理中
     Processing,
-    /// 当前知识问答处理完成
+    /// `"finished"`: 当前知识问答处理完成
     Finished,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

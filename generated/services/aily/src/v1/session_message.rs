@@ -174,6 +174,10 @@ impl ::feishu_runtime::ApiRequest for CreateSessionMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -272,6 +276,10 @@ impl ::feishu_runtime::ApiRequest for GetSessionMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/aily-v1/aily_session-aily_message/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -423,6 +431,10 @@ impl ::feishu_runtime::ApiRequest for ListSessionMessageRequest {
             has_more: Some("has_more"),
             items: Some("messages"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1057,15 +1069,15 @@ impl ::feishu_runtime::Validate for ListSessionMessageResponse {
 /// The values of `content_type` in [`AilyMessage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContentType {
-    /// MDX
+    /// `"MDX"`: MDX
     Mdx,
-    /// TEXT
+    /// `"TEXT"`: TEXT
     Text,
-    /// GUI 卡片
+    /// `"CLIP"`: GUI 卡片
     Clip,
-    /// SmartCard
+    /// `"SmartCard"`: SmartCard
     SmartCard,
-    /// JSON
+    /// `"JSON"`: JSON
     Json,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1079,9 +1091,9 @@ pub enum ContentType {
 /// The values of `identity_provider` in [`AilyMention`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdentityProvider {
-    /// Aily 账号体系
+    /// `"AILY"`: Aily 账号体系
     Aily,
-    /// 飞书账号体系
+    /// `"FEISHU"`: 飞书账号体系
     Feishu,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1092,9 +1104,9 @@ pub enum IdentityProvider {
 /// The values of `sender_type` in [`AilySender`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SenderType {
-    /// 用户
+    /// `"USER"`: 用户
     User,
-    /// 应用
+    /// `"ASSISTANT"`: 应用
     Assistant,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1105,9 +1117,9 @@ pub enum SenderType {
 /// The values of `status` in [`AilyMessage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生成中
+    /// `"IN_PROGRESS"`: 生成中
     InProgress,
-    /// 已完成
+    /// `"COMPLETED"`: 已完成
     Completed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -125,6 +125,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -440,13 +441,13 @@ impl ListAppResponse {
 /// The values of `charge_mode` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChargeMode {
-    /// 应用席位计费
+    /// `"per_user_per_app"`: 应用席位计费
     PerUserPerApp,
-    /// 不限应用席位计费
+    /// `"per_user"`: 不限应用席位计费
     PerUser,
-    /// 独立计费
+    /// `"independent"`: 独立计费
     Independent,
-    /// 免费
+    /// `"free"`: 免费
     Free,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -460,9 +461,9 @@ pub enum ChargeMode {
 /// The values of `enable_status` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnableStatus {
-    /// 启用
+    /// `"enabled"`: 启用
     Enabled,
-    /// 停用
+    /// `"disabled"`: 停用
     Disabled,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -475,9 +476,9 @@ pub enum EnableStatus {
 /// The values of `feature_set` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FeatureSet {
-    /// 付费版
+    /// `"paid"`: 付费版
     Paid,
-    /// 免费版
+    /// `"free"`: 免费版
     Free,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -488,9 +489,9 @@ pub enum FeatureSet {
 /// The values of `release_status` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReleaseStatus {
-    /// 已发布
+    /// `"released"`: 已发布
     Released,
-    /// 未发布
+    /// `"unreleased"`: 未发布
     Unreleased,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -503,9 +504,9 @@ pub enum ReleaseStatus {
 /// The values of `service_status` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ServiceStatus {
-    /// 可用
+    /// `"available"`: 可用
     Available,
-    /// 不可用
+    /// `"unavailable"`: 不可用
     Unavailable,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -518,9 +519,9 @@ pub enum ServiceStatus {
 /// The values of `service_unavailable_reason` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ServiceUnavailableReason {
-    /// ISV服务商停服
+    /// `"from_isv"`: ISV服务商停服
     FromIsv,
-    /// 企业权益到期停服
+    /// `"entitlement_expire"`: 企业权益到期停服
     EntitlementExpire,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -534,15 +535,15 @@ pub enum ServiceUnavailableReason {
 /// The values of `status` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 应用待发布
+    /// `"pending_launch"`: 应用待发布
     PendingLaunch,
-    /// 应用已发布
+    /// `"enabled"`: 应用已发布
     Enabled,
-    /// 应用已停用
+    /// `"disabled"`: 应用已停用
     Disabled,
-    /// 应用已停服
+    /// `"stopped"`: 应用已停服
     Stopped,
-    /// 应用状态未确定
+    /// `"unspecified"`: 应用状态未确定
     Unspecified,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -556,11 +557,11 @@ pub enum Status {
 /// The values of `type` in [`App`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 自建应用
+    /// `"custom"`: 自建应用
     Custom,
-    /// 来自服务商的 SaaS 应用
+    /// `"client_isv_saas"`: 来自服务商的 SaaS 应用
     ClientIsvSaas,
-    /// 来自服务商的项目制应用
+    /// `"client_isv_project"`: 来自服务商的项目制应用
     ClientIsvProject,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

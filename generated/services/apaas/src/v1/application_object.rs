@@ -119,6 +119,10 @@ impl ::feishu_runtime::ApiRequest for OqlQueryApplicationObjectRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object/oql_query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -209,6 +213,10 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationObjectRequest {
             has_more: Some("has_more"),
             items: Some("objects"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -881,9 +889,9 @@ impl ::feishu_runtime::Validate for SearchObjectParam {
 /// The values of `metadata` in [`SearchApplicationObjectBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Metadata {
-    /// 只返回 Label
+    /// `"Label"`: 只返回 Label
     Label,
-    /// 返回搜索布局信息
+    /// `"SearchLayout"`: 返回搜索布局信息
     SearchLayout,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -896,9 +904,9 @@ pub enum Metadata {
 /// The values of `order_type` in [`OrderCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OrderType {
-    /// 升序
+    /// `"asc"`: 升序
     Asc,
-    /// 降序
+    /// `"desc"`: 降序
     Desc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -269,6 +269,10 @@ impl ::feishu_runtime::ApiRequest for BatchCreateApplicationObjectRecordRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -376,6 +380,10 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteApplicationObjectRecordRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -489,6 +497,10 @@ impl ::feishu_runtime::ApiRequest for BatchQueryApplicationObjectRecordRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);
@@ -602,6 +614,10 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateApplicationObjectRecordRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/batch_update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -709,6 +725,10 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationObjectRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -810,6 +830,10 @@ impl ::feishu_runtime::ApiRequest for DeleteApplicationObjectRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -921,6 +945,10 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationObjectRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -1035,6 +1063,10 @@ impl ::feishu_runtime::ApiRequest for QueryApplicationObjectRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-object-record/query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);
@@ -1786,9 +1818,9 @@ impl ::feishu_runtime::Validate for Sort {
 /// The values of `direction` in [`Sort`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Direction {
-    /// 升序
+    /// `"ASC"`: 升序
     Asc,
-    /// 降序
+    /// `"DESC"`: 降序
     Desc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -173,6 +173,7 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_create_authorization",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -282,6 +283,7 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/batch_remove_authorization",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -403,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRoleMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/application-role-member/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -797,9 +800,9 @@ impl RoleMember {
 /// The values of `type` in [`RoleMember`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 全部用户
+    /// `"all"`: 全部用户
     All,
-    /// 自定义
+    /// `"custom"`: 自定义
     Custom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

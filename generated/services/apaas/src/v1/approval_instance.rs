@@ -37,7 +37,7 @@ impl<'a> ApprovalInstanceApi<'a> {
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct CancelApprovalInstanceRequest {
-    /// 审批实例，可以通过\[查询人工任务\](query.md)获取
+    /// 审批实例，可以通过查询人工任务获取
     ///
     /// Example: `"1788173550023689"`
     pub approval_instance_id: String,
@@ -78,6 +78,7 @@ impl ::feishu_runtime::ApiRequest for CancelApprovalInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/approval_instance/cancel",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

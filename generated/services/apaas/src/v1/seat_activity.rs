@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for ListSeatActivityRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -234,9 +235,9 @@ impl SeatActivity {
 /// The values of `seat_type` in [`ListSeatActivityRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SeatType {
-    /// 平台席位
+    /// `"per_user"`: 平台席位
     PerUser,
-    /// 应用访问席位
+    /// `"per_user_per_app"`: 应用访问席位
     PerUserPerApp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -249,9 +250,9 @@ pub enum SeatType {
 /// The values of `status` in [`SeatActivity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 席位生效中
+    /// `"in_use"`: 席位生效中
     InUse,
-    /// 席位已释放
+    /// `"released"`: 席位已释放
     Released,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

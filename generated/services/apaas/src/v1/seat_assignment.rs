@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for ListSeatAssignmentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -226,9 +227,9 @@ impl SeatAssignment {
 /// The values of `seat_type` in [`ListSeatAssignmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SeatType {
-    /// 平台席位
+    /// `"per_user"`: 平台席位
     PerUser,
-    /// 应用访问席位
+    /// `"per_user_per_app"`: 应用访问席位
     PerUserPerApp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -241,9 +242,9 @@ pub enum SeatType {
 /// The values of `status` in [`SeatAssignment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 席位生效中
+    /// `"in_use"`: 席位生效中
     InUse,
-    /// 席位已释放
+    /// `"released"`: 席位已释放
     Released,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

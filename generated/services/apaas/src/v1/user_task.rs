@@ -123,7 +123,7 @@ impl<'a> UserTaskApi<'a> {
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ChatGroupUserTaskRequest {
-    /// 任务ID，可以通过\[查询人工任务\](query.md)获取
+    /// 任务ID，可以通过查询人工任务获取
     ///
     /// Example: `"1234"`
     pub task_id: String,
@@ -173,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for ChatGroupUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/chat_group",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -195,7 +196,7 @@ impl ::feishu_runtime::ApiRequest for ChatGroupUserTaskRequest {
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct ExpeditingUserTaskRequest {
-    /// 任务ID，可以通过\[查询人工任务\](query.md)获取
+    /// 任务ID，可以通过查询人工任务获取
     ///
     /// Example: `"1234"`
     pub task_id: String,
@@ -245,6 +246,7 @@ impl ::feishu_runtime::ApiRequest for ExpeditingUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/expediting",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -310,6 +312,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -330,7 +333,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRequest {
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct RollbackUserTaskRequest {
-    /// 任务ID，可以通过\[查询人工任务\](query.md)获取
+    /// 任务ID，可以通过查询人工任务获取
     ///
     /// Example: `"1234"`
     pub task_id: String,
@@ -368,6 +371,7 @@ impl ::feishu_runtime::ApiRequest for RollbackUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -387,7 +391,7 @@ impl ::feishu_runtime::ApiRequest for RollbackUserTaskRequest {
 #[cfg_attr(feature = "roundtrip", derive(::serde::Serialize, ::serde::Deserialize))]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 pub struct RollbackPointsUserTaskRequest {
-    /// 任务ID，可以通过\[查询人工任务\](query.md)获取
+    /// 任务ID，可以通过查询人工任务获取
     ///
     /// Example: `"1234"`
     pub task_id: String,
@@ -425,6 +429,7 @@ impl ::feishu_runtime::ApiRequest for RollbackPointsUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/rollback_points",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -821,7 +826,7 @@ pub struct RollbackUserTaskBody {
     ///
     /// Example: `"1234"`
     pub operator_user_id: String,
-    /// 退回到的任务ID，可以通过\[查询人工任务可退回的点\](rollback_points.md)获取
+    /// 退回到的任务ID，可以通过查询人工任务可退回的点获取
     ///
     /// Example: `"1234"`
     pub to_task_id: String,

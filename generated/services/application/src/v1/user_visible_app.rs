@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for ListUserVisibleAppRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjM3UjLzIzN14yMycTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for ListAppVisibilityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM3UjLyIzN14iMycTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

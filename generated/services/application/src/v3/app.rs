@@ -73,6 +73,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDN3UjL2QzN14iN0cTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -118,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for UpdateVisibilityAppRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDN3UjL3QzN14yN0cTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

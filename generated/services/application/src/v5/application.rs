@@ -183,6 +183,10 @@ impl ::feishu_runtime::ApiRequest for FavouriteApplicationRequest {
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -349,6 +353,10 @@ impl ::feishu_runtime::ApiRequest for RecommendApplicationRequest {
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -567,9 +575,9 @@ impl RecommendApplicationResponse {
 /// The values of `app_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AppType {
-    /// 普通应用
+    /// `"app"`: 普通应用
     App,
-    /// 快捷入口
+    /// `"shortcut"`: 快捷入口
     Shortcut,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -580,11 +588,11 @@ pub enum AppType {
 /// The values of `language` in [`FavouriteApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -597,9 +605,9 @@ pub enum Language {
 /// The values of `recommend_type` in [`RecommendApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RecommendType {
-    /// 用户不可移除的推荐应用列表
+    /// `"user_unremovable"`: 用户不可移除的推荐应用列表
     UserUnremovable,
-    /// 用户可移除的推荐应用列表
+    /// `"user_removable"`: 用户可移除的推荐应用列表
     UserRemovable,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -613,15 +621,15 @@ pub enum RecommendType {
 /// The values of `type` in [`OpenMethod`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 移动端小程序
+    /// `"mobile_gadget"`: 移动端小程序
     MobileGadget,
-    /// 移动端Web
+    /// `"mobile_web"`: 移动端Web
     MobileWeb,
-    /// pc端小程序
+    /// `"pc_gadget"`: pc端小程序
     PcGadget,
-    /// pc端web
+    /// `"pc_web"`: pc端web
     PcWeb,
-    /// 机器人
+    /// `"bot"`: 机器人
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -140,6 +140,7 @@ impl ::feishu_runtime::ApiRequest for ListAppRecommendRuleRequest {
             has_more: Some("has_more"),
             items: Some("rules"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -463,15 +464,15 @@ impl ListAppRecommendRuleResponse {
 /// The values of `default_locale` in [`AppRecommendRuleItemInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DefaultLocale {
-    /// 简体中文
+    /// `"zh_cn"`: 简体中文
     ZhCn,
-    /// 繁体中文（中国香港）
+    /// `"zh_hk"`: 繁体中文（中国香港）
     ZhHk,
-    /// 繁体中文（中国台湾）
+    /// `"zh_tw"`: 繁体中文（中国台湾）
     ZhTw,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -485,9 +486,9 @@ pub enum DefaultLocale {
 /// The values of `item_type` in [`AppRecommendRuleItemInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ItemType {
-    /// 应用类型
+    /// `"application"`: 应用类型
     Application,
-    /// 链接类型
+    /// `"link"`: 链接类型
     Link,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -500,9 +501,9 @@ pub enum ItemType {
 /// The values of `status` in [`AppRecommendRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 启用
+    /// `"open"`: 启用
     Open,
-    /// 停用
+    /// `"closed"`: 停用
     Closed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -513,11 +514,11 @@ pub enum Status {
 /// The values of `user_id_type` in [`ListAppRecommendRuleRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -117,8 +117,8 @@ impl<'a> ApplicationApi<'a> {
     /// | 400 | 210504 | no such app in tenant | 请检查被查询应用与当前调用接口应用是否在同一企业内 |
     /// | 400 | 210505 | target app not a custom app | 请检查被查询应用是否是自建应用 |
     /// | 400 | 210506 | no such app | 请检查请求路径中的 app_id 是否存在 |
-    /// | 400 | 211000 | size of common categories out of range, should be between 1 and 3 | 请检查传入的 categories  列表长度是否在 \[1, 3\] 范围内 |
-    /// | 400 | 211001 | common_categories\[%d\](%s) not exist (index starts from 0) | 请按照提示中的下标，核对传入的应用分类值是否正确，应用分类语言取值需与传入的 lang 参数对应 |
+    /// | 400 | 211000 | size of common categories out of range, should be between 1 and 3 | 请检查传入的 categories 列表长度是否在 \[1, 3\] 范围内 |
+    /// | 400 | 211001 | common_categories%d not exist (index starts from 0) | 请按照提示中的下标，核对传入的应用分类值是否正确，应用分类语言取值需与传入的 lang 参数对应 |
     pub fn patch(
         &self,
         request: PatchApplicationRequest,
@@ -305,6 +305,7 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeConfigurationApplicationReque
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -432,6 +433,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -625,6 +627,7 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             has_more: Some("has_more"),
             items: Some("app_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -761,7 +764,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationRequest {
                 http_status: Some(400u16),
                 code: 211000,
                 message: "size of common categories out of range, should be between 1 and 3",
-                hint: "请检查传入的 categories  列表长度是否在 [1, 3] 范围内",
+                hint: "请检查传入的 categories 列表长度是否在 [1, 3] 范围内",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -772,6 +775,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -909,6 +913,7 @@ impl ::feishu_runtime::ApiRequest for UnderauditlistApplicationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1715,9 +1720,9 @@ impl UserId {
 /// The values of `callback_type` in [`CallbackInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CallbackType {
-    /// 将回调发送至开发者服务器
+    /// `"webhook"`: 将回调发送至开发者服务器
     Webhook,
-    /// 使用长连接接收回调
+    /// `"websocket"`: 使用长连接接收回调
     Websocket,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1730,11 +1735,11 @@ pub enum CallbackType {
 /// The values of `contacts_scope_type` in [`ApplicationAppContactsRange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContactsScopeType {
-    /// 与应用可用范围一致，可通过[获取应用在企业内的可用范围](https://open.feishu.cn/document/ukTMukTMukTM/uIjM3UjLyIzN14iMycTN)接口查询具体人员
+    /// `"equal_to_availability"`: 与应用可用范围一致，可通过[获取应用在企业内的可用范围](https://open.feishu.cn/document/ukTMukTMukTM/uIjM3UjLyIzN14iMycTN)接口查询具体人员
     EqualToAvailability,
-    /// 部分成员，具体人员参见visible_list
+    /// `"some"`: 部分成员，具体人员参见visible_list
     Some,
-    /// 全部成员
+    /// `"all"`: 全部成员
     All,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1748,17 +1753,17 @@ pub enum ContactsScopeType {
 /// The values of `create_source` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateSource {
-    /// 开发者后台
+    /// `"developer_console"`: 开发者后台
     DeveloperConsole,
-    /// 多维表格自动化流程创建的应用
+    /// `"base"`: 多维表格自动化流程创建的应用
     Base,
-    /// 飞书 aPaaS
+    /// `"app_engine"`: 飞书 aPaaS
     AppEngine,
-    /// 机器人助手
+    /// `"bot_builder"`: 机器人助手
     BotBuilder,
-    /// aily(智能伙伴搭建平台)
+    /// `"aily"`: aily(智能伙伴搭建平台)
     Aily,
-    /// 未知来源
+    /// `"unknown"`: 未知来源
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1772,9 +1777,9 @@ pub enum CreateSource {
 /// The values of `department_id_type` in [`ContactsRangeConfigurationApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以自定义department_id来标识部门
+    /// `"department_id"`: 以自定义department_id来标识部门
     DepartmentId,
-    /// 以open_department_id来标识部门
+    /// `"open_department_id"`: 以open_department_id来标识部门
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1788,37 +1793,37 @@ pub enum DepartmentIdType {
 /// The values of `i18n_key` in [`AppI18nInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum I18nKey {
-    /// 简体中文
+    /// `"zh_cn"`: 简体中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
-    /// 繁体中文(中国香港)
+    /// `"zh_hk"`: 繁体中文(中国香港)
     ZhHk,
-    /// 繁体中文(中国台湾)
+    /// `"zh_tw"`: 繁体中文(中国台湾)
     ZhTw,
-    /// 印度尼西亚语
+    /// `"id_id"`: 印度尼西亚语
     IdId,
-    /// 马来语
+    /// `"ms_my"`: 马来语
     MsMy,
-    /// 德语
+    /// `"de_de"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es_es"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr_fr"`: 法语
     FrFr,
-    /// 意大利语
+    /// `"it_it"`: 意大利语
     ItIt,
-    /// 葡萄牙语(巴西)
+    /// `"pt_br"`: 葡萄牙语(巴西)
     PtBr,
-    /// 越南语
+    /// `"vi_vn"`: 越南语
     ViVn,
-    /// 俄语
+    /// `"ru_ru"`: 俄语
     RuRu,
-    /// 泰语
+    /// `"th_th"`: 泰语
     ThTh,
-    /// 韩语
+    /// `"ko_kr"`: 韩语
     KoKr,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1834,11 +1839,11 @@ pub enum I18nKey {
 /// The values of `lang` in [`GetApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Lang {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1851,13 +1856,13 @@ pub enum Lang {
 /// The values of `level` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Level {
-    /// 普通权限
+    /// `1`: 普通权限
     V1,
-    /// 高级权限
+    /// `2`: 高级权限
     V2,
-    /// 超敏感权限
+    /// `3`: 超敏感权限
     V3,
-    /// 未知等级
+    /// `0`: 未知等级
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1868,11 +1873,11 @@ pub enum Level {
 /// The values of `status` in [`ListApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListApplicationRequestStatus {
-    /// 停用
+    /// `0`: 停用
     V0,
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 未启用
+    /// `2`: 未启用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1885,11 +1890,11 @@ pub enum ListApplicationRequestStatus {
 /// The values of `mobile_default_ability` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MobileDefaultAbility {
-    /// 小程序
+    /// `"gadget"`: 小程序
     Gadget,
-    /// 网页应用
+    /// `"web_app"`: 网页应用
     WebApp,
-    /// 机器人
+    /// `"bot"`: 机器人
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1902,11 +1907,11 @@ pub enum MobileDefaultAbility {
 /// The values of `owner_type` in [`ListApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OwnerType {
-    /// 飞书科技
+    /// `0`: 飞书科技
     V0,
-    /// 飞书合作伙伴
+    /// `1`: 飞书合作伙伴
     V1,
-    /// 企业内成员
+    /// `2`: 企业内成员
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1917,9 +1922,9 @@ pub enum OwnerType {
 /// The values of `payment_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentType {
-    /// 免费
+    /// `0`: 免费
     V0,
-    /// 付费
+    /// `1`: 付费
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1930,11 +1935,11 @@ pub enum PaymentType {
 /// The values of `pc_default_ability` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PcDefaultAbility {
-    /// 小程序
+    /// `"gadget"`: 小程序
     Gadget,
-    /// 网页应用
+    /// `"web_app"`: 网页应用
     WebApp,
-    /// 机器人
+    /// `"bot"`: 机器人
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1947,11 +1952,11 @@ pub enum PcDefaultAbility {
 /// The values of `primary_language` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PrimaryLanguage {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1964,13 +1969,13 @@ pub enum PrimaryLanguage {
 /// The values of `scene_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SceneType {
-    /// 自建应用
+    /// `0`: 自建应用
     V0,
-    /// 应用商店应用
+    /// `1`: 应用商店应用
     V1,
-    /// 个人应用商店应用
+    /// `2`: 个人应用商店应用
     V2,
-    /// 未知应用类型
+    /// `3`: 未知应用类型
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1981,13 +1986,13 @@ pub enum SceneType {
 /// The values of `status` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 停用状态
+    /// `0`: 停用状态
     V0,
-    /// 启用状态
+    /// `1`: 启用状态
     V1,
-    /// 未启用状态
+    /// `2`: 未启用状态
     V2,
-    /// 未知状态
+    /// `3`: 未知状态
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1998,9 +2003,9 @@ pub enum Status {
 /// The values of `token_types` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TokenTypes {
-    /// 应用身份类型
+    /// `"tenant"`: 应用身份类型
     Tenant,
-    /// 用户身份类型
+    /// `"user"`: 用户身份类型
     User,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2011,11 +2016,11 @@ pub enum TokenTypes {
 /// The values of `type` in [`ApplicationOwner`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 飞书科技
+    /// `0`: 飞书科技
     V0,
-    /// 飞书合作伙伴
+    /// `1`: 飞书合作伙伴
     V1,
-    /// 企业内成员
+    /// `2`: 企业内成员
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2026,11 +2031,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`ContactsRangeConfigurationApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

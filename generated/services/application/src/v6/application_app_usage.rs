@@ -232,6 +232,7 @@ impl ::feishu_runtime::ApiRequest for DepartmentOverviewApplicationAppUsageReque
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -359,6 +360,7 @@ impl ::feishu_runtime::ApiRequest for MessagePushOverviewApplicationAppUsageRequ
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/message_push_overview",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -481,6 +483,7 @@ impl ::feishu_runtime::ApiRequest for OverviewApplicationAppUsageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_usage/overview",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -833,13 +836,13 @@ impl OverviewApplicationAppUsageResponse {
 /// The values of `ability` in [`OverviewApplicationAppUsageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Ability {
-    /// 返回应用整体的数据，指标值包括：uv：活跃用户数，total_users：累计用户数，new_users：新增用户数，pv：在应用（小程序或网页）中访问的页面数，lifecycle：打开应用（小程序或网页）的次数
+    /// `"app"`: 返回应用整体的数据，指标值包括：uv：活跃用户数，total_users：累计用户数，new_users：新增用户数，pv：在应用（小程序或网页）中访问的页面数，lifecycle：打开应用（小程序或网页）的次数
     App,
-    /// 返回小程序能力的数据，指标值包括：uv（小程序活跃用户数）、pv（用户在小程序中的访问页面数）、lifecycle（小程序的打开次数）
+    /// `"mp"`: 返回小程序能力的数据，指标值包括：uv（小程序活跃用户数）、pv（用户在小程序中的访问页面数）、lifecycle（小程序的打开次数）
     Mp,
-    /// 返回网页能力的数据，指标值包括：uv（网页应用活跃用户数）、pv（用户在网页应用中的访问页面数）、lifecycle（网页应用的打开次数）
+    /// `"h5"`: 返回网页能力的数据，指标值包括：uv（网页应用活跃用户数）、pv（用户在网页应用中的访问页面数）、lifecycle（网页应用的打开次数）
     H5,
-    /// 返回机器人能力的数据，指标值包括：uv（机器人的活跃用户数）
+    /// `"bot"`: 返回机器人能力的数据，指标值包括：uv（机器人的活跃用户数）
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -852,11 +855,11 @@ pub enum Ability {
 /// The values of `cycle_type` in [`DepartmentOverviewApplicationAppUsageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CycleType {
-    /// 日活，指自然日，返回当前日期所在日的数据
+    /// `1`: 日活，指自然日，返回当前日期所在日的数据
     V1,
-    /// 周活，指自然周，返回当前日期所在周的数据。若到查询时当周还没结束，则返回周一到当前日期的数值。例如在2021/7/15 查询2021/7/5 这一周的数据，则代表的是2021/7/5 ~ 2021/7/11。但若是在2021/7/8 查询2021/7/5 这一周的数据，则返回的是2021/7/5 ~ 2021/7/7 的数据
+    /// `2`: 周活，指自然周，返回当前日期所在周的数据。若到查询时当周还没结束，则返回周一到当前日期的数值。例如在2021/7/15 查询2021/7/5 这一周的数据，则代表的是2021/7/5 ~ 2021/7/11。但若是在2021/7/8 查询2021/7/5 这一周的数据，则返回的是2021/7/5 ~ 2021/7/7 的数据
     V2,
-    /// 月活，指自然月，返回当前日期所在月的数据。若不满一个月则返回当月1日到截止日期前的数据。例如在2021/8/15 查询 7月的数据，则代表2021/7/1~2021/7/31。 若在2021/8/15 查询8月的数据，则代表2021/8/1~2021/8/14的数据
+    /// `3`: 月活，指自然月，返回当前日期所在月的数据。若不满一个月则返回当月1日到截止日期前的数据。例如在2021/8/15 查询 7月的数据，则代表2021/7/1~2021/7/31。 若在2021/8/15 查询8月的数据，则代表2021/8/1~2021/8/14的数据
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -867,9 +870,9 @@ pub enum CycleType {
 /// The values of `department_id_type` in [`DepartmentOverviewApplicationAppUsageRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以自定义department_id来标识部门
+    /// `"department_id"`: 以自定义department_id来标识部门
     DepartmentId,
-    /// 以open_department_id来标识部门
+    /// `"open_department_id"`: 以open_department_id来标识部门
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

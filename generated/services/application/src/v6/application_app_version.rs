@@ -240,6 +240,7 @@ impl ::feishu_runtime::ApiRequest for ContactsRangeSuggestApplicationAppVersionR
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/contacts_range_suggest",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -366,6 +367,7 @@ impl ::feishu_runtime::ApiRequest for GetApplicationAppVersionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -552,6 +554,7 @@ impl ::feishu_runtime::ApiRequest for ListApplicationAppVersionRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -734,6 +737,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAppVersionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-app_version/patch",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -2627,9 +2631,9 @@ impl WorkplaceWidget {
 /// The values of `app_status` in [`ApplicationAppVersionPublishApplyEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AppStatus {
-    /// 停用状态
+    /// `0`: 停用状态
     V0,
-    /// 启用状态
+    /// `1`: 启用状态
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2640,9 +2644,9 @@ pub enum AppStatus {
 /// The values of `audit_source` in [`ApplicationAppVersionAuditEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AuditSource {
-    /// 管理员审核
+    /// `"administrator"`: 管理员审核
     Administrator,
-    /// 自动免审
+    /// `"auto"`: 自动免审
     Auto,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2655,11 +2659,11 @@ pub enum AuditSource {
 /// The values of `i18n_key` in [`BlockI18nInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BlockI18nInfoI18nKey {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2672,11 +2676,11 @@ pub enum BlockI18nInfoI18nKey {
 /// The values of `contacts_scope_type` in [`ApplicationAppContactsRange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContactsScopeType {
-    /// 与应用可用范围一致，可通过[获取应用在企业内的可用范围](https://open.feishu.cn/document/ukTMukTMukTM/uIjM3UjLyIzN14iMycTN)接口查询具体人员
+    /// `"equal_to_availability"`: 与应用可用范围一致，可通过[获取应用在企业内的可用范围](https://open.feishu.cn/document/ukTMukTMukTM/uIjM3UjLyIzN14iMycTN)接口查询具体人员
     EqualToAvailability,
-    /// 部分成员，具体人员参见visible_list
+    /// `"some"`: 部分成员，具体人员参见visible_list
     Some,
-    /// 全部成员
+    /// `"all"`: 全部成员
     All,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2690,9 +2694,9 @@ pub enum ContactsScopeType {
 /// The values of `department_id_type` in [`ContactsRangeSuggestApplicationAppVersionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以自定义department_id来标识部门
+    /// `"department_id"`: 以自定义department_id来标识部门
     DepartmentId,
-    /// 以open_department_id来标识部门
+    /// `"open_department_id"`: 以open_department_id来标识部门
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2706,11 +2710,11 @@ pub enum DepartmentIdType {
 /// The values of `enable_pc_mode` in [`Gadget`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnablePcMode {
-    /// sidebar 模式
+    /// `1`: sidebar 模式
     V1,
-    /// pc 模式
+    /// `2`: pc 模式
     V2,
-    /// 主导航模式
+    /// `4`: 主导航模式
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2721,37 +2725,37 @@ pub enum EnablePcMode {
 /// The values of `i18n_key` in [`AppI18nInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum I18nKey {
-    /// 简体中文
+    /// `"zh_cn"`: 简体中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
-    /// 繁体中文(中国香港)
+    /// `"zh_hk"`: 繁体中文(中国香港)
     ZhHk,
-    /// 繁体中文(中国台湾)
+    /// `"zh_tw"`: 繁体中文(中国台湾)
     ZhTw,
-    /// 印度尼西亚语
+    /// `"id_id"`: 印度尼西亚语
     IdId,
-    /// 马来语
+    /// `"ms_my"`: 马来语
     MsMy,
-    /// 德语
+    /// `"de_de"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es_es"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr_fr"`: 法语
     FrFr,
-    /// 意大利语
+    /// `"it_it"`: 意大利语
     ItIt,
-    /// 葡萄牙语(巴西)
+    /// `"pt_br"`: 葡萄牙语(巴西)
     PtBr,
-    /// 越南语
+    /// `"vi_vn"`: 越南语
     ViVn,
-    /// 俄语
+    /// `"ru_ru"`: 俄语
     RuRu,
-    /// 泰语
+    /// `"th_th"`: 泰语
     ThTh,
-    /// 韩语
+    /// `"ko_kr"`: 韩语
     KoKr,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2767,11 +2771,11 @@ pub enum I18nKey {
 /// The values of `lang` in [`GetApplicationAppVersionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Lang {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2784,13 +2788,13 @@ pub enum Lang {
 /// The values of `level` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Level {
-    /// 普通权限
+    /// `1`: 普通权限
     V1,
-    /// 高级权限
+    /// `2`: 高级权限
     V2,
-    /// 超敏感权限
+    /// `3`: 超敏感权限
     V3,
-    /// 未知等级
+    /// `0`: 未知等级
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2801,9 +2805,9 @@ pub enum Level {
 /// The values of `mode` in [`CloudDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 移动端
+    /// `1`: 移动端
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2814,9 +2818,9 @@ pub enum Mode {
 /// The values of `operation` in [`ApplicationAppVersionAuditEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operation {
-    /// 审核通过
+    /// `"audited"`: 审核通过
     Audited,
-    /// 审核拒绝
+    /// `"reject"`: 审核拒绝
     Reject,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2827,15 +2831,15 @@ pub enum Operation {
 /// The values of `status` in [`ApplicationAppVersion`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 未知状态
+    /// `0`: 未知状态
     V0,
-    /// 审核通过
+    /// `1`: 审核通过
     V1,
-    /// 审核拒绝
+    /// `2`: 审核拒绝
     V2,
-    /// 审核中
+    /// `3`: 审核中
     V3,
-    /// 未提交审核
+    /// `4`: 未提交审核
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2846,9 +2850,9 @@ pub enum Status {
 /// The values of `token_types` in [`AppScope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TokenTypes {
-    /// 应用身份类型
+    /// `"tenant"`: 应用身份类型
     Tenant,
-    /// 用户身份类型
+    /// `"user"`: 用户身份类型
     User,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2859,11 +2863,11 @@ pub enum TokenTypes {
 /// The values of `user_id_type` in [`ContactsRangeSuggestApplicationAppVersionRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

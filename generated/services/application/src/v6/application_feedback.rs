@@ -251,6 +251,7 @@ impl ::feishu_runtime::ApiRequest for ListApplicationFeedbackRequest {
             has_more: Some("has_more"),
             items: Some("feedback_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -401,6 +402,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationFeedbackRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-feedback/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -819,13 +821,13 @@ impl UserId {
 /// The values of `status` in [`PatchApplicationFeedbackRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FeedbackStatus {
-    /// 反馈未处理
+    /// `0`: 反馈未处理
     Unhandled,
-    /// 反馈已处理
+    /// `1`: 反馈已处理
     Handled,
-    /// 反馈处理中
+    /// `2`: 反馈处理中
     Processing,
-    /// 反馈已关闭
+    /// `3`: 反馈已关闭
     Closed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -838,9 +840,9 @@ pub enum FeedbackStatus {
 /// The values of `feedback_type` in [`ApplicationFeedback`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FeedbackType {
-    /// 故障反馈
+    /// `1`: 故障反馈
     V1,
-    /// 产品建议
+    /// `2`: 产品建议
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -851,13 +853,13 @@ pub enum FeedbackType {
 /// The values of `source` in [`ApplicationFeedback`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Source {
-    /// 小程序
+    /// `1`: 小程序
     V1,
-    /// 网页应用
+    /// `2`: 网页应用
     V2,
-    /// 机器人
+    /// `3`: 机器人
     V3,
-    /// WebSDK
+    /// `4`: WebSDK
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -868,13 +870,13 @@ pub enum Source {
 /// The values of `status` in [`ApplicationFeedback`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 反馈未处理
+    /// `0`: 反馈未处理
     V0,
-    /// 反馈已处理
+    /// `1`: 反馈已处理
     V1,
-    /// 反馈处理中
+    /// `2`: 反馈处理中
     V2,
-    /// 反馈已关闭
+    /// `3`: 反馈已关闭
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -885,11 +887,11 @@ pub enum Status {
 /// The values of `user_id_type` in [`ListApplicationFeedbackRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

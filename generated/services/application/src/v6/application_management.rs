@@ -79,6 +79,7 @@ impl ::feishu_runtime::ApiRequest for UpdateApplicationManagementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/application-management/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -104,6 +104,7 @@ impl ::feishu_runtime::ApiRequest for ApplyScopeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/scope/apply",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -141,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for ListScopeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v6/scope/list",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -195,9 +197,9 @@ impl Scope {
 /// The values of `grant_status` in [`Scope`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GrantStatus {
-    /// 已授权
+    /// `1`: 已授权
     V1,
-    /// 未授权
+    /// `2`: 未授权
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

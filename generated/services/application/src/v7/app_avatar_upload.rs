@@ -78,6 +78,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppAvatarUploadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/app_avatar-upload/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -161,6 +161,7 @@ impl ::feishu_runtime::ApiRequest for PatchApplicationAbilityRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-ability/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -404,37 +405,37 @@ impl ::feishu_runtime::Validate for PatchApplicationAbilityBody {
 /// The values of `i18n_key` in [`AppAbilityBotI18n`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum I18nKey {
-    /// 中文
+    /// `"zh_cn"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en_us"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja_jp"`: 日文
     JaJp,
-    /// 繁体中文(中国香港)
+    /// `"zh_hk"`: 繁体中文(中国香港)
     ZhHk,
-    /// 繁体中文(中国台湾)
+    /// `"zh_tw"`: 繁体中文(中国台湾)
     ZhTw,
-    /// 印度尼西亚语
+    /// `"id_id"`: 印度尼西亚语
     IdId,
-    /// 马来语
+    /// `"ms_my"`: 马来语
     MsMy,
-    /// 德语
+    /// `"de_de"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es_es"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr_fr"`: 法语
     FrFr,
-    /// 意大利语
+    /// `"it_it"`: 意大利语
     ItIt,
-    /// 葡萄牙语(巴西)
+    /// `"pt_br"`: 葡萄牙语(巴西)
     PtBr,
-    /// 越南语
+    /// `"vi_vn"`: 越南语
     ViVn,
-    /// 俄语
+    /// `"ru_ru"`: 俄语
     RuRu,
-    /// 泰语
+    /// `"th_th"`: 泰语
     ThTh,
-    /// 韩语
+    /// `"ko_kr"`: 韩语
     KoKr,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -450,9 +451,9 @@ pub enum I18nKey {
 /// The values of `pc_new_page_open_mode` in [`AppAbilityWeb`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PcNewPageOpenMode {
-    /// PC新页面在飞书打开
+    /// `"new_tab"`: PC新页面在飞书打开
     NewTab,
-    /// PC新页面在浏览器打开
+    /// `"browser"`: PC新页面在浏览器打开
     Browser,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationPublishRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/application-v7/application-v7/application-publish/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -220,11 +221,11 @@ impl CreateApplicationPublishResponse {
 /// The values of `mobile_default_ability` in [`CreateApplicationPublishBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MobileDefaultAbility {
-    /// 小程序
+    /// `"gadget"`: 小程序
     Gadget,
-    /// 网页应用
+    /// `"web_app"`: 网页应用
     WebApp,
-    /// 机器人
+    /// `"bot"`: 机器人
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -238,11 +239,11 @@ pub enum MobileDefaultAbility {
 /// The values of `pc_default_ability` in [`CreateApplicationPublishBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PcDefaultAbility {
-    /// 小程序
+    /// `"gadget"`: 小程序
     Gadget,
-    /// 网页应用
+    /// `"web_app"`: 网页应用
     WebApp,
-    /// 机器人
+    /// `"bot"`: 机器人
     Bot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

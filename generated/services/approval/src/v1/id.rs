@@ -53,6 +53,7 @@ impl ::feishu_runtime::ApiRequest for GetIdRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDN5UjLxQTO14SM0kTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -185,6 +185,7 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzNyYjL1cjM24SN3IjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -226,6 +227,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADNyUjLwQjM14CM0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

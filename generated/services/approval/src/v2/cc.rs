@@ -64,6 +64,7 @@ impl ::feishu_runtime::ApiRequest for SearchCcRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMxYjL1ITM24SNyEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -70,6 +70,7 @@ impl ::feishu_runtime::ApiRequest for CreateFileUploadRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDOyUjL1gjM14SN4ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

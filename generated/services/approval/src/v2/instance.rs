@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDNyUjLyQjM14iM0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -161,6 +162,7 @@ impl ::feishu_runtime::ApiRequest for GetInstanceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDNyUjLxQjM14SM0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -202,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for ListInstanceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDOyUjL0gjM14CN4ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -243,6 +246,7 @@ impl ::feishu_runtime::ApiRequest for SearchInstanceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMxYjL0ITM24CNyEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceCancelRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYDNyUjL2QjM14iN0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceCcRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzYjLwgzM24CM4MjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

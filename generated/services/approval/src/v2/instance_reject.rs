@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceRejectRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQDNyUjL0QjM14CN0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceTransferRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyUjL1QjM14SN0ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

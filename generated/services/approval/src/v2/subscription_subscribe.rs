@@ -59,6 +59,7 @@ impl ::feishu_runtime::ApiRequest for CreateSubscriptionSubscribeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOyUjL3gjM14yN4ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateSubscriptionUnsubscribeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDOyUjL4gjM14CO4ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

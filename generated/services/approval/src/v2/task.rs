@@ -64,6 +64,7 @@ impl ::feishu_runtime::ApiRequest for SearchTaskRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMxYjL2ITM24iNyEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

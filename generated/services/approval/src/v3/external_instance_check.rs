@@ -59,6 +59,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceCheckRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDNyYjL1QjM24SN0IjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

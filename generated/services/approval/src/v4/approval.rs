@@ -235,6 +235,10 @@ impl ::feishu_runtime::ApiRequest for CreateApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -401,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -491,6 +496,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/subscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -562,6 +568,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/approval/unsubscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -1412,13 +1419,13 @@ impl I18nResourceText {
 /// The values of `node_type` in [`ApprovalNodeInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalNodeInfoNodeType {
-    /// 会签
+    /// `"AND"`: 会签
     And,
-    /// 或签
+    /// `"OR"`: 或签
     Or,
-    /// 依次审批
+    /// `"SEQUENTIAL"`: 依次审批
     Sequential,
-    /// 抄送节点
+    /// `"CC_NODE"`: 抄送节点
     CcNode,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1432,17 +1439,17 @@ pub enum ApprovalNodeInfoNodeType {
 /// The values of `type` in [`ApprovalViewerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalViewerInfoType {
-    /// 企业内可见
+    /// `"TENANT"`: 企业内可见
     Tenant,
-    /// 指定部门
+    /// `"DEPARTMENT"`: 指定部门
     Department,
-    /// 指定用户
+    /// `"USER"`: 指定用户
     User,
-    /// 指定角色
+    /// `"ROLE"`: 指定角色
     Role,
-    /// 指定用户组
+    /// `"USER_GROUP"`: 指定用户组
     UserGroup,
-    /// 任何人都不可见
+    /// `"NONE"`: 任何人都不可见
     None,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1456,11 +1463,11 @@ pub enum ApprovalViewerInfoType {
 /// The values of `approver_range_type` in [`ApproverChosenRange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApproverRangeType {
-    /// 全公司范围
+    /// `0`: 全公司范围
     V0,
-    /// 指定角色范围
+    /// `1`: 指定角色范围
     V1,
-    /// 指定用户范围
+    /// `2`: 指定用户范围
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1471,11 +1478,11 @@ pub enum ApproverRangeType {
 /// The values of `type` in [`ApproverRange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApproverRangeType2 {
-    /// 全企业
+    /// `"ALL"`: 全企业
     All,
-    /// 指定审批人
+    /// `"PERSONAL"`: 指定审批人
     Personal,
-    /// 指定角色
+    /// `"ROLE"`: 指定角色
     Role,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1488,9 +1495,9 @@ pub enum ApproverRangeType2 {
 /// The values of `department_id_type` in [`CreateApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1504,37 +1511,37 @@ pub enum DepartmentIdType {
 /// The values of `locale` in [`GetApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetApprovalRequestLocale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
-    /// 繁体中文（中国香港）
+    /// `"zh-HK"`: 繁体中文（中国香港）
     ZhHk,
-    /// 繁体中文（中国台湾）
+    /// `"zh-TW"`: 繁体中文（中国台湾）
     ZhTw,
-    /// 德语
+    /// `"de-DE"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es-ES"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr-FR"`: 法语
     FrFr,
-    /// 印度尼西亚语
+    /// `"id-ID"`: 印度尼西亚语
     IdId,
-    /// 意大利语
+    /// `"it-IT"`: 意大利语
     ItIt,
-    /// 韩语
+    /// `"ko-KR"`: 韩语
     KoKr,
-    /// 葡萄牙语
+    /// `"pt-BR"`: 葡萄牙语
     PtBr,
-    /// 泰语
+    /// `"th-TH"`: 泰语
     ThTh,
-    /// 越南语
+    /// `"vi-VN"`: 越南语
     ViVn,
-    /// 马来语
+    /// `"ms-MY"`: 马来语
     MsMy,
-    /// 俄语
+    /// `"ru-RU"`: 俄语
     RuRu,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1550,11 +1557,11 @@ pub enum GetApprovalRequestLocale {
 /// The values of `locale` in [`I18nResource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1568,11 +1575,11 @@ pub enum Locale {
 /// The values of `node_type` in [`ApprovalNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NodeType {
-    /// 会签，需要所有审批人同意才会通过审批
+    /// `"AND"`: 会签，需要所有审批人同意才会通过审批
     And,
-    /// 或签，一名审批人同意即可通过审批
+    /// `"OR"`: 或签，一名审批人同意即可通过审批
     Or,
-    /// 依次审批，按照审批人顺序依次进行审批
+    /// `"SEQUENTIAL"`: 依次审批，按照审批人顺序依次进行审批
     Sequential,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1585,9 +1592,9 @@ pub enum NodeType {
 /// The values of `quick_approval_option` in [`ApprovalSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QuickApprovalOption {
-    /// 禁用
+    /// `0`: 禁用
     V0,
-    /// 启用
+    /// `1`: 启用
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1598,9 +1605,9 @@ pub enum QuickApprovalOption {
 /// The values of `reject_option` in [`ApprovalSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RejectOption {
-    /// 默认设置，流程被终止
+    /// `0`: 默认设置，流程被终止
     V0,
-    /// 退回至发起人，发起人可编辑流程后重新提交
+    /// `1`: 退回至发起人，发起人可编辑流程后重新提交
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1611,13 +1618,13 @@ pub enum RejectOption {
 /// The values of `starter_assignee` in [`ApprovalNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StarterAssignee {
-    /// 提交人本人进行审批
+    /// `"STARTER"`: 提交人本人进行审批
     Starter,
-    /// 自动通过
+    /// `"AUTO_PASS"`: 自动通过
     AutoPass,
-    /// 提交人的直属上级进行审批
+    /// `"SUPERVISOR"`: 提交人的直属上级进行审批
     Supervisor,
-    /// 提交人的直属部门负责人进行审批
+    /// `"DEPARTMENT_MANAGER"`: 提交人的直属部门负责人进行审批
     DepartmentManager,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1631,13 +1638,13 @@ pub enum StarterAssignee {
 /// The values of `status` in [`GetApprovalResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 已启用
+    /// `"ACTIVE"`: 已启用
     Active,
-    /// 已停用
+    /// `"INACTIVE"`: 已停用
     Inactive,
-    /// 已删除
+    /// `"DELETED"`: 已删除
     Deleted,
-    /// 未知
+    /// `"UNKNOWN"`: 未知
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1654,17 +1661,17 @@ pub enum Status {
 /// The values of `type` in [`ApprovalApproverCcer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 主管审批（由下往上）
+    /// `"Supervisor"`: 主管审批（由下往上）
     Supervisor,
-    /// 主管审批（从上往下）
+    /// `"SupervisorTopDown"`: 主管审批（从上往下）
     SupervisorTopDown,
-    /// 部门负责人审批（由下往上）
+    /// `"DepartmentManager"`: 部门负责人审批（由下往上）
     DepartmentManager,
-    /// 部门负责人审批（从上往下）
+    /// `"DepartmentManagerTopDown"`: 部门负责人审批（从上往下）
     DepartmentManagerTopDown,
-    /// 指定成员
+    /// `"Personal"`: 指定成员
     Personal,
-    /// 发起人自选
+    /// `"Free"`: 发起人自选
     Free,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1679,11 +1686,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CreateApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -1698,13 +1705,13 @@ pub enum UserIdType {
 /// The values of `viewer_type` in [`ApprovalCreateViewers`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ViewerType {
-    /// 当前企业内可见
+    /// `"TENANT"`: 当前企业内可见
     Tenant,
-    /// 指定部门可见
+    /// `"DEPARTMENT"`: 指定部门可见
     Department,
-    /// 指定用户可见
+    /// `"USER"`: 指定用户可见
     User,
-    /// 任何人都不可见
+    /// `"NONE"`: 任何人都不可见
     None,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

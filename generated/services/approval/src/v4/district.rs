@@ -153,6 +153,7 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -329,9 +330,9 @@ impl ListDistrictResponse {
 /// The values of `list_type` in [`ListDistrictRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListType {
-    /// 遍历指定节点的下一层区域，默认方式
+    /// `"sub_level"`: 遍历指定节点的下一层区域，默认方式
     SubLevel,
-    /// 遍历指定节点的所有叶子节点，指定该参数时会返回parent_district
+    /// `"leaf_level"`: 遍历指定节点的所有叶子节点，指定该参数时会返回parent_district
     LeafLevel,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -344,9 +345,9 @@ pub enum ListType {
 /// The values of `locale` in [`ListDistrictRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -137,6 +137,10 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_approval/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -226,6 +230,10 @@ impl ::feishu_runtime::ApiRequest for GetExternalApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_approval/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -724,9 +732,9 @@ impl I18nResourceText {
 /// The values of `department_id_type` in [`CreateExternalApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -740,37 +748,37 @@ pub enum DepartmentIdType {
 /// The values of `locale` in [`I18nResource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
-    /// 繁体中文（中国香港）
+    /// `"zh-HK"`: 繁体中文（中国香港）
     ZhHk,
-    /// 繁体中文（中国台湾）
+    /// `"zh-TW"`: 繁体中文（中国台湾）
     ZhTw,
-    /// 德语
+    /// `"de-DE"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es-ES"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr-FR"`: 法语
     FrFr,
-    /// 印度尼西亚语
+    /// `"id-ID"`: 印度尼西亚语
     IdId,
-    /// 意大利语
+    /// `"it-IT"`: 意大利语
     ItIt,
-    /// 韩语
+    /// `"ko-KR"`: 韩语
     KoKr,
-    /// 葡萄牙语
+    /// `"pt-BR"`: 葡萄牙语
     PtBr,
-    /// 泰语
+    /// `"th-TH"`: 泰语
     ThTh,
-    /// 越南语
+    /// `"vi-VN"`: 越南语
     ViVn,
-    /// 马来语
+    /// `"ms-MY"`: 马来语
     MsMy,
-    /// 俄语
+    /// `"ru-RU"`: 俄语
     RuRu,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -786,11 +794,11 @@ pub enum Locale {
 /// The values of `user_id_type` in [`CreateExternalApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -805,13 +813,13 @@ pub enum UserIdType {
 /// The values of `viewer_type` in [`ApprovalCreateViewers`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ViewerType {
-    /// 租户内可见
+    /// `"TENANT"`: 租户内可见
     Tenant,
-    /// 指定部门
+    /// `"DEPARTMENT"`: 指定部门
     Department,
-    /// 指定用户
+    /// `"USER"`: 指定用户
     User,
-    /// 任何人都不可见
+    /// `"NONE"`: 任何人都不可见
     None,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

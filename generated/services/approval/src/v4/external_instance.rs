@@ -110,6 +110,10 @@ impl ::feishu_runtime::ApiRequest for CheckExternalInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_instance/check",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -182,6 +186,10 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/external_instance/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1463,11 +1471,11 @@ impl TrusteeshipUrls {
 /// The values of `action_type` in [`ActionConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActionType {
-    /// 同意
+    /// `"APPROVE"`: 同意
     Approve,
-    /// 拒绝
+    /// `"REJECT"`: 拒绝
     Reject,
-    /// 任意字符串。如果使用任意字符串，则需要提供 action_name
+    /// `"{KEY}"`: 任意字符串。如果使用任意字符串，则需要提供 action_name
     Key,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1480,13 +1488,13 @@ pub enum ActionType {
 /// The values of `display_method` in [`CcNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DisplayMethod {
-    /// 跳转系统默认浏览器打开
+    /// `"BROWSER"`: 跳转系统默认浏览器打开
     Browser,
-    /// 飞书中侧边抽屉打开
+    /// `"SIDEBAR"`: 飞书中侧边抽屉打开
     Sidebar,
-    /// 飞书内嵌页面打开
+    /// `"NORMAL"`: 飞书内嵌页面打开
     Normal,
-    /// 以托管模式打开
+    /// `"TRUSTEESHIP"`: 以托管模式打开
     Trusteeship,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1500,15 +1508,15 @@ pub enum DisplayMethod {
 /// The values of `status` in [`ExternalInstanceTaskNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ExternalInstanceTaskNodeStatus {
-    /// 待审批
+    /// `"PENDING"`: 待审批
     Pending,
-    /// 任务同意
+    /// `"APPROVED"`: 任务同意
     Approved,
-    /// 任务拒绝
+    /// `"REJECTED"`: 任务拒绝
     Rejected,
-    /// 任务转交
+    /// `"TRANSFERRED"`: 任务转交
     Transferred,
-    /// 任务通过但审批人未操作。审批人看不到该任务时，如需查看可抄送至该审批人。
+    /// `"DONE"`: 任务通过但审批人未操作。审批人看不到该任务时，如需查看可抄送至该审批人。
     Done,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1522,13 +1530,13 @@ pub enum ExternalInstanceTaskNodeStatus {
 /// The values of `form_policy` in [`TrusteeshipInstanceCacheConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FormPolicy {
-    /// 不启用，默认
+    /// `"DISABLE"`: 不启用，默认
     Disable,
-    /// 表单不会随流程进行改变
+    /// `"IMMUTABLE"`: 表单不会随流程进行改变
     Immutable,
-    /// 跟随流程节点变更更新缓存
+    /// `"BY_NODE"`: 跟随流程节点变更更新缓存
     ByNode,
-    /// 对于每个待办任务存储一份
+    /// `"BY_USER"`: 对于每个待办任务存储一份
     ByUser,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1542,9 +1550,9 @@ pub enum FormPolicy {
 /// The values of `generate_type` in [`ExternalInstanceTaskNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GenerateType {
-    /// 给代理人生成的任务
+    /// `"EXTERNAL_CONSIGN"`: 给代理人生成的任务
     ExternalConsign,
-    /// 系统生成的默认任务
+    /// `"DEFAULT"`: 系统生成的默认任务
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1557,37 +1565,37 @@ pub enum GenerateType {
 /// The values of `locale` in [`I18nResource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
-    /// 繁体中文（中国香港）
+    /// `"zh-HK"`: 繁体中文（中国香港）
     ZhHk,
-    /// 繁体中文（中国台湾）
+    /// `"zh-TW"`: 繁体中文（中国台湾）
     ZhTw,
-    /// 德语
+    /// `"de-DE"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es-ES"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr-FR"`: 法语
     FrFr,
-    /// 印度尼西亚语
+    /// `"id-ID"`: 印度尼西亚语
     IdId,
-    /// 意大利语
+    /// `"it-IT"`: 意大利语
     ItIt,
-    /// 韩语
+    /// `"ko-KR"`: 韩语
     KoKr,
-    /// 葡萄牙语
+    /// `"pt-BR"`: 葡萄牙语
     PtBr,
-    /// 泰语
+    /// `"th-TH"`: 泰语
     ThTh,
-    /// 越南语
+    /// `"vi-VN"`: 越南语
     ViVn,
-    /// 马来语
+    /// `"ms-MY"`: 马来语
     MsMy,
-    /// 俄语
+    /// `"ru-RU"`: 俄语
     RuRu,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1603,9 +1611,9 @@ pub enum Locale {
 /// The values of `read_status` in [`CcNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReadStatus {
-    /// 已读
+    /// `"READ"`: 已读
     Read,
-    /// 未读
+    /// `"UNREAD"`: 未读
     Unread,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1616,19 +1624,19 @@ pub enum ReadStatus {
 /// The values of `status` in [`ExternalInstance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 审批流程结束，结果为同意
+    /// `"APPROVED"`: 审批流程结束，结果为同意
     Approved,
-    /// 审批流程结束，结果为拒绝
+    /// `"REJECTED"`: 审批流程结束，结果为拒绝
     Rejected,
-    /// 审批发起人撤回
+    /// `"CANCELED"`: 审批发起人撤回
     Canceled,
-    /// 审批被删除
+    /// `"DELETED"`: 审批被删除
     Deleted,
-    /// 状态隐藏（不显示状态）
+    /// `"HIDDEN"`: 状态隐藏（不显示状态）
     Hidden,
-    /// 审批终止
+    /// `"TERMINATED"`: 审批终止
     Terminated,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1643,9 +1651,9 @@ pub enum Status {
 /// The values of `update_mode` in [`ExternalInstance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateMode {
-    /// 全量替换
+    /// `"REPLACE"`: 全量替换
     Replace,
-    /// 增量更新
+    /// `"UPDATE"`: 增量更新
     Update,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

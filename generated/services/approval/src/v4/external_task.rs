@@ -139,6 +139,10 @@ impl ::feishu_runtime::ApiRequest for ListExternalTaskRequest {
             has_more: Some("has_more"),
             items: Some("data"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -381,17 +385,17 @@ impl ListExternalTaskResponse {
 /// The values of `status` in [`ExternalTaskList`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ExternalTaskListStatus {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 审批流程结束，结果为同意
+    /// `"APPROVED"`: 审批流程结束，结果为同意
     Approved,
-    /// 审批流程结束，结果为拒绝
+    /// `"REJECTED"`: 审批流程结束，结果为拒绝
     Rejected,
-    /// 审批发起人撤回
+    /// `"CANCELED"`: 审批发起人撤回
     Canceled,
-    /// 审批被删除
+    /// `"DELETED"`: 审批被删除
     Deleted,
-    /// 状态隐藏(不显示状态)
+    /// `"HIDDEN"`: 状态隐藏(不显示状态)
     Hidden,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -405,15 +409,15 @@ pub enum ExternalTaskListStatus {
 /// The values of `status` in [`ExternalTaskItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 审批流程结束，结果为同意
+    /// `"APPROVED"`: 审批流程结束，结果为同意
     Approved,
-    /// 审批流程结束，结果为拒绝
+    /// `"REJECTED"`: 审批流程结束，结果为拒绝
     Rejected,
-    /// 任务转交
+    /// `"TRANSFERRED"`: 任务转交
     Transferred,
-    /// 任务通过但审批人未操作；审批人看不到这个任务, 若想要看到, 可以通过抄送该人.
+    /// `"DONE"`: 任务通过但审批人未操作；审批人看不到这个任务, 若想要看到, 可以通过抄送该人.
     Done,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -310,6 +310,7 @@ impl ::feishu_runtime::ApiRequest for CcInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/cc",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -393,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for CreateInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -532,6 +534,10 @@ impl ::feishu_runtime::ApiRequest for GetInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -678,6 +684,7 @@ impl ::feishu_runtime::ApiRequest for ListInstanceRequest {
             has_more: Some("has_more"),
             items: Some("instance_code_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -764,6 +771,7 @@ impl ::feishu_runtime::ApiRequest for PreviewInstanceRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTM5UjL5ETO14SOxkTN/approval-preview",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -902,6 +910,10 @@ impl ::feishu_runtime::ApiRequest for QueryInstanceRequest {
             has_more: Some("has_more"),
             items: Some("instance_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1069,6 +1081,10 @@ impl ::feishu_runtime::ApiRequest for SearchCcInstanceRequest {
             has_more: Some("has_more"),
             items: Some("cc_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1177,6 +1193,10 @@ impl ::feishu_runtime::ApiRequest for SpecifiedRollbackInstanceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/instance/specified_rollback",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -3528,37 +3548,37 @@ impl TripPeers {
 /// The values of `locale` in [`GetInstanceRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetInstanceRequestLocale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
-    /// 繁体中文（中国香港）
+    /// `"zh-HK"`: 繁体中文（中国香港）
     ZhHk,
-    /// 繁体中文（中国台湾）
+    /// `"zh-TW"`: 繁体中文（中国台湾）
     ZhTw,
-    /// 德语
+    /// `"de-DE"`: 德语
     DeDe,
-    /// 西班牙语
+    /// `"es-ES"`: 西班牙语
     EsEs,
-    /// 法语
+    /// `"fr-FR"`: 法语
     FrFr,
-    /// 印度尼西亚语
+    /// `"id-ID"`: 印度尼西亚语
     IdId,
-    /// 意大利语
+    /// `"it-IT"`: 意大利语
     ItIt,
-    /// 韩语
+    /// `"ko-KR"`: 韩语
     KoKr,
-    /// 葡萄牙语
+    /// `"pt-BR"`: 葡萄牙语
     PtBr,
-    /// 泰语
+    /// `"th-TH"`: 泰语
     ThTh,
-    /// 越南语
+    /// `"vi-VN"`: 越南语
     ViVn,
-    /// 马来语
+    /// `"ms-MY"`: 马来语
     MsMy,
-    /// 俄语
+    /// `"ru-RU"`: 俄语
     RuRu,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3574,15 +3594,15 @@ pub enum GetInstanceRequestLocale {
 /// The values of `status` in [`GetInstanceResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetInstanceResponseStatus {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 通过
+    /// `"APPROVED"`: 通过
     Approved,
-    /// 拒绝
+    /// `"REJECTED"`: 拒绝
     Rejected,
-    /// 撤回
+    /// `"CANCELED"`: 撤回
     Canceled,
-    /// 删除
+    /// `"DELETED"`: 删除
     Deleted,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3596,17 +3616,17 @@ pub enum GetInstanceResponseStatus {
 /// The values of `instance_status` in [`QueryInstanceBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InstanceStatus {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 已撤回
+    /// `"RECALL"`: 已撤回
     Recall,
-    /// 已拒绝
+    /// `"REJECT"`: 已拒绝
     Reject,
-    /// 已删除
+    /// `"DELETED"`: 已删除
     Deleted,
-    /// 已通过
+    /// `"APPROVED"`: 已通过
     Approved,
-    /// 所有状态
+    /// `"ALL"`: 所有状态
     All,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3620,15 +3640,15 @@ pub enum InstanceStatus {
 /// The values of `status` in [`InstanceTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InstanceTaskStatus {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 通过
+    /// `"APPROVED"`: 通过
     Approved,
-    /// 拒绝
+    /// `"REJECTED"`: 拒绝
     Rejected,
-    /// 已转交
+    /// `"TRANSFERRED"`: 已转交
     Transferred,
-    /// 完成
+    /// `"DONE"`: 完成
     Done,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3642,37 +3662,37 @@ pub enum InstanceTaskStatus {
 /// The values of `type` in [`InstanceTimeline`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InstanceTimelineType {
-    /// 审批开始。对应的 ext 参数不会返回值。
+    /// `"START"`: 审批开始。对应的 ext 参数不会返回值。
     Start,
-    /// 通过。对应的 ext 参数不会返回值。
+    /// `"PASS"`: 通过。对应的 ext 参数不会返回值。
     Pass,
-    /// 拒绝。对应的 ext 参数不会返回值。
+    /// `"REJECT"`: 拒绝。对应的 ext 参数不会返回值。
     Reject,
-    /// 自动通过。对应的 ext 参数不会返回值。
+    /// `"AUTO_PASS"`: 自动通过。对应的 ext 参数不会返回值。
     AutoPass,
-    /// 自动拒绝。对应的 ext 参数不会返回值。
+    /// `"AUTO_REJECT"`: 自动拒绝。对应的 ext 参数不会返回值。
     AutoReject,
-    /// 去重。对应的 ext 参数不会返回值。
+    /// `"REMOVE_REPEAT"`: 去重。对应的 ext 参数不会返回值。
     RemoveRepeat,
-    /// 转交。对应的 ext 参数返回的 user_id_list 包含被转交人的用户 ID。
+    /// `"TRANSFER"`: 转交。对应的 ext 参数返回的 user_id_list 包含被转交人的用户 ID。
     Transfer,
-    /// 前加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
+    /// `"ADD_APPROVER_BEFORE"`: 前加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
     AddApproverBefore,
-    /// 并加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
+    /// `"ADD_APPROVER"`: 并加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
     AddApprover,
-    /// 后加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
+    /// `"ADD_APPROVER_AFTER"`: 后加签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
     AddApproverAfter,
-    /// 减签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
+    /// `"DELETE_APPROVER"`: 减签。对应的 ext 参数返回的 user_id_list 包含被加签人的用户 ID。
     DeleteApprover,
-    /// 指定回退。对应的 ext 参数不会返回值。
+    /// `"ROLLBACK_SELECTED"`: 指定回退。对应的 ext 参数不会返回值。
     RollbackSelected,
-    /// 全部回退。对应的 ext 参数不会返回值。
+    /// `"ROLLBACK"`: 全部回退。对应的 ext 参数不会返回值。
     Rollback,
-    /// 撤回。对应的 ext 参数不会返回值。
+    /// `"CANCEL"`: 撤回。对应的 ext 参数不会返回值。
     Cancel,
-    /// 删除。对应的 ext 参数不会返回值。
+    /// `"DELETE"`: 删除。对应的 ext 参数不会返回值。
     Delete,
-    /// 抄送。对应的 ext 参数返回的 user_id 包含抄送人的用户 ID。
+    /// `"CC"`: 抄送。对应的 ext 参数返回的 user_id 包含抄送人的用户 ID。
     Cc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3690,11 +3710,11 @@ pub enum InstanceTimelineType {
 /// The values of `locale` in [`I18nResource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3707,9 +3727,9 @@ pub enum Locale {
 /// The values of `node_id_type` in [`NodeAutoApproval`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NodeIdType {
-    /// 自定义节点ID
+    /// `"CUSTOM"`: 自定义节点ID
     Custom,
-    /// 非自定义节点ID
+    /// `"NON_CUSTOM"`: 非自定义节点ID
     NonCustom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3722,9 +3742,9 @@ pub enum NodeIdType {
 /// The values of `read_status` in [`CcSearchNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReadStatus {
-    /// 已读
+    /// `"read"`: 已读
     Read,
-    /// 未读
+    /// `"unread"`: 未读
     Unread,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3736,11 +3756,11 @@ pub enum ReadStatus {
 /// The values of `read_status` in [`SearchCcInstanceBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SearchCcInstanceBodyReadStatus {
-    /// 已读
+    /// `"READ"`: 已读
     Read,
-    /// 未读
+    /// `"UNREAD"`: 未读
     Unread,
-    /// 所有状态
+    /// `"ALL"`: 所有状态
     All,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3753,15 +3773,15 @@ pub enum SearchCcInstanceBodyReadStatus {
 /// The values of `status` in [`InstanceSearchNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 已拒绝
+    /// `"rejected"`: 已拒绝
     Rejected,
-    /// 审批中
+    /// `"pending"`: 审批中
     Pending,
-    /// 已撤回
+    /// `"canceled"`: 已撤回
     Canceled,
-    /// 已删除
+    /// `"deleted"`: 已删除
     Deleted,
-    /// 已通过
+    /// `"approved"`: 已通过
     Approved,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3775,9 +3795,9 @@ pub enum Status {
 /// The values of `title_display_method` in [`CreateInstanceBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TitleDisplayMethod {
-    /// 如果审批定义和审批实例都有 title，则全部展示，通过竖线分割。
+    /// `0`: 如果审批定义和审批实例都有 title，则全部展示，通过竖线分割。
     V0,
-    /// 如果审批定义和审批实例都有 title，只展示审批实例的 title。
+    /// `1`: 如果审批定义和审批实例都有 title，只展示审批实例的 title。
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3788,15 +3808,15 @@ pub enum TitleDisplayMethod {
 /// The values of `type` in [`InstanceTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 会签
+    /// `"AND"`: 会签
     And,
-    /// 或签
+    /// `"OR"`: 或签
     Or,
-    /// 自动通过
+    /// `"AUTO_PASS"`: 自动通过
     AutoPass,
-    /// 自动拒绝
+    /// `"AUTO_REJECT"`: 自动拒绝
     AutoReject,
-    /// 按顺序
+    /// `"SEQUENTIAL"`: 按顺序
     Sequential,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3810,11 +3830,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CcInstanceRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

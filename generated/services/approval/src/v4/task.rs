@@ -268,6 +268,7 @@ impl ::feishu_runtime::ApiRequest for ApproveTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/approve",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -398,6 +399,7 @@ impl ::feishu_runtime::ApiRequest for QueryTaskRequest {
             has_more: Some("has_more"),
             items: Some("tasks"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -523,6 +525,7 @@ impl ::feishu_runtime::ApiRequest for RejectTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/reject",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -620,6 +623,7 @@ impl ::feishu_runtime::ApiRequest for ResubmitTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/resubmit",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -758,6 +762,10 @@ impl ::feishu_runtime::ApiRequest for SearchTaskRequest {
             has_more: Some("has_more"),
             items: Some("task_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -884,6 +892,7 @@ impl ::feishu_runtime::ApiRequest for TransferTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/approval-v4/task/transfer",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1963,11 +1972,11 @@ impl TransferTaskBody {
 /// The values of `locale` in [`SearchTaskBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 中文
+    /// `"zh-CN"`: 中文
     ZhCn,
-    /// 英文
+    /// `"en-US"`: 英文
     EnUs,
-    /// 日文
+    /// `"ja-JP"`: 日文
     JaJp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1980,13 +1989,13 @@ pub enum Locale {
 /// The values of `order` in [`SearchTaskBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Order {
-    /// 按审批任务更新时间（update_time）倒排。
+    /// `0`: 按审批任务更新时间（update_time）倒排。
     V0,
-    /// 按审批任务更新时间（update_time）正排。
+    /// `1`: 按审批任务更新时间（update_time）正排。
     V1,
-    /// 按审批任务开始时间（start_time）倒排。
+    /// `2`: 按审批任务开始时间（start_time）倒排。
     V2,
-    /// 按审批任务开始时间（start_time）正排。
+    /// `3`: 按审批任务开始时间（start_time）正排。
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1997,17 +2006,17 @@ pub enum Order {
 /// The values of `process_status` in [`Task`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessStatus {
-    /// 无流程状态，不展示对应标签
+    /// `"0"`: 无流程状态，不展示对应标签
     N0,
-    /// 流程实例流转中
+    /// `"1"`: 流程实例流转中
     N1,
-    /// 已通过
+    /// `"2"`: 已通过
     N2,
-    /// 已拒绝
+    /// `"3"`: 已拒绝
     N3,
-    /// 已撤销
+    /// `"4"`: 已撤销
     N4,
-    /// 已终止
+    /// `"5"`: 已终止
     N5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2021,21 +2030,21 @@ pub enum ProcessStatus {
 /// The values of `task_status` in [`SearchTaskBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SearchTaskBodyTaskStatus {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 已拒绝
+    /// `"REJECTED"`: 已拒绝
     Rejected,
-    /// 已通过
+    /// `"APPROVED"`: 已通过
     Approved,
-    /// 已转交
+    /// `"TRANSFERRED"`: 已转交
     Transferred,
-    /// 已完成
+    /// `"DONE"`: 已完成
     Done,
-    /// 去重
+    /// `"RM_REPEAT"`: 去重
     RmRepeat,
-    /// 已处理
+    /// `"PROCESSED"`: 已处理
     Processed,
-    /// 所有状态
+    /// `"ALL"`: 所有状态
     All,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2050,15 +2059,15 @@ pub enum SearchTaskBodyTaskStatus {
 /// The values of `status` in [`InstanceSearchNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 已拒绝
+    /// `"rejected"`: 已拒绝
     Rejected,
-    /// 审批中
+    /// `"pending"`: 审批中
     Pending,
-    /// 已撤回
+    /// `"canceled"`: 已撤回
     Canceled,
-    /// 已删除
+    /// `"deleted"`: 已删除
     Deleted,
-    /// 已通过
+    /// `"approved"`: 已通过
     Approved,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2072,21 +2081,21 @@ pub enum Status {
 /// The values of `status` in [`TaskSearchNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TaskSearchNodeStatus {
-    /// 已拒绝
+    /// `"rejected"`: 已拒绝
     Rejected,
-    /// 审批中
+    /// `"pending"`: 审批中
     Pending,
-    /// 已通过
+    /// `"approved"`: 已通过
     Approved,
-    /// 已转交
+    /// `"transferred"`: 已转交
     Transferred,
-    /// 已完成
+    /// `"done"`: 已完成
     Done,
-    /// 去重
+    /// `"rm_repeat"`: 去重
     RmRepeat,
-    /// 已处理
+    /// `"processed"`: 已处理
     Processed,
-    /// 隐藏
+    /// `"hidden"`: 隐藏
     Hidden,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2101,17 +2110,17 @@ pub enum TaskSearchNodeStatus {
 /// The values of `status` in [`Task`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TaskStatus {
-    /// 待办
+    /// `"1"`: 待办
     N1,
-    /// 已办
+    /// `"2"`: 已办
     N2,
-    /// 未读
+    /// `"17"`: 未读
     N17,
-    /// 已读
+    /// `"18"`: 已读
     N18,
-    /// 处理中，标记完成用
+    /// `"33"`: 处理中，标记完成用
     N33,
-    /// 撤回
+    /// `"34"`: 撤回
     N34,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2125,19 +2134,19 @@ pub enum TaskStatus {
 /// The values of `task_status_list` in [`SearchTaskBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TaskStatusList {
-    /// 审批中
+    /// `"PENDING"`: 审批中
     Pending,
-    /// 拒绝
+    /// `"REJECTED"`: 拒绝
     Rejected,
-    /// 通过
+    /// `"APPROVED"`: 通过
     Approved,
-    /// 转交
+    /// `"TRANSFERRED"`: 转交
     Transferred,
-    /// 已完成
+    /// `"DONE"`: 已完成
     Done,
-    /// 去重
+    /// `"RM_REPEAT"`: 去重
     RmRepeat,
-    /// 已处理
+    /// `"PROCESSED"`: 已处理
     Processed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2152,15 +2161,15 @@ pub enum TaskStatusList {
 /// The values of `topic` in [`Task`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Topic {
-    /// 待办审批
+    /// `"1"`: 待办审批
     N1,
-    /// 已办审批
+    /// `"2"`: 已办审批
     N2,
-    /// 已发起审批
+    /// `"3"`: 已发起审批
     N3,
-    /// 未读知会
+    /// `"17"`: 未读知会
     N17,
-    /// 已读知会
+    /// `"18"`: 已读知会
     N18,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2173,11 +2182,11 @@ pub enum Topic {
 /// The values of `user_id_type` in [`ApproveTaskRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

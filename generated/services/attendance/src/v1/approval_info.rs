@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for ProcessApprovalInfoRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/approval_info/process",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -220,15 +221,15 @@ impl ProcessApprovalInfoResponse {
 /// The values of `approval_type` in [`ApprovalInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalType {
-    /// 请假
+    /// `"leave"`: 请假
     Leave,
-    /// 加班
+    /// `"overtime"`: 加班
     Overtime,
-    /// 出差
+    /// `"trip"`: 出差
     Trip,
-    /// 外出
+    /// `"out"`: 外出
     Out,
-    /// 补卡
+    /// `"remedy"`: 补卡
     Remedy,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -242,15 +243,15 @@ pub enum ApprovalType {
 /// The values of `status` in [`ApprovalInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 待审批
+    /// `0`: 待审批
     V0,
-    /// 未通过
+    /// `1`: 未通过
     V1,
-    /// 已通过
+    /// `2`: 已通过
     V2,
-    /// 已取消
+    /// `3`: 已取消
     V3,
-    /// 已撤回
+    /// `4`: 已撤回
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

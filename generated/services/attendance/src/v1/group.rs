@@ -297,6 +297,7 @@ impl ::feishu_runtime::ApiRequest for CreateGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -384,6 +385,7 @@ impl ::feishu_runtime::ApiRequest for DeleteGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -478,6 +480,7 @@ impl ::feishu_runtime::ApiRequest for GetGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -582,6 +585,7 @@ impl ::feishu_runtime::ApiRequest for ListGroupRequest {
             has_more: Some("has_more"),
             items: Some("group_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -775,6 +779,7 @@ impl ::feishu_runtime::ApiRequest for ListUserGroupRequest {
             has_more: Some("has_more"),
             items: Some("users"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -868,6 +873,7 @@ impl ::feishu_runtime::ApiRequest for SearchGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/group/search",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -3255,17 +3261,17 @@ impl UserBase {
 /// The values of `calendar_id` in [`Group`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CalendarId {
-    /// 不根据国家日历排休
+    /// `0`: 不根据国家日历排休
     V0,
-    /// 中国大陆
+    /// `1`: 中国大陆
     V1,
-    /// 美国
+    /// `2`: 美国
     V2,
-    /// 日本
+    /// `3`: 日本
     V3,
-    /// 印度
+    /// `4`: 印度
     V4,
-    /// 新加坡
+    /// `5`: 新加坡
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3278,7 +3284,7 @@ pub enum CalendarId {
 /// The values of `dept_type` in [`CreateGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeptType {
-    /// 暂时只支持部门的 open_id。具体概念请参考[部门资源介绍](https://open.feishu.cn/document/server-docs/contact-v3/department/field-overview)中的open_department_id
+    /// `"open_id"`: 暂时只支持部门的 open_id。具体概念请参考[部门资源介绍](https://open.feishu.cn/document/server-docs/contact-v3/department/field-overview)中的open_department_id
     OpenId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3289,9 +3295,9 @@ pub enum DeptType {
 /// The values of `employee_type` in [`CreateGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3304,9 +3310,9 @@ pub enum EmployeeType {
 /// The values of `face_punch_cfg` in [`Group`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FacePunchCfg {
-    /// 每次打卡均需人脸识别
+    /// `1`: 每次打卡均需人脸识别
     V1,
-    /// 疑似作弊打卡时需要人脸识别
+    /// `2`: 疑似作弊打卡时需要人脸识别
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3317,13 +3323,13 @@ pub enum FacePunchCfg {
 /// The values of `group_type` in [`Group`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GroupType {
-    /// 固定班制
+    /// `1`: 固定班制
     V1,
-    /// 排班制
+    /// `2`: 排班制
     V2,
-    /// 自由班制
+    /// `3`: 自由班制
     V3,
-    /// 固定班制
+    /// `0`: 固定班制
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3334,11 +3340,11 @@ pub enum GroupType {
 /// The values of `location_type` in [`Location`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LocationType {
-    /// GPS
+    /// `1`: GPS
     V1,
-    /// Wi-Fi
+    /// `2`: Wi-Fi
     V2,
-    /// IP
+    /// `8`: IP
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3349,9 +3355,9 @@ pub enum LocationType {
 /// The values of `suspected_cheat_handle_method` in [`AntiCheatConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SuspectedCheatHandleMethod {
-    /// 使用人脸识别打卡
+    /// `1`: 使用人脸识别打卡
     V1,
-    /// 仅记录疑似作弊信息
+    /// `2`: 仅记录疑似作弊信息
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

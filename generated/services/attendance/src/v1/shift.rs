@@ -258,6 +258,7 @@ impl ::feishu_runtime::ApiRequest for CreateShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -358,6 +359,7 @@ impl ::feishu_runtime::ApiRequest for DeleteShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -436,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for GetShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -554,6 +557,7 @@ impl ::feishu_runtime::ApiRequest for ListShiftRequest {
             has_more: Some("has_more"),
             items: Some("shift_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -664,6 +668,7 @@ impl ::feishu_runtime::ApiRequest for QueryShiftRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/shift/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2028,9 +2033,9 @@ impl ShiftMiddleTimeRule {
 /// The values of `employee_type` in [`CreateShiftRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID，或者[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)获取的user_id。
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID，或者[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)获取的user_id。
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2043,9 +2048,9 @@ pub enum EmployeeType {
 /// The values of `late_off_base_on_time_type` in [`LateOffLateOnSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LateOffBaseOnTimeType {
-    /// 弹性规则
+    /// `0`: 弹性规则
     V0,
-    /// 固定规则
+    /// `1`: 固定规则
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2056,9 +2061,9 @@ pub enum LateOffBaseOnTimeType {
 /// The values of `late_on_base_on_time_type` in [`LateOffLateOnSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LateOnBaseOnTimeType {
-    /// 固定规则
+    /// `0`: 固定规则
     V0,
-    /// 弹性规则
+    /// `1`: 弹性规则
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2069,13 +2074,13 @@ pub enum LateOnBaseOnTimeType {
 /// The values of `middle_time_type` in [`ShiftMiddleTimeRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MiddleTimeType {
-    /// 按全天班次时长（含休息）的中点分割
+    /// `0`: 按全天班次时长（含休息）的中点分割
     V0,
-    /// 按全天班次时长（不含休息）的中点分割
+    /// `1`: 按全天班次时长（不含休息）的中点分割
     V1,
-    /// 按休息时间分割
+    /// `2`: 按休息时间分割
     V2,
-    /// 按固定时间点分割
+    /// `3`: 按固定时间点分割
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -166,6 +166,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_approval/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -266,6 +267,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserApprovalRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_approval/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1333,11 +1335,11 @@ impl UserTrip {
 /// The values of `category` in [`UserOvertimeWork`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Category {
-    /// 工作日
+    /// `1`: 工作日
     V1,
-    /// 休息日
+    /// `2`: 休息日
     V2,
-    /// 节假日
+    /// `3`: 节假日
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1348,11 +1350,11 @@ pub enum Category {
 /// The values of `check_date_type` in [`QueryUserApprovalBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckDateType {
-    /// 单据作用时间
+    /// `"PeriodTime"`: 单据作用时间
     PeriodTime,
-    /// 单据创建时间
+    /// `"CreateTime"`: 单据创建时间
     CreateTime,
-    /// 单据状态更新时间（灰度中，暂不开放）
+    /// `"UpdateTime"`: 单据状态更新时间（灰度中，暂不开放）
     UpdateTime,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1366,11 +1368,11 @@ pub enum CheckDateType {
 /// The values of `default_locale` in [`UserLeave`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DefaultLocale {
-    /// 中文
+    /// `"ch"`: 中文
     Ch,
-    /// 英文
+    /// `"en"`: 英文
     En,
-    /// 日文
+    /// `"ja"`: 日文
     Ja,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1381,11 +1383,11 @@ pub enum DefaultLocale {
 /// The values of `employee_type` in [`CreateUserApprovalRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
-    /// 用户在某个应用中的身份，可以参考[如何获取不同的用户 ID ](https://open.feishu.cn/document/home/user-identity-introduction/open-id)
+    /// `"open_id"`: 用户在某个应用中的身份，可以参考[如何获取不同的用户 ID ](https://open.feishu.cn/document/home/user-identity-introduction/open-id)
     OpenId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1401,15 +1403,15 @@ pub enum EmployeeType {
 /// The values of `status` in [`QueryUserApprovalBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 待审批
+    /// `0`: 待审批
     V0,
-    /// 未通过
+    /// `1`: 未通过
     V1,
-    /// 已通过
+    /// `2`: 已通过
     V2,
-    /// 已撤回
+    /// `3`: 已撤回
     V3,
-    /// 已撤销
+    /// `4`: 已撤销
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1420,13 +1422,13 @@ pub enum Status {
 /// The values of `type` in [`UserOvertimeWork`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 仅记录
+    /// `0`: 仅记录
     V0,
-    /// 调休
+    /// `1`: 调休
     V1,
-    /// 加班费
+    /// `2`: 加班费
     V2,
-    /// 【该可选值已废弃】
+    /// `3`: 【该可选值已废弃】
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1437,13 +1439,13 @@ pub enum Type {
 /// The values of `unit` in [`UserLeave`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Unit {
-    /// 天
+    /// `1`: 天
     V1,
-    /// 小时
+    /// `2`: 小时
     V2,
-    /// 半天
+    /// `3`: 半天
     V3,
-    /// 半小时
+    /// `4`: 半小时
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

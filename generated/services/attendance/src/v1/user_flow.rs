@@ -226,6 +226,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateUserFlowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/batch_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -319,6 +320,7 @@ impl ::feishu_runtime::ApiRequest for BatchDelUserFlowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/batch_del",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -421,6 +423,7 @@ impl ::feishu_runtime::ApiRequest for GetUserFlowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -533,6 +536,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserFlowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_flow/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1014,25 +1018,25 @@ impl UserFlow {
 /// The values of `check_result` in [`UserFlow`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckResult {
-    /// 无需打卡
+    /// `"NoNeedCheck"`: 无需打卡
     NoNeedCheck,
-    /// 系统打卡
+    /// `"SystemCheck"`: 系统打卡
     SystemCheck,
-    /// 正常
+    /// `"Normal"`: 正常
     Normal,
-    /// 早退
+    /// `"Early"`: 早退
     Early,
-    /// 迟到
+    /// `"Late"`: 迟到
     Late,
-    /// 严重迟到
+    /// `"SeriousLate"`: 严重迟到
     SeriousLate,
-    /// 缺卡
+    /// `"Lack"`: 缺卡
     Lack,
-    /// 无效
+    /// `"Invalid"`: 无效
     Invalid,
-    /// 无状态
+    /// `"None"`: 无状态
     None,
-    /// 尚未打卡
+    /// `"Todo"`: 尚未打卡
     Todo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1047,9 +1051,9 @@ pub enum CheckResult {
 /// The values of `employee_type` in [`BatchCreateUserFlowRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID，或者[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)获取的user_id。
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID，或者[通过手机号或邮箱获取用户 ID](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/user/batch_get_id)获取的user_id。
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1062,21 +1066,21 @@ pub enum EmployeeType {
 /// The values of `type` in [`UserFlow`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 用户打卡
+    /// `0`: 用户打卡
     V0,
-    /// 管理员修改
+    /// `1`: 管理员修改
     V1,
-    /// 用户补卡
+    /// `2`: 用户补卡
     V2,
-    /// 系统自动生成
+    /// `3`: 系统自动生成
     V3,
-    /// 下班免打卡
+    /// `4`: 下班免打卡
     V4,
-    /// 考勤机
+    /// `5`: 考勤机
     V5,
-    /// 极速打卡
+    /// `6`: 极速打卡
     V6,
-    /// 考勤开放平台导入
+    /// `7`: 考勤开放平台导入
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -96,6 +96,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserStatsFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_stats_field/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -270,9 +271,9 @@ impl UserStatsField {
 /// The values of `employee_type` in [`QueryUserStatsFieldRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -285,11 +286,11 @@ pub enum EmployeeType {
 /// The values of `locale` in [`QueryUserStatsFieldBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Locale {
-    /// 英语
+    /// `"en"`: 英语
     En,
-    /// 日语
+    /// `"ja"`: 日语
     Ja,
-    /// 中文
+    /// `"zh"`: 中文
     Zh,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -300,9 +301,9 @@ pub enum Locale {
 /// The values of `stats_type` in [`UserStatsField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatsType {
-    /// 日度统计
+    /// `"daily"`: 日度统计
     Daily,
-    /// 月度统计
+    /// `"month"`: 月度统计
     Month,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -156,6 +156,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -572,19 +573,19 @@ impl UserTask {
 /// The values of `check_in_result` in [`TaskResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckInResult {
-    /// 无需打卡
+    /// `"NoNeedCheck"`: 无需打卡
     NoNeedCheck,
-    /// 系统打卡（已弃用）
+    /// `"SystemCheck"`: 系统打卡（已弃用）
     SystemCheck,
-    /// 正常
+    /// `"Normal"`: 正常
     Normal,
-    /// 早退
+    /// `"Early"`: 早退
     Early,
-    /// 迟到
+    /// `"Late"`: 迟到
     Late,
-    /// 缺卡
+    /// `"Lack"`: 缺卡
     Lack,
-    /// 未打卡
+    /// `"Todo"`: 未打卡
     Todo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -598,23 +599,23 @@ pub enum CheckInResult {
 /// The values of `check_in_result_supplement` in [`TaskResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckInResultSupplement {
-    /// 无
+    /// `"None"`: 无
     None,
-    /// 管理员修改
+    /// `"ManagerModification"`: 管理员修改
     ManagerModification,
-    /// 补卡通过
+    /// `"CardReplacement"`: 补卡通过
     CardReplacement,
-    /// 换班
+    /// `"ShiftChange"`: 换班
     ShiftChange,
-    /// 出差
+    /// `"Travel"`: 出差
     Travel,
-    /// 请假
+    /// `"Leave"`: 请假
     Leave,
-    /// 外出
+    /// `"GoOut"`: 外出
     GoOut,
-    /// 补卡申请中
+    /// `"CardReplacementApplication"`: 补卡申请中
     CardReplacementApplication,
-    /// 外勤打卡
+    /// `"FieldPunch"`: 外勤打卡
     FieldPunch,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -631,19 +632,19 @@ pub enum CheckInResultSupplement {
 /// The values of `check_out_result` in [`TaskResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckOutResult {
-    /// 无需打卡
+    /// `"NoNeedCheck"`: 无需打卡
     NoNeedCheck,
-    /// 系统打卡（已弃用）
+    /// `"SystemCheck"`: 系统打卡（已弃用）
     SystemCheck,
-    /// 正常
+    /// `"Normal"`: 正常
     Normal,
-    /// 早退
+    /// `"Early"`: 早退
     Early,
-    /// 迟到
+    /// `"Late"`: 迟到
     Late,
-    /// 缺卡
+    /// `"Lack"`: 缺卡
     Lack,
-    /// 未打卡
+    /// `"Todo"`: 未打卡
     Todo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -657,23 +658,23 @@ pub enum CheckOutResult {
 /// The values of `check_out_result_supplement` in [`TaskResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckOutResultSupplement {
-    /// 无
+    /// `"None"`: 无
     None,
-    /// 管理员修改
+    /// `"ManagerModification"`: 管理员修改
     ManagerModification,
-    /// 补卡通过
+    /// `"CardReplacement"`: 补卡通过
     CardReplacement,
-    /// 换班
+    /// `"ShiftChange"`: 换班
     ShiftChange,
-    /// 出差
+    /// `"Travel"`: 出差
     Travel,
-    /// 请假
+    /// `"Leave"`: 请假
     Leave,
-    /// 外出
+    /// `"GoOut"`: 外出
     GoOut,
-    /// 补卡申请中
+    /// `"CardReplacementApplication"`: 补卡申请中
     CardReplacementApplication,
-    /// 外勤打卡
+    /// `"FieldPunch"`: 外勤打卡
     FieldPunch,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -690,25 +691,25 @@ pub enum CheckOutResultSupplement {
 /// The values of `check_result` in [`UserFlow`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckResult {
-    /// 无需打卡
+    /// `"NoNeedCheck"`: 无需打卡
     NoNeedCheck,
-    /// 系统打卡（已弃用）
+    /// `"SystemCheck"`: 系统打卡（已弃用）
     SystemCheck,
-    /// 正常
+    /// `"Normal"`: 正常
     Normal,
-    /// 早退
+    /// `"Early"`: 早退
     Early,
-    /// 迟到
+    /// `"Late"`: 迟到
     Late,
-    /// 严重迟到
+    /// `"SeriousLate"`: 严重迟到
     SeriousLate,
-    /// 缺卡
+    /// `"Lack"`: 缺卡
     Lack,
-    /// 无效
+    /// `"Invalid"`: 无效
     Invalid,
-    /// 无状态
+    /// `"None"`: 无状态
     None,
-    /// 尚未打卡
+    /// `"Todo"`: 尚未打卡
     Todo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -723,9 +724,9 @@ pub enum CheckResult {
 /// The values of `employee_type` in [`QueryUserTaskRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -738,21 +739,21 @@ pub enum EmployeeType {
 /// The values of `type` in [`UserFlow`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 用户打卡
+    /// `0`: 用户打卡
     V0,
-    /// 管理员修改
+    /// `1`: 管理员修改
     V1,
-    /// 用户补卡
+    /// `2`: 用户补卡
     V2,
-    /// 系统自动生成
+    /// `3`: 系统自动生成
     V3,
-    /// 下班免打卡
+    /// `4`: 下班免打卡
     V4,
-    /// 考勤机
+    /// `5`: 考勤机
     V5,
-    /// 极速打卡
+    /// `6`: 极速打卡
     V6,
-    /// 考勤开放平台导入
+    /// `7`: 考勤开放平台导入
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

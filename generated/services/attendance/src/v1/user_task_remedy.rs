@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserTaskRemedyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -295,6 +296,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserTaskRemedyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -419,6 +421,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserAllowedRemedysUserTaskRemedyReque
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/user_task_remedy/query_user_allowed_remedys",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -819,11 +822,11 @@ impl UserTaskRemedy {
 /// The values of `check_date_type` in [`QueryUserTaskRemedyBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckDateType {
-    /// 单据作用时间
+    /// `"PeriodTime"`: 单据作用时间
     PeriodTime,
-    /// 单据创建时间（目前暂不支持）
+    /// `"CreateTime"`: 单据创建时间（目前暂不支持）
     CreateTime,
-    /// 单据状态更新时间
+    /// `"UpdateTime"`: 单据状态更新时间
     UpdateTime,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -837,9 +840,9 @@ pub enum CheckDateType {
 /// The values of `employee_type` in [`CreateUserTaskRemedyRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
+    /// `"employee_id"`: 员工 employee ID，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的用户 ID
     EmployeeId,
-    /// 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
+    /// `"employee_no"`: 员工工号，即[飞书管理后台](https://example.feishu.cn/admin/contacts/departmentanduser) &gt; 组织架构 &gt; 成员与部门 &gt; 成员详情中的工号
     EmployeeNo,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -852,15 +855,15 @@ pub enum EmployeeType {
 /// The values of `status` in [`UserTaskRemedy`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 审批中
+    /// `0`: 审批中
     V0,
-    /// 未通过
+    /// `1`: 未通过
     V1,
-    /// 已通过
+    /// `2`: 已通过
     V2,
-    /// 已取消
+    /// `3`: 已取消
     V3,
-    /// 通过后撤回
+    /// `4`: 通过后撤回
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -145,6 +145,7 @@ impl ::feishu_runtime::ApiRequest for CreateAccessTokenRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/access_token/create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -171,6 +171,10 @@ impl ::feishu_runtime::ApiRequest for ListAuthorizeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

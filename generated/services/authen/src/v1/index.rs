@@ -83,6 +83,10 @@ impl ::feishu_runtime::ApiRequest for ListIndexRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzN4UjL5cDO14SO3gTN",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);

@@ -193,6 +193,10 @@ impl ::feishu_runtime::ApiRequest for CreateOidcRefreshAccessTokenRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/authen-v1/oidc-refresh_access_token/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

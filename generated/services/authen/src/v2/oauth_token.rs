@@ -56,7 +56,7 @@ impl<'a> OauthTokenApi<'a> {
     /// | 400 | 20009 | The specified app is not installed. | 租户未安装应用，请检查应用状态 |
     /// | 400 | 20010 | The user does not have permission to use this app. | 用户无应用使用权限，请检查发起授权的用户是否仍具有应用使用权限 |
     /// | 400 | 20024 | The provided authorization code or refresh token does not match the provided client ID. | 提供的 `refresh_token` 与 `client_id` 不匹配，请勿混用不同应用的凭证 |
-    /// | 400 | 20026 | The refresh token passed is invalid. Please check the value. | 请检查请求体中 `refresh_token` 字段的取值                请注意本接口仅支持 v2 版本接口下发的 `refresh_token` |
+    /// | 400 | 20026 | The refresh token passed is invalid. Please check the value. | 请检查请求体中 `refresh_token` 字段的取值 请注意本接口仅支持 v2 版本接口下发的 `refresh_token` |
     /// | 400 | 20036 | The specified grant_type is not supported. | 无效的 `grant_type`，请检查请求体中 `grant_type` 字段的取值 |
     /// | 400 | 20037 | The refresh token passed has expired. Please generate a new one. | `refresh_token` 已过期，请[重新发起授权流程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)以获取新的 `refresh_token` |
     /// | 400 | 20048 | The specified app does not exist. | 应用不存在，请检查应用状态 |
@@ -65,7 +65,7 @@ impl<'a> OauthTokenApi<'a> {
     /// | 400 | 20064 | The refresh token has been revoked. Please note that a refresh token can only be used once. | `refresh_token` 已被撤销，请[重新发起授权流程](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/get-user-access-token)以获取新的 `refresh_token` |
     /// | 400 | 20066 | The user status is invalid. | 用户状态非法，请检查发起授权的用户的当前状态 |
     /// | 400 | 20067 | The provided scope list contains duplicate scopes. Please ensure all scopes are unique. | 无效的 `scope` 列表，其中存在重复项，请确保传入的 `scope` 列表中没有重复项 |
-    /// | 400 | 20068 | The provided scope list contains scopes that are not permitted. Please ensure all scopes are allowed. | 无效的 `scope` 列表，其中存在用户未授权的权限。当前接口 `scope` 参数传入的权限必须是[获取授权码](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code)时 `scope` 参数值的子集。          例如，在获取授权码时，用户授权了权限 A、B，则当前接口 `scope` 可传入的值只有权限 A、B，若传入权限 C 则会返回当前错误码。 |
+    /// | 400 | 20068 | The provided scope list contains scopes that are not permitted. Please ensure all scopes are allowed. | 无效的 `scope` 列表，其中存在用户未授权的权限。当前接口 `scope` 参数传入的权限必须是[获取授权码](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code)时 `scope` 参数值的子集。 例如，在获取授权码时，用户授权了权限 A、B，则当前接口 `scope` 可传入的值只有权限 A、B，若传入权限 C 则会返回当前错误码。 |
     /// | 400 | 20069 | The specified app is not enabled. | 应用未启用，请检查应用状态 |
     /// | 400 | 20070 | Multiple authentication methods were provided. Please only use one to proceed. | 请求使用了 `Basic Authentication`，同时也在请求体中传递了 `client_secret`，请仅使用一种认证方式 |
     /// | 503 | 20072 | The server is temporarily unavailable. Please retry your request. | 服务暂不可用，请稍后重试 |
@@ -147,7 +147,7 @@ impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
                 http_status: Some(400u16),
                 code: 20026,
                 message: "The refresh token passed is invalid. Please check the value.",
-                hint: "请检查请求体中 `refresh_token` 字段的取值                请注意本接口仅支持 v2 版本接口下发的 `refresh_token`",
+                hint: "请检查请求体中 `refresh_token` 字段的取值 请注意本接口仅支持 v2 版本接口下发的 `refresh_token`",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -201,7 +201,7 @@ impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
                 http_status: Some(400u16),
                 code: 20068,
                 message: "The provided scope list contains scopes that are not permitted. Please ensure all scopes are allowed.",
-                hint: "无效的 `scope` 列表，其中存在用户未授权的权限。当前接口 `scope` 参数传入的权限必须是[获取授权码](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code)时 `scope` 参数值的子集。          例如，在获取授权码时，用户授权了权限 A、B，则当前接口 `scope` 可传入的值只有权限 A、B，若传入权限 C 则会返回当前错误码。",
+                hint: "无效的 `scope` 列表，其中存在用户未授权的权限。当前接口 `scope` 参数传入的权限必须是[获取授权码](https://open.feishu.cn/document/common-capabilities/sso/api/obtain-oauth-code)时 `scope` 参数值的子集。 例如，在获取授权码时，用户授权了权限 A、B，则当前接口 `scope` 可传入的值只有权限 A、B，若传入权限 C 则会返回当前错误码。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -236,6 +236,10 @@ impl ::feishu_runtime::ApiRequest for CreateOauthTokenRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/authentication-management/access-token/bytedance-only",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

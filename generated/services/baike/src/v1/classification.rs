@@ -10,7 +10,7 @@ pub struct ClassificationApi<'a> {
 impl<'a> ClassificationApi<'a> {
     /// 获取词典分类
     ///
-    /// 获取飞书词典当前分类。&lt;br&gt;
+    /// 获取飞书词典当前分类。<br>
     /// 飞书词典目前为二级分类体系，每个词条可添加多个二级分类，但选择的二级分类必须从属于不同的一级分类。
     ///
     /// **Error**: 为了更好地提升接口文档的的易理解性，我们对文档进行了升级，请尽快迁移至[新版本&gt;&gt;](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/lingo-v1/classification/list)
@@ -126,6 +126,10 @@ impl ::feishu_runtime::ApiRequest for ListClassificationRequest {
             has_more: None,
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

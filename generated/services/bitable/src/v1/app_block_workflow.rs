@@ -248,6 +248,7 @@ impl ::feishu_runtime::ApiRequest for ListAppBlockWorkflowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-block_workflow/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -315,9 +316,9 @@ impl ListAppBlockWorkflowResponse {
 /// The values of `status` in [`BlockWorkflow`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 启用
+    /// `"Enable"`: 启用
     Enable,
-    /// 禁用
+    /// `"Disable"`: 禁用
     Disable,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

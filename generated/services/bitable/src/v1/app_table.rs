@@ -48,7 +48,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254041 | TableIdNotFound | table_id 不存在 |
     /// | 200 | 1254042 | ViewIdNotFound | view_id 不存在 |
     /// | 200 | 1254043 | RecordIdNotFound | record_id 不存在 |
-    /// | 200 | 1254044 | FieldIdNotFound | field_id  不存在 |
+    /// | 200 | 1254044 | FieldIdNotFound | field_id 不存在 |
     /// | 200 | 1254060 | TextFieldConvFail | 多行文本字段错误 |
     /// | 200 | 1254061 | NumberFieldConvFail | 数字字段错误 |
     /// | 200 | 1254062 | SingleSelectFieldConvFail | 单选字段错误 |
@@ -66,7 +66,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254290 | TooManyRequest | 请求过快，稍后重试 |
     /// | 200 | 1254291 | Write conflict | 同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。 |
     /// | 200 | 1254301 | OperationTypeError | 多维表格未开启高级权限或不支持开启高级权限 |
-    /// | 403 | 1254302 | The role has no permissions. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
+    /// | 403 | 1254302 | The role has no permissions. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
     /// | 200 | 1255001 | InternalError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 200 | 1255002 | RpcError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 200 | 1255003 | MarshalError | 序列化错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
@@ -115,7 +115,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254041 | TableIdNotFound | table_id 不存在 |
     /// | 200 | 1254042 | ViewIdNotFound | view_id 不存在 |
     /// | 200 | 1254043 | RecordIdNotFound | record_id 不存在 |
-    /// | 200 | 1254044 | FieldIdNotFound | field_id  不存在 |
+    /// | 200 | 1254044 | FieldIdNotFound | field_id 不存在 |
     /// | 200 | 1254060 | TextFieldConvFail | 多行文本字段错误 |
     /// | 200 | 1254061 | NumberFieldConvFail | 数字字段错误 |
     /// | 200 | 1254062 | SingleSelectFieldConvFail | 单选字段错误 |
@@ -187,7 +187,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254036 | Base is copying, please try again later. | 复制多维表格为异步操作，该错误码表示当前多维表格仍在复制中，在复制期间无法操作当前多维表格。需要等待复制完成后再操作 |
     /// | 200 | 1254040 | BaseTokenNotFound | app_token 不存在 |
     /// | 200 | 1254041 | TableIdNotFound | table_id 不存在 |
-    /// | 200 | 1254044 | FieldIdNotFound | field_id  不存在 |
+    /// | 200 | 1254044 | FieldIdNotFound | field_id 不存在 |
     /// | 200 | 1254060 | TextFieldConvFail | 多行文本字段错误 |
     /// | 200 | 1254061 | NumberFieldConvFail | 数字字段错误 |
     /// | 200 | 1254062 | SingleSelectFieldConvFail | 单选字段错误 |
@@ -202,7 +202,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254290 | TooManyRequest | 请求过快，稍后重试 |
     /// | 200 | 1254291 | Write conflict | 同一个数据表(table) 不支持并发调用写接口，请检查是否存在并发调用写接口。写接口包括：新增、修改、删除记录；新增、修改、删除字段；修改表单；修改视图等。 |
     /// | 200 | 1254301 | OperationTypeError | 多维表格未开启高级权限或不支持开启高级权限 |
-    /// | 403 | 1254302 | Permission denied. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
+    /// | 403 | 1254302 | Permission denied. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
     /// | 400 | 1254607 | Data not ready, please try again later | 该报错一般是由于前置操作未执行完成，或本次操作数据太大，服务器计算超时导致。遇到该错误码时，建议等待一段时间后重试。通常有以下几种原因： - **编辑操作频繁**：开发者对多维表格的编辑操作非常频繁。可能会导致由于等待前置操作处理完成耗时过长而超时的情况。多维表格底层对数据表的处理基于版本维度的串行方式，不支持并发。因此，并发请求时容易出现此类错误，不建议开发者对单个数据表进行并发请求。 - **批量操作负载重**：开发者在多维表格中进行批量新增、删除等操作时，如果数据表的数据量非常大，可能会导致单次请求耗时过长，最终导致请求超时。建议开发者适当降低批量请求的 page_size 以减少请求耗时。 - **资源分配与计算开销**：资源分配是基于单文档维度的，如果读接口涉及公式计算、排序等计算逻辑，会占用较多资源。例如，并发读取一个文档下的多个数据表也可能导致该文档阻塞。 |
     /// | 200 | 1255001 | InternalError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 200 | 1255002 | RpcError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
@@ -251,7 +251,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254041 | TableIdNotFound | table_id 不存在 |
     /// | 200 | 1254042 | ViewIdNotFound | view_id 不存在 |
     /// | 200 | 1254043 | RecordIdNotFound | record_id 不存在 |
-    /// | 200 | 1254044 | FieldIdNotFound | field_id  不存在 |
+    /// | 200 | 1254044 | FieldIdNotFound | field_id 不存在 |
     /// | 200 | 1254060 | TextFieldConvFail | 多行文本字段错误 |
     /// | 200 | 1254061 | NumberFieldConvFail | 数字字段错误 |
     /// | 200 | 1254062 | SingleSelectFieldConvFail | 单选字段错误 |
@@ -316,7 +316,7 @@ impl<'a> AppTableApi<'a> {
     /// | 200 | 1254041 | TableIdNotFound | table_id 不存在 |
     /// | 200 | 1254042 | ViewIdNotFound | view_id 不存在 |
     /// | 200 | 1254043 | RecordIdNotFound | record_id 不存在 |
-    /// | 200 | 1254044 | FieldIdNotFound | field_id  不存在 |
+    /// | 200 | 1254044 | FieldIdNotFound | field_id 不存在 |
     /// | 200 | 1254060 | TextFieldConvFail | 多行文本字段错误 |
     /// | 200 | 1254061 | NumberFieldConvFail | 数字字段错误 |
     /// | 200 | 1254062 | SingleSelectFieldConvFail | 单选字段错误 |
@@ -373,7 +373,7 @@ impl<'a> AppTableApi<'a> {
     /// | 404 | 1254040 | BaseTokenNotFound | app_token 不存在 |
     /// | 404 | 1254041 | TableIdNotFound | table_id 不存在 |
     /// | 429 | 1254290 | TooManyRequest | 请求过快，稍后重试 |
-    /// | 403 | 1254302 | Permission denied. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
+    /// | 403 | 1254302 | Permission denied. | 调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。 |
     /// | 500 | 1255001 | InternalError | 内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     pub fn patch(
         &self,
@@ -562,7 +562,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
-                hint: "field_id  不存在",
+                hint: "field_id 不存在",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -670,7 +670,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "The role has no permissions.",
-                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
+                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -711,6 +711,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -900,7 +901,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRequest {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
-                hint: "field_id  不存在",
+                hint: "field_id 不存在",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1055,6 +1056,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/batch_delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1253,7 +1255,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
-                hint: "field_id  不存在",
+                hint: "field_id 不存在",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1343,7 +1345,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
-                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
+                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1384,6 +1386,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1571,7 +1574,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableRequest {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
-                hint: "field_id  不存在",
+                hint: "field_id 不存在",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -1726,6 +1729,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -1933,7 +1937,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
                 http_status: Some(200u16),
                 code: 1254044,
                 message: "FieldIdNotFound",
-                hint: "field_id  不存在",
+                hint: "field_id 不存在",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -2088,6 +2092,7 @@ impl ::feishu_runtime::ApiRequest for ListAppTableRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -2261,7 +2266,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableRequest {
                 http_status: Some(403u16),
                 code: 1254302,
                 message: "Permission denied.",
-                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550)     **注意**：     在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
+                hint: "调用身份缺少多维表格的高级权限。你需要为调用身份授予高级权限： - 对用户授予高级权限，你需要在多维表格页面右上方 **分享** 入口为当前用户添加可管理权限。![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/df3911b4f747d75914f35a46962d667d_dAsfLjv3QC.png?height=546&lazyload=true&maxWidth=550) - 对应用授予高级权限，你需通过多维表格页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加可管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) **注意**： 在 **添加文档应用** 前，你需确保目标应用至少开通了一个多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 你也可以在 **多维表格高级权限设置** 中添加用户或一个包含应用的群组, 给予这个群自定义的读写等权限。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -2272,6 +2277,7 @@ impl ::feishu_runtime::ApiRequest for PatchAppTableRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/bitable-v1/app-table/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -3100,11 +3106,11 @@ impl ::feishu_runtime::Validate for ReqTable {
 /// The values of `type` in [`AppFieldPropertyAutoSerialOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AppFieldPropertyAutoSerialOptionsType {
-    /// 自增数字位,value范围1-9
+    /// `"system_number"`: 自增数字位,value范围1-9
     SystemNumber,
-    /// 固定字符，最大长度：20
+    /// `"fixed_text"`: 固定字符，最大长度：20
     FixedText,
-    /// 创建时间，支持格式 "yyyyMMdd"、"yyyyMM"、"yyyy"、"MMdd"、"MM"、"dd"
+    /// `"created_time"`: 创建时间，支持格式 "yyyyMMdd"、"yyyyMM"、"yyyy"、"MMdd"、"MM"、"dd"
     CreatedTime,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3118,45 +3124,45 @@ pub enum AppFieldPropertyAutoSerialOptionsType {
 /// The values of `type` in [`AppTableCreateHeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AppTableCreateHeaderType {
-    /// 文本
+    /// `1`: 文本
     V1,
-    /// 数字
+    /// `2`: 数字
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 复选框
+    /// `7`: 复选框
     V7,
-    /// 人员
+    /// `11`: 人员
     V11,
-    /// 电话号码
+    /// `13`: 电话号码
     V13,
-    /// 超链接
+    /// `15`: 超链接
     V15,
-    /// 附件
+    /// `17`: 附件
     V17,
-    /// 单向关联
+    /// `18`: 单向关联
     V18,
-    /// 公式
+    /// `20`: 公式
     V20,
-    /// 双向关联
+    /// `21`: 双向关联
     V21,
-    /// 地理位置
+    /// `22`: 地理位置
     V22,
-    /// 群组
+    /// `23`: 群组
     V23,
-    /// 创建时间
+    /// `1001`: 创建时间
     V1001,
-    /// 最后更新时间
+    /// `1002`: 最后更新时间
     V1002,
-    /// 创建人
+    /// `1003`: 创建人
     V1003,
-    /// 修改人
+    /// `1004`: 修改人
     V1004,
-    /// 自动编号
+    /// `1005`: 自动编号
     V1005,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3172,9 +3178,9 @@ pub enum AppTableCreateHeaderType {
 /// The values of `input_type` in [`AppFieldPropertyLocation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InputType {
-    /// 只允许移动端上传
+    /// `"only_mobile"`: 只允许移动端上传
     OnlyMobile,
-    /// 无限制
+    /// `"not_limit"`: 无限制
     NotLimit,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3187,9 +3193,9 @@ pub enum InputType {
 /// The values of `type` in [`AppFieldPropertyAutoSerial`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 自定义编号
+    /// `"custom"`: 自定义编号
     Custom,
-    /// 自增数字
+    /// `"auto_increment_number"`: 自增数字
     AutoIncrementNumber,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3202,53 +3208,53 @@ pub enum Type {
 /// The values of `ui_type` in [`AppTableCreateHeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UiType {
-    /// 文本
+    /// `"Text"`: 文本
     Text,
-    /// 条码
+    /// `"Barcode"`: 条码
     Barcode,
-    /// 数字
+    /// `"Number"`: 数字
     Number,
-    /// 进度
+    /// `"Progress"`: 进度
     Progress,
-    /// 货币
+    /// `"Currency"`: 货币
     Currency,
-    /// 评分
+    /// `"Rating"`: 评分
     Rating,
-    /// 单选
+    /// `"SingleSelect"`: 单选
     SingleSelect,
-    /// 多选
+    /// `"MultiSelect"`: 多选
     MultiSelect,
-    /// 日期
+    /// `"DateTime"`: 日期
     DateTime,
-    /// 复选框
+    /// `"Checkbox"`: 复选框
     Checkbox,
-    /// 人员
+    /// `"User"`: 人员
     User,
-    /// 群组
+    /// `"GroupChat"`: 群组
     GroupChat,
-    /// 电话号码
+    /// `"Phone"`: 电话号码
     Phone,
-    /// 超链接
+    /// `"Url"`: 超链接
     Url,
-    /// 附件
+    /// `"Attachment"`: 附件
     Attachment,
-    /// 单向关联
+    /// `"SingleLink"`: 单向关联
     SingleLink,
-    /// 公式
+    /// `"Formula"`: 公式
     Formula,
-    /// 双向关联
+    /// `"DuplexLink"`: 双向关联
     DuplexLink,
-    /// 地理位置
+    /// `"Location"`: 地理位置
     Location,
-    /// 创建时间
+    /// `"CreatedTime"`: 创建时间
     CreatedTime,
-    /// 最后更新时间
+    /// `"ModifiedTime"`: 最后更新时间
     ModifiedTime,
-    /// 创建人
+    /// `"CreatedUser"`: 创建人
     CreatedUser,
-    /// 修改人
+    /// `"ModifiedUser"`: 修改人
     ModifiedUser,
-    /// 自动编号
+    /// `"AutoNumber"`: 自动编号
     AutoNumber,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3268,11 +3274,11 @@ pub enum UiType {
 /// The values of `user_id_type` in [`BatchCreateAppTableRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -174,6 +174,7 @@ impl ::feishu_runtime::ApiRequest for DownloadAsImageWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/download_as_image",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -264,6 +265,7 @@ impl ::feishu_runtime::ApiRequest for ThemeWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/theme",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -384,6 +386,7 @@ impl ::feishu_runtime::ApiRequest for UpdateThemeWhiteboardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard/update_theme",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -453,17 +456,17 @@ impl ::feishu_runtime::Validate for UpdateThemeWhiteboardBody {
 /// The values of `theme` in [`ThemeWhiteboardResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Theme {
-    /// 经典主题
+    /// `"classic"`: 经典主题
     Classic,
-    /// 简约灰主题
+    /// `"minimalist_gray"`: 简约灰主题
     MinimalistGray,
-    /// 复古主题
+    /// `"retro"`: 复古主题
     Retro,
-    /// 炫彩主题
+    /// `"vibrant_color"`: 炫彩主题
     VibrantColor,
-    /// 简约蓝主题
+    /// `"minimalist_blue"`: 简约蓝主题
     MinimalistBlue,
-    /// 默认主题
+    /// `"default"`: 默认主题
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

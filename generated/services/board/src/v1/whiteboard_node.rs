@@ -177,6 +177,7 @@ impl ::feishu_runtime::ApiRequest for CreatePlantumlWhiteboardNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard-node/create_plantuml",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -304,6 +305,7 @@ impl ::feishu_runtime::ApiRequest for ListWhiteboardNodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/board-v1/whiteboard-node/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1935,13 +1937,13 @@ impl WhiteboardNode {
 /// The values of `angle` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Angle {
-    /// 文字旋转角度0度
+    /// `0`: 文字旋转角度0度
     V0,
-    /// 文字旋转角度90度
+    /// `90`: 文字旋转角度90度
     V90,
-    /// 文字旋转角度180度
+    /// `180`: 文字旋转角度180度
     V180,
-    /// 文字旋转角度270度
+    /// `270`: 文字旋转角度270度
     V270,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1952,35 +1954,35 @@ pub enum Angle {
 /// The values of `arrow_style` in [`ConnectorInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrowStyle {
-    /// 无箭头样式
+    /// `"none"`: 无箭头样式
     None,
-    /// 线型箭头
+    /// `"line_arrow"`: 线型箭头
     LineArrow,
-    /// 三角形箭头
+    /// `"triangle_arrow"`: 三角形箭头
     TriangleArrow,
-    /// 空心三角形箭头
+    /// `"empty_triangle_arrow"`: 空心三角形箭头
     EmptyTriangleArrow,
-    /// 圆形箭头
+    /// `"circle_arrow"`: 圆形箭头
     CircleArrow,
-    /// 空心圆形箭头
+    /// `"empty_circle_arrow"`: 空心圆形箭头
     EmptyCircleArrow,
-    /// 菱形箭头
+    /// `"diamond_arrow"`: 菱形箭头
     DiamondArrow,
-    /// 空心菱形箭头
+    /// `"empty_diamond_arrow"`: 空心菱形箭头
     EmptyDiamondArrow,
-    /// 单箭头
+    /// `"single_arrow"`: 单箭头
     SingleArrow,
-    /// 多箭头
+    /// `"multi_arrow"`: 多箭头
     MultiArrow,
-    /// 精确单箭头
+    /// `"exact_single_arrow"`: 精确单箭头
     ExactSingleArrow,
-    /// 零个或多个箭头
+    /// `"zero_or_multi_arrow"`: 零个或多个箭头
     ZeroOrMultiArrow,
-    /// 零个或单个箭头
+    /// `"zero_or_single_arrow"`: 零个或单个箭头
     ZeroOrSingleArrow,
-    /// 单个或多个箭头
+    /// `"single_or_multi_arrow"`: 单个或多个箭头
     SingleOrMultiArrow,
-    /// x型箭头
+    /// `"x_arrow"`: x型箭头
     XArrow,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2000,9 +2002,9 @@ pub enum ArrowStyle {
 /// The values of `border_color_type` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BorderColorType {
-    /// 系统颜色
+    /// `0`: 系统颜色
     V0,
-    /// 自定义颜色
+    /// `1`: 自定义颜色
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2013,13 +2015,13 @@ pub enum BorderColorType {
 /// The values of `border_style` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BorderStyle {
-    /// 实线
+    /// `"solid"`: 实线
     Solid,
-    /// 无边框
+    /// `"none"`: 无边框
     None,
-    /// 虚线
+    /// `"dash"`: 虚线
     Dash,
-    /// 点状虚线
+    /// `"dot"`: 点状虚线
     Dot,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2032,13 +2034,13 @@ pub enum BorderStyle {
 /// The values of `border_width` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BorderWidth {
-    /// 极细
+    /// `"extra_narrow"`: 极细
     ExtraNarrow,
-    /// 细
+    /// `"narrow"`: 细
     Narrow,
-    /// 中
+    /// `"medium"`: 中
     Medium,
-    /// 粗
+    /// `"bold"`: 粗
     Bold,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2052,29 +2054,29 @@ pub enum BorderWidth {
 /// The values of `diagram_type` in [`CreatePlantumlWhiteboardNodeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DiagramType {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 思维导图
+    /// `1`: 思维导图
     V1,
-    /// 时序图
+    /// `2`: 时序图
     V2,
-    /// 活动图
+    /// `3`: 活动图
     V3,
-    /// 类图
+    /// `4`: 类图
     V4,
-    /// ER
+    /// `5`: ER
     V5,
-    /// 流程图
+    /// `6`: 流程图
     V6,
-    /// 用例图
+    /// `7`: 用例图
     V7,
-    /// 组件图
+    /// `8`: 组件图
     V8,
-    /// ai流式生成流程图
+    /// `101`: ai流式生成流程图
     V101,
-    /// ai流式生成时序图
+    /// `102`: ai流式生成时序图
     V102,
-    /// plantUML语法补充超集GML
+    /// `201`: plantUML语法补充超集GML
     V201,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2088,13 +2090,13 @@ pub enum DiagramType {
 /// The values of `element_type` in [`RichTextElement`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ElementType {
-    /// 文本
+    /// `0`: 文本
     V0,
-    /// 链接
+    /// `1`: 链接
     V1,
-    /// @用户
+    /// `2`: @用户
     V2,
-    /// 文档
+    /// `3`: 文档
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2105,9 +2107,9 @@ pub enum ElementType {
 /// The values of `fill_color_type` in [`Style`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FillColorType {
-    /// 系统颜色
+    /// `0`: 系统颜色
     V0,
-    /// 自定义颜色
+    /// `1`: 自定义颜色
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2118,9 +2120,9 @@ pub enum FillColorType {
 /// The values of `font_weight` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FontWeight {
-    /// 常规
+    /// `"regular"`: 常规
     Regular,
-    /// 加粗
+    /// `"bold"`: 加粗
     Bold,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2131,11 +2133,11 @@ pub enum FontWeight {
 /// The values of `horizontal_align` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum HorizontalAlign {
-    /// 向左对齐
+    /// `"left"`: 向左对齐
     Left,
-    /// 居中对齐
+    /// `"center"`: 居中对齐
     Center,
-    /// 向右对齐
+    /// `"right"`: 向右对齐
     Right,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2148,19 +2150,19 @@ pub enum HorizontalAlign {
 /// The values of `layout` in [`MindMapRoot`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Layout {
-    /// 上下布局
+    /// `"up_down"`: 上下布局
     UpDown,
-    /// 左右布局
+    /// `"left_right"`: 左右布局
     LeftRight,
-    /// 左树布局
+    /// `"tree_left"`: 左树布局
     TreeLeft,
-    /// 右树布局
+    /// `"tree_right"`: 右树布局
     TreeRight,
-    /// 左右交替平衡树布局
+    /// `"tree_balance"`: 左右交替平衡树布局
     TreeBalance,
-    /// 垂直时间线布局
+    /// `"vertical_time_line"`: 垂直时间线布局
     VerticalTimeLine,
-    /// 水平时间线布局
+    /// `"horizontal_time_line"`: 水平时间线布局
     HorizontalTimeLine,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2175,13 +2177,13 @@ pub enum Layout {
 /// The values of `layout_position` in [`MindMapNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LayoutPosition {
-    /// 思维导图节点在根节点左侧
+    /// `"left"`: 思维导图节点在根节点左侧
     Left,
-    /// 思维导图节点在根节点右侧
+    /// `"right"`: 思维导图节点在根节点右侧
     Right,
-    /// 思维导图节点在根节点上方
+    /// `"up"`: 思维导图节点在根节点上方
     Up,
-    /// 思维导图节点在根节点下方
+    /// `"down"`: 思维导图节点在根节点下方
     Down,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2194,11 +2196,11 @@ pub enum LayoutPosition {
 /// The values of `line_style` in [`MindMapRoot`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LineStyle {
-    /// 曲线
+    /// `"curve"`: 曲线
     Curve,
-    /// 直角折线
+    /// `"right_angle"`: 直角折线
     RightAngle,
-    /// 圆角折线
+    /// `"round_angle"`: 圆角折线
     RoundAngle,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2212,11 +2214,11 @@ pub enum LineStyle {
 /// The values of `type` in [`MindMapNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MindMapNodeType {
-    /// 思维导图文本节点类型
+    /// `"mind_map_text"`: 思维导图文本节点类型
     MindMapText,
-    /// 思维导图全圆角矩形节点类型
+    /// `"mind_map_full_round_rect"`: 思维导图全圆角矩形节点类型
     MindMapFullRoundRect,
-    /// 思维导图矩形节点类型
+    /// `"mind_map_round_rect"`: 思维导图矩形节点类型
     MindMapRoundRect,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2230,9 +2232,9 @@ pub enum MindMapNodeType {
 /// The values of `type` in [`Paint`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaintType {
-    /// 马克笔
+    /// `"marker"`: 马克笔
     Marker,
-    /// 高亮笔
+    /// `"highlight"`: 高亮笔
     Highlight,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2245,11 +2247,11 @@ pub enum PaintType {
 /// The values of `paragraph_type` in [`RichTextParagraph`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ParagraphType {
-    /// 普通段落
+    /// `0`: 普通段落
     V0,
-    /// 无序列表
+    /// `1`: 无序列表
     V1,
-    /// 有序列表
+    /// `2`: 有序列表
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2260,13 +2262,13 @@ pub enum ParagraphType {
 /// The values of `shape` in [`Connector`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Shape {
-    /// 直线
+    /// `"straight"`: 直线
     Straight,
-    /// 折线
+    /// `"polyline"`: 折线
     Polyline,
-    /// 曲线
+    /// `"curve"`: 曲线
     Curve,
-    /// 直角折线
+    /// `"right_angled_polyline"`: 直角折线
     RightAngledPolyline,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2280,15 +2282,15 @@ pub enum Shape {
 /// The values of `snap_to` in [`ConnectorAttachedObject`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SnapTo {
-    /// 连接方向自动匹配
+    /// `"auto"`: 连接方向自动匹配
     Auto,
-    /// 连接图形顶部方向
+    /// `"top"`: 连接图形顶部方向
     Top,
-    /// 连接图形右边方向
+    /// `"right"`: 连接图形右边方向
     Right,
-    /// 连接图形底部方向
+    /// `"bottom"`: 连接图形底部方向
     Bottom,
-    /// 连接图形左边方向
+    /// `"left"`: 连接图形左边方向
     Left,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2302,9 +2304,9 @@ pub enum SnapTo {
 /// The values of `style_type` in [`CreatePlantumlWhiteboardNodeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StyleType {
-    /// 画板样式（解析之后为多个画板节点，粘贴到画板中，不可对语法进行二次编辑）
+    /// `1`: 画板样式（解析之后为多个画板节点，粘贴到画板中，不可对语法进行二次编辑）
     V1,
-    /// 经典样式（解析之后为一张图片，粘贴到画板中，可对语法进行二次编辑）（只有PlantUml语法支持经典样式）
+    /// `2`: 经典样式（解析之后为一张图片，粘贴到画板中，可对语法进行二次编辑）（只有PlantUml语法支持经典样式）
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2315,11 +2317,11 @@ pub enum StyleType {
 /// The values of `syntax_type` in [`CreatePlantumlWhiteboardNodeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SyntaxType {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// Plantuml解析
+    /// `1`: Plantuml解析
     V1,
-    /// Mermaid解析
+    /// `2`: Mermaid解析
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2330,9 +2332,9 @@ pub enum SyntaxType {
 /// The values of `text_background_color_type` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TextBackgroundColorType {
-    /// 系统颜色
+    /// `0`: 系统颜色
     V0,
-    /// 自定义颜色
+    /// `1`: 自定义颜色
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2343,9 +2345,9 @@ pub enum TextBackgroundColorType {
 /// The values of `text_color_type` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TextColorType {
-    /// 系统颜色
+    /// `0`: 系统颜色
     V0,
-    /// 自定义颜色
+    /// `1`: 自定义颜色
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2356,159 +2358,159 @@ pub enum TextColorType {
 /// The values of `type` in [`CompositeShape`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 全圆角矩形
+    /// `"round_rect2"`: 全圆角矩形
     RoundRect2,
-    /// 圆形
+    /// `"ellipse"`: 圆形
     Ellipse,
-    /// 六边形
+    /// `"hexagon"`: 六边形
     Hexagon,
-    /// 圆柱体
+    /// `"cylinder"`: 圆柱体
     Cylinder,
-    /// 平行四边形
+    /// `"parallelogram"`: 平行四边形
     Parallelogram,
-    /// 梯形
+    /// `"trapezoid"`: 梯形
     Trapezoid,
-    /// 三角形
+    /// `"triangle"`: 三角形
     Triangle,
-    /// 圆角矩形
+    /// `"round_rect"`: 圆角矩形
     RoundRect,
-    /// 步骤
+    /// `"step"`: 步骤
     Step,
-    /// 菱形
+    /// `"diamond"`: 菱形
     Diamond,
-    /// 基础矩形
+    /// `"rect"`: 基础矩形
     Rect,
-    /// 五角星
+    /// `"star"`: 五角星
     Star,
-    /// 气泡
+    /// `"bubble"`: 气泡
     Bubble,
-    /// 五边形
+    /// `"pentagon"`: 五边形
     Pentagon,
-    /// 单向箭头
+    /// `"forward_arrow"`: 单向箭头
     ForwardArrow,
-    /// 文档图形
+    /// `"document_shape"`: 文档图形
     DocumentShape,
-    /// 组合片段
+    /// `"condition_shape"`: 组合片段
     ConditionShape,
-    /// 云朵
+    /// `"cloud"`: 云朵
     Cloud,
-    /// 十字形
+    /// `"cross"`: 十字形
     Cross,
-    /// 步骤图形2
+    /// `"step2"`: 步骤图形2
     Step2,
-    /// 预定义流程
+    /// `"predefined_process"`: 预定义流程
     PredefinedProcess,
-    /// 延迟图形
+    /// `"delay_shape"`: 延迟图形
     DelayShape,
-    /// 跨页引用
+    /// `"off_page_connector"`: 跨页引用
     OffPageConnector,
-    /// 注释图形
+    /// `"note_shape"`: 注释图形
     NoteShape,
-    /// 数据处理
+    /// `"data_process"`: 数据处理
     DataProcess,
-    /// 数据存储
+    /// `"data_store"`: 数据存储
     DataStore,
-    /// 数据存储2
+    /// `"data_store2"`: 数据存储2
     DataStore2,
-    /// 数据存储3
+    /// `"data_store3"`: 数据存储3
     DataStore3,
-    /// 爆炸星型
+    /// `"star2"`: 爆炸星型
     Star2,
-    /// 四角形
+    /// `"star3"`: 四角形
     Star3,
-    /// 六角形
+    /// `"star4"`: 六角形
     Star4,
-    /// 角色小人
+    /// `"actor"`: 角色小人
     Actor,
-    /// 花括号
+    /// `"brace"`: 花括号
     Brace,
-    /// 组合片段2
+    /// `"condition_shape2"`: 组合片段2
     ConditionShape2,
-    /// 双向箭头
+    /// `"double_arrow"`: 双向箭头
     DoubleArrow,
-    /// 数据处理（正方圆角矩形）
+    /// `"data_flow_round_rect3"`: 数据处理（正方圆角矩形）
     DataFlowRoundRect3,
-    /// 矩形气泡
+    /// `"rect_bubble"`: 矩形气泡
     RectBubble,
-    /// 手动输入图形
+    /// `"manual_input"`: 手动输入图形
     ManualInput,
-    /// 流程图圆角矩形
+    /// `"flow_chart_round_rect"`: 流程图圆角矩形
     FlowChartRoundRect,
-    /// 流程图全圆角矩形
+    /// `"flow_chart_round_rect2"`: 流程图全圆角矩形
     FlowChartRoundRect2,
-    /// 流程图判定
+    /// `"flow_chart_diamond"`: 流程图判定
     FlowChartDiamond,
-    /// 流程图数据
+    /// `"flow_chart_parallelogram"`: 流程图数据
     FlowChartParallelogram,
-    /// 流程图数据库
+    /// `"flow_chart_cylinder"`: 流程图数据库
     FlowChartCylinder,
-    /// 流程图手动操作
+    /// `"flow_chart_trapezoid"`: 流程图手动操作
     FlowChartTrapezoid,
-    /// 流程图准备
+    /// `"flow_chart_hexagon"`: 流程图准备
     FlowChartHexagon,
-    /// 数据流外部实体
+    /// `"data_flow_round_rect"`: 数据流外部实体
     DataFlowRoundRect,
-    /// 数据流数据处理
+    /// `"data_flow_ellipse"`: 数据流数据处理
     DataFlowEllipse,
-    /// 反向箭头（左箭头）
+    /// `"backward_arrow"`: 反向箭头（左箭头）
     BackwardArrow,
-    /// 反向花括号（左括号）
+    /// `"brace_reverse"`: 反向花括号（左括号）
     BraceReverse,
-    /// 消息队列
+    /// `"flow_chart_mq"`: 消息队列
     FlowChartMq,
-    /// 水平方向圆柱体
+    /// `"horiz_cylinder"`: 水平方向圆柱体
     HorizCylinder,
-    /// 类图，接口
+    /// `"class_interface"`: 类图，接口
     ClassInterface,
-    /// 类图，类目
+    /// `"classifier"`: 类图，类目
     Classifier,
-    /// 圆环
+    /// `"circular_ring"`: 圆环
     CircularRing,
-    /// 扇形
+    /// `"pie"`: 扇形
     Pie,
-    /// 直角三角形
+    /// `"right_triangle"`: 直角三角形
     RightTriangle,
-    /// 八边形
+    /// `"octagon"`: 八边形
     Octagon,
-    /// 状态图，开始
+    /// `"state_start"`: 状态图，开始
     StateStart,
-    /// 状态图，结束
+    /// `"state_end"`: 状态图，结束
     StateEnd,
-    /// 状态图，并发
+    /// `"state_concurrence"`: 状态图，并发
     StateConcurrence,
-    /// 组件
+    /// `"component_shape"`: 组件
     ComponentShape,
-    /// 组件2
+    /// `"component_shape2"`: 组件2
     ComponentShape2,
-    /// 组件，接口
+    /// `"component_interface"`: 组件，接口
     ComponentInterface,
-    /// 组件，需求接口
+    /// `"component_required_interface"`: 组件，需求接口
     ComponentRequiredInterface,
-    /// 组件，组装
+    /// `"component_assembly"`: 组件，组装
     ComponentAssembly,
-    /// 立方体
+    /// `"cube"`: 立方体
     Cube,
-    /// 边界
+    /// `"boundary"`: 边界
     Boundary,
-    /// 控制
+    /// `"control"`: 控制
     Control,
-    /// 实体
+    /// `"entity"`: 实体
     Entity,
-    /// 数据库
+    /// `"data_base"`: 数据库
     DataBase,
-    /// 队列
+    /// `"queue"`: 队列
     Queue,
-    /// 集合
+    /// `"collection"`: 集合
     Collection,
-    /// 角色生命线
+    /// `"actor_lifeline"`: 角色生命线
     ActorLifeline,
-    /// 对象生命线
+    /// `"object_lifeline"`: 对象生命线
     ObjectLifeline,
-    /// 思维导图全圆角矩形
+    /// `"mind_node_full_round_rect"`: 思维导图全圆角矩形
     MindNodeFullRoundRect,
-    /// 思维导图圆角矩形
+    /// `"mind_node_round_rect"`: 思维导图圆角矩形
     MindNodeRoundRect,
-    /// 思维导图文本图形
+    /// `"mind_node_text"`: 思维导图文本图形
     MindNodeText,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2551,11 +2553,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`ListWhiteboardNodeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -2570,11 +2572,11 @@ pub enum UserIdType {
 /// The values of `vertical_align` in [`Text`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VerticalAlign {
-    /// 顶部对齐
+    /// `"top"`: 顶部对齐
     Top,
-    /// 垂直居中
+    /// `"mid"`: 垂直居中
     Mid,
-    /// 底部对齐
+    /// `"bottom"`: 底部对齐
     Bottom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2587,37 +2589,37 @@ pub enum VerticalAlign {
 /// The values of `type` in [`WhiteboardNode`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum WhiteboardNodeType {
-    /// 图片属性
+    /// `"image"`: 图片属性
     Image,
-    /// 文本
+    /// `"text_shape"`: 文本
     TextShape,
-    /// 组合
+    /// `"group"`: 组合
     Group,
-    /// 基础图形
+    /// `"composite_shape"`: 基础图形
     CompositeShape,
-    /// svg 图形
+    /// `"svg"`: svg 图形
     Svg,
-    /// 连线
+    /// `"connector"`: 连线
     Connector,
-    /// 表格
+    /// `"table"`: 表格
     Table,
-    /// 对象生命线
+    /// `"life_line"`: 对象生命线
     LifeLine,
-    /// 控制焦点
+    /// `"activation"`: 控制焦点
     Activation,
-    /// 分区
+    /// `"section"`: 分区
     Section,
-    /// 类图
+    /// `"table_uml"`: 类图
     TableUml,
-    /// 实体关系图
+    /// `"table_er"`: 实体关系图
     TableEr,
-    /// 便签
+    /// `"sticky_note"`: 便签
     StickyNote,
-    /// 思维导图
+    /// `"mind_map"`: 思维导图
     MindMap,
-    /// 画笔
+    /// `"paint"`: 画笔
     Paint,
-    /// 组合片段
+    /// `"combined_fragment"`: 组合片段
     CombinedFragment,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -600,6 +600,10 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -731,6 +735,10 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -857,6 +865,10 @@ impl ::feishu_runtime::ApiRequest for GetCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1046,6 +1058,10 @@ impl ::feishu_runtime::ApiRequest for ListCalendarRequest {
             has_more: Some("has_more"),
             items: Some("calendar_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1224,6 +1240,10 @@ impl ::feishu_runtime::ApiRequest for MgetCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/mget",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1382,6 +1402,10 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1517,6 +1541,10 @@ impl ::feishu_runtime::ApiRequest for PrimaryCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/primary",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1674,6 +1702,10 @@ impl ::feishu_runtime::ApiRequest for PrimarysCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/primarys",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1871,6 +1903,10 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarRequest {
             has_more: None,
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2037,7 +2073,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeCalendarRequest {
                 http_status: Some(400u16),
                 code: 191006,
                 message: "subscribe target calendar is not allowed",
-                hint: "- 不允许订阅机器人的主日历。\n- 不允许订阅其他租户或者公开范围为私密的日历。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历的公开范围、类型以及访问权限等信息，并确保传入的日历适用于当前接口。",
+                hint: "- 不允许订阅机器人的主日历。 - 不允许订阅其他租户或者公开范围为私密的日历。你可以调用[查询日历信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/get)接口获取日历的公开范围、类型以及访问权限等信息，并确保传入的日历适用于当前接口。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -2048,6 +2084,10 @@ impl ::feishu_runtime::ApiRequest for SubscribeCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/subscribe",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -2129,6 +2169,10 @@ impl ::feishu_runtime::ApiRequest for SubscriptionCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/subscription",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -2272,6 +2316,10 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/unsubscribe",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -2353,6 +2401,10 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar/unsubscription",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -3099,11 +3151,11 @@ impl UserId {
 /// The values of `permissions` in [`Calendar`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Permissions {
-    /// 私密
+    /// `"private"`: 私密
     Private,
-    /// 仅展示忙闲信息
+    /// `"show_only_free_busy"`: 仅展示忙闲信息
     ShowOnlyFreeBusy,
-    /// 公开，他人可查看日程详情
+    /// `"public"`: 公开，他人可查看日程详情
     Public,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3117,15 +3169,15 @@ pub enum Permissions {
 /// The values of `role` in [`Calendar`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Role {
-    /// 未知权限
+    /// `"unknown"`: 未知权限
     Unknown2,
-    /// 游客，只能看到忙碌、空闲信息
+    /// `"free_busy_reader"`: 游客，只能看到忙碌、空闲信息
     FreeBusyReader,
-    /// 订阅者，可查看所有日程详情
+    /// `"reader"`: 订阅者，可查看所有日程详情
     Reader,
-    /// 编辑者，可创建及修改日程
+    /// `"writer"`: 编辑者，可创建及修改日程
     Writer,
-    /// 管理员，可管理日历及共享设置
+    /// `"owner"`: 管理员，可管理日历及共享设置
     Owner,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3139,17 +3191,17 @@ pub enum Role {
 /// The values of `type` in [`Calendar`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 未知类型
+    /// `"unknown"`: 未知类型
     Unknown2,
-    /// 用户或应用的主日历
+    /// `"primary"`: 用户或应用的主日历
     Primary,
-    /// 由用户或应用创建的共享日历
+    /// `"shared"`: 由用户或应用创建的共享日历
     Shared,
-    /// 用户绑定的谷歌日历
+    /// `"google"`: 用户绑定的谷歌日历
     Google,
-    /// 会议室日历
+    /// `"resource"`: 会议室日历
     Resource,
-    /// 用户绑定的 Exchange 日历
+    /// `"exchange"`: 用户绑定的 Exchange 日历
     Exchange,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3163,11 +3215,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`PrimaryCalendarRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

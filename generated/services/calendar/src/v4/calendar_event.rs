@@ -733,6 +733,10 @@ impl ::feishu_runtime::ApiRequest for CreateCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -920,6 +924,10 @@ impl ::feishu_runtime::ApiRequest for DeleteCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1185,6 +1193,10 @@ impl ::feishu_runtime::ApiRequest for GetCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1390,6 +1402,10 @@ impl ::feishu_runtime::ApiRequest for InstanceViewCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/instance_view",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -1638,6 +1654,10 @@ impl ::feishu_runtime::ApiRequest for InstancesCalendarEventRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1973,6 +1993,10 @@ impl ::feishu_runtime::ApiRequest for ListCalendarEventRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2279,6 +2303,10 @@ impl ::feishu_runtime::ApiRequest for PatchCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -2454,6 +2482,10 @@ impl ::feishu_runtime::ApiRequest for ReplyCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/reply",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -2691,6 +2723,10 @@ impl ::feishu_runtime::ApiRequest for SearchCalendarEventRequest {
             has_more: None,
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -2851,6 +2887,10 @@ impl ::feishu_runtime::ApiRequest for UnsubscriptionCalendarEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/calendar-v4/calendar-event/unsubscription",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -5175,13 +5215,13 @@ impl ::feishu_runtime::Validate for Vchat {
 /// The values of `attendee_ability` in [`CalendarEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AttendeeAbility {
-    /// 无法编辑日程、无法邀请其他参与人、无法查看参与人列表
+    /// `"none"`: 无法编辑日程、无法邀请其他参与人、无法查看参与人列表
     None,
-    /// 无法编辑日程、无法邀请其他参与人、可以查看参与人列表
+    /// `"can_see_others"`: 无法编辑日程、无法邀请其他参与人、可以查看参与人列表
     CanSeeOthers,
-    /// 无法编辑日程、可以邀请其他参与人、可以查看参与人列表
+    /// `"can_invite_others"`: 无法编辑日程、可以邀请其他参与人、可以查看参与人列表
     CanInviteOthers,
-    /// 可以编辑日程、可以邀请其他参与人、可以查看参与人列表
+    /// `"can_modify_event"`: 可以编辑日程、可以邀请其他参与人、可以查看参与人列表
     CanModifyEvent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5195,9 +5235,9 @@ pub enum AttendeeAbility {
 /// The values of `free_busy_status` in [`CalendarEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FreeBusyStatus {
-    /// 忙碌
+    /// `"busy"`: 忙碌
     Busy,
-    /// 空闲
+    /// `"free"`: 空闲
     Free,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5208,11 +5248,11 @@ pub enum FreeBusyStatus {
 /// The values of `icon_type` in [`Vchat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IconType {
-    /// 飞书视频会议 icon。
+    /// `"vc"`: 飞书视频会议 icon。
     Vc,
-    /// 直播视频会议 icon。
+    /// `"live"`: 直播视频会议 icon。
     Live,
-    /// 默认 icon。
+    /// `"default"`: 默认 icon。
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5225,11 +5265,11 @@ pub enum IconType {
 /// The values of `join_meeting_permission` in [`MeetingSettings`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JoinMeetingPermission {
-    /// 所有人可以加入会议
+    /// `"anyone_can_join"`: 所有人可以加入会议
     AnyoneCanJoin,
-    /// 仅企业内的用户可以加入会议
+    /// `"only_organization_employees"`: 仅企业内的用户可以加入会议
     OnlyOrganizationEmployees,
-    /// 仅日程参与者可以加入会议
+    /// `"only_event_attendees"`: 仅日程参与者可以加入会议
     OnlyEventAttendees,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5243,9 +5283,9 @@ pub enum JoinMeetingPermission {
 /// The values of `need_notification` in [`DeleteCalendarEventRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NeedNotification {
-    /// 发送
+    /// `"true"`: 发送
     True,
-    /// 不发送
+    /// `"false"`: 不发送
     False,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5256,11 +5296,11 @@ pub enum NeedNotification {
 /// The values of `rsvp_status` in [`ReplyCalendarEventBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReplyCalendarEventBodyRsvpStatus {
-    /// 接受
+    /// `"accept"`: 接受
     Accept,
-    /// 拒绝
+    /// `"decline"`: 拒绝
     Decline,
-    /// 待定
+    /// `"tentative"`: 待定
     Tentative,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5274,15 +5314,15 @@ pub enum ReplyCalendarEventBodyRsvpStatus {
 /// The values of `rsvp_status` in [`AttendeeChatMember`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RsvpStatus {
-    /// 参与人尚未回复状态，或表示会议室预约中
+    /// `"needs_action"`: 参与人尚未回复状态，或表示会议室预约中
     NeedsAction,
-    /// 参与人回复接受，或表示会议室预约成功
+    /// `"accept"`: 参与人回复接受，或表示会议室预约成功
     Accept,
-    /// 参与人回复待定
+    /// `"tentative"`: 参与人回复待定
     Tentative,
-    /// 参与人回复拒绝，或表示会议室预约失败
+    /// `"decline"`: 参与人回复拒绝，或表示会议室预约失败
     Decline,
-    /// 参与人或会议室已经从日程中被移除
+    /// `"removed"`: 参与人或会议室已经从日程中被移除
     Removed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5296,11 +5336,11 @@ pub enum RsvpStatus {
 /// The values of `status` in [`CalendarEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 未回应
+    /// `"tentative"`: 未回应
     Tentative,
-    /// 已确认
+    /// `"confirmed"`: 已确认
     Confirmed,
-    /// 日程已取消
+    /// `"cancelled"`: 日程已取消
     Cancelled,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5314,11 +5354,11 @@ pub enum Status {
 /// The values of `time_type` in [`CheckInTime`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TimeType {
-    /// 日程开始前
+    /// `"before_event_start"`: 日程开始前
     BeforeEventStart,
-    /// 日程开始后
+    /// `"after_event_start"`: 日程开始后
     AfterEventStart,
-    /// 日程结束后
+    /// `"after_event_end"`: 日程结束后
     AfterEventEnd,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5332,13 +5372,13 @@ pub enum TimeType {
 /// The values of `type` in [`CalendarEventAttendee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 用户
+    /// `"user"`: 用户
     User,
-    /// 群组
+    /// `"chat"`: 群组
     Chat,
-    /// 会议室
+    /// `"resource"`: 会议室
     Resource,
-    /// 邮箱
+    /// `"third_party"`: 邮箱
     ThirdParty,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5352,7 +5392,7 @@ pub enum Type {
 /// The values of `ui_name` in [`Schema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UiName {
-    /// 日程转发按钮  - MeetingChatIcon：会议群聊按钮  - MeetingMinutesIcon：会议纪要按钮  - MeetingVideo：视频会议区域  - RSVP：接受、拒绝、待定区域  - Attendee：参与者区域  - OrganizerOrCreator：组织者或创建者区域
+    /// `"ForwardIcon"`: 日程转发按钮  - MeetingChatIcon：会议群聊按钮  - MeetingMinutesIcon：会议纪要按钮  - MeetingVideo：视频会议区域  - RSVP：接受、拒绝、待定区域  - Attendee：参与者区域  - OrganizerOrCreator：组织者或创建者区域
     ForwardIcon,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5363,13 +5403,13 @@ pub enum UiName {
 /// The values of `ui_status` in [`Schema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UiStatus {
-    /// 隐藏显示
+    /// `"hide"`: 隐藏显示
     Hide,
-    /// 只读
+    /// `"readonly"`: 只读
     Readonly,
-    /// 可编辑
+    /// `"editable"`: 可编辑
     Editable,
-    /// 未知 UI 项自定义状态。该参数仅用于读取时兼容，不支持作为请求参数值传入
+    /// `"unknown"`: 未知 UI 项自定义状态。该参数仅用于读取时兼容，不支持作为请求参数值传入
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5383,11 +5423,11 @@ pub enum UiStatus {
 /// The values of `user_id_type` in [`CreateCalendarEventRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -5402,15 +5442,15 @@ pub enum UserIdType {
 /// The values of `vc_type` in [`Vchat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VcType {
-    /// 飞书视频会议。取该类型时，vchat 内的其他字段均无效。
+    /// `"vc"`: 飞书视频会议。取该类型时，vchat 内的其他字段均无效。
     Vc,
-    /// 第三方链接视频会议。取该类型时，仅生效 vchat 内的 icon_type、description、meeting_url 字段。
+    /// `"third_party"`: 第三方链接视频会议。取该类型时，仅生效 vchat 内的 icon_type、description、meeting_url 字段。
     ThirdParty,
-    /// 无视频会议。取该类型时，vchat 内的其他字段均无效。
+    /// `"no_meeting"`: 无视频会议。取该类型时，vchat 内的其他字段均无效。
     NoMeeting,
-    /// 飞书直播。该值用于客户端，不支持通过 API 调用，只读。
+    /// `"lark_live"`: 飞书直播。该值用于客户端，不支持通过 API 调用，只读。
     LarkLive,
-    /// 未知类型。该值用于客户端做兼容使用，不支持通过 API 调用，只读。
+    /// `"unknown"`: 未知类型。该值用于客户端做兼容使用，不支持通过 API 调用，只读。
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5424,11 +5464,11 @@ pub enum VcType {
 /// The values of `visibility` in [`CalendarEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Visibility {
-    /// 默认权限，跟随日历权限，即默认仅向他人显示是否忙碌
+    /// `"default"`: 默认权限，跟随日历权限，即默认仅向他人显示是否忙碌
     Default,
-    /// 公开，显示日程详情
+    /// `"public"`: 公开，显示日程详情
     Public,
-    /// 私密，仅自己可见详情
+    /// `"private"`: 私密，仅自己可见详情
     Private,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

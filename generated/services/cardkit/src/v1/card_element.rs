@@ -288,6 +288,10 @@ impl ::feishu_runtime::ApiRequest for CreateCardElementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -459,6 +463,10 @@ impl ::feishu_runtime::ApiRequest for DeleteCardElementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -644,6 +652,10 @@ impl ::feishu_runtime::ApiRequest for UpdateCardElementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/cardkit-v1/card-element/update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -862,11 +874,11 @@ impl ::feishu_runtime::Validate for UpdateCardElementBody {
 /// The values of `type` in [`CreateCardElementBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 在目标组件前插入
+    /// `"insert_before"`: 在目标组件前插入
     InsertBefore,
-    /// 在目标组件后插入
+    /// `"insert_after"`: 在目标组件后插入
     InsertAfter,
-    /// 在卡片或容器组件末尾添加
+    /// `"append"`: 在卡片或容器组件末尾添加
     Append,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

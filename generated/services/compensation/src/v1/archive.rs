@@ -183,7 +183,7 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
                 http_status: Some(400u16),
                 code: 2290005,
                 message: "No permission to adjust",
-                hint: "- 没有创建薪资档案的权限，请检查应用身份/用户身份的权限设置。\n- 首先进入到应用设置页面，选择权限配置，核对权限配置是否合理",
+                hint: "- 没有创建薪资档案的权限，请检查应用身份/用户身份的权限设置。 - 首先进入到应用设置页面，选择权限配置，核对权限配置是否合理",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -315,7 +315,7 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
                 http_status: Some(400u16),
                 code: 2290027,
                 message: "match standard fail",
-                hint: "- 匹配薪资标准出错，请排查系统是否尚未配置对应的薪资标准\n- 首先进入到飞书人事的薪资标准表设置页面，排查是否存在该员工能匹配上的薪资标准",
+                hint: "- 匹配薪资标准出错，请排查系统是否尚未配置对应的薪资标准 - 首先进入到飞书人事的薪资标准表设置页面，排查是否存在该员工能匹配上的薪资标准",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -410,6 +410,7 @@ impl ::feishu_runtime::ApiRequest for CreateArchiveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/archive/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -559,6 +560,7 @@ impl ::feishu_runtime::ApiRequest for QueryArchiveRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1224,11 +1226,11 @@ impl QueryArchiveResponse {
 /// The values of `operate_type` in [`ArchiveChangedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OperateType {
-    /// 新增薪酬档案
+    /// `"add"`: 新增薪酬档案
     Add,
-    /// 更正薪酬档案
+    /// `"modify"`: 更正薪酬档案
     Modify,
-    /// 删除薪酬档案
+    /// `"delete"`: 删除薪酬档案
     Delete,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1241,15 +1243,15 @@ pub enum OperateType {
 /// The values of `user_id_type` in [`CreateArchiveRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_corehr_id来识别用户
+    /// `"people_corehr_id"`: 以people_corehr_id来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

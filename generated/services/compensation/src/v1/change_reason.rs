@@ -126,6 +126,7 @@ impl ::feishu_runtime::ApiRequest for ListChangeReasonRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -283,9 +284,9 @@ impl ListChangeReasonResponse {
 /// The values of `active_status` in [`ChangeReason`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 禁用
+    /// `0`: 禁用
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

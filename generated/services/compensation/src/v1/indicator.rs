@@ -126,6 +126,7 @@ impl ::feishu_runtime::ApiRequest for ListIndicatorRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -275,9 +276,9 @@ impl ListIndicatorResponse {
 /// The values of `active_status` in [`Indicator`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 禁用
+    /// `0`: 禁用
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -288,11 +289,11 @@ pub enum ActiveStatus {
 /// The values of `value_type` in [`Indicator`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ValueType {
-    /// 金额
+    /// `"money"`: 金额
     Money,
-    /// 数值
+    /// `"number"`: 数值
     Number,
-    /// 百分比
+    /// `"percent"`: 百分比
     Percent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

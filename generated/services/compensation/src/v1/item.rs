@@ -126,6 +126,7 @@ impl ::feishu_runtime::ApiRequest for ListItemRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -318,9 +319,9 @@ impl ListItemResponse {
 /// The values of `active_status` in [`Item`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 禁用
+    /// `0`: 禁用
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -331,23 +332,23 @@ pub enum ActiveStatus {
 /// The values of `pay_off_frequency_type` in [`Item`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PayOffFrequencyType {
-    /// 年
+    /// `"year"`: 年
     Year,
-    /// 半年
+    /// `"half_year"`: 半年
     HalfYear,
-    /// 季度
+    /// `"quarterly"`: 季度
     Quarterly,
-    /// 双月
+    /// `"bimonthly"`: 双月
     Bimonthly,
-    /// 月
+    /// `"month"`: 月
     Month,
-    /// 双周
+    /// `"biweekly"`: 双周
     Biweekly,
-    /// 周
+    /// `"week"`: 周
     Week,
-    /// 日
+    /// `"day"`: 日
     Day,
-    /// 小时
+    /// `"hour"`: 小时
     Hour,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -362,11 +363,11 @@ pub enum PayOffFrequencyType {
 /// The values of `value_type` in [`Item`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ValueType {
-    /// 金额
+    /// `"money"`: 金额
     Money,
-    /// 数值
+    /// `"number"`: 数值
     Number,
-    /// 百分比
+    /// `"percent"`: 百分比
     Percent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

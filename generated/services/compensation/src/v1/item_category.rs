@@ -127,6 +127,7 @@ impl ::feishu_runtime::ApiRequest for ListItemCategoryRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -206,6 +206,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -278,6 +279,7 @@ impl ::feishu_runtime::ApiRequest for BatchRemoveLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_remove",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -347,6 +349,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateLumpSumPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/lump_sum_payment/batch_update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -465,6 +468,7 @@ impl ::feishu_runtime::ApiRequest for QueryLumpSumPaymentRequest {
             has_more: Some("has_more"),
             items: Some("records"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -610,6 +614,7 @@ impl ::feishu_runtime::ApiRequest for QueryDetailLumpSumPaymentRequest {
             has_more: Some("has_more"),
             items: Some("records"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -3179,19 +3184,19 @@ impl QueryLumpSumPaymentResponse {
 /// The values of `apply_source` in [`LumpSumPayment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApplySource {
-    /// Offer薪酬创建
+    /// `1`: Offer薪酬创建
     V1,
-    /// 导入
+    /// `2`: 导入
     V2,
-    /// 调级调薪创建
+    /// `3`: 调级调薪创建
     V3,
-    /// 填报创建
+    /// `4`: 填报创建
     V4,
-    /// 开放平台创建
+    /// `5`: 开放平台创建
     V5,
-    /// 招聘内推创建
+    /// `6`: 招聘内推创建
     V6,
-    /// 自动化规则创建
+    /// `7`: 自动化规则创建
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3204,11 +3209,11 @@ pub enum ApplySource {
 /// The values of `binding_period_offboarding_type` in [`LumpSumPayment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BindingPeriodOffboardingType {
-    /// 绑定期内离职
+    /// `"yes"`: 绑定期内离职
     Yes,
-    /// 绑定期外离职
+    /// `"no"`: 绑定期外离职
     No,
-    /// 无绑定期离职标识
+    /// `"default"`: 无绑定期离职标识
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3221,69 +3226,69 @@ pub enum BindingPeriodOffboardingType {
 /// The values of `code` in [`LumpSumPaymentOperateResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Code {
-    /// "Success" 操作成功
+    /// `0`: "Success" 操作成功
     V0,
-    /// "The bonus to be changed does not exist" 要更改的奖金不存在
+    /// `21270201`: "The bonus to be changed does not exist" 要更改的奖金不存在
     V21270201,
-    /// "Idempotent ID conflict" 幂等id冲突
+    /// `21270202`: "Idempotent ID conflict" 幂等id冲突
     V21270202,
-    /// "The total amount format is incorrect" 总金额格式不正确
+    /// `21270203`: "The total amount format is incorrect" 总金额格式不正确
     V21270203,
-    /// "Only use the number of decimal places specified in the bonus item rules" 仅限使用奖金项规则中规定的小数位数
+    /// `21270205`: "Only use the number of decimal places specified in the bonus item rules" 仅限使用奖金项规则中规定的小数位数
     V21270205,
-    /// "The sum of the bonus details does not equal the total amount" 奖金明细金额之和不等于总金额
+    /// `21270206`: "The sum of the bonus details does not equal the total amount" 奖金明细金额之和不等于总金额
     V21270206,
-    /// "issuance frequency not equal to size of details" 奖金明细总数不等于发放次数
+    /// `21270207`: "issuance frequency not equal to size of details" 奖金明细总数不等于发放次数
     V21270207,
-    /// "The number of issuances is less than or equal to 0" 发放次数小于等于0
+    /// `21270208`: "The number of issuances is less than or equal to 0" 发放次数小于等于0
     V21270208,
-    /// "The currency is empty or does not exist" 币种为空或不存在
+    /// `21270209`: "The currency is empty or does not exist" 币种为空或不存在
     V21270209,
-    /// "Notes are too long" 备注超长
+    /// `21270210`: "Notes are too long" 备注超长
     V21270210,
-    /// "The bonus details amount format is incorrect" 奖金明细金额格式不正确
+    /// `21270211`: "The bonus details amount format is incorrect" 奖金明细金额格式不正确
     V21270211,
-    /// "The bonus details payment time format is incorrect" 奖金明细的发放时间格式不正确
+    /// `21270213`: "The bonus details payment time format is incorrect" 奖金明细的发放时间格式不正确
     V21270213,
-    /// "The bonus details are issued in an illegal manner" 奖金明细的发放方式不合法
+    /// `21270214`: "The bonus details are issued in an illegal manner" 奖金明细的发放方式不合法
     V21270214,
-    /// "The bonus details are not in a valid payment status" 奖金明细的发放状态不合法
+    /// `21270215`: "The bonus details are not in a valid payment status" 奖金明细的发放状态不合法
     V21270215,
-    /// "Employees are not covered by the bonus rules" 员工不在奖金项规则适用范围之内
+    /// `21270217`: "Employees are not covered by the bonus rules" 员工不在奖金项规则适用范围之内
     V21270217,
-    /// "The method of awarding bonus details is not covered by the bonus item rules" 奖金明细的发放方式不在奖金项规则适用范围之内
+    /// `21270218`: "The method of awarding bonus details is not covered by the bonus item rules" 奖金明细的发放方式不在奖金项规则适用范围之内
     V21270218,
-    /// "Bonus item rules do not support configuration of binding period" 奖金项规则不支持配置绑定期
+    /// `21270219`: "Bonus item rules do not support configuration of binding period" 奖金项规则不支持配置绑定期
     V21270219,
-    /// "The bonus details payment status is "paid", and cannot be modified" 奖金明细发放状态为「已发放」，不支持修改
+    /// `21270220`: "The bonus details payment status is "paid", and cannot be modified" 奖金明细发放状态为「已发放」，不支持修改
     V21270220,
-    /// "The bonus item rules already include the currency, and other currencies cannot be specified" 奖金项规则已包含币种，不支持指定其他币种
+    /// `21270221`: "The bonus item rules already include the currency, and other currencies cannot be specified" 奖金项规则已包含币种，不支持指定其他币种
     V21270221,
-    /// "The salary item does not exist" 薪酬项不存在
+    /// `21270222`: "The salary item does not exist" 薪酬项不存在
     V21270222,
-    /// "Employee does not exist" 员工不存在
+    /// `21270223`: "Employee does not exist" 员工不存在
     V21270223,
-    /// "The bonus details payment status is "paid", and deletion is not supported" 奖金明细发放状态为「已发放」，不支持删除
+    /// `21270224`: "The bonus details payment status is "paid", and deletion is not supported" 奖金明细发放状态为「已发放」，不支持删除
     V21270224,
-    /// "Bonus rules do not allow multiple awards" 奖金项规则不允许多次发放
+    /// `21270225`: "Bonus rules do not allow multiple awards" 奖金项规则不允许多次发放
     V21270225,
-    /// "No data permission" 无数据权限
+    /// `21270226`: "No data permission" 无数据权限
     V21270226,
-    /// "Only positive integers are allowed for the binding period" 绑定期只允许正整数
+    /// `21270227`: "Only positive integers are allowed for the binding period" 绑定期只允许正整数
     V21270227,
-    /// "This bonus does not currently support custom binding periods. Please configure and write according to the rules for the binding period of the salary item" 该奖金暂不支持自定义绑定期，请按照薪酬项绑定期规则配置写入
+    /// `21270228`: "This bonus does not currently support custom binding periods. Please configure and write according to the rules for the binding period of the salary item" 该奖金暂不支持自定义绑定期，请按照薪酬项绑定期规则配置写入
     V21270228,
-    /// "The application issuance date must not be later than the issuance date" 申请发放日期不得晚于发放日期
+    /// `21270229`: "The application issuance date must not be later than the issuance date" 申请发放日期不得晚于发放日期
     V21270229,
-    /// "The application payment date format of the bonus details is incorrect" 奖金明细的申请发放日期格式不正确
+    /// `21270230`: "The application payment date format of the bonus details is incorrect" 奖金明细的申请发放日期格式不正确
     V21270230,
-    /// "The binding period and the ownership period start and end dates do not match"       绑定期和所属期开始结束日期不匹配
+    /// `21270070`: "The binding period and the ownership period start and end dates do not match"       绑定期和所属期开始结束日期不匹配
     V21270070,
-    /// "One time payment detail reference period start date and One time payment detail reference period end date shall be filled in or left blank at the same time. Please confirm"       「一次性支付明细所属期开始日期」、「一次性支付明细所属期结束日期」需同时填写或同时为空，请确认
+    /// `21270239`: "One time payment detail reference period start date and One time payment detail reference period end date shall be filled in or left blank at the same time. Please confirm"       「一次性支付明细所属期开始日期」、「一次性支付明细所属期结束日期」需同时填写或同时为空，请确认
     V21270239,
-    /// "One time payment detail reference period start date must be earlier than or equal to One time payment detail reference period end date. Please confirm"       「一次性支付明细所属期开始日期」需早于等于「一次性支付明细结束日期」，请确认
+    /// `21270240`: "One time payment detail reference period start date must be earlier than or equal to One time payment detail reference period end date. Please confirm"       「一次性支付明细所属期开始日期」需早于等于「一次性支付明细结束日期」，请确认
     V21270240,
-    /// "One time payment detail reference period must fall within the scope of One time payment record reference period. Please adjust"       「一次性支付明细所属期」需包含在「一次性支付记录所属期」范围内，请调整
+    /// `21270241`: "One time payment detail reference period must fall within the scope of One time payment record reference period. Please adjust"       「一次性支付明细所属期」需包含在「一次性支付记录所属期」范围内，请调整
     V21270241,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3304,9 +3309,9 @@ pub enum Code {
 /// The values of `issuance_status` in [`LumpSumPaymentDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuanceStatus {
-    /// 应发放
+    /// `"to_be_issued"`: 应发放
     ToBeIssued,
-    /// 不发放
+    /// `"not_issued"`: 不发放
     NotIssued,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3319,9 +3324,9 @@ pub enum IssuanceStatus {
 /// The values of `issuance_statuses` in [`QueryDetailLumpSumPaymentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuanceStatuses {
-    /// 应发放
+    /// `"to_be_issued"`: 应发放
     ToBeIssued,
-    /// 不发放
+    /// `"not_issued"`: 不发放
     NotIssued,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3334,11 +3339,11 @@ pub enum IssuanceStatuses {
 /// The values of `issuance_way` in [`LumpSumPaymentDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuanceWay {
-    /// 随工资发放
+    /// `"with_salary"`: 随工资发放
     WithSalary,
-    /// 现金发放
+    /// `"with_cash"`: 现金发放
     WithCash,
-    /// 随年终奖发放
+    /// `"with_year_end_bonus"`: 随年终奖发放
     WithYearEndBonus,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3352,13 +3357,13 @@ pub enum IssuanceWay {
 /// The values of `issuance_ways` in [`QueryDetailLumpSumPaymentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuanceWays {
-    /// 随工资发放
+    /// `"with_salary"`: 随工资发放
     WithSalary,
-    /// 现金发放
+    /// `"with_cash"`: 现金发放
     WithCash,
-    /// 实物发放
+    /// `"with_physical_distribution"`: 实物发放
     WithPhysicalDistribution,
-    /// 随年终奖发放
+    /// `"with_year_end_bonus"`: 随年终奖发放
     WithYearEndBonus,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3373,15 +3378,15 @@ pub enum IssuanceWays {
 /// The values of `user_id_type` in [`BatchCreateLumpSumPaymentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_corehr_id来识别用户
+    /// `"people_corehr_id"`: 以people_corehr_id来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

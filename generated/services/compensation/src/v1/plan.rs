@@ -127,6 +127,7 @@ impl ::feishu_runtime::ApiRequest for ListPlanRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -574,11 +575,11 @@ impl PlanScope {
 /// The values of `adjustment_type` in [`PlanItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AdjustmentType {
-    /// 手动输入
+    /// `"manual"`: 手动输入
     Manual,
-    /// 公式计算
+    /// `"formula"`: 公式计算
     Formula,
-    /// 固定值
+    /// `"fixed"`: 固定值
     Fixed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -591,33 +592,33 @@ pub enum AdjustmentType {
 /// The values of `left_type` in [`PlanCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeftType {
-    /// 部门
+    /// `1`: 部门
     V1,
-    /// 部门（包含下级部门）
+    /// `2`: 部门（包含下级部门）
     V2,
-    /// 工作地点
+    /// `3`: 工作地点
     V3,
-    /// 工作地点（包含下级地点）
+    /// `4`: 工作地点（包含下级地点）
     V4,
-    /// 公司
+    /// `5`: 公司
     V5,
-    /// 公司（包含下级公司）
+    /// `6`: 公司（包含下级公司）
     V6,
-    /// 序列
+    /// `7`: 序列
     V7,
-    /// 序列（包含子序列）
+    /// `8`: 序列（包含子序列）
     V8,
-    /// 职务
+    /// `9`: 职务
     V9,
-    /// 职级
+    /// `10`: 职级
     V10,
-    /// 人员类型
+    /// `11`: 人员类型
     V11,
-    /// 招聘类型
+    /// `12`: 招聘类型
     V12,
-    /// 国家/地区
+    /// `13`: 国家/地区
     V13,
-    /// 职等
+    /// `14`: 职等
     V14,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -631,9 +632,9 @@ pub enum LeftType {
 /// The values of `operator` in [`PlanCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// 包含
+    /// `1`: 包含
     V1,
-    /// 不包含
+    /// `2`: 不包含
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -644,17 +645,17 @@ pub enum Operator {
 /// The values of `probation_discount_type` in [`PlanItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProbationDiscountType {
-    /// 百分比
+    /// `"percentum"`: 百分比
     Percentum,
-    /// 手动输入
+    /// `"manual_input"`: 手动输入
     ManualInput,
-    /// 不区分试用期和转正薪酬
+    /// `"none"`: 不区分试用期和转正薪酬
     None,
-    /// 固定值
+    /// `"fixed"`: 固定值
     Fixed,
-    /// 公式计算
+    /// `"formula"`: 公式计算
     Formula,
-    /// 未设置试用期
+    /// `"not_set"`: 未设置试用期
     NotSet,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -668,9 +669,9 @@ pub enum ProbationDiscountType {
 /// The values of `ref_type` in [`FormulaParam`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RefType {
-    /// 引用薪资项
+    /// `1`: 引用薪资项
     V1,
-    /// 引用薪资指标
+    /// `2`: 引用薪资指标
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -144,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateRecurringPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -230,6 +231,7 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateRecurringPaymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/recurring_payment/batch_update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -351,6 +353,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecurringPaymentRequest {
             has_more: Some("has_more"),
             items: Some("records"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1582,43 +1585,43 @@ impl RecurringPaymentOperateResult {
 /// The values of `code` in [`RecurringPaymentOperateResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Code {
-    /// "Success" 操作成功
+    /// `0`: "Success" 操作成功
     V0,
-    /// "The format of the single payment amount is incorrect" 单次发放金额格式不正确
+    /// `21280001`: "The format of the single payment amount is incorrect" 单次发放金额格式不正确
     V21280001,
-    /// "The format of the distribution start time is incorrect" 发放开始时间格式不正确
+    /// `21280002`: "The format of the distribution start time is incorrect" 发放开始时间格式不正确
     V21280002,
-    /// "The format of the issuance end time is incorrect" 发放结束时间格式不正确
+    /// `21280003`: "The format of the issuance end time is incorrect" 发放结束时间格式不正确
     V21280003,
-    /// "No permission for recurring payment record" 没有该经常性支付记录权限
+    /// `21270304`: "No permission for recurring payment record" 没有该经常性支付记录权限
     V21270304,
-    /// "The recurring payment type salary item does not exist" 经常性支付类型薪酬项不存在
+    /// `21270305`: "The recurring payment type salary item does not exist" 经常性支付类型薪酬项不存在
     V21270305,
-    /// "The currency does not exist" 币种不存在
+    /// `21270306`: "The currency does not exist" 币种不存在
     V21270306,
-    /// "The distribution method does not exist" 发放方式不存在
+    /// `21270307`: "The distribution method does not exist" 发放方式不存在
     V21270307,
-    /// "The distribution start time is greater than the distribution end time" 发放开始时间大于发放结束时间
+    /// `21270308`: "The distribution start time is greater than the distribution end time" 发放开始时间大于发放结束时间
     V21270308,
-    /// "Employees are not covered by the remuneration rules" 员工不在薪酬项规则适用范围之内
+    /// `21270309`: "Employees are not covered by the remuneration rules" 员工不在薪酬项规则适用范围之内
     V21270309,
-    /// "The payment method does not match the salary item rules" 发放方式不匹配薪酬项规则
+    /// `21270310`: "The payment method does not match the salary item rules" 发放方式不匹配薪酬项规则
     V21270310,
-    /// "Currency mismatch compensation item rules" 币种不匹配薪酬项规则
+    /// `21270311`: "Currency mismatch compensation item rules" 币种不匹配薪酬项规则
     V21270311,
-    /// "The distribution start date is earlier than the current date and cannot be deleted" 发放开始日期早于当前日期不可删除
+    /// `21270312`: "The distribution start date is earlier than the current date and cannot be deleted" 发放开始日期早于当前日期不可删除
     V21270312,
-    /// "The recurring payment record does not exist" 该经常性支付记录不存在
+    /// `21270313`: "The recurring payment record does not exist" 该经常性支付记录不存在
     V21270313,
-    /// "Payment frequency does not match the salary item" 发放频率不匹配薪酬项
+    /// `21270314`: "Payment frequency does not match the salary item" 发放频率不匹配薪酬项
     V21270314,
-    /// "The distribution start date and end date overlap" 发放开始日期和结束日期有重叠
+    /// `21270315`: "The distribution start date and end date overlap" 发放开始日期和结束日期有重叠
     V21270315,
-    /// "Issuing country is empty" 发放国家为空
+    /// `21270316`: "Issuing country is empty" 发放国家为空
     V21270316,
-    /// "Issuing country does not exist" 发放国家不存在
+    /// `21270317`: "Issuing country does not exist" 发放国家不存在
     V21270317,
-    /// "The single payment amount cannot be 0" 单次发放金额不允许为0
+    /// `21270318`: "The single payment amount cannot be 0" 单次发放金额不允许为0
     V21270318,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1636,23 +1639,23 @@ pub enum Code {
 /// The values of `issuance_period` in [`RecurringPayment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuancePeriod {
-    /// 年
+    /// `"year"`: 年
     Year,
-    /// 半年
+    /// `"half_year"`: 半年
     HalfYear,
-    /// 季度
+    /// `"quarterly"`: 季度
     Quarterly,
-    /// 双月
+    /// `"bimonthly"`: 双月
     Bimonthly,
-    /// 月
+    /// `"month"`: 月
     Month,
-    /// 双周
+    /// `"biweekly"`: 双周
     Biweekly,
-    /// 周
+    /// `"week"`: 周
     Week,
-    /// 日
+    /// `"day"`: 日
     Day,
-    /// 小时
+    /// `"hour"`: 小时
     Hour,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1667,13 +1670,13 @@ pub enum IssuancePeriod {
 /// The values of `issuance_type` in [`RecurringPayment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IssuanceType {
-    /// 随工资发放
+    /// `"with_salary"`: 随工资发放
     WithSalary,
-    /// 现金发放
+    /// `"with_cash"`: 现金发放
     WithCash,
-    /// 实物发放
+    /// `"with_physical_distribution"`: 实物发放
     WithPhysicalDistribution,
-    /// 随年终奖发放
+    /// `"with_year_end_bonus"`: 随年终奖发放
     WithYearEndBonus,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1688,15 +1691,15 @@ pub enum IssuanceType {
 /// The values of `user_id_type` in [`BatchCreateRecurringPaymentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_corehr_id来识别用户
+    /// `"people_corehr_id"`: 以people_corehr_id来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

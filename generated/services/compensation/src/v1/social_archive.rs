@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for QuerySocialArchiveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_archive/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -484,11 +485,11 @@ impl SocialPlanItemSetting {
 /// The values of `insurance_status` in [`SocialArchiveDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InsuranceStatus {
-    /// 参保
+    /// `"contribution"`: 参保
     Contribution,
-    /// 不参保
+    /// `"not_contribution"`: 不参保
     NotContribution,
-    /// 停保
+    /// `"stopped_contribution"`: 停保
     StoppedContribution,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -502,9 +503,9 @@ pub enum InsuranceStatus {
 /// The values of `insurance_type` in [`SocialArchiveDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InsuranceType {
-    /// 社保
+    /// `"social_insurance"`: 社保
     SocialInsurance,
-    /// 公积金
+    /// `"provident_fund"`: 公积金
     ProvidentFund,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -518,11 +519,11 @@ pub enum InsuranceType {
 /// The values of `payment_frequency` in [`SocialArchiveItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentFrequency {
-    /// 每年
+    /// `"annually"`: 每年
     Annually,
-    /// 每月
+    /// `"monthly"`: 每月
     Monthly,
-    /// 每季度
+    /// `"quarterly"`: 每季度
     Quarterly,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -536,11 +537,11 @@ pub enum PaymentFrequency {
 /// The values of `payment_rounding_rule` in [`SocialPlanItemSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentRoundingRule {
-    /// 四舍五入
+    /// `"rounding"`: 四舍五入
     Rounding,
-    /// 向上舍入
+    /// `"round_up"`: 向上舍入
     RoundUp,
-    /// 向下舍入
+    /// `"round_down"`: 向下舍入
     RoundDown,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -554,15 +555,15 @@ pub enum PaymentRoundingRule {
 /// The values of `user_id_type` in [`QuerySocialArchiveRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_corehr_id来识别用户
+    /// `"people_corehr_id"`: 以people_corehr_id来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

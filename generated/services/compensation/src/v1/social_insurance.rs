@@ -68,6 +68,7 @@ impl ::feishu_runtime::ApiRequest for ListSocialInsuranceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_insurance/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -172,9 +173,9 @@ impl SocialInsurance {
 /// The values of `insurance_type` in [`SocialInsurance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InsuranceType {
-    /// 社保
+    /// `"social_insurance"`: 社保
     SocialInsurance,
-    /// 公积金
+    /// `"provident_fund"`: 公积金
     ProvidentFund,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -162,6 +162,7 @@ impl ::feishu_runtime::ApiRequest for ListSocialPlanRequest {
             has_more: Some("has_more"),
             items: Some("plans"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -258,6 +259,7 @@ impl ::feishu_runtime::ApiRequest for QuerySocialPlanRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/compensation-v1/social_plan/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -663,9 +665,9 @@ impl SocialPlanScope {
 /// The values of `insurance_type` in [`SocialPlan`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InsuranceType {
-    /// 社保
+    /// `"social_insurance"`: 社保
     SocialInsurance,
-    /// 公积金
+    /// `"provident_fund"`: 公积金
     ProvidentFund,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -679,11 +681,11 @@ pub enum InsuranceType {
 /// The values of `payment_frequency` in [`SocialPlanItemDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentFrequency {
-    /// 每年
+    /// `"annually"`: 每年
     Annually,
-    /// 每月
+    /// `"monthly"`: 每月
     Monthly,
-    /// 每季度
+    /// `"quarterly"`: 每季度
     Quarterly,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -697,11 +699,11 @@ pub enum PaymentFrequency {
 /// The values of `payment_rounding_rule` in [`SocialPlanItemSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentRoundingRule {
-    /// 四舍五入
+    /// `"rounding"`: 四舍五入
     Rounding,
-    /// 向上舍入
+    /// `"round_up"`: 向上舍入
     RoundUp,
-    /// 向下舍入
+    /// `"round_down"`: 向下舍入
     RoundDown,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -47,6 +47,7 @@ impl ::feishu_runtime::ApiRequest for GetUserAdminScopeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzN3QjLzczN04yM3cDN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

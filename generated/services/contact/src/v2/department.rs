@@ -10,7 +10,7 @@ pub struct DepartmentApi<'a> {
 impl<'a> DepartmentApi<'a> {
     /// 批量新增部门
     ///
-    /// 该接口用于向通讯录中批量新增多个部门。&lt;br&gt;
+    /// 该接口用于向通讯录中批量新增多个部门。<br>
     ///
     /// **Warning**: 调用该接口需要具有所有新增部门父部门的授权范围。
     /// 应用商店应用无权限调用此接口。
@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for BatchAddDepartmentRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMDOwUjLzgDM14yM4ATN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -10,7 +10,7 @@ pub struct RoleApi<'a> {
 impl<'a> RoleApi<'a> {
     /// 获取角色列表
     ///
-    /// 该接口用于获取企业的用户角色列表。&lt;br&gt;
+    /// 该接口用于获取企业的用户角色列表。<br>
     ///
     /// - `GET /open-apis/contact/v2/role/list`
     /// - Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/uYzMwUjL2MDM14iNzATN> (updated 2021-12-15)
@@ -45,6 +45,7 @@ impl ::feishu_runtime::ApiRequest for ListRoleRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMwUjL2MDM14iNzATN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

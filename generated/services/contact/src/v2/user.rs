@@ -10,7 +10,7 @@ pub struct UserApi<'a> {
 impl<'a> UserApi<'a> {
     /// 批量新增用户
     ///
-    /// 该接口用于向通讯录中批量新增多个用户。&lt;br&gt;
+    /// 该接口用于向通讯录中批量新增多个用户。<br>
     ///
     /// **Warning**: 调用该接口需要具有待添加用户所在部门的通讯录授权范围。
     /// 应用商店应用无权限调用此接口。
@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for BatchAddUserRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIDOwUjLygDM14iM4ATN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -133,6 +133,10 @@ impl ::feishu_runtime::ApiRequest for ListCustomAttrRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -357,9 +361,9 @@ impl ListCustomAttrResponse {
 /// The values of `option_type` in [`CustomAttrOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OptionType {
-    /// 文本选项
+    /// `"TEXT"`: 文本选项
     Text,
-    /// 图片选项
+    /// `"PICTURE"`: 图片选项
     Picture,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -446,7 +446,7 @@ impl<'a> DepartmentApi<'a> {
     /// | 400 | 40016 | dept name can not be nul error | 部门名不能为空。 |
     /// | 400 | 40017 | parent id can not be null in updateRequest | 父部门 ID 不能为空。请求时必须传入 parent_department_id 参数值。 |
     /// | 400 | 40018 | param error | 参数错误。请检查传入的参数值是否有误。例如，是否符合参数数据类型、是否符合参数描述的要求等。 |
-    /// | 400 | 43004 | illegal unit error | 单位  ID 无效。你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口获取单位 ID 信息，并修改 unit_ids 参数值。 |
+    /// | 400 | 43004 | illegal unit error | 单位 ID 无效。你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口获取单位 ID 信息，并修改 unit_ids 参数值。 |
     /// | 400 | 43017 | relate dept over limit | 指定的单位已关联 1000 个部门，无法继续关联部门。如果必须将当前部门关联至该单位，请先调用[解除部门与单位的绑定关系](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department)接口，将该单位中其他某一部门解除绑定关系，然后重试。 |
     /// | 400 | 43018 | duplicate i18n name | 部门名称的国际化配置重复。你需要修改 i18n_name 参数配置后重试。 |
     /// | 400 | 43019 | exceed dept max level | 部门层级深度已达到 25 层，不能继续创建子部门。 |
@@ -630,6 +630,10 @@ impl ::feishu_runtime::ApiRequest for BatchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -857,6 +861,10 @@ impl ::feishu_runtime::ApiRequest for ChildrenDepartmentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1168,6 +1176,10 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1307,6 +1319,10 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1456,6 +1472,7 @@ impl ::feishu_runtime::ApiRequest for GetDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1663,6 +1680,7 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1974,6 +1992,7 @@ impl ::feishu_runtime::ApiRequest for ParentDepartmentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2250,6 +2269,10 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2348,6 +2371,7 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentChatDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/unbind_department_chat",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -2529,7 +2553,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
                 http_status: Some(400u16),
                 code: 43004,
                 message: "illegal unit error",
-                hint: "单位  ID 无效。你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口获取单位 ID 信息，并修改 unit_ids 参数值。",
+                hint: "单位 ID 无效。你可以调用[获取单位列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/list)接口获取单位 ID 信息，并修改 unit_ids 参数值。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2618,6 +2642,10 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2751,6 +2779,10 @@ impl ::feishu_runtime::ApiRequest for UpdateDepartmentIdDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/update_department_id",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -4086,9 +4118,9 @@ impl UserId {
 /// The values of `department_id_type` in [`ChildrenDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChildrenDepartmentRequestDepartmentIdType {
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4102,9 +4134,9 @@ pub enum ChildrenDepartmentRequestDepartmentIdType {
 /// The values of `department_id_type` in [`BatchDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4118,9 +4150,9 @@ pub enum DepartmentIdType {
 /// The values of `leaderType` in [`DepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaderType {
-    /// 主负责人
+    /// `1`: 主负责人
     V1,
-    /// 副负责人
+    /// `2`: 副负责人
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4131,11 +4163,11 @@ pub enum LeaderType {
 /// The values of `user_id_type` in [`BatchDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -154,6 +154,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeTypeEnumRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -200,6 +201,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeTypeEnumRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -281,6 +283,7 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeTypeEnumRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -369,6 +372,7 @@ impl ::feishu_runtime::ApiRequest for UpdateEmployeeTypeEnumRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/update",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -961,9 +965,9 @@ impl ::feishu_runtime::Validate for UpdateEmployeeTypeEnumResponse {
 /// The values of `enum_status` in [`EmployeeTypeEnum`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnumStatus {
-    /// 激活
+    /// `1`: 激活
     V1,
-    /// 未激活
+    /// `2`: 未激活
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -974,9 +978,9 @@ pub enum EnumStatus {
 /// The values of `enum_type` in [`EmployeeTypeEnum`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnumType {
-    /// 内置类型
+    /// `1`: 内置类型
     V1,
-    /// 自定义
+    /// `2`: 自定义
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

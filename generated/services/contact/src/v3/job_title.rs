@@ -100,6 +100,7 @@ impl ::feishu_runtime::ApiRequest for GetJobTitleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_title/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -191,6 +192,7 @@ impl ::feishu_runtime::ApiRequest for ListJobTitleRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

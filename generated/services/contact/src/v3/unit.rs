@@ -303,6 +303,7 @@ impl ::feishu_runtime::ApiRequest for BindDepartmentUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/bind_department",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -393,6 +394,7 @@ impl ::feishu_runtime::ApiRequest for CreateUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -456,6 +458,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -511,6 +514,10 @@ impl ::feishu_runtime::ApiRequest for GetUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -611,6 +618,10 @@ impl ::feishu_runtime::ApiRequest for ListUnitRequest {
             has_more: Some("has_more"),
             items: Some("unitlist"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -775,6 +786,10 @@ impl ::feishu_runtime::ApiRequest for ListDepartmentUnitRequest {
             has_more: Some("has_more"),
             items: Some("departmentlist"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -881,6 +896,7 @@ impl ::feishu_runtime::ApiRequest for PatchUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -954,6 +970,7 @@ impl ::feishu_runtime::ApiRequest for UnbindDepartmentUnitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/unit/unbind_department",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1260,9 +1277,9 @@ impl UnitDepartment {
 /// The values of `department_id_type` in [`BindDepartmentUnitBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -128,6 +128,10 @@ impl ::feishu_runtime::ApiRequest for ConvertCommonDataIdRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/common_data-id/convert",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -346,9 +350,9 @@ impl UserId {
 /// The values of `feishu_department_id_type` in [`ConvertCommonDataIdRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FeishuDepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -362,11 +366,11 @@ pub enum FeishuDepartmentIdType {
 /// The values of `feishu_user_id_type` in [`ConvertCommonDataIdRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FeishuUserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -381,13 +385,13 @@ pub enum FeishuUserIdType {
 /// The values of `id_transform_type` in [`ConvertCommonDataIdRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdTransformType {
-    /// 飞书人事 -&gt; 飞书通讯录
+    /// `1`: 飞书人事 -&gt; 飞书通讯录
     V1,
-    /// 飞书通讯录 -&gt; 飞书人事
+    /// `2`: 飞书通讯录 -&gt; 飞书人事
     V2,
-    /// people admin -&gt; 飞书通讯录
+    /// `3`: people admin -&gt; 飞书通讯录
     V3,
-    /// people admin -&gt; 飞书人事
+    /// `4`: people admin -&gt; 飞书人事
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -398,15 +402,15 @@ pub enum IdTransformType {
 /// The values of `id_type` in [`ConvertCommonDataIdRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdType {
-    /// 员工ID，当选择 user_id 且 id_transform_type 为 1、2、4 时，feishu_user_id_type 必填
+    /// `"user_id"`: 员工ID，当选择 user_id 且 id_transform_type 为 1、2、4 时，feishu_user_id_type 必填
     UserId,
-    /// 部门ID，当选择 department_id 且 id_transform_type 为 1、2、4 时，feishu_department_id_type 必填
+    /// `"department_id"`: 部门ID，当选择 department_id 且 id_transform_type 为 1、2、4 时，feishu_department_id_type 必填
     DepartmentId,
-    /// 职级ID
+    /// `"job_level_id"`: 职级ID
     JobLevelId,
-    /// 序列ID
+    /// `"job_family_id"`: 序列ID
     JobFamilyId,
-    /// 人员类型ID，people admin 的人员类型ID 即为飞书通讯录人员类型的  enum_value，因此id_transform_type 为 3 时无须转换
+    /// `"employee_type_id"`: 人员类型ID，people admin 的人员类型ID 即为飞书通讯录人员类型的  enum_value，因此id_transform_type 为 3 时无须转换
     EmployeeTypeId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

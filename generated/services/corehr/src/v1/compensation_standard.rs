@@ -342,6 +342,10 @@ impl ::feishu_runtime::ApiRequest for MatchCompensationStandardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/compensation_standard/match",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -659,11 +663,11 @@ impl ReferenceObject {
 /// The values of `api_name` in [`CpstStandardType`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApiName {
-    /// 标准值
+    /// `"standard_value"`: 标准值
     StandardValue,
-    /// 上下限和标准值
+    /// `"bandwidth_and_standard_value"`: 上下限和标准值
     BandwidthAndStandardValue,
-    /// 上下限
+    /// `"bandwidth_upper_and_lower_limit"`: 上下限
     BandwidthUpperAndLowerLimit,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -678,11 +682,11 @@ pub enum ApiName {
 /// The values of `department_id_type` in [`MatchCompensationStandardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 【飞书】用来在具体某个应用中标识一个部门，同一个department_id 在不同应用中的 open_department_id 相同。
+    /// `"open_department_id"`: 【飞书】用来在具体某个应用中标识一个部门，同一个department_id 在不同应用中的 open_department_id 相同。
     OpenDepartmentId,
-    /// 【飞书】用来标识租户内一个唯一的部门。
+    /// `"department_id"`: 【飞书】用来标识租户内一个唯一的部门。
     DepartmentId,
-    /// 【飞书人事】用来标识「飞书人事」中的部门。
+    /// `"people_corehr_department_id"`: 【飞书人事】用来标识「飞书人事」中的部门。
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -696,11 +700,11 @@ pub enum DepartmentIdType {
 /// The values of `recruitment_type` in [`MatchCompensationStandardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RecruitmentType {
-    /// 社招
+    /// `"experienced_professionals"`: 社招
     ExperiencedProfessionals,
-    /// 校招
+    /// `"recent_graduates"`: 校招
     RecentGraduates,
-    /// 日常实习
+    /// `"routine_intern"`: 日常实习
     RoutineIntern,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -714,9 +718,9 @@ pub enum RecruitmentType {
 /// The values of `reference_object_api` in [`MatchCompensationStandardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReferenceObjectApi {
-    /// 薪资项目
+    /// `"cpst_item"`: 薪资项目
     CpstItem,
-    /// 薪资统计指标
+    /// `"cpst_indicator"`: 薪资统计指标
     CpstIndicator,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -729,9 +733,9 @@ pub enum ReferenceObjectApi {
 /// The values of `api_name` in [`ReferenceObject`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReferenceObjectApiName {
-    /// 项目
+    /// `"cpst_item"`: 项目
     CpstItem,
-    /// 指标
+    /// `"cpst_indicator"`: 指标
     CpstIndicator,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -744,15 +748,15 @@ pub enum ReferenceObjectApiName {
 /// The values of `user_id_type` in [`MatchCompensationStandardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的ID来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的ID来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -71,7 +71,7 @@ impl<'a> ContractApi<'a> {
     ///
     /// 通过接口可以批量查询合同列表信息，目前暂不支持其他筛选条件且一次查询最多支持50条数据。
     ///
-    /// **Tip**: 如果你只需要单一合同查询场景，建议通过\[【查询单个合同接口】\](get.md)获取合同信息。
+    /// **Tip**: 如果你只需要单一合同查询场景，建议通过【查询单个合同接口】获取合同信息。
     ///
     /// - `GET /open-apis/corehr/v1/contracts`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/list> (updated 2024-08-26)
@@ -168,6 +168,10 @@ impl ::feishu_runtime::ApiRequest for CreateContractRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -218,6 +222,7 @@ impl ::feishu_runtime::ApiRequest for DeleteContractRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -261,6 +266,7 @@ impl ::feishu_runtime::ApiRequest for GetContractRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -324,6 +330,7 @@ impl ::feishu_runtime::ApiRequest for ListContractRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -422,6 +429,10 @@ impl ::feishu_runtime::ApiRequest for PatchContractRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/contract/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

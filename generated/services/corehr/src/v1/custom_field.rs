@@ -160,6 +160,10 @@ impl ::feishu_runtime::ApiRequest for GetByParamCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/get_by_param",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -239,6 +243,10 @@ impl ::feishu_runtime::ApiRequest for ListObjectApiNameCustomFieldRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -331,6 +339,10 @@ impl ::feishu_runtime::ApiRequest for QueryCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/custom_field/query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -929,13 +941,13 @@ impl TextFieldSetting {
 /// The values of `date_time_type` in [`DateTimeFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DateTimeType {
-    /// Date 日期，如 2020-01-01
+    /// `1`: Date 日期，如 2020-01-01
     V1,
-    /// Time  时间，如 11:52:00
+    /// `2`: Time  时间，如 11:52:00
     V2,
-    /// DateTime 日期时间，如 2020-01-01 11:52:00
+    /// `3`: DateTime 日期时间，如 2020-01-01 11:52:00
     V3,
-    /// CusDateTime 时间戳
+    /// `4`: CusDateTime 时间戳
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -946,9 +958,9 @@ pub enum DateTimeType {
 /// The values of `display_style` in [`ImageFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DisplayStyle {
-    /// SquareImage 方形
+    /// `1`: SquareImage 方形
     V1,
-    /// RoundImage  圆形
+    /// `2`: RoundImage  圆形
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -959,11 +971,11 @@ pub enum DisplayStyle {
 /// The values of `image_type` in [`ImageFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ImageType {
-    /// Avatar 头像
+    /// `1`: Avatar 头像
     V1,
-    /// BadgePhoto 工卡照片
+    /// `2`: BadgePhoto 工卡照片
     V2,
-    /// Logo 标志
+    /// `3`: Logo 标志
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -974,13 +986,13 @@ pub enum ImageType {
 /// The values of `number_field_type` in [`NumberFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NumberFieldType {
-    /// Percent 百分比（定点小数）
+    /// `1`: Percent 百分比（定点小数）
     V1,
-    /// Integer 整数
+    /// `2`: Integer 整数
     V2,
-    /// Value 数值（定点小数）
+    /// `3`: Value 数值（定点小数）
     V3,
-    /// Money 金额（定点小数）
+    /// `4`: Money 金额（定点小数）
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -991,11 +1003,11 @@ pub enum NumberFieldType {
 /// The values of `round_type` in [`NumberFieldSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RoundType {
-    /// Round 四舍五入
+    /// `0`: Round 四舍五入
     V0,
-    /// Ceil 向上舍入
+    /// `1`: Ceil 向上舍入
     V1,
-    /// Floor 向下舍入
+    /// `2`: Floor 向下舍入
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1006,27 +1018,27 @@ pub enum RoundType {
 /// The values of `type` in [`CustomField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文本 Text，“文本”和“超链接”属于该类型
+    /// `1`: 文本 Text，“文本”和“超链接”属于该类型
     V1,
-    /// 布尔 Boolean
+    /// `2`: 布尔 Boolean
     V2,
-    /// 数字 Number
+    /// `3`: 数字 Number
     V3,
-    /// 枚举 Enum，“单选”和“单选”属于该类型
+    /// `4`: 枚举 Enum，“单选”和“单选”属于该类型
     V4,
-    /// 查找 Lookup，“人员（单选）”、“人员（多选）”及“人员档案管理”页面中用户添加的自定义分组属于该类型
+    /// `5`: 查找 Lookup，“人员（单选）”、“人员（多选）”及“人员档案管理”页面中用户添加的自定义分组属于该类型
     V5,
-    /// 自动编码 Auto Number
+    /// `6`: 自动编码 Auto Number
     V6,
-    /// 日期时间 Date Time
+    /// `7`: 日期时间 Date Time
     V7,
-    /// 附件 Attachment，“附件单选”和“附件多选”为该类型
+    /// `8`: 附件 Attachment，“附件单选”和“附件多选”为该类型
     V8,
-    /// 图片 Image
+    /// `9`: 图片 Image
     V9,
-    /// 计算字段 Calculated
+    /// `10`: 计算字段 Calculated
     V10,
-    /// 反向查找 Back Lookup
+    /// `11`: 反向查找 Back Lookup
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

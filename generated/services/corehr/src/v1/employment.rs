@@ -31,7 +31,7 @@ impl<'a> EmploymentApi<'a> {
     /// | 400 | 1160013 | Param is invalid | 请检查参数是否符合要求 |
     /// | 400 | 1160014 | Rehire information abnormal. | 历史雇佣记录填写不正确，需要为该人员最新的已离职雇佣信息 |
     /// | 400 | 1160015 | function is not open yet. | 重聘功能还未开放，敬请期待 |
-    /// | 400 | 1160016 | -- | 根据报错处理 |
+    /// | 400 | 1160016 | \-\- | 根据报错处理 |
     /// | 400 | 1160004 | request ID repeat | 传入的参数client_token重复 |
     /// | 400 | 1160010 | ats_application_id should be 19 digit string | ats_application_id格式不正确 |
     /// | 500 | 1160025 | record not found | 检查入参 |
@@ -185,6 +185,10 @@ impl ::feishu_runtime::ApiRequest for CreateEmploymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -250,6 +254,10 @@ impl ::feishu_runtime::ApiRequest for DeleteEmploymentRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -352,6 +360,10 @@ impl ::feishu_runtime::ApiRequest for PatchEmploymentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1194,8 +1206,7 @@ impl ::feishu_runtime::event::Event for EmploymentDeletedEvent {
 ///
 /// 员工完成离职，即离职日期的次日凌晨时，员工雇佣状态更改为“离职”后触发该事件。
 ///
-/// **Warning**: 注意：监听到该消息不一定能立刻通过[搜索离职信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/search)搜索到对应的离职信息，这中间存在数据延时。推荐监听\[离职申请状态变更（新）
-/// \](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/events/status_updated>)
+/// **Warning**: 注意：监听到该消息不一定能立刻通过[搜索离职信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/search)搜索到对应的离职信息，这中间存在数据延时。推荐监听[离职申请状态变更（新） ](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/events/status_updated)
 ///
 /// - Event type: `corehr.employment.resigned_v1` (the payload of its envelope's `event`)
 /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/employment/events/resigned> (updated 2024-11-13)
@@ -1540,11 +1551,11 @@ impl UserId {
 /// The values of `department_id_type` in [`PatchEmploymentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1558,15 +1569,15 @@ pub enum DepartmentIdType {
 /// The values of `user_id_type` in [`DeleteEmploymentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -440,6 +440,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobChangeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_change/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1458,11 +1459,11 @@ impl UserId {
 /// The values of `department_id_type` in [`CreateJobChangeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1476,17 +1477,17 @@ pub enum DepartmentIdType {
 /// The values of `status` in [`JobChangeUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobChangeUpdatedEventStatus {
-    /// 异动发起 = 审批中状态
+    /// `1`: 异动发起 = 审批中状态
     V1,
-    /// 已撤销
+    /// `2`: 已撤销
     V2,
-    /// 已拒绝
+    /// `3`: 已拒绝
     V3,
-    /// 审批通过
+    /// `4`: 审批通过
     V4,
-    /// 已生效（到了生效日期后就生效）
+    /// `5`: 已生效（到了生效日期后就生效）
     V5,
-    /// 无需审批
+    /// `6`: 无需审批
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1499,17 +1500,17 @@ pub enum JobChangeUpdatedEventStatus {
 /// The values of `status` in [`CreateJobChangeResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// Approving  审批中
+    /// `0`: Approving  审批中
     V0,
-    /// Approved  审批通过
+    /// `1`: Approved  审批通过
     V1,
-    /// Transformed  已异动
+    /// `2`: Transformed  已异动
     V2,
-    /// Rejected  已拒绝
+    /// `3`: Rejected  已拒绝
     V3,
-    /// Cancelled  已撤销
+    /// `4`: Cancelled  已撤销
     V4,
-    /// NoNeedApproval  无需审批
+    /// `5`: NoNeedApproval  无需审批
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1522,9 +1523,9 @@ pub enum Status {
 /// The values of `transfer_mode` in [`CreateJobChangeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TransferMode {
-    /// 直接异动（无审批）
+    /// `1`: 直接异动（无审批）
     V1,
-    /// 正常异动（完整流程）
+    /// `2`: 正常异动（完整流程）
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1535,17 +1536,17 @@ pub enum TransferMode {
 /// The values of `user_id_type` in [`CreateJobChangeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
-    /// 以飞书人事的ID来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的ID来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

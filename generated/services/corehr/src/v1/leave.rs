@@ -405,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for CalendarByScopeLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/calendar_by_scope",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -781,6 +782,7 @@ impl ::feishu_runtime::ApiRequest for LeaveBalancesLeaveRequest {
             has_more: Some("has_more"),
             items: Some("employment_leave_balance_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1436,6 +1438,7 @@ impl ::feishu_runtime::ApiRequest for LeaveRequestHistoryLeaveRequest {
             has_more: Some("has_more"),
             items: Some("leave_request_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -1839,6 +1842,7 @@ impl ::feishu_runtime::ApiRequest for LeaveTypesLeaveRequest {
             has_more: Some("has_more"),
             items: Some("leave_type_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1928,6 +1932,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -2006,6 +2011,7 @@ impl ::feishu_runtime::ApiRequest for WorkCalendarDateLeaveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/leave/work_calendar_date",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -3398,11 +3404,11 @@ impl WorkCalendarLeaveResponse {
 /// The values of `date_type` in [`WkCalendarDate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DateType {
-    /// 休息日
+    /// `"day_off"`: 休息日
     DayOff,
-    /// 公共假日
+    /// `"public_holiday"`: 公共假日
     PublicHoliday,
-    /// 工作日
+    /// `"workday"`: 工作日
     Workday,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3416,11 +3422,11 @@ pub enum DateType {
 /// The values of `sort_i18n` in [`SortOption`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SortI18n {
-    /// 中文关键字
+    /// `0`: 中文关键字
     V0,
-    /// 英文关键字
+    /// `1`: 英文关键字
     V1,
-    /// 拼音
+    /// `2`: 拼音
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3431,9 +3437,9 @@ pub enum SortI18n {
 /// The values of `sort_order` in [`SortOption`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SortOrder {
-    /// 升序
+    /// `0`: 升序
     V0,
-    /// 降序
+    /// `1`: 降序
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3444,15 +3450,15 @@ pub enum SortOrder {
 /// The values of `user_id_type` in [`LeaveBalancesLeaveRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -213,6 +213,7 @@ impl ::feishu_runtime::ApiRequest for QueryOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -345,6 +346,7 @@ impl ::feishu_runtime::ApiRequest for SearchOffboardingRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -553,6 +555,7 @@ impl ::feishu_runtime::ApiRequest for SubmitOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/offboarding/submit",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1750,7 +1753,7 @@ impl UserId {
 /// The values of `offboarding_mode` in [`SubmitOffboardingBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OffboardingMode {
-    /// 直接离职
+    /// `1`: 直接离职
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1761,15 +1764,15 @@ pub enum OffboardingMode {
 /// The values of `status` in [`OffboardingUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OffboardingUpdatedEventStatus {
-    /// 离职发起/审批中
+    /// `1`: 离职发起/审批中
     V1,
-    /// 已撤销
+    /// `2`: 已撤销
     V2,
-    /// 已拒绝
+    /// `3`: 已拒绝
     V3,
-    /// 审批通过
+    /// `4`: 审批通过
     V4,
-    /// 已生效（生效日期后自动生效）
+    /// `5`: 已生效（生效日期后自动生效）
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1782,17 +1785,17 @@ pub enum OffboardingUpdatedEventStatus {
 /// The values of `status` in [`Offboarding`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 审批中
+    /// `"Approving"`: 审批中
     Approving,
-    /// 审批通过
+    /// `"Approved"`: 审批通过
     Approved,
-    /// 已离职
+    /// `"Offboarded"`: 已离职
     Offboarded,
-    /// 已拒绝
+    /// `"Rejected"`: 已拒绝
     Rejected,
-    /// 已撤销
+    /// `"Withdrawn"`: 已撤销
     Withdrawn,
-    /// 无需审批
+    /// `"NoNeedApproval"`: 无需审批
     NoNeedApproval,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1807,17 +1810,17 @@ pub enum Status {
 /// The values of `statuses` in [`SearchOffboardingBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Statuses {
-    /// 审批中
+    /// `"Approving"`: 审批中
     Approving,
-    /// 审批通过
+    /// `"Approved"`: 审批通过
     Approved,
-    /// 已离职
+    /// `"Offboarded"`: 已离职
     Offboarded,
-    /// 已拒绝
+    /// `"Rejected"`: 已拒绝
     Rejected,
-    /// 已撤销
+    /// `"Withdrawn"`: 已撤销
     Withdrawn,
-    /// 无需审批
+    /// `"NoNeedApproval"`: 无需审批
     NoNeedApproval,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1832,15 +1835,15 @@ pub enum Statuses {
 /// The values of `user_id_type` in [`SearchOffboardingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -162,6 +162,7 @@ impl ::feishu_runtime::ApiRequest for ListSecurityGroupRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -268,6 +269,10 @@ impl ::feishu_runtime::ApiRequest for QuerySecurityGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/security_group/query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -597,11 +602,11 @@ impl SecurityGroup {
 /// The values of `department_id_type` in [`QuerySecurityGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

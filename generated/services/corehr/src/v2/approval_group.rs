@@ -162,6 +162,7 @@ impl ::feishu_runtime::ApiRequest for GetApprovalGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -273,6 +274,7 @@ for OpenQueryDepartmentChangeListByIdsApprovalGroupRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -393,6 +395,7 @@ impl ::feishu_runtime::ApiRequest for OpenQueryJobChangeListByIdsApprovalGroupRe
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -1674,17 +1677,17 @@ impl TransferInfo {
 /// The values of `approval_group_status` in [`ApprovalGroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalGroupStatus {
-    /// 待发起，是指该审批单据还未成功发起。
+    /// `"0"`: 待发起，是指该审批单据还未成功发起。
     N0,
-    /// 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `"1"`: 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     N1,
-    /// 审批通过，该单据已通过审批， 调整记录等待写入。 一方面，组织架构调整支持拆单功能， 同一个调整可能发起多个审批， 当前审批单可能依赖其他审批通过才能写入。
+    /// `"2"`: 审批通过，该单据已通过审批， 调整记录等待写入。 一方面，组织架构调整支持拆单功能， 同一个调整可能发起多个审批， 当前审批单可能依赖其他审批通过才能写入。
     N2,
-    /// 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
+    /// `"3"`: 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
     N3,
-    /// 已拒绝，审批未通过。
+    /// `"4"`: 已拒绝，审批未通过。
     N4,
-    /// 已撤销，用户主动撤销审批，流程会进入已撤销状态。
+    /// `"5"`: 已撤销，用户主动撤销审批，流程会进入已撤销状态。
     N5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1698,19 +1701,19 @@ pub enum ApprovalGroupStatus {
 /// The values of `approval_group_status_v2` in [`ApprovalGroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalGroupStatusV2 {
-    /// 待发起，是指该审批单据还未成功发起。
+    /// `0`: 待发起，是指该审批单据还未成功发起。
     V0,
-    /// 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `1`: 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     V1,
-    /// 审批通过，该单据已通过审批， 调整记录等待写入。
+    /// `2`: 审批通过，该单据已通过审批， 调整记录等待写入。
     V2,
-    /// 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件  和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
+    /// `3`: 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件  和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
     V3,
-    /// 已拒绝，审批未通过。
+    /// `4`: 已拒绝，审批未通过。
     V4,
-    /// 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
+    /// `5`: 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
     V5,
-    /// 执行失败 或 等待执行。     - 该类型事件触发时机如下：         - 商业化租户，未配置拆分审批流（整单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。         - 商业化租户，且配置拆分审批流（合单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果，此时审批单状态为【等待执行】，会触发该类型事件发送。当被依赖审批单审批通过后，该审批单会根据执行结果再次发送【已完成】或【执行失败】事件。         - 字节租户：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 包含人员异动的审批单，审批通过时间早于审批单生效时间，此时审批单状态为【等待执行】，会触发该类型事件发送。到达审批单生效时间后，会根据执行结果再次发送【已完成】或【执行失败】事件。     - 用户收到该事件后，可通过以下接口查询审批单中包含调整记录的状态和变更详情：         - 人员调整记录：[批量查询人员调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids) ==调整记录状态待支持==         - 部门调整记录：[批量查询部门调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids)         - 岗位调整记录：【飞书人事-组织架构调整-批量查询岗位调整内容】(岗位灰度内)==调整记录状态待支持==
+    /// `6`: 执行失败 或 等待执行。     - 该类型事件触发时机如下：         - 商业化租户，未配置拆分审批流（整单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。         - 商业化租户，且配置拆分审批流（合单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果，此时审批单状态为【等待执行】，会触发该类型事件发送。当被依赖审批单审批通过后，该审批单会根据执行结果再次发送【已完成】或【执行失败】事件。         - 字节租户：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 包含人员异动的审批单，审批通过时间早于审批单生效时间，此时审批单状态为【等待执行】，会触发该类型事件发送。到达审批单生效时间后，会根据执行结果再次发送【已完成】或【执行失败】事件。     - 用户收到该事件后，可通过以下接口查询审批单中包含调整记录的状态和变更详情：         - 人员调整记录：[批量查询人员调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids) ==调整记录状态待支持==         - 部门调整记录：[批量查询部门调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids)         - 岗位调整记录：【飞书人事-组织架构调整-批量查询岗位调整内容】(岗位灰度内)==调整记录状态待支持==
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1724,19 +1727,19 @@ pub enum ApprovalGroupStatusV2 {
 /// The values of `department_change_status` in [`DepartmentChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentChangeStatus {
-    /// 发起审批，流程成功发起，并等待审批人审批。
+    /// `0`: 发起审批，流程成功发起，并等待审批人审批。
     V0,
-    /// 审批通过。
+    /// `1`: 审批通过。
     V1,
-    /// 审批被拒绝，审批未通过。
+    /// `2`: 审批被拒绝，审批未通过。
     V2,
-    /// 审批被撤销，用户主动撤销审批，调整会进入已撤销状态。
+    /// `3`: 审批被撤销，用户主动撤销审批，调整会进入已撤销状态。
     V3,
-    /// 执行成功，调整已经执行成功。
+    /// `4`: 执行成功，调整已经执行成功。
     V4,
-    /// 执行失败，调整已经执行失败。
+    /// `5`: 执行失败，调整已经执行失败。
     V5,
-    /// 待执行，调整依赖其他流程完成，等待执行。字节租户或者商业化租户且配置拆分审批流(合单) 才会触发，调整所在审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果。
+    /// `6`: 待执行，调整依赖其他流程完成，等待执行。字节租户或者商业化租户且配置拆分审批流(合单) 才会触发，调整所在审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果。
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1750,13 +1753,13 @@ pub enum DepartmentChangeStatus {
 /// The values of `department_change_type` in [`DepartmentChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentChangeType {
-    /// 未知
+    /// `"Unknown"`: 未知
     Unknown2,
-    /// 新建
+    /// `"Create"`: 新建
     Create,
-    /// 编辑
+    /// `"Modify"`: 编辑
     Modify,
-    /// 停用
+    /// `"Inactive"`: 停用
     Inactive,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1770,11 +1773,11 @@ pub enum DepartmentChangeType {
 /// The values of `department_id_type` in [`OpenQueryDepartmentChangeListByIdsApprovalGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1788,13 +1791,13 @@ pub enum DepartmentIdType {
 /// The values of `draft_status` in [`ApprovalGroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DraftStatus {
-    /// 编辑中， ==（流程中的组织架构调整不会是该状态）== 该状态是指用户在『飞书人事-我的团队/人员管理-组织架构-发起调整』 中进行编辑时的状态。
+    /// `"0"`: 编辑中， ==（流程中的组织架构调整不会是该状态）== 该状态是指用户在『飞书人事-我的团队/人员管理-组织架构-发起调整』 中进行编辑时的状态。
     N0,
-    /// 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `"1"`: 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     N1,
-    /// 已完成， ==该状态不代表调整的记录生效完成==  由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 和 部门变更事件获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】（岗位灰度内）
+    /// `"2"`: 已完成， ==该状态不代表调整的记录生效完成==  由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 和 部门变更事件获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】（岗位灰度内）
     N2,
-    /// 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
+    /// `"3"`: 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
     N3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1807,19 +1810,19 @@ pub enum DraftStatus {
 /// The values of `org_type` in [`OrgroleAssignmentOrg`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OrgType {
-    /// 部门
+    /// `"department"`: 部门
     Department,
-    /// 地点
+    /// `"location"`: 地点
     Location,
-    /// 自定义组织
+    /// `"custom_org_01"`: 自定义组织
     CustomOrg01,
-    /// 自定义组织
+    /// `"custom_org_02"`: 自定义组织
     CustomOrg02,
-    /// 自定义组织
+    /// `"custom_org_03"`: 自定义组织
     CustomOrg03,
-    /// 自定义组织
+    /// `"custom_org_04"`: 自定义组织
     CustomOrg04,
-    /// 自定义组织
+    /// `"custom_org_05"`: 自定义组织
     CustomOrg05,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1834,15 +1837,15 @@ pub enum OrgType {
 /// The values of `user_id_type` in [`GetApprovalGroupRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -113,15 +113,15 @@ impl ::feishu_runtime::event::Event for ApprovalGroupsUpdatedEvent {
 /// The values of `approval_group_status` in [`ApprovalGroupsUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalGroupStatus {
-    /// 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `1`: 审批中， 流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     V1,
-    /// 审批通过，该单据已通过审批， 调整记录等待写入。 一方面，组织架构调整支持拆单功能， 同一个调整可能发起多个审批， 当前审批单可能依赖其他审批通过才能写入。
+    /// `2`: 审批通过，该单据已通过审批， 调整记录等待写入。 一方面，组织架构调整支持拆单功能， 同一个调整可能发起多个审批， 当前审批单可能依赖其他审批通过才能写入。
     V2,
-    /// 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件：[飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件：【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
+    /// `3`: 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件：[飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件：【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
     V3,
-    /// 已拒绝，审批未通过。
+    /// `4`: 已拒绝，审批未通过。
     V4,
-    /// 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
+    /// `5`: 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -134,17 +134,17 @@ pub enum ApprovalGroupStatus {
 /// The values of `approval_group_status_v2` in [`ApprovalGroupsUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalGroupStatusV2 {
-    /// 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `1`: 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     V1,
-    /// 审批通过，该单据已通过审批，调整记录等待写入。
+    /// `2`: 审批通过，该单据已通过审批，调整记录等待写入。
     V2,
-    /// 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件  和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
+    /// `3`: 已完成，审批单中所有调整记录均写入完成。 ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件  和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件: [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件: 【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
     V3,
-    /// 已拒绝，审批未通过。
+    /// `4`: 已拒绝，审批未通过。
     V4,
-    /// 已撤销，用户主动撤销审批，流程会进入已撤销状态。
+    /// `5`: 已撤销，用户主动撤销审批，流程会进入已撤销状态。
     V5,
-    /// 执行失败 或 等待执行。     - 该类型事件触发时机如下：         - 商业化租户，未配置拆分审批流（整单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。         - 商业化租户，且配置拆分审批流（合单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果，此时审批单状态为【等待执行】，会触发该类型事件发送。当被依赖审批单审批通过后，该审批单会根据执行结果再次发送【已完成】或【执行失败】事件。         - 字节租户：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 包含人员异动的审批单，审批通过时间早于审批单生效时间，此时审批单状态为【等待执行】，会触发该类型事件发送。到达审批单生效时间后，会根据执行结果再次发送【已完成】或【执行失败】事件。     - 用户收到该事件后，可通过以下接口查询审批单中包含调整记录的状态和变更详情：         - 人员调整记录：[批量查询人员调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids) ==调整记录状态待支持==         - 部门调整记录：[批量查询部门调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids)         - 岗位调整记录：【飞书人事-组织架构调整-批量查询岗位调整内容】(岗位灰度内)==调整记录状态待支持==
+    /// `6`: 执行失败 或 等待执行。     - 该类型事件触发时机如下：         - 商业化租户，未配置拆分审批流（整单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。         - 商业化租户，且配置拆分审批流（合单）：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 审批单执行生效依赖另一个同时发起的还处于审批中状态审批单的执行结果，此时审批单状态为【等待执行】，会触发该类型事件发送。当被依赖审批单审批通过后，该审批单会根据执行结果再次发送【已完成】或【执行失败】事件。         - 字节租户：             - 审批单中存在执行失败的调整项，此时审批单状态为【执行失败】，会触发该类型事件发送。             - 包含人员异动的审批单，审批通过时间早于审批单生效时间，此时审批单状态为【等待执行】，会触发该类型事件发送。到达审批单生效时间后，会根据执行结果再次发送【已完成】或【执行失败】事件。     - 用户收到该事件后，可通过以下接口查询审批单中包含调整记录的状态和变更详情：         - 人员调整记录：[批量查询人员调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_job_change_list_by_ids) ==调整记录状态待支持==         - 部门调整记录：[批量查询部门调整内容](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/approval_groups/open_query_department_change_list_by_ids)         - 岗位调整记录：【飞书人事-组织架构调整-批量查询岗位调整内容】(岗位灰度内)==调整记录状态待支持==
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -157,11 +157,11 @@ pub enum ApprovalGroupStatusV2 {
 /// The values of `draft_status` in [`ApprovalGroupsUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DraftStatus {
-    /// 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
+    /// `1`: 审批中，流程成功发起，并等待审批人审批。 可以通过『飞书人事-审批-我发起的』 / 『飞书人事-我的团队/人员管理-组织架构-调整记录』 找到审批单据。
     V1,
-    /// 已完成， ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件： [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件：【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
+    /// `2`: 已完成， ==该状态不代表调整的记录生效完成== 由于记录可能是未来生效， 因此记录的状态需通过 人员异动变更事件 、部门变更事件 和 岗位变更事件 获取。     - 人员异动变更事件：[飞书人事-异动-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_change/events/status_updated)     - 部门变更事件： [飞书人事-组织管理-事件](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/department/events/created)     - 岗位变更事件：【飞书人事-岗职务管理-岗位-事件】(岗位灰度内)
     V2,
-    /// 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
+    /// `3`: 已撤销，用户主动撤销审批， 流程会进入已撤销状态。
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

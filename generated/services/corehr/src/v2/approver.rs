@@ -169,6 +169,7 @@ impl ::feishu_runtime::ApiRequest for ListApproverRequest {
             has_more: Some("has_more"),
             items: Some("approver_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -286,31 +287,31 @@ impl ListApproverResponse {
 /// The values of `approver_status` in [`ApproverInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApproverStatus {
-    /// 跳过
+    /// `-2`: 跳过
     VMinus2,
-    /// 发起
+    /// `-1`: 发起
     VMinus1,
-    /// 未开始
+    /// `0`: 未开始
     V0,
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已拒绝
+    /// `2`: 已拒绝
     V2,
-    /// 已通过
+    /// `3`: 已通过
     V3,
-    /// 被撤回
+    /// `4`: 被撤回
     V4,
-    /// 抄送
+    /// `5`: 抄送
     V5,
-    /// 表单提交
+    /// `6`: 表单提交
     V6,
-    /// 失败
+    /// `12`: 失败
     V12,
-    /// 已回退
+    /// `14`: 已回退
     V14,
-    /// 发起撤销
+    /// `16`: 发起撤销
     V16,
-    /// 已干预
+    /// `18`: 已干预
     V18,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -324,29 +325,29 @@ pub enum ApproverStatus {
 /// The values of `approver_status` in [`ListApproverRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListApproverRequestApproverStatus {
-    /// 跳过（废弃，不支持这个状态）
+    /// `-2`: 跳过（废弃，不支持这个状态）
     VMinus2,
-    /// 发起
+    /// `-1`: 发起
     VMinus1,
-    /// 未开始（废弃，不支持这个状态）
+    /// `0`: 未开始（废弃，不支持这个状态）
     V0,
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已拒绝
+    /// `2`: 已拒绝
     V2,
-    /// 已通过
+    /// `3`: 已通过
     V3,
-    /// 被撤回（废弃，不支持这个状态）
+    /// `4`: 被撤回（废弃，不支持这个状态）
     V4,
-    /// 抄送
+    /// `5`: 抄送
     V5,
-    /// 表单提交（不建议使用，可通过状态3来查询）
+    /// `6`: 表单提交（不建议使用，可通过状态3来查询）
     V6,
-    /// 失败
+    /// `12`: 失败
     V12,
-    /// 已回退
+    /// `14`: 已回退
     V14,
-    /// 发起撤销（废弃，不支持这个状态）
+    /// `16`: 发起撤销（废弃，不支持这个状态）
     V16,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -360,15 +361,15 @@ pub enum ListApproverRequestApproverStatus {
 /// The values of `user_id_type` in [`ListApproverRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -122,6 +122,10 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCityRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -367,9 +371,9 @@ impl SearchBasicInfoCityResponse {
 /// The values of `status` in [`City`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -380,9 +384,9 @@ pub enum Status {
 /// The values of `status_list` in [`SearchBasicInfoCityBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatusList {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -122,6 +122,10 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoCountryRegionRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -349,9 +353,9 @@ impl SearchBasicInfoCountryRegionResponse {
 /// The values of `status` in [`CountryRegion`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -362,9 +366,9 @@ pub enum Status {
 /// The values of `status_list` in [`SearchBasicInfoCountryRegionBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatusList {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -122,6 +122,10 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoDistrictRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -357,9 +361,9 @@ impl SearchBasicInfoDistrictResponse {
 /// The values of `status` in [`District`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -370,9 +374,9 @@ pub enum Status {
 /// The values of `status_list` in [`SearchBasicInfoDistrictBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatusList {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

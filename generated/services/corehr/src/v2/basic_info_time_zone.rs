@@ -122,6 +122,10 @@ impl ::feishu_runtime::ApiRequest for SearchBasicInfoTimeZoneRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -333,9 +337,9 @@ impl TimeZone {
 /// The values of `status` in [`TimeZone`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -346,9 +350,9 @@ pub enum Status {
 /// The values of `status_list` in [`SearchBasicInfoTimeZoneBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatusList {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

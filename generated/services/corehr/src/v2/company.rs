@@ -211,6 +211,7 @@ impl ::feishu_runtime::ApiRequest for ActiveCompanyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/active",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -271,6 +272,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetCompanyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/batch_get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -340,6 +345,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineCompanyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/company/query_multi_timeline",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -445,6 +451,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCompanyRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1961,11 +1968,11 @@ impl QueryRecentChangeCompanyResponse {
 /// The values of `opt_type` in [`OrganizationDomainEventData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OptType {
-    /// 新增
+    /// `1`: 新增
     V1,
-    /// 修改
+    /// `2`: 修改
     V2,
-    /// 删除
+    /// `3`: 删除
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1976,9 +1983,9 @@ pub enum OptType {
 /// The values of `status` in [`Currency`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 生效
+    /// `1`: 生效
     V1,
-    /// 失效
+    /// `0`: 失效
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -253,7 +253,7 @@ impl<'a> CustomOrgApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 400 | 1161001 | param is invalid | 校验传参是否正确 |
-    /// | 503 | 1161204 | Requset timeout | 联系飞书人事  [Oncall](https://applink.feishu.cn/TLJpeNdW) |
+    /// | 503 | 1161204 | Requset timeout | 联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW) |
     /// | 429 | 1161604 | QPS over limit | 联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW) |
     ///
     /// Paged: walk it page by page with [`Call::pages`](::feishu_runtime::Call::pages) or item by item with [`Call::items`](::feishu_runtime::Call::items).
@@ -429,6 +429,7 @@ impl ::feishu_runtime::ApiRequest for ActiveCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/active",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -571,6 +572,7 @@ impl ::feishu_runtime::ApiRequest for CreateCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -647,6 +649,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmpCustomOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/create_emp_custom_org",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -715,6 +718,7 @@ impl ::feishu_runtime::ApiRequest for DelCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/del",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -780,6 +784,7 @@ impl ::feishu_runtime::ApiRequest for DeleteOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/delete_org",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -845,6 +850,7 @@ impl ::feishu_runtime::ApiRequest for EditEmpCustomOrgCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/edit_emp_custom_org",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -924,6 +930,7 @@ impl ::feishu_runtime::ApiRequest for EmploymentCustomOrgRecordCustomOrgRequest 
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/employment_custom_org_record",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1079,6 +1086,7 @@ impl ::feishu_runtime::ApiRequest for PatchCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1200,7 +1208,7 @@ impl ::feishu_runtime::ApiRequest for QueryCustomOrgRequest {
                 http_status: Some(503u16),
                 code: 1161204,
                 message: "Requset timeout",
-                hint: "联系飞书人事  [Oncall](https://applink.feishu.cn/TLJpeNdW)",
+                hint: "联系飞书人事 [Oncall](https://applink.feishu.cn/TLJpeNdW)",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(429u16),
@@ -1217,6 +1225,7 @@ impl ::feishu_runtime::ApiRequest for QueryCustomOrgRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1357,6 +1366,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeCustomOrgRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1464,6 +1474,7 @@ impl ::feishu_runtime::ApiRequest for QuerybyidCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee-custom_org/querybyid",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1535,6 +1546,7 @@ impl ::feishu_runtime::ApiRequest for UpdateRuleCustomOrgRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/custom_org/update_rule",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -3391,27 +3403,27 @@ impl ::feishu_runtime::Validate for UpdateRuleCustomOrgBody {
 /// The values of `left_value` in [`MatchRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeftValue {
-    /// 部门
+    /// `"department"`: 部门
     Department,
-    /// 部门（含下级）
+    /// `"department_hierarchy"`: 部门（含下级）
     DepartmentHierarchy,
-    /// 工作地点
+    /// `"work_location"`: 工作地点
     WorkLocation,
-    /// 工作地点（含下级）
+    /// `"work_location_hierarchy"`: 工作地点（含下级）
     WorkLocationHierarchy,
-    /// 成本中心
+    /// `"cost_center"`: 成本中心
     CostCenter,
-    /// 成本中心（含下级）
+    /// `"cost_center_hierarchy"`: 成本中心（含下级）
     CostCenterHierarchy,
-    /// 职务
+    /// `"job"`: 职务
     Job,
-    /// 职级
+    /// `"job_level"`: 职级
     JobLevel,
-    /// 序列
+    /// `"job_family"`: 序列
     JobFamily,
-    /// 序列（含下级）
+    /// `"job_family_hierarchy"`: 序列（含下级）
     JobFamilyHierarchy,
-    /// 人员类型
+    /// `"employee_type"`: 人员类型
     EmployeeType,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3429,9 +3441,9 @@ pub enum LeftValue {
 /// The values of `operator` in [`MatchRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// 包含
+    /// `"contains"`: 包含
     Contains,
-    /// 不包含
+    /// `"notContains"`: 不包含
     NotContains,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3444,15 +3456,15 @@ pub enum Operator {
 /// The values of `user_id_type` in [`CreateCustomOrgRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

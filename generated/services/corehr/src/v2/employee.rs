@@ -202,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee/batch_get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -401,6 +402,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/employee/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -556,6 +558,7 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -8427,11 +8430,11 @@ impl WorkExperienceInfo {
 /// The values of `department_id_type` in [`BatchGetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -8445,9 +8448,9 @@ pub enum DepartmentIdType {
 /// The values of `employment_status` in [`SearchEmployeeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmploymentStatus {
-    /// 在职
+    /// `"hired"`: 在职
     Hired,
-    /// 离职
+    /// `"terminated"`: 离职
     Terminated,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -8460,17 +8463,17 @@ pub enum EmploymentStatus {
 /// The values of `event_type` in [`EmployeeDomainEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EventType {
-    /// 员工入职
+    /// `1`: 员工入职
     V1,
-    /// 更新人员信息
+    /// `2`: 更新人员信息
     V2,
-    /// 员工兼职变动
+    /// `4`: 员工兼职变动
     V4,
-    /// 员工主任职变动
+    /// `5`: 员工主任职变动
     V5,
-    /// 员工离职
+    /// `7`: 员工离职
     V7,
-    /// 自定义组织记录变动
+    /// `8`: 自定义组织记录变动
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -8483,11 +8486,11 @@ pub enum EventType {
 /// The values of `opt_type` in [`EmployeeDomainEventData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OptType {
-    /// 新增
+    /// `1`: 新增
     V1,
-    /// 修改
+    /// `2`: 修改
     V2,
-    /// 删除
+    /// `3`: 删除
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -8498,11 +8501,11 @@ pub enum OptType {
 /// The values of `payment_type` in [`ProfileSettingBankAccount`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PaymentType {
-    /// 按比例分配
+    /// `"percent"`: 按比例分配
     Percent,
-    /// 按金额分配
+    /// `"amount"`: 按金额分配
     Amount,
-    /// 默认卡
+    /// `"balance"`: 默认卡
     Balance,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -8515,9 +8518,9 @@ pub enum PaymentType {
 /// The values of `seniority_adjustment_type` in [`SeniorityAdjustInformationEdit`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SeniorityAdjustmentType {
-    /// 增加
+    /// `"increase"`: 增加
     Increase,
-    /// 减少
+    /// `"decrease"`: 减少
     Decrease,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -8530,35 +8533,35 @@ pub enum SeniorityAdjustmentType {
 /// The values of `sub_event_type` in [`EmployeeDomainEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SubEventType {
-    /// 新入职
+    /// `1001`: 新入职
     V1001,
-    /// 更新人员信息
+    /// `2001`: 更新人员信息
     V2001,
-    /// 创建兼职
+    /// `4001`: 创建兼职
     V4001,
-    /// 编缉兼职（更新兼职的任一字段就会触发该事件，包括更新【结束日期】）
+    /// `4002`: 编缉兼职（更新兼职的任一字段就会触发该事件，包括更新【结束日期】）
     V4002,
-    /// 撤销兼职（弃用）
+    /// `4003`: 撤销兼职（弃用）
     V4003,
-    /// 结束兼职（目前含义为数据变更，即首次设置【结束日期】时会触发）
+    /// `4004`: 结束兼职（目前含义为数据变更，即首次设置【结束日期】时会触发）
     V4004,
-    /// 删除兼职
+    /// `4005`: 删除兼职
     V4005,
-    /// 添加异动
+    /// `5001`: 添加异动
     V5001,
-    /// 编辑异动信息
+    /// `5002`: 编辑异动信息
     V5002,
-    /// 撤销异动
+    /// `5003`: 撤销异动
     V5003,
-    /// 离职通过
+    /// `7001`: 离职通过
     V7001,
-    /// 撤销离职
+    /// `7002`: 撤销离职
     V7002,
-    /// 新增第一条记录
+    /// `8001`: 新增第一条记录
     V8001,
-    /// 新增第一条之后的自定义组织记录
+    /// `8002`: 新增第一条之后的自定义组织记录
     V8002,
-    /// 编辑自定义组织记录
+    /// `8003`: 编辑自定义组织记录
     V8003,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -8573,15 +8576,15 @@ pub enum SubEventType {
 /// The values of `user_id_type` in [`BatchGetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

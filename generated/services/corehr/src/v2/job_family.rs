@@ -142,6 +142,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -211,6 +215,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineJobFamilyRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/query_multi_timeline",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -316,6 +321,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobFamilyRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -537,7 +543,7 @@ pub struct JobFamily {
     /// 是否可被使用，true为可被使用，false为不可被使用
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selectable: Option<bool>,
-    /// 上级序列 ID，详细信息可通过\[【查询单个序列】\](get.md)接口查询获得（若查询的是一级序列，则该字段不展示）
+    /// 上级序列 ID，详细信息可通过【查询单个序列】接口查询获得（若查询的是一级序列，则该字段不展示）
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// 通道ID，详情可以参考[【获取通道信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/batch_get)
@@ -626,9 +632,7 @@ impl JobFamily {
 ///
 /// 飞书人事中「序列被创建」时将触发此事件。
 ///
-/// **Warning**: [【查询租户的序列信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/list)、\[【获取单个序列信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/get>)、\[【通过序列 ID 批量查询序列信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get>)接口数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
+/// **Warning**: [【查询租户的序列信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/list)、[【获取单个序列信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/get)、[【通过序列 ID 批量查询序列信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get)接口数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
 ///
 /// **Tip**: - **该接口只会推送当前生效序列的变更事件**。
 /// - 未来生效的版本数据，会在生效日期当天凌晨推送事件。例如：今天为1月1日，新建序列1月10日生效，则1月10日凌晨发送该对象创建事件。
@@ -716,8 +720,7 @@ impl JobFamilyTimeline {
 ///
 /// 飞书人事中「序列信息被更新」时将触发此事件。
 ///
-/// **Warning**: - [【查询租户序列信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/list)、[【查询单个序列】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/get)、\[【通过序列 ID 批量查询序列信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get>)数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
+/// **Warning**: - [【查询租户序列信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/list)、[【查询单个序列】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_family/get)、[【通过序列 ID 批量查询序列信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_family/batch_get)数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
 /// - 以下字段变更会收到事件：```active(序列启用状态)、effective_time(生效时间)、name(序列名称)、full_path(序列全路径)、job(适用职务)、description(序列描述)、external_id(外键 ID)```
 /// - 以下字段变更不会收到事件：```record_created_at(记录创建时间)、record_created_by(记录创建人)、record_updated_at(记录更新时间)、record_updated_by(记录更新人)、wk_updated_by(更新人)、wk_id(ID)、wk_tid(时间轴记录ID)、wk_created_by(创建人)、wk_updated_at(更新时间)、wk_deleted_at(删除时间)、expiration_time(失效时间)、wk_created_at(创建时间)、wk_status(时间轴状态)```
 ///
@@ -808,7 +811,7 @@ pub struct JobFamilyVersionData {
     /// 是否可被使用，true为可被使用，false为不可被使用
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selectable: Option<bool>,
-    /// 上级序列 ID，详细信息可通过\[【查询单个序列】\](get.md)接口查询获得（若查询的是一级序列，则该字段不展示）
+    /// 上级序列 ID，详细信息可通过【查询单个序列】接口查询获得（若查询的是一级序列，则该字段不展示）
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_job_family_id: Option<String>,
     /// 通道ID，详情可以参考[【获取通道信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/batch_get)

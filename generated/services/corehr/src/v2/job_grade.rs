@@ -198,6 +198,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -258,6 +259,7 @@ impl ::feishu_runtime::ApiRequest for DeleteJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -348,6 +350,7 @@ impl ::feishu_runtime::ApiRequest for PatchJobGradeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_grade/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -462,6 +465,7 @@ impl ::feishu_runtime::ApiRequest for QueryJobGradeRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -593,6 +597,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobGradeRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

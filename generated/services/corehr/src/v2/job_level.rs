@@ -115,6 +115,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetJobLevelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -220,6 +224,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeJobLevelRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -525,9 +530,7 @@ impl JobLevel {
 ///
 /// 飞书人事中「职级被创建」时将触发此事件。
 ///
-/// **Warning**: [【查询租户的职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/list)、\[【获取单个职级信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/get>)、\[【通过职级 ID 批量查询职级信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get>)接口数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
+/// **Warning**: [【查询租户的职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/list)、[【获取单个职级信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/get)、[【通过职级 ID 批量查询职级信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get)接口数据查询存在一定延迟(2s内)，不建议收到事件后立即查询以上接口。
 ///
 /// **前提条件**：
 /// 你需要在应用中配置事件订阅，这样才可以在事件触发时接收到事件数据。了解事件订阅可参见[事件订阅概述](https://open.feishu.cn/document/ukTMukTMukTM/uUTNz4SN1MjL1UzM)。
@@ -591,8 +594,7 @@ impl ::feishu_runtime::event::Event for JobLevelDeletedEvent {
 ///
 /// 飞书人事中「职级信息被更新」时将触发此事件。
 ///
-/// **Warning**: - [【查询租户职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/list)、[【查询单个职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/get)、\[【通过职级 ID 批量查询职级信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get>)数据查询存在一定延迟(2s以内)，不建议收到事件后立即查询以上接口。
+/// **Warning**: - [【查询租户职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/list)、[【查询单个职级信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/job_level/get)、[【通过职级 ID 批量查询职级信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/job_level/batch_get)数据查询存在一定延迟(2s以内)，不建议收到事件后立即查询以上接口。
 /// - 以下字段变更会收到事件：```name（职级名称)、active（职级启用状态）、description（职级描述）、code（编码）、job_grade（职等）、level_order（职级数值）、external_id（外键 ID）```
 /// - 以下字段变更不会收到事件：```wk_id（ID）、wk_created_at（创建时间）、wk_created_by（创建人）、wk_updated_at（更新时间）、wk_updated_by（更新人）、wk_deleted_at（删除时间）```
 ///

@@ -160,6 +160,7 @@ impl ::feishu_runtime::ApiRequest for ActiveLocationRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/active",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -220,6 +221,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetLocationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/batch_get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -297,6 +302,7 @@ impl ::feishu_runtime::ApiRequest for PatchLocationRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -372,6 +378,7 @@ impl ::feishu_runtime::ApiRequest for QueryMultiTimelineLocationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/query_multi_timeline",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -477,6 +484,7 @@ impl ::feishu_runtime::ApiRequest for QueryRecentChangeLocationRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1182,8 +1190,7 @@ impl Location {
 ///
 /// 飞书人事中「地点被创建」时将触发此事件。
 ///
-/// **Warning**: [【批量分页查询地点信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/list)、[【查询单个地点】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/get)、\[【通过地点 ID 批量获取地点信息
-/// 】\](<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/batch_get>)数据查询存在一定延迟(2s以内)，不建议收到事件后立即查询以上接口。
+/// **Warning**: [【批量分页查询地点信息】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/list)、[【查询单个地点】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/location/get)、[【通过地点 ID 批量获取地点信息 】](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location/batch_get)数据查询存在一定延迟(2s以内)，不建议收到事件后立即查询以上接口。
 ///
 /// **Tip**: - **该接口只会推送当前生效地点的变更事件**。
 /// - 未来生效的版本数据，会在生效日期当天凌晨推送事件。例如：今天为1月1日，新建地点并填写1月10日生效，则1月10日凌晨发送该对象创建事件。
@@ -1924,11 +1931,11 @@ impl QueryRecentChangeLocationResponse {
 /// The values of `opt_type` in [`OrganizationDomainEventData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OptType {
-    /// 新增
+    /// `1`: 新增
     V1,
-    /// 修改
+    /// `2`: 修改
     V2,
-    /// 删除
+    /// `3`: 删除
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

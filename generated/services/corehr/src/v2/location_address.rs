@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for CreateLocationAddressRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -184,6 +185,7 @@ impl ::feishu_runtime::ApiRequest for DeleteLocationAddressRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/location-address/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -405,6 +405,7 @@ impl ::feishu_runtime::ApiRequest for EditOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/edit",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -523,6 +524,7 @@ impl ::feishu_runtime::ApiRequest for RevokeOffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/revoke",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -770,6 +772,7 @@ impl ::feishu_runtime::ApiRequest for SubmitV2OffboardingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/offboarding/submit_v2",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1514,15 +1517,15 @@ impl UserId {
 /// The values of `checklist_status` in [`OffboardingChecklistUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChecklistStatus {
-    /// 未发起
+    /// `1`: 未发起
     V1,
-    /// 进行中
+    /// `2`: 进行中
     V2,
-    /// 已完成
+    /// `3`: 已完成
     V3,
-    /// 已拒绝
+    /// `4`: 已拒绝
     V4,
-    /// 已撤销
+    /// `5`: 已撤销
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1535,9 +1538,9 @@ pub enum ChecklistStatus {
 /// The values of `offboarding_mode` in [`SubmitV2OffboardingBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OffboardingMode {
-    /// 直接离职
+    /// `1`: 直接离职
     V1,
-    /// 发起离职审批
+    /// `2`: 发起离职审批
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1548,17 +1551,17 @@ pub enum OffboardingMode {
 /// The values of `status` in [`OffboardingStatusUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 离职发起/审批中
+    /// `1`: 离职发起/审批中
     V1,
-    /// 审批通过
+    /// `2`: 审批通过
     V2,
-    /// 已生效（生效日期后自动生效）
+    /// `3`: 已生效（生效日期后自动生效）
     V3,
-    /// 已拒绝
+    /// `4`: 已拒绝
     V4,
-    /// 已撤销
+    /// `5`: 已撤销
     V5,
-    /// 无需审批
+    /// `6`: 无需审批
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1571,15 +1574,15 @@ pub enum Status {
 /// The values of `user_id_type` in [`EditOffboardingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

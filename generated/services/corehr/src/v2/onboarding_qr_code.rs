@@ -110,6 +110,7 @@ impl ::feishu_runtime::ApiRequest for CreateOnboardingQrCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/create-onboarding-qr-code",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -153,6 +154,7 @@ impl ::feishu_runtime::ApiRequest for DimensionOnboardingQrCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/corehr-v1/pre_hire/onboarding-qr-code/onboarding-qr-code-dimension",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -546,11 +548,11 @@ impl ::feishu_runtime::Validate for QrCodeValue {
 /// The values of `type` in [`QrCodeDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 单选类型
+    /// `1`: 单选类型
     V1,
-    /// 多选类型
+    /// `2`: 多选类型
     V2,
-    /// 布尔类型
+    /// `3`: 布尔类型
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

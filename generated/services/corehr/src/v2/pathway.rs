@@ -147,6 +147,7 @@ impl ::feishu_runtime::ApiRequest for ActivePathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/active",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -255,6 +256,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetPathwayRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -338,6 +343,7 @@ impl ::feishu_runtime::ApiRequest for DeletePathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -428,6 +434,7 @@ impl ::feishu_runtime::ApiRequest for PatchPathwayRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pathway/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(3, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

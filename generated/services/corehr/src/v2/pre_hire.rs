@@ -79,7 +79,7 @@ impl<'a> PreHireApi<'a> {
     /// | 400 | 1161063 | workforce has exceed | workforce has exceed |
     /// | 400 | 1161064 | According to auto number rules, this individual cannot generate Employee ID. Please go to "Feishu People-Settings-HR Settings-Auto Number Settings" to modify the rules. | According to auto number rules, this individual cannot generate Employee ID. Please go to "Feishu People-Settings-HR Settings-Auto Number Settings" to modify the rules. |
     /// | 400 | 1161065 | Employee ID generation failed, please try again later or contact customer service. | Employee ID generation failed, please try again later or contact customer service. |
-    /// | 400 | 1161066 | The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules. | The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules. |
+    /// | 400 | 1161066 | The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules. | The company or workforce type is empty. Unable to generate staff ID according to the automatic coding rules. |
     /// | 400 | 1161068 | The Job is invalid. | The Job is invalid. |
     /// | 400 | 1161069 | The Job family is invalid. | The Job family is invalid. |
     /// | 400 | 1161070 | The Job level is invalid. | The Job level is invalid. |
@@ -951,7 +951,7 @@ impl ::feishu_runtime::ApiRequest for CompletePreHireRequest {
                 http_status: Some(400u16),
                 code: 1161066,
                 message: "The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules.",
-                hint: "The company or workforce type  is empty. Unable to generate staff ID according to the automatic coding rules.",
+                hint: "The company or workforce type is empty. Unable to generate staff ID according to the automatic coding rules.",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1088,6 +1088,10 @@ impl ::feishu_runtime::ApiRequest for CompletePreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/complete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1795,6 +1799,10 @@ impl ::feishu_runtime::ApiRequest for CreatePreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -1850,6 +1858,10 @@ impl ::feishu_runtime::ApiRequest for DeletePreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2473,6 +2485,10 @@ impl ::feishu_runtime::ApiRequest for PatchPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2612,6 +2628,7 @@ impl ::feishu_runtime::ApiRequest for QueryPreHireRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2821,6 +2838,7 @@ impl ::feishu_runtime::ApiRequest for RestoreFlowInstancePreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/restore_flow_instance",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2968,6 +2986,7 @@ impl ::feishu_runtime::ApiRequest for SearchPreHireRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -3093,6 +3112,10 @@ impl ::feishu_runtime::ApiRequest for TransformOnboardingTaskPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transform_onboarding_task",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -3178,6 +3201,10 @@ impl ::feishu_runtime::ApiRequest for TransitTaskPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/transit_task",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -3276,6 +3303,7 @@ impl ::feishu_runtime::ApiRequest for WithdrawOnboardingPreHireRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/withdraw_onboarding",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -8190,7 +8218,7 @@ pub struct OnboardingTaskChange {
     /// 任务标识码
     /// 如果是系统内置的任务，标识码与名称对应关系如下：
     /// 其中『创建账户SSO』为隐藏的任务节点，在『个人信息』前自动执行
-    /// | 名称 | task code |  | ---- | --- |  | 职位信息 | 1 |  | 个人信息 | 2 |  | 创建账户SSO | 3 |  | 签到 | 4 |  | 签署入职文件 | 9 |
+    /// | 名称 | task code |  | \-\-\-\- | \-\-\- |  | 职位信息 | 1 |  | 个人信息 | 2 |  | 创建账户SSO | 3 |  | 签到 | 4 |  | 签署入职文件 | 9 |
     /// 如果标识码不在上面，说明是自定义任务节点，如：3095697a-065f-4627-a47c-46fe958a6754，名称的获取方式如下： - 通过pre_hire_id调用[搜索待入职人员信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/search)接口或[查询待入职](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/pre_hire/query) - 查询字段fields中添加onboarding_info.onboarding_task_list - 查询后返回的onboarding_task_list结构体中则包含code和名字的对应关系，示例如下 ``` {     "code": 0,     "data": {         "has_more": false,         "items": [             {                 "onboarding_info": `{                     "onboarding_task_list": [                         {                             "task_code": "2",                             "task_name": "填写个人信息",                             "task_status": "in_progress"                         }`,                         `{                             "task_code": "3095697a-065f-4627-a47c-46fe958a6754",                             "task_name": "修改入职日期",                             "task_status": "uninitialized"                         },                         {                             "task_code": "d37b9d7c-232d-4a55-98fa-541318234ede",                             "task_name": "工签补充任务",                             "task_status": "uninitialized"                         }`                     ]                 },                 "pre_hire_id": "7186491930107561516"             }         ]     },     "msg": "success" } ```
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_code: Option<String>,
@@ -11643,17 +11671,17 @@ impl WorkExperienceInfo {
 /// The values of `after_status` in [`OnboardingFlowChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AfterStatus {
-    /// 未开始
+    /// `"not_started"`: 未开始
     NotStarted,
-    /// 进行中
+    /// `"in_progress"`: 进行中
     InProgress,
-    /// 已完成（所有任务节点均已完成）
+    /// `"completed"`: 已完成（所有任务节点均已完成）
     Completed,
-    /// 已撤销（撤销待入职）
+    /// `"withdrawn"`: 已撤销（撤销待入职）
     Withdrawn,
-    /// 其他(异常情况)
+    /// `"others"`: 其他(异常情况)
     Others,
-    /// 已失效(回退至Offer沟通阶段)
+    /// `"expired"`: 已失效(回退至Offer沟通阶段)
     Expired,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11667,11 +11695,11 @@ pub enum AfterStatus {
 /// The values of `department_id_type` in [`QueryPreHireRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11685,15 +11713,15 @@ pub enum DepartmentIdType {
 /// The values of `onboarding_status` in [`PreHireOnboardingInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OnboardingStatus {
-    /// 待入职
+    /// `"preboarding"`: 待入职
     Preboarding,
-    /// 已删除
+    /// `"deleted"`: 已删除
     Deleted,
-    /// 准备就绪
+    /// `"day_one"`: 准备就绪
     DayOne,
-    /// 已撤销
+    /// `"withdrawn"`: 已撤销
     Withdrawn,
-    /// 已完成
+    /// `"completed"`: 已完成
     Completed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11707,29 +11735,29 @@ pub enum OnboardingStatus {
 /// The values of `after_status` in [`OnboardingTaskChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OnboardingTaskChangeAfterStatus {
-    /// 未初始化（内部状态无需关注）
+    /// `"uninitialized"`: 未初始化（内部状态无需关注）
     Uninitialized,
-    /// 未开始
+    /// `"not_started"`: 未开始
     NotStarted,
-    /// 进行中
+    /// `"in_progress"`: 进行中
     InProgress,
-    /// 审核中/审批中
+    /// `"in_review"`: 审核中/审批中
     InReview,
-    /// 已拒绝
+    /// `"rejected"`: 已拒绝
     Rejected,
-    /// 失败
+    /// `"failed"`: 失败
     Failed,
-    /// 自动跳过
+    /// `"skipped"`: 自动跳过
     Skipped,
-    /// 已完成
+    /// `"completed"`: 已完成
     Completed,
-    /// 已终止
+    /// `"terminated"`: 已终止
     Terminated,
-    /// 初始化中
+    /// `"initiating"`: 初始化中
     Initiating,
-    /// 异常
+    /// `"exception"`: 异常
     Exception,
-    /// 手动跳过
+    /// `"manual_skipped"`: 手动跳过
     ManualSkipped,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11746,11 +11774,11 @@ pub enum OnboardingTaskChangeAfterStatus {
 /// The values of `rehire` in [`PreHireEmploymentInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Rehire {
-    /// 待确认，系统会判断该员工是否存在历史雇佣记录，如果存在且需要二次确认时会调用失败，并返回历史雇佣记录
+    /// `"to_be_confirmed"`: 待确认，系统会判断该员工是否存在历史雇佣记录，如果存在且需要二次确认时会调用失败，并返回历史雇佣记录
     ToBeConfirmed,
-    /// 否，系统直接标为非离职重聘人员，不再做重复判断
+    /// `"no"`: 否，系统直接标为非离职重聘人员，不再做重复判断
     No,
-    /// 是，要求历史雇佣信息 ID 必填
+    /// `"yes"`: 是，要求历史雇佣信息 ID 必填
     Yes,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11763,9 +11791,9 @@ pub enum Rehire {
 /// The values of `seniority_adjustment_type` in [`PrehireSeniorityAdjustInformation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SeniorityAdjustmentType {
-    /// 减少
+    /// `"decrease"`: 减少
     Decrease,
-    /// 增加
+    /// `"increase"`: 增加
     Increase,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11778,27 +11806,27 @@ pub enum SeniorityAdjustmentType {
 /// The values of `task_status` in [`OnboardingTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TaskStatus {
-    /// 发起中
+    /// `"initiating"`: 发起中
     Initiating,
-    /// 已终止
+    /// `"terminated"`: 已终止
     Terminated,
-    /// 异常
+    /// `"exception"`: 异常
     Exception,
-    /// 进行中
+    /// `"in_progress"`: 进行中
     InProgress,
-    /// 未开始
+    /// `"not_started"`: 未开始
     NotStarted,
-    /// 已跳过
+    /// `"skipped"`: 已跳过
     Skipped,
-    /// 未初始化
+    /// `"uninitialized"`: 未初始化
     Uninitialized,
-    /// 已失败
+    /// `"failed"`: 已失败
     Failed,
-    /// 审核中
+    /// `"in_review"`: 审核中
     InReview,
-    /// 已退回
+    /// `"rejected"`: 已退回
     Rejected,
-    /// 已完成
+    /// `"completed"`: 已完成
     Completed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -11814,15 +11842,15 @@ pub enum TaskStatus {
 /// The values of `user_id_type` in [`QueryPreHireRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -275,6 +275,7 @@ impl ::feishu_runtime::ApiRequest for EditProbationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/edit",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -331,6 +332,7 @@ impl ::feishu_runtime::ApiRequest for EnableDisableAssessmentProbationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/enable_disable_assessment",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -452,6 +454,10 @@ impl ::feishu_runtime::ApiRequest for SearchProbationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -559,6 +565,7 @@ impl ::feishu_runtime::ApiRequest for SubmitProbationRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/submit",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -639,6 +646,7 @@ impl ::feishu_runtime::ApiRequest for WithdrawProbationRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/probation/withdraw",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1788,9 +1796,9 @@ impl WithdrawProbationBody {
 /// The values of `conversion_mode` in [`SubmitProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConversionMode {
-    /// 直接转正
+    /// `1`: 直接转正
     V1,
-    /// 发起转正
+    /// `2`: 发起转正
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1801,11 +1809,11 @@ pub enum ConversionMode {
 /// The values of `department_id_type` in [`SearchProbationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 people_corehr_department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 people_corehr_department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1819,11 +1827,11 @@ pub enum DepartmentIdType {
 /// The values of `extended_probation_period_unit` in [`EditProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ExtendedProbationPeriodUnit {
-    /// 天
+    /// `"day"`: 天
     Day,
-    /// 周
+    /// `"week"`: 周
     Week,
-    /// 月
+    /// `"month"`: 月
     Month,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1836,9 +1844,9 @@ pub enum ExtendedProbationPeriodUnit {
 /// The values of `final_assessment_result` in [`SearchProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FinalAssessmentResult {
-    /// 通过
+    /// `"approved"`: 通过
     Approved,
-    /// 不通过
+    /// `"rejected"`: 不通过
     Rejected,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1851,11 +1859,11 @@ pub enum FinalAssessmentResult {
 /// The values of `probation_outcome` in [`EditProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProbationOutcome {
-    /// 通过
+    /// `"passed"`: 通过
     Passed,
-    /// 未通过
+    /// `"failed"`: 未通过
     Failed,
-    /// 延期
+    /// `"delayed"`: 延期
     Delayed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1868,17 +1876,17 @@ pub enum ProbationOutcome {
 /// The values of `probation_status` in [`SearchProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProbationStatus {
-    /// 审批中
+    /// `"pending"`: 审批中
     Pending,
-    /// 已拒绝
+    /// `"rejected"`: 已拒绝
     Rejected,
-    /// 待发起转正
+    /// `"waiting"`: 待发起转正
     Waiting,
-    /// 审批通过
+    /// `"approved"`: 审批通过
     Approved,
-    /// 已转正
+    /// `"converted"`: 已转正
     Converted,
-    /// 已离职
+    /// `"offboarded"`: 已离职
     Offboarded,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1892,11 +1900,11 @@ pub enum ProbationStatus {
 /// The values of `submission_type` in [`SubmitProbationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SubmissionType {
-    /// 员工
+    /// `"self_submission"`: 员工
     SelfSubmission,
-    /// 系统
+    /// `"system"`: 系统
     System,
-    /// HR
+    /// `"hr_submission"`: HR
     HrSubmission,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1910,15 +1918,15 @@ pub enum SubmissionType {
 /// The values of `user_id_type` in [`EditProbationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -200,6 +200,7 @@ impl ::feishu_runtime::ApiRequest for FlowVariableDataProcessRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/flow_variable_data",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -283,6 +284,7 @@ impl ::feishu_runtime::ApiRequest for GetProcessRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/process/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -442,6 +444,7 @@ impl ::feishu_runtime::ApiRequest for ListProcessRequest {
             has_more: Some("has_more"),
             items: Some("process_ids"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -1718,11 +1721,11 @@ impl ::feishu_runtime::event::Event for ProcessUpdatedEvent {
 /// The values of `department_id_type` in [`FlowVariableDataProcessRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门
+    /// `"open_department_id"`: 以 open_department_id 来标识部门
     OpenDepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"department_id"`: 以 department_id 来标识部门
     DepartmentId,
-    /// 以 department_id 来标识部门
+    /// `"people_corehr_department_id"`: 以 department_id 来标识部门
     PeopleCorehrDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1736,17 +1739,17 @@ pub enum DepartmentIdType {
 /// The values of `status` in [`GetProcessResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetProcessResponseStatus {
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
-    /// 撤回
+    /// `4`: 撤回
     V4,
-    /// 撤销
+    /// `8`: 撤销
     V8,
-    /// 已完成
+    /// `9`: 已完成
     V9,
-    /// 撤销中
+    /// `15`: 撤销中
     V15,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1759,17 +1762,17 @@ pub enum GetProcessResponseStatus {
 /// The values of `status` in [`ProcessUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessUpdatedEventStatus {
-    /// 发起/进行中
+    /// `1`: 发起/进行中
     V1,
-    /// 完成
+    /// `9`: 完成
     V9,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
-    /// 撤回
+    /// `4`: 撤回
     V4,
-    /// 撤销
+    /// `8`: 撤销
     V8,
-    /// 撤销中
+    /// `15`: 撤销中
     V15,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1782,11 +1785,11 @@ pub enum ProcessUpdatedEventStatus {
 /// The values of `properties` in [`GetProcessResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Properties {
-    /// 普通流程
+    /// `1`: 普通流程
     V1,
-    /// 撤销流程，返回这个属性的前提是在审批中心我发起的页面进行撤销操作
+    /// `2`: 撤销流程，返回这个属性的前提是在审批中心我发起的页面进行撤销操作
     V2,
-    /// 更正流程，返回这个属性的前提是在审批中心我发起的页面进行更正操作
+    /// `3`: 更正流程，返回这个属性的前提是在审批中心我发起的页面进行更正操作
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1797,11 +1800,11 @@ pub enum Properties {
 /// The values of `status` in [`ProcessDoneItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 已完成
+    /// `3`: 已完成
     V3,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
-    /// 取消
+    /// `4`: 取消
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1812,9 +1815,9 @@ pub enum Status {
 /// The values of `type` in [`ProcessDoneItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 审批单
+    /// `1`: 审批单
     V1,
-    /// 表单
+    /// `5`: 表单
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1825,15 +1828,15 @@ pub enum Type {
 /// The values of `user_id_type` in [`FlowVariableDataProcessRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以飞书人事的 ID 来识别用户
+    /// `"people_corehr_id"`: 以飞书人事的 ID 来识别用户
     PeopleCorehrId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -76,7 +76,7 @@ impl ::feishu_runtime::event::Event for ProcessCcUpdatedEvent {
 /// The values of `status` in [`ProcessCcUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 抄送到达
+    /// `5`: 抄送到达
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -85,7 +85,7 @@ impl ::feishu_runtime::event::Event for ProcessCommentInfoUpdatedEvent {
 /// The values of `type` in [`ProcessCommentInfoUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 新增
+    /// `1`: 新增
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

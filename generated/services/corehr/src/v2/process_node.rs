@@ -125,19 +125,19 @@ impl ::feishu_runtime::event::Event for ProcessNodeUpdatedEvent {
 /// The values of `node_status` in [`ProcessNodeUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NodeStatus {
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已拒绝
+    /// `2`: 已拒绝
     V2,
-    /// 已通过
+    /// `3`: 已通过
     V3,
-    /// 已撤回
+    /// `4`: 已撤回
     V4,
-    /// 已回退
+    /// `5`: 已回退
     V5,
-    /// 已跳过
+    /// `6`: 已跳过
     V6,
-    /// 已干预
+    /// `7`: 已干预
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -150,13 +150,13 @@ pub enum NodeStatus {
 /// The values of `node_type` in [`ProcessNodeUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NodeType {
-    /// 审批节点
+    /// `1`: 审批节点
     V1,
-    /// 抄送节点
+    /// `2`: 抄送节点
     V2,
-    /// 表单节点
+    /// `5`: 表单节点
     V5,
-    /// 电子签
+    /// `6`: 电子签
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

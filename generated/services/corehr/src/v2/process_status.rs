@@ -86,11 +86,11 @@ impl ::feishu_runtime::event::Event for ProcessStatusUpdateEvent {
 /// The values of `properties` in [`ProcessStatusUpdateEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Properties {
-    /// 普通流程
+    /// `1`: 普通流程
     V1,
-    /// 撤销流程
+    /// `2`: 撤销流程
     V2,
-    /// 更正流程
+    /// `3`: 更正流程
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -101,17 +101,17 @@ pub enum Properties {
 /// The values of `status` in [`ProcessStatusUpdateEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 发起/进行中
+    /// `1`: 发起/进行中
     V1,
-    /// 完成
+    /// `9`: 完成
     V9,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
-    /// 撤回
+    /// `4`: 撤回
     V4,
-    /// 撤销
+    /// `8`: 撤销
     V8,
-    /// 撤销中
+    /// `15`: 撤销中
     V15,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

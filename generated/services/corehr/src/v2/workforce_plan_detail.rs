@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for BatchWorkforcePlanDetailRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -373,6 +374,7 @@ impl ::feishu_runtime::ApiRequest for BatchV2WorkforcePlanDetailRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

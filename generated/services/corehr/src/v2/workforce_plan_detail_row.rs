@@ -109,6 +109,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteWorkforcePlanDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchDelete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -172,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for BatchSaveWorkforcePlanDetailRowRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/corehr-v2/workforce_plan_detail_row/batchSave",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -411,6 +411,7 @@ impl ::feishu_runtime::ApiRequest for CreateDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -532,6 +533,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -672,6 +674,10 @@ impl ::feishu_runtime::ApiRequest for FilterDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/filter",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -930,6 +936,7 @@ impl ::feishu_runtime::ApiRequest for PatchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1058,6 +1065,10 @@ impl ::feishu_runtime::ApiRequest for SearchDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/department/search",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -2240,11 +2251,11 @@ impl ::feishu_runtime::Validate for UserValue {
 /// The values of `data_source` in [`Department`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataSource {
-    /// 管理后台
+    /// `1`: 管理后台
     V1,
-    /// 人事企业版
+    /// `2`: 人事企业版
     V2,
-    /// SCIM
+    /// `3`: SCIM
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2255,9 +2266,9 @@ pub enum DataSource {
 /// The values of `department_id_type` in [`CreateDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 用来标识租户内一个唯一的部门
+    /// `"department_id"`: 用来标识租户内一个唯一的部门
     DepartmentId,
-    /// 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 不相同。
+    /// `"open_department_id"`: 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 不相同。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2271,11 +2282,11 @@ pub enum DepartmentIdType {
 /// The values of `employee_id_type` in [`CreateDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 企业内在职员工的唯一标识。支持自定义，未自定义时系统自动生成。ID支持修改。 获取employee_id的方式：   - 企业管理员在 管理后台 &gt; 组织架构 &gt; 成员与部门 页面，点击 成员详情，查询员工ID   - 通过 [批量获取员工列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/filter) 的接口，通过手机号或邮箱查询员工ID。
+    /// `"employee_id"`: 企业内在职员工的唯一标识。支持自定义，未自定义时系统自动生成。ID支持修改。 获取employee_id的方式：   - 企业管理员在 管理后台 &gt; 组织架构 &gt; 成员与部门 页面，点击 成员详情，查询员工ID   - 通过 [批量获取员工列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/filter) 的接口，通过手机号或邮箱查询员工ID。
     ///
     /// Needs the scope `directory:employee.base.external_id:read` (查看员工自定义 ID).
     EmployeeId,
@@ -2291,9 +2302,9 @@ pub enum EmployeeIdType {
 /// The values of `enum_type` in [`EnumValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnumType {
-    /// 文本
+    /// `"1"`: 文本
     N1,
-    /// 图片
+    /// `"2"`: 图片
     N2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2304,19 +2315,19 @@ pub enum EnumType {
 /// The values of `field_type` in [`CustomFieldValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FieldType {
-    /// 多行文本
+    /// `"1"`: 多行文本
     N1,
-    /// 网页链接
+    /// `"2"`: 网页链接
     N2,
-    /// 枚举选项
+    /// `"3"`: 枚举选项
     N3,
-    /// 人员
+    /// `"4"`: 人员
     N4,
-    /// 电话
+    /// `"9"`: 电话
     N9,
-    /// 多选枚举类型(目前仅支持文本类型)
+    /// `"10"`: 多选枚举类型(目前仅支持文本类型)
     N10,
-    /// 人员列表
+    /// `"11"`: 人员列表
     N11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2330,9 +2341,9 @@ pub enum FieldType {
 /// The values of `department_id_type` in [`FilterDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FilterDepartmentRequestDepartmentIdType {
-    /// 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 相同。
+    /// `"open_department_id"`: 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 相同。
     OpenDepartmentId,
-    /// 用来标识租户内一个唯一的部门
+    /// `"department_id"`: 用来标识租户内一个唯一的部门
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2346,9 +2357,9 @@ pub enum FilterDepartmentRequestDepartmentIdType {
 /// The values of `leader_type` in [`DepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaderType {
-    /// 主
+    /// `1`: 主
     V1,
-    /// 副
+    /// `2`: 副
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2359,9 +2370,9 @@ pub enum LeaderType {
 /// The values of `operator` in [`FilterCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// 等于，支持任何类型的左值
+    /// `"eq"`: 等于，支持任何类型的左值
     Eq,
-    /// 属于任一，不支持parent_department_id，右值为多个目标筛选值构成的数组（不得超过100个）
+    /// `"in"`: 属于任一，不支持parent_department_id，右值为多个目标筛选值构成的数组（不得超过100个）
     In,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2372,9 +2383,9 @@ pub enum Operator {
 /// The values of `row_error` in [`AbnormalRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RowError {
-    /// 成功
+    /// `0`: 成功
     V0,
-    /// 没权限
+    /// `1000`: 没权限
     V1000,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -71,7 +71,7 @@ impl<'a> EmployeeApi<'a> {
     /// | 400 | 2221263 | Tenant has not activated multi geo | 租户未开启Multi-Geo，请先开通再试。 **Multi-Geo**指的是多地理位置数据驻留。 |
     /// | 400 | 2221264 | User geo does not exist | 指定的Geo不存在，请检查Geo参数是否正确。可通过**获取地理位置列表**接口查询企业开通的Geo，请注意这里需要传入**小写字母**。 |
     /// | 400 | 2221265 | The application does not have permission to write to the geo | 无权限指定员工Geo，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.geo:write` 写入员工数据所在地 |
-    /// | 400 | 2221266 | The application does not have permission to write to the SubscriptionID | 无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。        `directory:employee.base.subscription_ids:write` 写入员工席位信息 |
+    /// | 400 | 2221266 | The application does not have permission to write to the SubscriptionID | 无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息 |
     /// | 400 | 2224001 | No permission to operate | 无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。 |
     /// | 400 | 2224002 | No permission to operate record | 无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可创建。 |
     /// | 400 | 2224003 | No permission to operate dependent object | 无操作依赖对象权限，请检查要创建到的部门是否有权限。 |
@@ -222,7 +222,7 @@ impl<'a> EmployeeApi<'a> {
     /// | 400 | 2221263 | Tenant has not activated multi geo | 租户未开启Multi-Geo，请先开通再试。Multi-Geo指的是多地理位置数据驻留。 |
     /// | 400 | 2221264 | User geo does not exist | 指定的Geo不存在，请检查Geo参数是否正确。可通过**获取地理位置列表**接口查询企业开通的Geo，请注意这里需要传入**小写字母**。 |
     /// | 400 | 2221265 | The application does not have permission to write to the geo | 无权限指定员工Geo，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.geo:write` 写入员工数据所在地 |
-    /// | 400 | 2221266 | The application does not have permission to write to the SubscriptionID | 无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。        `directory:employee.base.subscription_ids:write` 写入员工席位信息 |
+    /// | 400 | 2221266 | The application does not have permission to write to the SubscriptionID | 无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息 |
     /// | 400 | 2224001 | No permission to operate | 无操作权限，请检查当前应用的权限或企业版本是否是商业专业版本及以上。 |
     /// | 400 | 2224002 | No permission to operate record | 无操作该记录权限，请检查当前应用的数据管理范围的权限或当前应用所操作的成员是否可更新。 |
     /// | 400 | 2224003 | No permission to operate dependent object | 无操作依赖对象权限，请检查要更新到的部门是否有权限。 |
@@ -664,7 +664,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
                 http_status: Some(400u16),
                 code: 2221266,
                 message: "The application does not have permission to write to the SubscriptionID",
-                hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。        `directory:employee.base.subscription_ids:write` 写入员工席位信息",
+                hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -753,6 +753,7 @@ impl ::feishu_runtime::ApiRequest for CreateEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -861,6 +862,7 @@ impl ::feishu_runtime::ApiRequest for DeleteEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -961,6 +963,10 @@ impl ::feishu_runtime::ApiRequest for MgetEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/mget",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1301,7 +1307,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
                 http_status: Some(400u16),
                 code: 2221266,
                 message: "The application does not have permission to write to the SubscriptionID",
-                hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。        `directory:employee.base.subscription_ids:write` 写入员工席位信息",
+                hint: "无权限指定席位，需申请，点击api调试台-权限配置，会显示需要的权限，点击“操作”-“...”-“开通”，即可。 `directory:employee.base.subscription_ids:write` 写入员工席位信息",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1414,6 +1420,7 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1628,6 +1635,7 @@ impl ::feishu_runtime::ApiRequest for ResurrectEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/resurrect",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1757,6 +1765,10 @@ impl ::feishu_runtime::ApiRequest for SearchEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/search",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1898,6 +1910,7 @@ impl ::feishu_runtime::ApiRequest for ToBeResignedEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/to_be_resigned",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -4660,15 +4673,15 @@ impl ::feishu_runtime::Validate for UserValue {
 /// The values of `active_status` in [`EmployeeBaseEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 未激活
+    /// `1`: 未激活
     V1,
-    /// 激活
+    /// `2`: 激活
     V2,
-    /// 冻结
+    /// `3`: 冻结
     V3,
-    /// 主动退出
+    /// `4`: 主动退出
     V4,
-    /// 未加入
+    /// `5`: 未加入
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4681,11 +4694,11 @@ pub enum ActiveStatus {
 /// The values of `data_source` in [`Department`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataSource {
-    /// 管理后台
+    /// `1`: 管理后台
     V1,
-    /// 人事企业版
+    /// `2`: 人事企业版
     V2,
-    /// SCIM
+    /// `3`: SCIM
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4696,9 +4709,9 @@ pub enum DataSource {
 /// The values of `department_id_type` in [`CreateEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 用来标识租户内一个唯一的部门
+    /// `"department_id"`: 用来标识租户内一个唯一的部门
     DepartmentId,
-    /// 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 相同。
+    /// `"open_department_id"`: 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 相同。
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4712,11 +4725,11 @@ pub enum DepartmentIdType {
 /// The values of `employee_id_type` in [`CreateEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 企业内在职员工的唯一标识。支持自定义，未自定义时系统自动生成。ID支持修改。 获取employee_id的方式：   - 企业管理员在 管理后台 &gt; 组织架构 &gt; 成员与部门 页面，点击 成员详情，查询员工ID   - 通过 [批量获取员工列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/filter) 的接口，通过手机号或邮箱查询员工ID。
+    /// `"employee_id"`: 企业内在职员工的唯一标识。支持自定义，未自定义时系统自动生成。ID支持修改。 获取employee_id的方式：   - 企业管理员在 管理后台 &gt; 组织架构 &gt; 成员与部门 页面，点击 成员详情，查询员工ID   - 通过 [批量获取员工列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/directory-v1/employee/filter) 的接口，通过手机号或邮箱查询员工ID。
     ///
     /// Needs the scope `directory:employee.base.external_id:read` (查看员工自定义 ID).
     EmployeeId,
@@ -4732,15 +4745,15 @@ pub enum EmployeeIdType {
 /// The values of `employment_type` in [`CreateEmployee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmploymentType {
-    /// 全职
+    /// `1`: 全职
     V1,
-    /// 实习
+    /// `2`: 实习
     V2,
-    /// 外包
+    /// `3`: 外包
     V3,
-    /// 劳务
+    /// `4`: 劳务
     V4,
-    /// 顾问
+    /// `5`: 顾问
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4753,9 +4766,9 @@ pub enum EmploymentType {
 /// The values of `enum_type` in [`EnumValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnumType {
-    /// 文本
+    /// `"1"`: 文本
     N1,
-    /// 图片
+    /// `"2"`: 图片
     N2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4766,19 +4779,19 @@ pub enum EnumType {
 /// The values of `field_type` in [`CustomFieldValue`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FieldType {
-    /// 多行文本
+    /// `"1"`: 多行文本
     N1,
-    /// 网页链接
+    /// `"2"`: 网页链接
     N2,
-    /// 枚举选项
+    /// `"3"`: 枚举选项
     N3,
-    /// 人员
+    /// `"4"`: 人员
     N4,
-    /// 电话
+    /// `"9"`: 电话
     N9,
-    /// 多选枚举类型
+    /// `"10"`: 多选枚举类型
     N10,
-    /// 人员列表
+    /// `"11"`: 人员列表
     N11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4792,13 +4805,13 @@ pub enum FieldType {
 /// The values of `gender` in [`CreateEmployee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 男
+    /// `1`: 男
     V1,
-    /// 女
+    /// `2`: 女
     V2,
-    /// 其他
+    /// `3`: 其他
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4809,9 +4822,9 @@ pub enum Gender {
 /// The values of `leader_type` in [`DepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaderType {
-    /// 主
+    /// `1`: 主
     V1,
-    /// 副
+    /// `2`: 副
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4822,55 +4835,55 @@ pub enum LeaderType {
 /// The values of `resign_reason` in [`EmployeeWorkEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ResignReason {
-    /// 薪酬不符合预期
+    /// `"1"`: 薪酬不符合预期
     N1,
-    /// 工作时间过长
+    /// `"2"`: 工作时间过长
     N2,
-    /// 不满意工作内容
+    /// `"3"`: 不满意工作内容
     N3,
-    /// 不认可上级或管理层
+    /// `"4"`: 不认可上级或管理层
     N4,
-    /// 职业发展机会有限
+    /// `"5"`: 职业发展机会有限
     N5,
-    /// 对公司文化缺乏认同
+    /// `"6"`: 对公司文化缺乏认同
     N6,
-    /// 组织架构调整（主动离职）
+    /// `"7"`: 组织架构调整（主动离职）
     N7,
-    /// 合同到期
+    /// `"8"`: 合同到期
     N8,
-    /// 跳槽
+    /// `"9"`: 跳槽
     N9,
-    /// 转行
+    /// `"10"`: 转行
     N10,
-    /// 家庭原因
+    /// `"11"`: 家庭原因
     N11,
-    /// 健康状况不佳
+    /// `"12"`: 健康状况不佳
     N12,
-    /// 工作地点原因
+    /// `"13"`: 工作地点原因
     N13,
-    /// 其他(主动离职)
+    /// `"14"`: 其他(主动离职)
     N14,
-    /// 意外
+    /// `"15"`: 意外
     N15,
-    /// 身故
+    /// `"16"`: 身故
     N16,
-    /// 解雇
+    /// `"17"`: 解雇
     N17,
-    /// 试用期不通过
+    /// `"18"`: 试用期不通过
     N18,
-    /// 工作表现不佳
+    /// `"19"`: 工作表现不佳
     N19,
-    /// 工作产出低
+    /// `"20"`: 工作产出低
     N20,
-    /// 组织架构调整（被动离职）
+    /// `"21"`: 组织架构调整（被动离职）
     N21,
-    /// 违纪
+    /// `"22"`: 违纪
     N22,
-    /// 违法
+    /// `"23"`: 违法
     N23,
-    /// 其他（被动离职）
+    /// `"24"`: 其他（被动离职）
     N24,
-    /// 其他（其他）
+    /// `"25"`: 其他（其他）
     N25,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4886,11 +4899,11 @@ pub enum ResignReason {
 /// The values of `resign_type` in [`EmployeeWorkEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ResignType {
-    /// 主动
+    /// `"1"`: 主动
     N1,
-    /// 被动
+    /// `"2"`: 被动
     N2,
-    /// 其他
+    /// `"3"`: 其他
     N3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4901,9 +4914,9 @@ pub enum ResignType {
 /// The values of `row_error` in [`AbnormalRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RowError {
-    /// 成功
+    /// `0`: 成功
     V0,
-    /// 没权限
+    /// `1000`: 没权限
     V1000,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4914,9 +4927,9 @@ pub enum RowError {
 /// The values of `department_id_type` in [`SearchEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SearchEmployeeRequestDepartmentIdType {
-    /// 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 不相同。
+    /// `"open_department_id"`: 用来在具体某个应用中标识一个部门，同一个部门 在不同应用中的 open_department_id 不相同。
     OpenDepartmentId,
-    /// 用来标识租户内一个唯一的部门
+    /// `"department_id"`: 用来标识租户内一个唯一的部门
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4930,15 +4943,15 @@ pub enum SearchEmployeeRequestDepartmentIdType {
 /// The values of `staff_status` in [`EmployeeWorkEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StaffStatus {
-    /// 在职
+    /// `1`: 在职
     V1,
-    /// 离职
+    /// `2`: 离职
     V2,
-    /// 待入职
+    /// `3`: 待入职
     V3,
-    /// 取消入职
+    /// `4`: 取消入职
     V4,
-    /// 待离职
+    /// `5`: 待离职
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4951,17 +4964,17 @@ pub enum StaffStatus {
 /// The values of `employment_type` in [`UpdateEmployee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateEmployeeEmploymentType {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 全职
+    /// `1`: 全职
     V1,
-    /// 实习
+    /// `2`: 实习
     V2,
-    /// 外包
+    /// `3`: 外包
     V3,
-    /// 劳务
+    /// `4`: 劳务
     V4,
-    /// 顾问
+    /// `5`: 顾问
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4974,57 +4987,57 @@ pub enum UpdateEmployeeEmploymentType {
 /// The values of `resign_reason` in [`UpdateEmployee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateEmployeeResignReason {
-    /// 置空
+    /// `"0"`: 置空
     N0,
-    /// 薪酬不符合预期
+    /// `"1"`: 薪酬不符合预期
     N1,
-    /// 工作时间过长
+    /// `"2"`: 工作时间过长
     N2,
-    /// 不满意工作内容
+    /// `"3"`: 不满意工作内容
     N3,
-    /// 不认可上级或管理层
+    /// `"4"`: 不认可上级或管理层
     N4,
-    /// 职业发展机会有限
+    /// `"5"`: 职业发展机会有限
     N5,
-    /// 对公司文化缺乏认同
+    /// `"6"`: 对公司文化缺乏认同
     N6,
-    /// 组织架构调整（主动离职）
+    /// `"7"`: 组织架构调整（主动离职）
     N7,
-    /// 合同到期
+    /// `"8"`: 合同到期
     N8,
-    /// 跳槽
+    /// `"9"`: 跳槽
     N9,
-    /// 转行
+    /// `"10"`: 转行
     N10,
-    /// 家庭原因
+    /// `"11"`: 家庭原因
     N11,
-    /// 健康状况不佳
+    /// `"12"`: 健康状况不佳
     N12,
-    /// 工作地点原因
+    /// `"13"`: 工作地点原因
     N13,
-    /// 其他(主动离职)
+    /// `"14"`: 其他(主动离职)
     N14,
-    /// 意外
+    /// `"15"`: 意外
     N15,
-    /// 身故
+    /// `"16"`: 身故
     N16,
-    /// 解雇
+    /// `"17"`: 解雇
     N17,
-    /// 试用期不通过
+    /// `"18"`: 试用期不通过
     N18,
-    /// 工作表现不佳
+    /// `"19"`: 工作表现不佳
     N19,
-    /// 工作产出低
+    /// `"20"`: 工作产出低
     N20,
-    /// 组织架构调整（被动离职）
+    /// `"21"`: 组织架构调整（被动离职）
     N21,
-    /// 违纪
+    /// `"22"`: 违纪
     N22,
-    /// 违法
+    /// `"23"`: 违法
     N23,
-    /// 其他（被动离职）
+    /// `"24"`: 其他（被动离职）
     N24,
-    /// 其他（其他）
+    /// `"25"`: 其他（其他）
     N25,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5041,13 +5054,13 @@ pub enum UpdateEmployeeResignReason {
 /// The values of `resign_type` in [`UpdateEmployee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateEmployeeResignType {
-    /// 置空
+    /// `"0"`: 置空
     N0,
-    /// 主动
+    /// `"1"`: 主动
     N1,
-    /// 被动
+    /// `"2"`: 被动
     N2,
-    /// 其他
+    /// `"3"`: 其他
     N3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

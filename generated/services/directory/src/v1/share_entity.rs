@@ -177,6 +177,7 @@ impl ::feishu_runtime::ApiRequest for ListShareEntityRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

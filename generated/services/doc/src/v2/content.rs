@@ -209,6 +209,7 @@ impl ::feishu_runtime::ApiRequest for ListContentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDM2YjL1AjN24SNwYjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -250,6 +250,7 @@ impl ::feishu_runtime::ApiRequest for CreateCreateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDM2YjL4AjN24COwYjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

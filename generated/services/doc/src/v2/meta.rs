@@ -202,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for GetMetaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uczN3UjL3czN14yN3cTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -18,7 +18,7 @@ impl<'a> RawContentApi<'a> {
     /// **Note**
     /// 关于云文档接口的 AccessToken 调用说明详见 [云文档接口快速入门](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN)
     ///
-    /// **请求参数说明** :  &lt;br&gt;
+    /// **请求参数说明** :  <br>
     ///
     /// - `GET /open-apis/doc/v2/:docToken/raw_content`
     /// - Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/ukzNzUjL5czM14SO3MTN> (updated 2025-07-30)
@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for ListRawContentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNzUjL5czM14SO3MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

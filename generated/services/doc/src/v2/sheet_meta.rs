@@ -199,6 +199,7 @@ impl ::feishu_runtime::ApiRequest for ListSheetMetaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uADOzUjLwgzM14CM4MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

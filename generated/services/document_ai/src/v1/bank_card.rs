@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeBankCardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/bank_card/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -195,9 +196,9 @@ impl RecognizeBankCardResponse {
 /// The values of `type` in [`BankCardEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 银行卡卡号
+    /// `"card_number"`: 银行卡卡号
     CardNumber,
-    /// 有效日期
+    /// `"date_of_expiry"`: 有效日期
     DateOfExpiry,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

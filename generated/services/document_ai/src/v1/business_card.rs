@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeBusinessCardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/business_card/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -200,27 +201,27 @@ impl RecognizedEntity {
 /// The values of `type` in [`RecognizedEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 联系人名
+    /// `"contact_names"`: 联系人名
     ContactNames,
-    /// 公司名
+    /// `"company_names"`: 公司名
     CompanyNames,
-    /// 部门
+    /// `"departments"`: 部门
     Departments,
-    /// 职位
+    /// `"job_titles"`: 职位
     JobTitles,
-    /// 邮箱
+    /// `"emails"`: 邮箱
     Emails,
-    /// 网站
+    /// `"websites"`: 网站
     Websites,
-    /// 地址
+    /// `"addresses"`: 地址
     Addresses,
-    /// 移动电话
+    /// `"mobile_phones"`: 移动电话
     MobilePhones,
-    /// 工作电话
+    /// `"work_phones"`: 工作电话
     WorkPhones,
-    /// 其他电话
+    /// `"other_phones"`: 其他电话
     OtherPhones,
-    /// 传真
+    /// `"faxes"`: 传真
     Faxes,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeBusinessLicenseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/business_license/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -195,29 +196,29 @@ impl RecognizeBusinessLicenseResponse {
 /// The values of `type` in [`BusinessEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 证书类型
+    /// `"certificate_type"`: 证书类型
     CertificateType,
-    /// 统一社会信用代码
+    /// `"unified_social_credit_code"`: 统一社会信用代码
     UnifiedSocialCreditCode,
-    /// 公司名称
+    /// `"company_name"`: 公司名称
     CompanyName,
-    /// 公司类型
+    /// `"company_type"`: 公司类型
     CompanyType,
-    /// 住所
+    /// `"domicile"`: 住所
     Domicile,
-    /// 法定代表人
+    /// `"legal_representative"`: 法定代表人
     LegalRepresentative,
-    /// 注册资本
+    /// `"registered_capital"`: 注册资本
     RegisteredCapital,
-    /// 成立日期
+    /// `"established_time"`: 成立日期
     EstablishedTime,
-    /// 营业期限
+    /// `"established_date"`: 营业期限
     EstablishedDate,
-    /// 经营范围
+    /// `"business_scope"`: 经营范围
     BusinessScope,
-    /// 企业信用信息公示系统网址
+    /// `"website"`: 企业信用信息公示系统网址
     Website,
-    /// 核准日期
+    /// `"approval_date"`: 核准日期
     ApprovalDate,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

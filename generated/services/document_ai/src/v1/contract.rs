@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for FieldExtractionContractRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/contract/field_extraction",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -625,13 +626,13 @@ impl FieldExtractionContractResponse {
 /// The values of `bank_type` in [`BankInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BankType {
-    /// 甲方银行
+    /// `"buy_bank"`: 甲方银行
     BuyBank,
-    /// 乙方银行
+    /// `"sell_bank"`: 乙方银行
     SellBank,
-    /// 第三方银行
+    /// `"third_bank"`: 第三方银行
     ThirdBank,
-    /// 其他方银行
+    /// `"unceratin_bank"`: 其他方银行
     UnceratinBank,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -645,11 +646,11 @@ pub enum BankType {
 /// The values of `body_type` in [`BodyInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BodyType {
-    /// 甲方主体
+    /// `"buy"`: 甲方主体
     Buy,
-    /// 乙方主体
+    /// `"sell"`: 乙方主体
     Sell,
-    /// 第三方、其他方主体
+    /// `"third"`: 第三方、其他方主体
     Third,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -662,11 +663,11 @@ pub enum BodyType {
 /// The values of `ocr_mode` in [`FieldExtractionContractBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OcrMode {
-    /// pdf类型文件直接走OCR解析
+    /// `"force"`: pdf类型文件直接走OCR解析
     Force,
-    /// pdf类型文件先走本地解析，无法解析（扫描/图片版）再走OCR
+    /// `"auto"`: pdf类型文件先走本地解析，无法解析（扫描/图片版）再走OCR
     Auto,
-    /// 不调用OCR，扫描/图片PDF返回不可解析信息
+    /// `"unused"`: 不调用OCR，扫描/图片PDF返回不可解析信息
     Unused,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

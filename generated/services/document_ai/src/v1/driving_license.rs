@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeDrivingLicenseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/driving_license/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -195,33 +196,33 @@ impl RecognizeDrivingLicenseResponse {
 /// The values of `type` in [`DrivingEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 证号
+    /// `"id_number"`: 证号
     IdNumber,
-    /// 姓名
+    /// `"name"`: 姓名
     Name,
-    /// 性别
+    /// `"sex"`: 性别
     Sex,
-    /// 国籍
+    /// `"nationality"`: 国籍
     Nationality,
-    /// 住址
+    /// `"address"`: 住址
     Address,
-    /// 出生日期
+    /// `"date_of_birth"`: 出生日期
     DateOfBirth,
-    /// 初次领证日期
+    /// `"date_of_first_issue"`: 初次领证日期
     DateOfFirstIssue,
-    /// 准驾车型
+    /// `"class"`: 准驾车型
     Class,
-    /// 有效期起
+    /// `"valid_begin"`: 有效期起
     ValidBegin,
-    /// 有效期止
+    /// `"valid_end"`: 有效期止
     ValidEnd,
-    /// 发证机关
+    /// `"license_issuing_authority"`: 发证机关
     LicenseIssuingAuthority,
-    /// 档案编号
+    /// `"document_id"`: 档案编号
     DocumentId,
-    /// 记录
+    /// `"record"`: 记录
     Record,
-    /// 相片位置
+    /// `"id_photo_location"`: 相片位置
     IdPhotoLocation,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeFoodProduceLicenseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/food_produce_license/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -198,31 +199,31 @@ impl RecognizeFoodProduceLicenseResponse {
 /// The values of `type` in [`FoodProduceEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 有效期
+    /// `"validity_period"`: 有效期
     ValidityPeriod,
-    /// 签发人
+    /// `"issuer"`: 签发人
     Issuer,
-    /// 发证机关
+    /// `"issuing_authority"`: 发证机关
     IssuingAuthority,
-    /// 投诉举报电话
+    /// `"complaints_hotline"`: 投诉举报电话
     ComplaintsHotline,
-    /// 食品类别
+    /// `"food_category"`: 食品类别
     FoodCategory,
-    /// 生产地址
+    /// `"production_address"`: 生产地址
     ProductionAddress,
-    /// 许可证编号
+    /// `"license_number"`: 许可证编号
     LicenseNumber,
-    /// 住所
+    /// `"domicile"`: 住所
     Domicile,
-    /// 法定代表人(负责人)
+    /// `"legal_representative"`: 法定代表人(负责人)
     LegalRepresentative,
-    /// 社会信用代码(身份证号)
+    /// `"credit_code"`: 社会信用代码(身份证号)
     CreditCode,
-    /// 生产者名称
+    /// `"producer"`: 生产者名称
     Producer,
-    /// 日常监督管理机构
+    /// `"daily_supervisory_authorities"`: 日常监督管理机构
     DailySupervisoryAuthorities,
-    /// 日常监督管理人员
+    /// `"daily_supervisor"`: 日常监督管理人员
     DailySupervisor,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

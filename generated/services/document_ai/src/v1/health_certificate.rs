@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeHealthCertificateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/health_certificate/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -200,19 +201,19 @@ impl RecognizeHealthCertificateResponse {
 /// The values of `type` in [`HealthCertificateEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 姓名
+    /// `"name"`: 姓名
     Name,
-    /// 发证机关
+    /// `"issued_by"`: 发证机关
     IssuedBy,
-    /// 办证日期
+    /// `"date_of_handling"`: 办证日期
     DateOfHandling,
-    /// 发证日期
+    /// `"date_of_issue"`: 发证日期
     DateOfIssue,
-    /// 体检日期
+    /// `"date_of_medical_examination"`: 体检日期
     DateOfMedicalExamination,
-    /// 有效日期
+    /// `"valid_date"`: 有效日期
     ValidDate,
-    /// 其他日期
+    /// `"other_date"`: 其他日期
     OtherDate,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

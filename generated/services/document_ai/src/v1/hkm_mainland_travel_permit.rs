@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeHkmMainlandTravelPermitRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/hkm_mainland_travel_permit/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -198,15 +199,15 @@ impl RecognizeHkmMainlandTravelPermitResponse {
 /// The values of `type` in [`HkmMainlandTravelPermitEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 中文姓名
+    /// `"full_name_cn"`: 中文姓名
     FullNameCn,
-    /// 英文格式姓名
+    /// `"full_name_en"`: 英文格式姓名
     FullNameEn,
-    /// 出生日期
+    /// `"date_of_birth"`: 出生日期
     DateOfBirth,
-    /// 有效期至
+    /// `"date_of_expiry"`: 有效期至
     DateOfExpiry,
-    /// 证件号码
+    /// `"card_number"`: 证件号码
     CardNumber,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

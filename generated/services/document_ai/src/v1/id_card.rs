@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeIdCardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/id_card/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -211,23 +212,23 @@ impl RecognizeIdCardResponse {
 /// The values of `type` in [`IdEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 公民身份号码
+    /// `"identity_code"`: 公民身份号码
     IdentityCode,
-    /// 姓名
+    /// `"identity_name"`: 姓名
     IdentityName,
-    /// 住址
+    /// `"address"`: 住址
     Address,
-    /// 有效期起始时间
+    /// `"valid_date_start"`: 有效期起始时间
     ValidDateStart,
-    /// 有效期终止时间（“长期”识别为“长期”）
+    /// `"valid_date_end"`: 有效期终止时间（“长期”识别为“长期”）
     ValidDateEnd,
-    /// 性别
+    /// `"gender"`: 性别
     Gender,
-    /// 民族
+    /// `"race"`: 民族
     Race,
-    /// 签发机关
+    /// `"issued_by"`: 签发机关
     IssuedBy,
-    /// 出生日期
+    /// `"birth"`: 出生日期
     Birth,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

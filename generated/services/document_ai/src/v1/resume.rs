@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for ParseResumeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/resume/parse",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -712,11 +713,11 @@ impl ResumeProject {
 /// The values of `gender` in [`Resume`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 男性
+    /// `1`: 男性
     V1,
-    /// 女性
+    /// `2`: 女性
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -727,23 +728,23 @@ pub enum Gender {
 /// The values of `qualification` in [`ResumeEducation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Qualification {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 中职
+    /// `3`: 中职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 专科
+    /// `5`: 专科
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -757,9 +758,9 @@ pub enum Qualification {
 /// The values of `type` in [`ResumeCareer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 实习
+    /// `1`: 实习
     V1,
-    /// 全职
+    /// `2`: 全职
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

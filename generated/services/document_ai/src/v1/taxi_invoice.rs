@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeTaxiInvoiceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/taxi_invoice/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -198,37 +199,37 @@ impl TaxiInvoice {
 /// The values of `type` in [`TaxiEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 车号
+    /// `"car_number"`: 车号
     CarNumber,
-    /// 上车时间
+    /// `"start_time"`: 上车时间
     StartTime,
-    /// 下车时间
+    /// `"end_time"`: 下车时间
     EndTime,
-    /// 里程
+    /// `"distance"`: 里程
     Distance,
-    /// 日期
+    /// `"start_date"`: 日期
     StartDate,
-    /// 出租车价格
+    /// `"total_amount"`: 出租车价格
     TotalAmount,
-    /// 发票代码
+    /// `"invoice_code"`: 发票代码
     InvoiceCode,
-    /// 发票号码
+    /// `"invoice_no"`: 发票号码
     InvoiceNo,
-    /// 单价
+    /// `"price"`: 单价
     Price,
-    /// 电召费
+    /// `"dispatch_fee"`: 电召费
     DispatchFee,
-    /// 附加费
+    /// `"additional_fee"`: 附加费
     AdditionalFee,
-    /// 是否盖章
+    /// `"is_sealed"`: 是否盖章
     IsSealed,
-    /// 印章内销售方名称
+    /// `"seller_name_in_seal"`: 印章内销售方名称
     SellerNameInSeal,
-    /// 印章内销售方税号
+    /// `"seller_taxpayer_no_in_seal"`: 印章内销售方税号
     SellerTaxpayerNoInSeal,
-    /// 发票名称
+    /// `"title_trial"`: 发票名称
     TitleTrial,
-    /// 印章名称
+    /// `"invoice_special_seal"`: 印章名称
     InvoiceSpecialSeal,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeTrainInvoiceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/train_invoice/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -198,31 +199,31 @@ impl TrainInvoice {
 /// The values of `type` in [`TrainEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 出发站
+    /// `"start_station"`: 出发站
     StartStation,
-    /// 到达站
+    /// `"end_station"`: 到达站
     EndStation,
-    /// 车次编号
+    /// `"train_num"`: 车次编号
     TrainNum,
-    /// 火车票姓名
+    /// `"name"`: 火车票姓名
     Name,
-    /// 座位号
+    /// `"seat_num"`: 座位号
     SeatNum,
-    /// 车票编号
+    /// `"ticket_num"`: 车票编号
     TicketNum,
-    /// 价格
+    /// `"total_amount"`: 价格
     TotalAmount,
-    /// 出发时间
+    /// `"time"`: 出发时间
     Time,
-    /// 金额
+    /// `"price"`: 金额
     Price,
-    /// 座位类型
+    /// `"seat_cls"`: 座位类型
     SeatCls,
-    /// 身份证号
+    /// `"id_num"`: 身份证号
     IdNum,
-    /// 售卖号
+    /// `"sale_num"`: 售卖号
     SaleNum,
-    /// 售卖车站
+    /// `"sale_station"`: 售卖车站
     SaleStation,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

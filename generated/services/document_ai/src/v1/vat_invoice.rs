@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeVatInvoiceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vat_invoice/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -233,59 +234,59 @@ impl VatInvoice {
 /// The values of `type` in [`VatEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 发票抬头
+    /// `"invoice_name"`: 发票抬头
     InvoiceName,
-    /// 发票代码
+    /// `"invoice_code"`: 发票代码
     InvoiceCode,
-    /// 发票号码
+    /// `"invoice_no"`: 发票号码
     InvoiceNo,
-    /// 开票日期
+    /// `"invoice_date"`: 开票日期
     InvoiceDate,
-    /// 合计金额（不含税）
+    /// `"total_price"`: 合计金额（不含税）
     TotalPrice,
-    /// 合计税额
+    /// `"total_tax"`: 合计税额
     TotalTax,
-    /// 合计总额（大写）
+    /// `"big_total_price_and_tax"`: 合计总额（大写）
     BigTotalPriceAndTax,
-    /// 校验码
+    /// `"check_code"`: 校验码
     CheckCode,
-    /// 合计总额
+    /// `"total_price_and_tax"`: 合计总额
     TotalPriceAndTax,
-    /// 购买方名称
+    /// `"buyer_name"`: 购买方名称
     BuyerName,
-    /// 购买方纳税人识别号
+    /// `"buyer_taxpayer_no"`: 购买方纳税人识别号
     BuyerTaxpayerNo,
-    /// 购买方地址&电话所有人
+    /// `"buyer_address_phone"`: 购买方地址&电话所有人
     BuyerAddressPhone,
-    /// 购买方开户行&账号
+    /// `"buyer_account"`: 购买方开户行&账号
     BuyerAccount,
-    /// 销售方名称
+    /// `"seller_name"`: 销售方名称
     SellerName,
-    /// 销售方纳税人识别号
+    /// `"seller_taxpayer_no"`: 销售方纳税人识别号
     SellerTaxpayerNo,
-    /// 销售方地址&电话
+    /// `"seller_address_phone"`: 销售方地址&电话
     SellerAddressPhone,
-    /// 销售方开户行&账号
+    /// `"seller_account"`: 销售方开户行&账号
     SellerAccount,
-    /// 收款人
+    /// `"payee"`: 收款人
     Payee,
-    /// 密码区
+    /// `"password_area"`: 密码区
     PasswordArea,
-    /// 备注
+    /// `"remarks"`: 备注
     Remarks,
-    /// 复核人
+    /// `"reviewer"`: 复核人
     Reviewer,
-    /// 开票人
+    /// `"drawer"`: 开票人
     Drawer,
-    /// 是否盖章
+    /// `"is_sealed"`: 是否盖章
     IsSealed,
-    /// 印章内销售方名称
+    /// `"seller_name_in_seal"`: 印章内销售方名称
     SellerNameInSeal,
-    /// 印章内销售方纳税人识别号
+    /// `"seller_taxpayer_no_in_seal"`: 印章内销售方纳税人识别号
     SellerTaxpayerNoInSeal,
-    /// 印章名称
+    /// `"invoice_special_seal"`: 印章名称
     InvoiceSpecialSeal,
-    /// 机器编号
+    /// `"machine_num"`: 机器编号
     MachineNum,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -101,6 +101,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeVehicleInvoiceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vehicle_invoice/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -200,47 +201,47 @@ impl VehicleInvoiceEntity {
 /// The values of `type` in [`VehicleInvoiceEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 发票代码
+    /// `"invoice_code"`: 发票代码
     InvoiceCode,
-    /// 发票号码
+    /// `"invoice_num"`: 发票号码
     InvoiceNum,
-    /// 开票日期
+    /// `"date"`: 开票日期
     Date,
-    /// 机打代码
+    /// `"print_code"`: 机打代码
     PrintCode,
-    /// 机打号码
+    /// `"print_num"`: 机打号码
     PrintNum,
-    /// 机器编码
+    /// `"machine_num"`: 机器编码
     MachineNum,
-    /// 购买方名称
+    /// `"buyer_name"`: 购买方名称
     BuyerName,
-    /// 购买方纳税人识别号
+    /// `"buyer_id"`: 购买方纳税人识别号
     BuyerId,
-    /// 车辆类型
+    /// `"vehicle_type"`: 车辆类型
     VehicleType,
-    /// 厂牌型号
+    /// `"product_model"`: 厂牌型号
     ProductModel,
-    /// 合格证号
+    /// `"certificate_num"`: 合格证号
     CertificateNum,
-    /// 发动机号码
+    /// `"engine_num"`: 发动机号码
     EngineNum,
-    /// 车架号
+    /// `"vin"`: 车架号
     Vin,
-    /// 价税合计
+    /// `"total_price"`: 价税合计
     TotalPrice,
-    /// 小写金额
+    /// `"total_price_little"`: 小写金额
     TotalPriceLittle,
-    /// 销货单位名称
+    /// `"saler_name"`: 销货单位名称
     SalerName,
-    /// 销售方纳税人识别号
+    /// `"saler_id"`: 销售方纳税人识别号
     SalerId,
-    /// 地址
+    /// `"saler_addr"`: 地址
     SalerAddr,
-    /// 税率
+    /// `"tax_rate"`: 税率
     TaxRate,
-    /// 税额
+    /// `"tax"`: 税额
     Tax,
-    /// 不含税价格
+    /// `"price"`: 不含税价格
     Price,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for RecognizeVehicleLicenseRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/ai/document_ai-v1/vehicle_license/recognize",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -195,45 +196,45 @@ impl VehicleLicense {
 /// The values of `type` in [`VehicleEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 号牌号码
+    /// `"plate_number"`: 号牌号码
     PlateNumber,
-    /// 车辆类型
+    /// `"vehicle_type"`: 车辆类型
     VehicleType,
-    /// 所有人
+    /// `"owner"`: 所有人
     Owner,
-    /// 住址
+    /// `"address"`: 住址
     Address,
-    /// 使用性质
+    /// `"use_character"`: 使用性质
     UseCharacter,
-    /// 品牌型号
+    /// `"model"`: 品牌型号
     Model,
-    /// 车辆识别代号
+    /// `"vin"`: 车辆识别代号
     Vin,
-    /// 发动机号码
+    /// `"engine_number"`: 发动机号码
     EngineNumber,
-    /// 注册日期
+    /// `"register_date"`: 注册日期
     RegisterDate,
-    /// 发证日期
+    /// `"issue_date"`: 发证日期
     IssueDate,
-    /// 发证机关
+    /// `"license_issuing_authority"`: 发证机关
     LicenseIssuingAuthority,
-    /// 档案编号
+    /// `"document_id"`: 档案编号
     DocumentId,
-    /// 核定载人数
+    /// `"approved_passengers_capacity"`: 核定载人数
     ApprovedPassengersCapacity,
-    /// 总质量
+    /// `"total_mass"`: 总质量
     TotalMass,
-    /// 整备质量
+    /// `"curb_weight"`: 整备质量
     CurbWeight,
-    /// 核定载质量
+    /// `"ratified_load_capacity"`: 核定载质量
     RatifiedLoadCapacity,
-    /// 外廓尺寸
+    /// `"gabarite"`: 外廓尺寸
     Gabarite,
-    /// 准牵引总质量
+    /// `"traction_mass"`: 准牵引总质量
     TractionMass,
-    /// 备注
+    /// `"remarks"`: 备注
     Remarks,
-    /// 检验记录
+    /// `"inspection_record"`: 检验记录
     InspectionRecord,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

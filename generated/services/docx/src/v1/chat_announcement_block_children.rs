@@ -156,7 +156,7 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     /// | 400 | 1772006 | announcement type is not supported | 除「获取群公告基本信息」接口，其它新版群公告接口均无法操作 doc 类型的群公告，如需操作 doc 类型群公告请参考「[旧版群公告](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/chat/chat-announcement/intro)」接口。 |
     /// | 400 | 1772005 | No Permission: Only chat owner or admin can edit chat information in the current situation. | 当前只允许群组的群主或群管理员更新群信息。 |
     /// | 400 | 1772034 | The app is unavailable or inactivated by the tenant. | 应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。 |
-    /// | 403 | 1770032 | forbidden | **文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决：    - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。        **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)     - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。    ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383)    了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 |
+    /// | 403 | 1770032 | forbidden | **文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 |
     /// | 500 | 1771001 | server internal error | 服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 500 | 1771002 | gateway server internal error | 网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 500 | 1771003 | gateway marshal error | 网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
@@ -199,7 +199,7 @@ impl<'a> ChatAnnouncementBlockChildrenApi<'a> {
     /// | 400 | 1772025 | Bot ability is not activated. | 应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。 |
     /// | 400 | 1772006 | announcement type is not supported | 除「获取群公告基本信息」接口，其它新版群公告接口均无法操作 doc 类型的群公告，如需操作 doc 类型群公告请参考「[旧版群公告](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/im-v1/chat/chat-announcement/intro)」接口。 |
     /// | 400 | 1772034 | The app is unavailable or inactivated by the tenant. | 应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。 |
-    /// | 403 | 1770032 | forbidden | **文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决：    - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。        **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)     - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。    ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383)    了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 |
+    /// | 403 | 1770032 | forbidden | **文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 |
     /// | 500 | 1771001 | server internal error | 服务器内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 500 | 1771002 | gateway server internal error | 网关服务内部错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
     /// | 500 | 1771003 | gateway marshal error | 网关服务解析错误。请重试，若仍无法解决请咨询[技术支持](https://applink.feishu.cn/TLJpeNdW)。 |
@@ -588,6 +588,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteChatAnnouncementBlockChildrenRe
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/batch_delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -964,7 +965,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
-                hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决：    - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。        **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)     - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。    ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383)    了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
+                hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -999,6 +1000,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatAnnouncementBlockChildrenRequest
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/chat-announcement-block-children/create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -1215,7 +1217,7 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
                 http_status: Some(403u16),
                 code: 1770032,
                 message: "forbidden",
-                hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决：    - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。        **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)     - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。    ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383)    了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
+                hint: "**文档场景中**： 确认当前调用身份是否有文档阅读（获取相关接口）或编辑（更新、删除、创建相关接口）权限。请参考以下方式解决： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加文档权限。 **说明**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) - 如果你使用的是 `user_access_token`，意味着当前用户没有文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加文档权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限 **群公告场景中**： 当前的操作者没有群公告的编辑权限。解决方案： - 方案一：调用[指定群管理员](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-managers/add_managers)接口，将当前操作者置为群管理员，然后重试。 - 方案二：在 **飞书客户端 &gt; 群组 &gt; 设置 &gt; 群管理** 中，将 **谁可以编辑群信息** 设置为 **所有群成员**，然后重试。 对于创建和更新相关接口，你还需要确认： - 当前调用身份是否有 MentionDoc 即 @文档 中文档的阅读权限 - MentionUser 即 @用户 中的用户是否在职且与当前调用身份互为联系人 - 当前调用身份是否具有群卡片的查看和分享权限 - 当前调用身份是否具有访问指定 Wiki 即知识库子目录的权限 - 当前调用身份是否具有 OKR、ISV、Add-Ons 等文档块的查看权限",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -1256,6 +1258,7 @@ impl ::feishu_runtime::ApiRequest for GetChatAnnouncementBlockChildrenRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -3896,11 +3899,11 @@ impl WikiCatalog {
 /// The values of `align` in [`AgendaItemTitle`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Align {
-    /// 居左排版
+    /// `1`: 居左排版
     V1,
-    /// 居中排版
+    /// `2`: 居中排版
     V2,
-    /// 居右排版
+    /// `3`: 居右排版
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3911,35 +3914,35 @@ pub enum Align {
 /// The values of `background_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BackgroundColor {
-    /// 浅红色
+    /// `1`: 浅红色
     V1,
-    /// 浅橙色
+    /// `2`: 浅橙色
     V2,
-    /// 浅黄色
+    /// `3`: 浅黄色
     V3,
-    /// 浅绿色
+    /// `4`: 浅绿色
     V4,
-    /// 浅蓝色
+    /// `5`: 浅蓝色
     V5,
-    /// 浅紫色
+    /// `6`: 浅紫色
     V6,
-    /// 中灰色
+    /// `7`: 中灰色
     V7,
-    /// 中红色
+    /// `8`: 中红色
     V8,
-    /// 中橙色
+    /// `9`: 中橙色
     V9,
-    /// 中黄色
+    /// `10`: 中黄色
     V10,
-    /// 中绿色
+    /// `11`: 中绿色
     V11,
-    /// 中蓝色
+    /// `12`: 中蓝色
     V12,
-    /// 中紫色
+    /// `13`: 中紫色
     V13,
-    /// 灰色
+    /// `14`: 灰色
     V14,
-    /// 浅灰色
+    /// `15`: 浅灰色
     V15,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3953,101 +3956,101 @@ pub enum BackgroundColor {
 /// The values of `block_type` in [`Block`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BlockType {
-    /// 页面 Block
+    /// `1`: 页面 Block
     V1,
-    /// 文本 Block
+    /// `2`: 文本 Block
     V2,
-    /// 标题 1 Block
+    /// `3`: 标题 1 Block
     V3,
-    /// 标题 2 Block
+    /// `4`: 标题 2 Block
     V4,
-    /// 标题 3 Block
+    /// `5`: 标题 3 Block
     V5,
-    /// 标题 4 Block
+    /// `6`: 标题 4 Block
     V6,
-    /// 标题 5 Block
+    /// `7`: 标题 5 Block
     V7,
-    /// 标题 6 Block
+    /// `8`: 标题 6 Block
     V8,
-    /// 标题 7 Block
+    /// `9`: 标题 7 Block
     V9,
-    /// 标题 8 Block
+    /// `10`: 标题 8 Block
     V10,
-    /// 标题 9 Block
+    /// `11`: 标题 9 Block
     V11,
-    /// 无序列表 Block
+    /// `12`: 无序列表 Block
     V12,
-    /// 有序列表 Block
+    /// `13`: 有序列表 Block
     V13,
-    /// 代码块 Block
+    /// `14`: 代码块 Block
     V14,
-    /// 引用 Block
+    /// `15`: 引用 Block
     V15,
-    /// 待办事项 Block
+    /// `17`: 待办事项 Block
     V17,
-    /// 多维表格 Block
+    /// `18`: 多维表格 Block
     V18,
-    /// 高亮块 Block
+    /// `19`: 高亮块 Block
     V19,
-    /// 会话卡片 Block
+    /// `20`: 会话卡片 Block
     V20,
-    /// 流程图 & UML Block
+    /// `21`: 流程图 & UML Block
     V21,
-    /// 分割线 Block
+    /// `22`: 分割线 Block
     V22,
-    /// 文件 Block
+    /// `23`: 文件 Block
     V23,
-    /// 分栏 Block
+    /// `24`: 分栏 Block
     V24,
-    /// 分栏列 Block
+    /// `25`: 分栏列 Block
     V25,
-    /// 内嵌网页 Block
+    /// `26`: 内嵌网页 Block
     V26,
-    /// 图片 Block
+    /// `27`: 图片 Block
     V27,
-    /// 开放平台小组件 Block
+    /// `28`: 开放平台小组件 Block
     V28,
-    /// 思维笔记 Block
+    /// `29`: 思维笔记 Block
     V29,
-    /// 电子表格 Block
+    /// `30`: 电子表格 Block
     V30,
-    /// 表格 Block。了解如何在文档中插入表格，参考[文档常见问题-如何插入表格并往单元格填充内容](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq)。
+    /// `31`: 表格 Block。了解如何在文档中插入表格，参考[文档常见问题-如何插入表格并往单元格填充内容](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/document-docx/docx-v1/faq)。
     V31,
-    /// 表格单元格 Block
+    /// `32`: 表格单元格 Block
     V32,
-    /// 视图 Block
+    /// `33`: 视图 Block
     V33,
-    /// 引用容器 Block
+    /// `34`: 引用容器 Block
     V34,
-    /// 任务 Block
+    /// `35`: 任务 Block
     V35,
-    /// OKR Block
+    /// `36`: OKR Block
     V36,
-    /// OKR Objective Block
+    /// `37`: OKR Objective Block
     V37,
-    /// OKR Key Result Block
+    /// `38`: OKR Key Result Block
     V38,
-    /// OKR 进展 Block
+    /// `39`: OKR 进展 Block
     V39,
-    /// 文档小组件 Block
+    /// `40`: 文档小组件 Block
     V40,
-    /// Jira 问题 Block
+    /// `41`: Jira 问题 Block
     V41,
-    /// Wiki 子目录 Block
+    /// `42`: Wiki 子目录 Block
     V42,
-    /// 画板 Block
+    /// `43`: 画板 Block
     V43,
-    /// 议程 Block
+    /// `44`: 议程 Block
     V44,
-    /// 议程项 Block
+    /// `45`: 议程项 Block
     V45,
-    /// 议程项标题 Block
+    /// `46`: 议程项标题 Block
     V46,
-    /// 议程项内容 Block
+    /// `47`: 议程项内容 Block
     V47,
-    /// 链接预览 Block
+    /// `48`: 链接预览 Block
     V48,
-    /// 未支持 Block
+    /// `999`: 未支持 Block
     V999,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4066,19 +4069,19 @@ pub enum BlockType {
 /// The values of `border_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BorderColor {
-    /// 红色
+    /// `1`: 红色
     V1,
-    /// 橙色
+    /// `2`: 橙色
     V2,
-    /// 黄色
+    /// `3`: 黄色
     V3,
-    /// 绿色
+    /// `4`: 绿色
     V4,
-    /// 蓝色
+    /// `5`: 蓝色
     V5,
-    /// 紫色
+    /// `6`: 紫色
     V6,
-    /// 灰色
+    /// `7`: 灰色
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4091,9 +4094,9 @@ pub enum BorderColor {
 /// The values of `diagram_type` in [`Diagram`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DiagramType {
-    /// 流程图
+    /// `1`: 流程图
     V1,
-    /// UML 图
+    /// `2`: UML 图
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4104,37 +4107,37 @@ pub enum DiagramType {
 /// The values of `iframe_type` in [`IframeComponent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IframeType {
-    /// 哔哩哔哩
+    /// `1`: 哔哩哔哩
     V1,
-    /// 西瓜视频
+    /// `2`: 西瓜视频
     V2,
-    /// 优酷
+    /// `3`: 优酷
     V3,
-    /// Airtable
+    /// `4`: Airtable
     V4,
-    /// 百度地图
+    /// `5`: 百度地图
     V5,
-    /// 高德地图
+    /// `6`: 高德地图
     V6,
-    /// Undefined
+    /// `7`: Undefined
     V7,
-    /// Figma
+    /// `8`: Figma
     V8,
-    /// 墨刀
+    /// `9`: 墨刀
     V9,
-    /// Canva
+    /// `10`: Canva
     V10,
-    /// CodePen
+    /// `11`: CodePen
     V11,
-    /// 飞书问卷
+    /// `12`: 飞书问卷
     V12,
-    /// 金数据
+    /// `13`: 金数据
     V13,
-    /// Undefined
+    /// `14`: Undefined
     V14,
-    /// Undefined
+    /// `15`: Undefined
     V15,
-    /// Other
+    /// `99`: Other
     V99,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4149,9 +4152,9 @@ pub enum IframeType {
 /// The values of `indentation_level` in [`TextStyle`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IndentationLevel {
-    /// 无缩进
+    /// `"NoIndent"`: 无缩进
     NoIndent,
-    /// 一级缩进
+    /// `"OneLevelIndent"`: 一级缩进
     OneLevelIndent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4164,155 +4167,155 @@ pub enum IndentationLevel {
 /// The values of `language` in [`TextStyle`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// PlainText
+    /// `1`: PlainText
     V1,
-    /// ABAP
+    /// `2`: ABAP
     V2,
-    /// Ada
+    /// `3`: Ada
     V3,
-    /// Apache
+    /// `4`: Apache
     V4,
-    /// Apex
+    /// `5`: Apex
     V5,
-    /// Assembly Language
+    /// `6`: Assembly Language
     V6,
-    /// Bash
+    /// `7`: Bash
     V7,
-    /// CSharp
+    /// `8`: CSharp
     V8,
-    /// C++
+    /// `9`: C++
     V9,
-    /// C
+    /// `10`: C
     V10,
-    /// COBOL
+    /// `11`: COBOL
     V11,
-    /// CSS
+    /// `12`: CSS
     V12,
-    /// CoffeeScript
+    /// `13`: CoffeeScript
     V13,
-    /// D
+    /// `14`: D
     V14,
-    /// Dart
+    /// `15`: Dart
     V15,
-    /// Delphi
+    /// `16`: Delphi
     V16,
-    /// Django
+    /// `17`: Django
     V17,
-    /// Dockerfile
+    /// `18`: Dockerfile
     V18,
-    /// Erlang
+    /// `19`: Erlang
     V19,
-    /// Fortran
+    /// `20`: Fortran
     V20,
-    /// FoxPro
+    /// `21`: FoxPro
     V21,
-    /// Go
+    /// `22`: Go
     V22,
-    /// Groovy
+    /// `23`: Groovy
     V23,
-    /// HTML
+    /// `24`: HTML
     V24,
-    /// HTMLBars
+    /// `25`: HTMLBars
     V25,
-    /// HTTP
+    /// `26`: HTTP
     V26,
-    /// Haskell
+    /// `27`: Haskell
     V27,
-    /// JSON
+    /// `28`: JSON
     V28,
-    /// Java
+    /// `29`: Java
     V29,
-    /// JavaScript
+    /// `30`: JavaScript
     V30,
-    /// Julia
+    /// `31`: Julia
     V31,
-    /// Kotlin
+    /// `32`: Kotlin
     V32,
-    /// LateX
+    /// `33`: LateX
     V33,
-    /// Lisp
+    /// `34`: Lisp
     V34,
-    /// Logo
+    /// `35`: Logo
     V35,
-    /// Lua
+    /// `36`: Lua
     V36,
-    /// MATLAB
+    /// `37`: MATLAB
     V37,
-    /// Makefile
+    /// `38`: Makefile
     V38,
-    /// Markdown
+    /// `39`: Markdown
     V39,
-    /// Nginx
+    /// `40`: Nginx
     V40,
-    /// Objective-C
+    /// `41`: Objective-C
     V41,
-    /// OpenEdgeABL
+    /// `42`: OpenEdgeABL
     V42,
-    /// PHP
+    /// `43`: PHP
     V43,
-    /// Perl
+    /// `44`: Perl
     V44,
-    /// PostScript
+    /// `45`: PostScript
     V45,
-    /// Power Shell
+    /// `46`: Power Shell
     V46,
-    /// Prolog
+    /// `47`: Prolog
     V47,
-    /// ProtoBuf
+    /// `48`: ProtoBuf
     V48,
-    /// Python
+    /// `49`: Python
     V49,
-    /// R
+    /// `50`: R
     V50,
-    /// RPG
+    /// `51`: RPG
     V51,
-    /// Ruby
+    /// `52`: Ruby
     V52,
-    /// Rust
+    /// `53`: Rust
     V53,
-    /// SAS
+    /// `54`: SAS
     V54,
-    /// SCSS
+    /// `55`: SCSS
     V55,
-    /// SQL
+    /// `56`: SQL
     V56,
-    /// Scala
+    /// `57`: Scala
     V57,
-    /// Scheme
+    /// `58`: Scheme
     V58,
-    /// Scratch
+    /// `59`: Scratch
     V59,
-    /// Shell
+    /// `60`: Shell
     V60,
-    /// Swift
+    /// `61`: Swift
     V61,
-    /// Thrift
+    /// `62`: Thrift
     V62,
-    /// TypeScript
+    /// `63`: TypeScript
     V63,
-    /// VBScript
+    /// `64`: VBScript
     V64,
-    /// Visual Basic
+    /// `65`: Visual Basic
     V65,
-    /// XML
+    /// `66`: XML
     V66,
-    /// YAML
+    /// `67`: YAML
     V67,
-    /// CMake
+    /// `68`: CMake
     V68,
-    /// Diff
+    /// `69`: Diff
     V69,
-    /// Gherkin
+    /// `70`: Gherkin
     V70,
-    /// GraphQL
+    /// `71`: GraphQL
     V71,
-    /// OpenGL Shading Language
+    /// `72`: OpenGL Shading Language
     V72,
-    /// Properties
+    /// `73`: Properties
     V73,
-    /// Solidity
+    /// `74`: Solidity
     V74,
-    /// TOML
+    /// `75`: TOML
     V75,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4334,9 +4337,9 @@ pub enum Language {
 /// The values of `mode` in [`OkrProgressRate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    /// 简单模式
+    /// `"simple"`: 简单模式
     Simple,
-    /// 高级模式
+    /// `"advanced"`: 高级模式
     Advanced,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4347,21 +4350,21 @@ pub enum Mode {
 /// The values of `obj_type` in [`MentionDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjType {
-    /// Doc
+    /// `1`: Doc
     V1,
-    /// Sheet
+    /// `3`: Sheet
     V3,
-    /// Bitable
+    /// `8`: Bitable
     V8,
-    /// MindNote
+    /// `11`: MindNote
     V11,
-    /// File
+    /// `12`: File
     V12,
-    /// Slide
+    /// `15`: Slide
     V15,
-    /// Wiki
+    /// `16`: Wiki
     V16,
-    /// Docx
+    /// `22`: Docx
     V22,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4375,13 +4378,13 @@ pub enum ObjType {
 /// The values of `period_display_status` in [`Okr`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PeriodDisplayStatus {
-    /// 默认
+    /// `"default"`: 默认
     Default,
-    /// 正常
+    /// `"normal"`: 正常
     Normal,
-    /// 失效
+    /// `"invalid"`: 失效
     Invalid,
-    /// 隐藏
+    /// `"hidden"`: 隐藏
     Hidden,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4395,13 +4398,13 @@ pub enum PeriodDisplayStatus {
 /// The values of `progress_status` in [`OkrProgressRate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProgressStatus {
-    /// 未设置
+    /// `"unset"`: 未设置
     Unset,
-    /// 正常
+    /// `"normal"`: 正常
     Normal,
-    /// 有风险
+    /// `"risk"`: 有风险
     Risk,
-    /// 已延期
+    /// `"extended"`: 已延期
     Extended,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4415,9 +4418,9 @@ pub enum ProgressStatus {
 /// The values of `status_type` in [`OkrProgressRate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatusType {
-    /// 以风险最高的 Key Result 状态展示
+    /// `"default"`: 以风险最高的 Key Result 状态展示
     Default,
-    /// 自定义
+    /// `"custom"`: 自定义
     Custom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4428,19 +4431,19 @@ pub enum StatusType {
 /// The values of `text_color` in [`Callout`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TextColor {
-    /// 红色
+    /// `1`: 红色
     V1,
-    /// 橙色
+    /// `2`: 橙色
     V2,
-    /// 黄色
+    /// `3`: 黄色
     V3,
-    /// 绿色
+    /// `4`: 绿色
     V4,
-    /// 蓝色
+    /// `5`: 蓝色
     V5,
-    /// 紫色
+    /// `6`: 紫色
     V6,
-    /// 灰色
+    /// `7`: 灰色
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4453,35 +4456,35 @@ pub enum TextColor {
 /// The values of `background_color` in [`TextStyle`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TextStyleBackgroundColor {
-    /// 浅灰色
+    /// `"LightGrayBackground"`: 浅灰色
     LightGrayBackground,
-    /// 浅红色
+    /// `"LightRedBackground"`: 浅红色
     LightRedBackground,
-    /// 浅橙色
+    /// `"LightOrangeBackground"`: 浅橙色
     LightOrangeBackground,
-    /// 浅黄色
+    /// `"LightYellowBackground"`: 浅黄色
     LightYellowBackground,
-    /// 浅绿色
+    /// `"LightGreenBackground"`: 浅绿色
     LightGreenBackground,
-    /// 浅蓝色
+    /// `"LightBlueBackground"`: 浅蓝色
     LightBlueBackground,
-    /// 浅紫色
+    /// `"LightPurpleBackground"`: 浅紫色
     LightPurpleBackground,
-    /// 中灰色
+    /// `"PaleGrayBackground"`: 中灰色
     PaleGrayBackground,
-    /// 灰色
+    /// `"DarkGrayBackground"`: 灰色
     DarkGrayBackground,
-    /// 中红色
+    /// `"DarkRedBackground"`: 中红色
     DarkRedBackground,
-    /// 中橙色
+    /// `"DarkOrangeBackground"`: 中橙色
     DarkOrangeBackground,
-    /// 中黄色
+    /// `"DarkYellowBackground"`: 中黄色
     DarkYellowBackground,
-    /// 中绿色
+    /// `"DarkGreenBackground"`: 中绿色
     DarkGreenBackground,
-    /// 中蓝色
+    /// `"DarkBlueBackground"`: 中蓝色
     DarkBlueBackground,
-    /// 中紫色
+    /// `"DarkPurpleBackground"`: 中紫色
     DarkPurpleBackground,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4503,9 +4506,9 @@ pub enum TextStyleBackgroundColor {
 /// The values of `url_type` in [`LinkPreview`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UrlType {
-    /// 消息链接
+    /// `"MessageLink"`: 消息链接
     MessageLink,
-    /// 未定义的链接类型
+    /// `"Undefined"`: 未定义的链接类型
     Undefined,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4518,11 +4521,11 @@ pub enum UrlType {
 /// The values of `user_id_type` in [`CreateChatAnnouncementBlockChildrenRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -4537,9 +4540,9 @@ pub enum UserIdType {
 /// The values of `view_type` in [`Bitable`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ViewType {
-    /// 数据表
+    /// `1`: 数据表
     V1,
-    /// 看板
+    /// `2`: 看板
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4550,11 +4553,11 @@ pub enum ViewType {
 /// The values of `view_type` in [`View`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ViewViewType {
-    /// 卡片视图
+    /// `1`: 卡片视图
     V1,
-    /// 预览视图
+    /// `2`: 预览视图
     V2,
-    /// 内联视图
+    /// `3`: 内联视图
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

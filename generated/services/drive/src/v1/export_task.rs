@@ -154,6 +154,7 @@ impl ::feishu_runtime::ApiRequest for CreateExportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -251,6 +252,7 @@ impl ::feishu_runtime::ApiRequest for GetExportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/export_task/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -427,13 +429,13 @@ impl GetExportTaskResponse {
 /// The values of `file_extension` in [`ExportTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileExtension {
-    /// Microsoft Word 格式
+    /// `"docx"`: Microsoft Word 格式
     Docx,
-    /// PDF 格式
+    /// `"pdf"`: PDF 格式
     Pdf,
-    /// Microsoft Excel (XLSX) 格式
+    /// `"xlsx"`: Microsoft Excel (XLSX) 格式
     Xlsx,
-    /// CSV 格式
+    /// `"csv"`: CSV 格式
     Csv,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -446,29 +448,29 @@ pub enum FileExtension {
 /// The values of `job_status` in [`ExportTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobStatus {
-    /// 成功
+    /// `0`: 成功
     V0,
-    /// 初始化
+    /// `1`: 初始化
     V1,
-    /// 处理中
+    /// `2`: 处理中
     V2,
-    /// 内部错误
+    /// `3`: 内部错误
     V3,
-    /// 导出文档过大
+    /// `107`: 导出文档过大
     V107,
-    /// 处理超时
+    /// `108`: 处理超时
     V108,
-    /// 导出内容块无权限
+    /// `109`: 导出内容块无权限
     V109,
-    /// 无权限
+    /// `110`: 无权限
     V110,
-    /// 导出文档已删除
+    /// `111`: 导出文档已删除
     V111,
-    /// 创建副本中禁止导出
+    /// `122`: 创建副本中禁止导出
     V122,
-    /// 导出文档不存在
+    /// `123`: 导出文档不存在
     V123,
-    /// 导出文档图片过多
+    /// `6000`: 导出文档图片过多
     V6000,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -482,13 +484,13 @@ pub enum JobStatus {
 /// The values of `type` in [`ExportTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 旧版飞书文档。支持导出扩展名为 docx 和 pdf 的文件。已不推荐使用。
+    /// `"doc"`: 旧版飞书文档。支持导出扩展名为 docx 和 pdf 的文件。已不推荐使用。
     Doc,
-    /// 飞书电子表格。支持导出扩展名为 xlsx 和 csv 的文件
+    /// `"sheet"`: 飞书电子表格。支持导出扩展名为 xlsx 和 csv 的文件
     Sheet,
-    /// 飞书多维表格。支持导出扩展名为 xlsx 和 csv 格式的文件
+    /// `"bitable"`: 飞书多维表格。支持导出扩展名为 xlsx 和 csv 格式的文件
     Bitable,
-    /// 新版飞书文档。支持导出扩展名为 docx 和 pdf 格式的文件
+    /// `"docx"`: 新版飞书文档。支持导出扩展名为 docx 和 pdf 格式的文件
     Docx,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -33,7 +33,7 @@ impl<'a> FileApi<'a> {
     /// | 500 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。请联系[技术支持](https://applink.larkoffice.com/TLJpeNdW)。 |
     /// | 400 | 1061002 | params error. | 资源不存在。请确认对应资源是否存在。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请检查 access token 是否有效，使用正确身份访问该接口。 |
     /// | 404 | 1061007 | file has been delete. | 文件已被删除。请确认对应节点未被删除。 |
     /// | 400 | 1061045 | can retry. | 内部可重试错误，请稍后重试。 |
@@ -69,7 +69,7 @@ impl<'a> FileApi<'a> {
     /// | 500 | 1061001 | internal error. | 服务内部错误，如超时等。请联系技术支持。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请使用正确身份访问该接口。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
     /// | 400 | 1062507 | parent node out of sibling num. | 云空间中根目录或文件夹的单层节点超限。上限为 1500 个，你可通过将文件新建到不同文件夹中解决。 |
@@ -143,12 +143,12 @@ impl<'a> FileApi<'a> {
     /// | 400 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请使用正确身份访问该接口。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
     /// | 403 | 1062501 | operate node no permission. | 请确认拥有操作节点的权限。 |
     /// | 403 | 1062502 | operate sub node no permission. | 请确认拥有操作节点的子节点权限。 |
-    /// | 404 | 1065200 | source node not found. | 操作的源节点找不到， 指查询不到数据库记录,  也可能是主从延迟。 |
+    /// | 404 | 1065200 | source node not found. | 操作的源节点找不到， 指查询不到数据库记录, 也可能是主从延迟。 |
     pub fn delete(
         &self,
         request: DeleteFileRequest,
@@ -179,7 +179,7 @@ impl<'a> FileApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1069601 | fail | 重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk) |
     /// | 400 | 1069602 | param error | 检查参数有效性 |
-    /// | 403 | 1069603 | forbidden | 无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
+    /// | 403 | 1069603 | forbidden | 无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
     /// | 400 | 1069604 | document not found | 检查文件是否存在 |
     /// | 400 | 1069605 | Unsubscribe | 没有订阅文档 |
     /// | 400 | 1064230 | locked for data migration | 数据迁移中，暂时无法上传。 |
@@ -238,7 +238,7 @@ impl<'a> FileApi<'a> {
     /// |---|---|---|---|
     /// | 500 | 1069601 | fail | 重试，若稳定失败请联系[技术支持](https://applink.feishu.cn/client/helpdesk) |
     /// | 400 | 1069602 | param error | 检查参数有效性 |
-    /// | 403 | 1069603 | forbidden | 无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
+    /// | 403 | 1069603 | forbidden | 无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
     /// | 400 | 1069604 | document not found | 检查文件是否存在 |
     /// | 400 | 1069605 | Unsubscribe | 没有订阅文档 |
     pub fn get_subscribe(
@@ -306,7 +306,7 @@ impl<'a> FileApi<'a> {
     /// | 500 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
     /// | 403 | 1062524 | source parent no permission. | 请检查是否拥有移动文件所在文件夹的编辑权限。 |
     /// | 403 | 1062535 | destination parent no permission. | 请检查目标文件夹是否有编辑权限。 |
@@ -364,9 +364,9 @@ impl<'a> FileApi<'a> {
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时、错误码没处理等。 **注意**： 上传文件接口不支持直接将文件上传至知识库，请先将文件上传至文件夹后再移动至知识库。 |
-    /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 常见错误问题： 1. size入参错误：     - 末尾存在空格     - 大小不能为 0 2. Content-Type 入参错误     - 需要是"multipart/form-data"，非"application/json" |
+    /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 常见错误问题： 1. size入参错误： - 末尾存在空格 - 大小不能为 0 2. Content-Type 入参错误 - 需要是"multipart/form-data"，非"application/json" |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 400 | 1061021 | upload id expire. | 上传事务过期，请重头开始上传。 |
     /// | 500 | 1061022 | file version conflict. | 文件版本号冲突。 |
     /// | 400 | 1061041 | parent node has been deleted. | 请确认上传点未被删除。 |
@@ -415,7 +415,7 @@ impl<'a> FileApi<'a> {
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 400 | 1061101 | file quota exceeded. | 租户容量超限，请确保租户有足够容量进行上传。 |
     /// | 400 | 1061021 | upload id expire. | 上传事务过期，请重头开始上传。 |
     /// | 500 | 1061022 | file version conflict. | 文件版本号冲突。 |
@@ -498,7 +498,7 @@ impl<'a> FileApi<'a> {
     /// |---|---|---|---|
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时、错误码没处理等。 **注意**： 上传文件接口不支持直接将文件上传至知识库，请先将文件上传至文件夹后再移动至知识库。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 500 | 1061022 | file version conflict. | 文件版本号冲突。 |
     /// | 400 | 1061043 | file size beyond limit. | 请检查文件大小以避免超出限制。详情参考飞书帮助中心[云盘文件上传大小限制](https://www.feishu.cn/hc/zh-CN/articles/360049067549)。 |
     /// | 400 | 1061044 | parent node not exist. | `parent_node` 不存在。请确认上传点 token 是否有误： - 对于上传文件接口，请参考[文件夹 token 获取方式](https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/folder-overview#-717d325)确认是否填写了正确的文件夹 token - 对于上传素材接口，请参考[上传点类型和上传点 token](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/introduction#cc82be3c) 确认 `parent_node` 是否填写正确 |
@@ -591,7 +591,7 @@ impl ::feishu_runtime::ApiRequest for CopyFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -632,6 +632,7 @@ impl ::feishu_runtime::ApiRequest for CopyFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/copy",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -703,7 +704,7 @@ impl ::feishu_runtime::ApiRequest for CreateFolderFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -732,6 +733,7 @@ impl ::feishu_runtime::ApiRequest for CreateFolderFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_folder",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -851,6 +853,7 @@ impl ::feishu_runtime::ApiRequest for CreateShortcutFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/create_shortcut",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -931,7 +934,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -961,11 +964,12 @@ impl ::feishu_runtime::ApiRequest for DeleteFileRequest {
                 http_status: Some(404u16),
                 code: 1065200,
                 message: "source node not found.",
-                hint: "操作的源节点找不到， 指查询不到数据库记录,  也可能是主从延迟。",
+                hint: "操作的源节点找不到， 指查询不到数据库记录, 也可能是主从延迟。",
             },
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1048,7 +1052,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSubscribeFileRequest {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
-                hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
+                hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1071,6 +1075,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSubscribeFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/delete_subscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -1124,6 +1129,7 @@ impl ::feishu_runtime::ApiRequest for DownloadFileRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/download",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1204,7 +1210,7 @@ impl ::feishu_runtime::ApiRequest for GetSubscribeFileRequest {
                 http_status: Some(403u16),
                 code: 1069603,
                 message: "forbidden",
-                hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。          ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。     ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
+                hint: "无权限操作，可能是如下原因： * 调用身份无文档管理权限 * 当前租户未开启文档访问记录功能 请参考以下方式为调用身份开通文档管理权限： - 如果你使用的是 `tenant_access_token`，意味着当前应用没有云文档权限。你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加管理权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**：在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，意味着当前用户没有云文档权限。你需通过云文档网页页面右上方 **分享** 入口为当前用户添加管理权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1221,6 +1227,7 @@ impl ::feishu_runtime::ApiRequest for GetSubscribeFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/get_subscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -1409,6 +1416,7 @@ impl ::feishu_runtime::ApiRequest for ListFileRequest {
             has_more: Some("has_more"),
             items: Some("files"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1522,7 +1530,7 @@ impl ::feishu_runtime::ApiRequest for MoveFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -1551,6 +1559,7 @@ impl ::feishu_runtime::ApiRequest for MoveFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/move",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1618,6 +1627,7 @@ impl ::feishu_runtime::ApiRequest for TaskCheckFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/task_check",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1688,7 +1698,7 @@ impl ::feishu_runtime::ApiRequest for UploadAllFileRequest {
                 http_status: Some(400u16),
                 code: 1061002,
                 message: "params error.",
-                hint: "请检查请求参数是否正确。 常见错误问题： 1. size入参错误：     - 末尾存在空格     - 大小不能为 0 2. Content-Type 入参错误     - 需要是\"multipart/form-data\"，非\"application/json\"",
+                hint: "请检查请求参数是否正确。 常见错误问题： 1. size入参错误： - 末尾存在空格 - 大小不能为 0 2. Content-Type 入参错误 - 需要是\"multipart/form-data\"，非\"application/json\"",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(404u16),
@@ -1700,7 +1710,7 @@ impl ::feishu_runtime::ApiRequest for UploadAllFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -1831,6 +1841,7 @@ impl ::feishu_runtime::ApiRequest for UploadAllFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_all",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1904,7 +1915,7 @@ impl ::feishu_runtime::ApiRequest for UploadFinishFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -2005,6 +2016,7 @@ impl ::feishu_runtime::ApiRequest for UploadFinishFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_finish",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2110,6 +2122,7 @@ impl ::feishu_runtime::ApiRequest for UploadPartFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_part",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2186,7 +2199,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(500u16),
@@ -2245,6 +2258,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file/upload_prepare",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -4482,23 +4496,23 @@ impl UserList {
 /// The values of `type` in [`DeleteFileRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeleteFileRequestType {
-    /// 文件类型
+    /// `"file"`: 文件类型
     File,
-    /// 新版文档类型
+    /// `"docx"`: 新版文档类型
     Docx,
-    /// 多维表格类型
+    /// `"bitable"`: 多维表格类型
     Bitable,
-    /// 文件夹类型
+    /// `"folder"`: 文件夹类型
     Folder,
-    /// 文档类型
+    /// `"doc"`: 文档类型
     Doc,
-    /// 电子表格类型
+    /// `"sheet"`: 电子表格类型
     Sheet,
-    /// 思维笔记类型
+    /// `"mindnote"`: 思维笔记类型
     Mindnote,
-    /// 快捷方式类型
+    /// `"shortcut"`: 快捷方式类型
     Shortcut,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4513,9 +4527,9 @@ pub enum DeleteFileRequestType {
 /// The values of `direction` in [`ListFileRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Direction {
-    /// 按升序排序
+    /// `"ASC"`: 按升序排序
     Asc,
-    /// 按降序排序
+    /// `"DESC"`: 按降序排序
     Desc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4526,17 +4540,17 @@ pub enum Direction {
 /// The values of `file_type` in [`FileCreatedInFolderEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileCreatedInFolderEventFileType {
-    /// 旧版文档
+    /// `"doc"`: 旧版文档
     Doc,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
-    /// 文件
+    /// `"file"`: 文件
     File,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4550,17 +4564,17 @@ pub enum FileCreatedInFolderEventFileType {
 /// The values of `file_type` in [`FilePermissionMemberAppliedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FilePermissionMemberAppliedEventFileType {
-    /// 旧版文档
+    /// `"doc"`: 旧版文档
     Doc,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
-    /// 文件
+    /// `"file"`: 文件
     File,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4574,19 +4588,19 @@ pub enum FilePermissionMemberAppliedEventFileType {
 /// The values of `file_type` in [`DeleteSubscribeFileRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileType {
-    /// 旧版文档。已不推荐使用
+    /// `"doc"`: 旧版文档。已不推荐使用
     Doc,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 文件
+    /// `"file"`: 文件
     File,
-    /// 文件夹
+    /// `"folder"`: 文件夹
     Folder,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4600,21 +4614,21 @@ pub enum FileType {
 /// The values of `type` in [`MoveFileBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MoveFileBodyType {
-    /// 普通文件类型
+    /// `"file"`: 普通文件类型
     File,
-    /// 新版文档类型
+    /// `"docx"`: 新版文档类型
     Docx,
-    /// 多维表格类型
+    /// `"bitable"`: 多维表格类型
     Bitable,
-    /// 文档类型
+    /// `"doc"`: 文档类型
     Doc,
-    /// 电子表格类型
+    /// `"sheet"`: 电子表格类型
     Sheet,
-    /// 思维笔记类型
+    /// `"mindnote"`: 思维笔记类型
     Mindnote,
-    /// 文件夹类型
+    /// `"folder"`: 文件夹类型
     Folder,
-    /// 幻灯片类型
+    /// `"slides"`: 幻灯片类型
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4629,9 +4643,9 @@ pub enum MoveFileBodyType {
 /// The values of `order_by` in [`ListFileRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OrderBy {
-    /// 按编辑时间排序
+    /// `"EditedTime"`: 按编辑时间排序
     EditedTime,
-    /// 按创建时间排序
+    /// `"CreatedTime"`: 按创建时间排序
     CreatedTime,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4644,7 +4658,7 @@ pub enum OrderBy {
 /// The values of `parent_type` in [`UploadAllFileBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ParentType {
-    /// 云空间
+    /// `"explorer"`: 云空间
     Explorer,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4655,11 +4669,11 @@ pub enum ParentType {
 /// The values of `permission` in [`FilePermissionMemberAppliedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Permission {
-    /// 可阅读权限角色
+    /// `"view"`: 可阅读权限角色
     View,
-    /// 可编辑权限角色
+    /// `"edit"`: 可编辑权限角色
     Edit,
-    /// 可管理权限角色
+    /// `"full_access"`: 可管理权限角色
     FullAccess,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4672,19 +4686,19 @@ pub enum Permission {
 /// The values of `refer_type` in [`ReferEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReferType {
-    /// 文件
+    /// `"file"`: 文件
     File,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 旧版文档
+    /// `"doc"`: 旧版文档
     Doc,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 思维笔记
+    /// `"mindnote"`: 思维笔记
     Mindnote,
-    /// 幻灯片类型
+    /// `"slides"`: 幻灯片类型
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4699,19 +4713,19 @@ pub enum ReferType {
 /// The values of `type` in [`CopyFileBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文件类型
+    /// `"file"`: 文件类型
     File,
-    /// 旧版文档。了解更多，参考[新旧版本文档说明](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs/upgraded-docs-access-guide/upgraded-docs-openapi-access-guide)。
+    /// `"doc"`: 旧版文档。了解更多，参考[新旧版本文档说明](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs/upgraded-docs-access-guide/upgraded-docs-openapi-access-guide)。
     Doc,
-    /// 电子表格类型
+    /// `"sheet"`: 电子表格类型
     Sheet,
-    /// 多维表格类型
+    /// `"bitable"`: 多维表格类型
     Bitable,
-    /// 新版文档类型
+    /// `"docx"`: 新版文档类型
     Docx,
-    /// 思维笔记类型
+    /// `"mindnote"`: 思维笔记类型
     Mindnote,
-    /// 幻灯片类型
+    /// `"slides"`: 幻灯片类型
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4725,11 +4739,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CopyFileRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -291,6 +291,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/batch_query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -430,6 +431,10 @@ impl ::feishu_runtime::ApiRequest for CreateFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -586,6 +591,10 @@ impl ::feishu_runtime::ApiRequest for GetFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -797,6 +806,10 @@ impl ::feishu_runtime::ApiRequest for ListFileCommentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -961,6 +974,10 @@ impl ::feishu_runtime::ApiRequest for PatchFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-comment/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -1662,9 +1679,9 @@ impl TextRun {
 /// The values of `file_type` in [`CreateFileCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateFileCommentRequestFileType {
-    /// 旧版文档，已不推荐使用
+    /// `"doc"`: 旧版文档，已不推荐使用
     Doc,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1677,15 +1694,15 @@ pub enum CreateFileCommentRequestFileType {
 /// The values of `file_type` in [`BatchQueryFileCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileType {
-    /// 旧版文档类型，已不推荐使用
+    /// `"doc"`: 旧版文档类型，已不推荐使用
     Doc,
-    /// 新版文档类型
+    /// `"docx"`: 新版文档类型
     Docx,
-    /// 电子表格类型
+    /// `"sheet"`: 电子表格类型
     Sheet,
-    /// 文件类型
+    /// `"file"`: 文件类型
     File,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1699,13 +1716,13 @@ pub enum FileType {
 /// The values of `file_type` in [`GetFileCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetFileCommentRequestFileType {
-    /// 旧版文档，已不推荐使用
+    /// `"doc"`: 旧版文档，已不推荐使用
     Doc,
-    /// 表格
+    /// `"sheet"`: 表格
     Sheet,
-    /// 文件
+    /// `"file"`: 文件
     File,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1719,11 +1736,11 @@ pub enum GetFileCommentRequestFileType {
 /// The values of `type` in [`ReplyElement`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 普通文本
+    /// `"text_run"`: 普通文本
     TextRun,
-    /// at 云文档链接
+    /// `"docs_link"`: at 云文档链接
     DocsLink,
-    /// at 联系人
+    /// `"person"`: at 联系人
     Person,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1736,11 +1753,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`BatchQueryFileCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

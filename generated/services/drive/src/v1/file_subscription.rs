@@ -131,6 +131,10 @@ impl ::feishu_runtime::ApiRequest for GetFileSubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -216,6 +220,10 @@ impl ::feishu_runtime::ApiRequest for PatchFileSubscriptionRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/file-subscription/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -350,11 +358,11 @@ impl PatchFileSubscriptionResponse {
 /// The values of `file_type` in [`GetFileSubscriptionBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileType {
-    /// 旧版文档
+    /// `"doc"`: 旧版文档
     Doc,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 云空间
+    /// `"wiki"`: 云空间
     Wiki,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -367,7 +375,7 @@ pub enum FileType {
 /// The values of `subscription_type` in [`GetFileSubscriptionResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SubscriptionType {
-    /// 评论更新
+    /// `"comment_update"`: 评论更新
     CommentUpdate,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -33,7 +33,7 @@ impl<'a> ImportTaskApi<'a> {
     /// | 500 | 1069905 | internal error | 服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 403 | 1069906 | docs deleted | 文档已被删除。请检查 |
     /// | 404 | 1069907 | file token not found | 文件 token 不存在。请检查要导入文件的 token 是否正确 |
-    /// | 403 | 1069908 | mount point not found or no permission | 挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限：     - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。     - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。 |
+    /// | 403 | 1069908 | mount point not found or no permission | 挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。 |
     /// | 400 | 1069909 | import file size over limit | 文件超过 20 MB 限制，无法导入 |
     /// | 400 | 1069910 | import file extension not match | 上传文件和导入任务文件后缀不一致，请检查 |
     /// | 400 | 1069911 | import file type not match | 上传文件和导入任务指定的文件类型不一致，请检查 |
@@ -72,7 +72,7 @@ impl<'a> ImportTaskApi<'a> {
     /// | 500 | 1069905 | internal error | 服务内部错误，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW) |
     /// | 403 | 1069906 | docs deleted | 文档已被删除。请检查 |
     /// | 404 | 1069907 | file token not found | 文件 token 不存在。请检查要导入文件的 token 是否正确 |
-    /// | 403 | 1069908 | mount point not found or no permission | 挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限：     - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。     - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。 |
+    /// | 403 | 1069908 | mount point not found or no permission | 挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。 |
     /// | 400 | 1069909 | import file size over limit | 文件超过 20 MB 限制，无法导入 |
     /// | 400 | 1069910 | import file extension not match | 上传文件和导入任务文件后缀不一致，请检查 |
     /// | 400 | 1069911 | import file type not match | 上传文件和导入任务指定的文件类型不一致，请检查 |
@@ -176,7 +176,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportTaskRequest {
                 http_status: Some(403u16),
                 code: 1069908,
                 message: "mount point not found or no permission",
-                hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限：     - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。     - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
+                hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -223,6 +223,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/import_task/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -316,7 +317,7 @@ impl ::feishu_runtime::ApiRequest for GetImportTaskRequest {
                 http_status: Some(403u16),
                 code: 1069908,
                 message: "mount point not found or no permission",
-                hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限：     - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。     - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
+                hint: "挂载点对应的文件夹不存在，或当前身份无导入至该文件夹的权限。请参考以下步骤解决： 1. 检查文件夹的 token 是否填写正确 2. 检查当前身份是否有导入至文件夹的权限： - 如果你使用的是 `tenant_access_token`，意味着应用没有导入至当前文件夹的权限。你需要为该应用添加机器人能力，并将该文件夹分享给含有该机器人的群组，为该应用开通文件夹的编辑权限。 - 如果你使用的是 `user_access_token`，意味着用户没有导入至当前文件夹的权限。你需将该文件夹分享给该用户身份，为用户开通文件夹的编辑权限。 了解具体操作步骤，参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -357,6 +358,10 @@ impl ::feishu_runtime::ApiRequest for GetImportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/import_task/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -557,65 +562,65 @@ impl ImportTaskMountPoint {
 /// The values of `job_status` in [`ImportTask`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobStatus {
-    /// 导入成功。但需关注是否有 extra 参数返回。如果源文件内容超过系统上限，将被系统截断，此时将返回 extra 参数，进行额外提示。extra 参数说明见本文末尾。
+    /// `0`: 导入成功。但需关注是否有 extra 参数返回。如果源文件内容超过系统上限，将被系统截断，此时将返回 extra 参数，进行额外提示。extra 参数说明见本文末尾。
     V0,
-    /// 初始化
+    /// `1`: 初始化
     V1,
-    /// 处理中
+    /// `2`: 处理中
     V2,
-    /// 内部错误
+    /// `3`: 内部错误
     V3,
-    /// 导入文档已加密
+    /// `100`: 导入文档已加密
     V100,
-    /// 内部错误
+    /// `101`: 内部错误
     V101,
-    /// 内部错误
+    /// `102`: 内部错误
     V102,
-    /// 内部错误
+    /// `103`: 内部错误
     V103,
-    /// 租户容量不足
+    /// `104`: 租户容量不足
     V104,
-    /// 文件夹节点太多
+    /// `105`: 文件夹节点太多
     V105,
-    /// 内部错误
+    /// `106`: 内部错误
     V106,
-    /// 处理超时
+    /// `108`: 处理超时
     V108,
-    /// 内部错误
+    /// `109`: 内部错误
     V109,
-    /// 无权限
+    /// `110`: 无权限
     V110,
-    /// 格式不支持
+    /// `112`: 格式不支持
     V112,
-    /// office格式不支持
+    /// `113`: office格式不支持
     V113,
-    /// 内部错误
+    /// `114`: 内部错误
     V114,
-    /// 导入文件过大
+    /// `115`: 导入文件过大
     V115,
-    /// 当前身份无导入至该文件夹的权限。参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)解决
+    /// `116`: 当前身份无导入至该文件夹的权限。参考[开通文件夹权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app#5ad9169a)解决
     V116,
-    /// 目录已删除
+    /// `117`: 目录已删除
     V117,
-    /// 导入文件和任务指定后缀不匹配
+    /// `118`: 导入文件和任务指定后缀不匹配
     V118,
-    /// 目录不存在
+    /// `119`: 目录不存在
     V119,
-    /// 导入文件和任务指定文件类型不匹配
+    /// `120`: 导入文件和任务指定文件类型不匹配
     V120,
-    /// 导入文件已过期
+    /// `121`: 导入文件已过期
     V121,
-    /// 创建副本中禁止导出
+    /// `122`: 创建副本中禁止导出
     V122,
-    /// 文件格式损坏。请另存为新文件后导入
+    /// `129`: 文件格式损坏。请另存为新文件后导入
     V129,
-    /// 内部错误
+    /// `5000`: 内部错误
     V5000,
-    /// docx block 数量超过系统上限
+    /// `7000`: docx block 数量超过系统上限
     V7000,
-    /// docx block 层级超过系统上线
+    /// `7001`: docx block 层级超过系统上线
     V7001,
-    /// docx block 大小超过系统上限
+    /// `7002`: docx block 大小超过系统上限
     V7002,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -632,7 +637,7 @@ pub enum JobStatus {
 /// The values of `mount_type` in [`ImportTaskMountPoint`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MountType {
-    /// 挂载到云空间
+    /// `1`: 挂载到云空间
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

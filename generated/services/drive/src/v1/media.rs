@@ -89,7 +89,7 @@ impl<'a> MediaApi<'a> {
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请使用正确身份访问该接口。 |
     /// | 200 | 1061006 | internal time out. | 服务内部超时，可稍后再试。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
@@ -151,7 +151,7 @@ impl<'a> MediaApi<'a> {
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请使用正确身份访问该接口。 |
     /// | 200 | 1061006 | internal time out. | 服务内部超时，可稍后再试。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
@@ -278,7 +278,7 @@ impl<'a> MediaApi<'a> {
     /// | 200 | 1061001 | internal error. | 服务内部错误，包括超时，错误码没处理。 |
     /// | 400 | 1061002 | params error. | 请检查请求参数是否正确。 |
     /// | 404 | 1061003 | not found. | 请确认对应资源是否存在。 |
-    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
+    /// | 403 | 1061004 | forbidden. | 当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 |
     /// | 401 | 1061005 | auth failed. | 请使用正确身份访问该接口。 |
     /// | 200 | 1061006 | internal time out. | 服务内部超时，可稍后再试。 |
     /// | 404 | 1061007 | file has been delete. | 请确认对应节点未被删除。 |
@@ -379,6 +379,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetTmpDownloadUrlMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/batch_get_tmp_download_url",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -446,6 +447,7 @@ impl ::feishu_runtime::ApiRequest for DownloadMediaRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/download",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -532,7 +534,7 @@ impl ::feishu_runtime::ApiRequest for UploadAllMediaRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -723,6 +725,7 @@ impl ::feishu_runtime::ApiRequest for UploadAllMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_all",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -796,7 +799,7 @@ impl ::feishu_runtime::ApiRequest for UploadFinishMediaRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -987,6 +990,7 @@ impl ::feishu_runtime::ApiRequest for UploadFinishMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_finish",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1248,6 +1252,7 @@ impl ::feishu_runtime::ApiRequest for UploadPartMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_part",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1330,7 +1335,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareMediaRequest {
                 http_status: Some(403u16),
                 code: 1061004,
                 message: "forbidden.",
-                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限：     - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限     - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限     - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限     - 对于删除文件接口，调用身份需要具有以下两种权限之一：         - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限         - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
+                hint: "当前调用身份没有文件或文件夹的阅读或编辑等权限。请参考以下方式解决： - 若上传素材，请确保当前调用身份具有目标云文档的编辑权限 - 若上传文件，请确保当前调用身份具有文件夹的编辑权限 - 若对文件或文件夹进行增删改等操作，请确保调用身份具有足够文档权限： - 对于新建文件接口，调用身份需要有目标文件夹的编辑权限 - 对于复制文件接口，调用身份需要有文件的阅读或编辑权限、并且具有目标文件夹的编辑权限 - 对于移动文件接口，调用身份需要有被移动文件的可管理权限、被移动文件所在位置的编辑权限、目标位置的编辑权限 - 对于删除文件接口，调用身份需要具有以下两种权限之一： - 该应用或用户是文件所有者并且具有该文件所在父文件夹的编辑权限 - 该应用或用户并非文件所有者，但是该文件所在父文件夹的所有者或者拥有该父文件夹的所有权限（full access） 了解开通权限步骤，参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(401u16),
@@ -1521,6 +1526,7 @@ impl ::feishu_runtime::ApiRequest for UploadPrepareMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/media/upload_prepare",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1887,27 +1893,27 @@ impl UploadPrepareMediaResponse {
 /// The values of `parent_type` in [`UploadAllMediaBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ParentType {
-    /// 旧版文档图片
+    /// `"doc_image"`: 旧版文档图片
     DocImage,
-    /// 新版文档图片
+    /// `"docx_image"`: 新版文档图片
     DocxImage,
-    /// 电子表格图片
+    /// `"sheet_image"`: 电子表格图片
     SheetImage,
-    /// 旧版文档文件
+    /// `"doc_file"`: 旧版文档文件
     DocFile,
-    /// 新版文档文件
+    /// `"docx_file"`: 新版文档文件
     DocxFile,
-    /// 电子表格文件
+    /// `"sheet_file"`: 电子表格文件
     SheetFile,
-    /// vc 虚拟背景（灰度中，暂未开放）
+    /// `"vc_virtual_background"`: vc 虚拟背景（灰度中，暂未开放）
     VcVirtualBackground,
-    /// 多维表格图片
+    /// `"bitable_image"`: 多维表格图片
     BitableImage,
-    /// 多维表格文件
+    /// `"bitable_file"`: 多维表格文件
     BitableFile,
-    /// 同事圈（灰度中，暂未开放）
+    /// `"moments"`: 同事圈（灰度中，暂未开放）
     Moments,
-    /// 云文档导入文件
+    /// `"ccm_import_open"`: 云文档导入文件
     CcmImportOpen,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -106,6 +106,10 @@ impl ::feishu_runtime::ApiRequest for BatchQueryMetaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/meta/batch_query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -346,11 +350,11 @@ impl RequestDoc {
 /// The values of `code` in [`MetaFailed`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Code {
-    /// 文档类型不支持
+    /// `970002`: 文档类型不支持
     V970002,
-    /// 当前应用或用户没有获取该文件元数据的权限
+    /// `970003`: 当前应用或用户没有获取该文件元数据的权限
     V970003,
-    /// 文件 token 和 doc_type 不匹配或该文件不存在
+    /// `970005`: 文件 token 和 doc_type 不匹配或该文件不存在
     V970005,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -363,25 +367,25 @@ pub enum Code {
 /// The values of `doc_type` in [`RequestDoc`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DocType {
-    /// 飞书文档
+    /// `"doc"`: 飞书文档
     Doc,
-    /// 飞书电子表格
+    /// `"sheet"`: 飞书电子表格
     Sheet,
-    /// 飞书多维表格
+    /// `"bitable"`: 飞书多维表格
     Bitable,
-    /// 飞书思维笔记
+    /// `"mindnote"`: 飞书思维笔记
     Mindnote,
-    /// 飞书文件
+    /// `"file"`: 飞书文件
     File,
-    /// 飞书知识库
+    /// `"wiki"`: 飞书知识库
     Wiki,
-    /// 飞书新版文档
+    /// `"docx"`: 飞书新版文档
     Docx,
-    /// 飞书文件夹
+    /// `"folder"`: 飞书文件夹
     Folder,
-    /// 文档同步块（灰度中）
+    /// `"synced_block"`: 文档同步块（灰度中）
     SyncedBlock,
-    /// 文档幻灯片
+    /// `"slides"`: 文档幻灯片
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -396,11 +400,11 @@ pub enum DocType {
 /// The values of `user_id_type` in [`BatchQueryMetaRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -205,17 +205,17 @@ impl UserId {
 /// The values of `file_type` in [`Notice`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileType {
-    /// 旧版文档
+    /// `"doc"`: 旧版文档
     Doc,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
-    /// 文件
+    /// `"file"`: 文件
     File,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -229,9 +229,9 @@ pub enum FileType {
 /// The values of `notice_type` in [`Notice`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NoticeType {
-    /// 添加评论
+    /// `"add_comment"`: 添加评论
     AddComment,
-    /// 添加回复
+    /// `"add_reply"`: 添加回复
     AddReply,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -135,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for RemoveSubscriptionUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/remove_subscription",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -192,6 +193,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -256,6 +258,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionStatusUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/drive-v1/user/subscription_status",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -143,6 +143,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFileCopyFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTNzUjL2UzM14iN1MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

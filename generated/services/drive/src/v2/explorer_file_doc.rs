@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExplorerFileDocRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATM2UjLwEjN14CMxYTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExplorerFileSpreadsheetRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNzUjL1UzM14SN1MTN/delete-sheet",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

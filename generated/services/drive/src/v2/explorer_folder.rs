@@ -137,6 +137,7 @@ impl ::feishu_runtime::ApiRequest for CreateExplorerFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTNzUjL5UzM14SO1MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -144,6 +144,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderChildrenRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEjNzUjLxYzM14SM2MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

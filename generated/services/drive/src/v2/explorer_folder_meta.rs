@@ -88,6 +88,7 @@ impl ::feishu_runtime::ApiRequest for ListExplorerFolderMetaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjNzUjLwYzM14CM2MTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -67,6 +67,7 @@ impl ::feishu_runtime::ApiRequest for MetaExplorerRootFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTNzUjL4UzM14CO1MTN/get-root-folder-meta",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

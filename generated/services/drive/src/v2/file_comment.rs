@@ -145,6 +145,10 @@ impl ::feishu_runtime::ApiRequest for ReactionFileCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/comment_reaction/update_reaction",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -231,9 +235,9 @@ impl ::feishu_runtime::Validate for ReactionFileCommentBody {
 /// The values of `action` in [`ReactionFileCommentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Action {
-    /// 添加表情回复
+    /// `"add"`: 添加表情回复
     Add,
-    /// 删除添加的reaction
+    /// `"delete"`: 删除添加的reaction
     Delete,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -23,9 +23,9 @@ impl<'a> PermissionPublicApi<'a> {
     ///
     /// | HTTP | Code | Message | Hint |
     /// |---|---|---|---|
-    /// | 400 | 1063001 | Invalid parameter | 参数异常，可能是如下原因： - 参数类型不匹配，如：     - 云文档的 token 和 type 不匹配     - 云文档不存在     - 添加协作者的 member_id 和 member_type 不匹配     - 添加的协作者不存在 - 不支持的参数调用，如：     - 使用 `tenant_access_token` 添加部门协作者     - 给妙记添加可管理角色 |
-    /// | 403 | 1063002 | Permission denied | 调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考\[谁可以查看、添加、移除协作者\](<https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0> \| lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限：   - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：      - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。       - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。           ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
-    /// | 400 | 1063003 | Invalid operation | 非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如：     - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。     - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。     - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token`  添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限 |
+    /// | 400 | 1063001 | Invalid parameter | 参数异常，可能是如下原因： - 参数类型不匹配，如： - 云文档的 token 和 type 不匹配 - 云文档不存在 - 添加协作者的 member_id 和 member_type 不匹配 - 添加的协作者不存在 - 不支持的参数调用，如： - 使用 `tenant_access_token` 添加部门协作者 - 给妙记添加可管理角色 |
+    /// | 403 | 1063002 | Permission denied | 调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考\[谁可以查看、添加、移除协作者\](<https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0> \| lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限： - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**： - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。 |
+    /// | 400 | 1063003 | Invalid operation | 非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如： - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。 - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token` 添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限 |
     /// | 403 | 1063004 | User has no share permission | 用户无分享权限，请确认调用身份对该文档是否有分享权限。 |
     /// | 404 | 1063005 | Resource is deleted | 资源已删除，请确认云文档是否还存在。 |
     /// | 500 | 1066001 | Internal Error | 服务内部错误，包括服务端内部超时、错误码没处理等，请联系[技术支持](https://applink.feishu.cn/TLJpeNdW)排查。 |
@@ -81,19 +81,19 @@ impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
                 http_status: Some(400u16),
                 code: 1063001,
                 message: "Invalid parameter",
-                hint: "参数异常，可能是如下原因： - 参数类型不匹配，如：     - 云文档的 token 和 type 不匹配     - 云文档不存在     - 添加协作者的 member_id 和 member_type 不匹配     - 添加的协作者不存在 - 不支持的参数调用，如：     - 使用 `tenant_access_token` 添加部门协作者     - 给妙记添加可管理角色",
+                hint: "参数异常，可能是如下原因： - 参数类型不匹配，如： - 云文档的 token 和 type 不匹配 - 云文档不存在 - 添加协作者的 member_id 和 member_type 不匹配 - 添加的协作者不存在 - 不支持的参数调用，如： - 使用 `tenant_access_token` 添加部门协作者 - 给妙记添加可管理角色",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
                 code: 1063002,
                 message: "Permission denied",
-                hint: "调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考[谁可以查看、添加、移除协作者](https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0 | lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限：   - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。     ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278)          **注意**：      - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。       - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。           ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。   ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
+                hint: "调用身份对应的用户或应用不是云文档的[协作者](https://www.feishu.cn/hc/zh-CN/articles/064037224266-%E4%BA%91%E6%96%87%E6%A1%A3%E5%92%8C%E6%96%87%E4%BB%B6%E5%A4%B9%E5%8D%8F%E4%BD%9C%E8%80%85%E4%BB%8B%E7%BB%8D)或对云文档的权限（如编辑、管理权限）不足。请参考以下方式解决： - 对于转移所有者接口，你需确保调用身份为云文档的所有者 - 对于协作者、权限设置相关接口，你需先参考[谁可以查看、添加、移除协作者](https://www.feishu.cn/hc/zh-CN/articles/360049067527-%E8%AE%BE%E7%BD%AE%E4%BA%91%E6%96%87%E6%A1%A3%E5%88%86%E4%BA%AB-%E5%A4%8D%E5%88%B6-%E4%B8%8B%E8%BD%BD-%E8%AF%84%E8%AE%BA%E7%AD%89%E6%9D%83%E9%99%90#tabs0 | lineguid-Bp0bI)了解当前云文档的权限设置，再为调用身份开通所需权限： - 如果你使用的是 `tenant_access_token`，你需通过云文档网页页面右上方 **「...」** -&gt; **「...更多」** -&gt;**「添加文档应用」** 入口为应用添加权限。 ![](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/22c027f63c540592d3ca8f41d48bb107_CSas7OYJBR.png?height=1994&maxWidth=550&width=3278) **注意**： - 在 **添加文档应用** 前，你需确保目标应用至少开通了一个云文档或多维表格的 [API 权限](https://open.feishu.cn/document/ukTMukTMukTM/uYTM5UjL2ETO14iNxkTN/scope-list)。否则你将无法在文档应用窗口搜索到目标应用。 - 如果多维表格开启了高级权限，你需为应用添加多维表格的 **可管理** 权限，否则仍无法操作多维表格。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/9f3353931fafeea16a39f0eb887db175_0tjzC9P3zU.png?maxWidth=550) - 如果你使用的是 `user_access_token`，你需通过云文档网页页面右上方 **分享** 入口为当前用户添加权限。 ![image.png](https://sf3-cn.feishucdn.com/obj/open-platform-opendoc/3e052d3bac56f9441296ae22e2969d63_a2DEYrJup8.png?height=278&maxWidth=550&width=1383) 了解具体操作步骤或其它添加权限方式，参考[云文档常见问题 3](https://open.feishu.cn/document/ukTMukTMukTM/uczNzUjL3czM14yN3MTN#16c6475a)。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
                 code: 1063003,
                 message: "Invalid operation",
-                hint: "非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如：     - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。     - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。     - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token`  添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限",
+                hint: "非法操作。该错误码表示基本参数校验没有问题，但操作不被允许，可能是如下原因： - 云文档的协作者数量到达上限，请减少协作者数量 - 因企业设置的管控策略而无法修改权限 - 受可见性限制无法修改权限。例如： - **添加用户协作者**：需要调用身份与被授权对象为联系人或同组织内可搜索，且互相未屏蔽。 - **添加群协作者**：需要调用身份在群内。要使用 `tenant_access_token` 身份添加群协作者，则需要将该应用作为机器人添加至群组中，使应用对群可见。详细步骤参考[如何为应用开通云文档相关资源的权限](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-add-permissions-to-app)。 - **添加部门协作者**：需要调用身份对部门可见。由于应用对企业内的组织架构都不可见，所以暂不支持通过 `tenant_access_token` 添加部门协作者。 - 给文档所有者添加权限（不允许对文档所有者操作权限） - 协作者本身已有的权限大于请求参数内设置的权限",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(403u16),
@@ -116,6 +116,10 @@ impl ::feishu_runtime::ApiRequest for GetPermissionPublicRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIzNzUjLyczM14iM3MTN/drive-v2/permission-public/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -231,9 +235,9 @@ impl PermissionPublic {
 /// The values of `comment_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CommentEntity {
-    /// 拥有可阅读权限的用户
+    /// `"anyone_can_view"`: 拥有可阅读权限的用户
     AnyoneCanView,
-    /// 拥有可编辑权限的用户
+    /// `"anyone_can_edit"`: 拥有可编辑权限的用户
     AnyoneCanEdit,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -247,11 +251,11 @@ pub enum CommentEntity {
 /// The values of `copy_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CopyEntity {
-    /// 拥有可阅读权限的用户
+    /// `"anyone_can_view"`: 拥有可阅读权限的用户
     AnyoneCanView,
-    /// 拥有可编辑权限的用户
+    /// `"anyone_can_edit"`: 拥有可编辑权限的用户
     AnyoneCanEdit,
-    /// 拥有可管理权限（包括我）的协作者
+    /// `"only_full_access"`: 拥有可管理权限（包括我）的协作者
     OnlyFullAccess,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -265,11 +269,11 @@ pub enum CopyEntity {
 /// The values of `external_access_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ExternalAccessEntity {
-    /// 打开，即允许内容被分享到组织外
+    /// `"open"`: 打开，即允许内容被分享到组织外
     Open,
-    /// 关闭，即不允许内容被分享到组织外
+    /// `"closed"`: 关闭，即不允许内容被分享到组织外
     Closed,
-    /// 仅允许内容分享给关联组织。了解关联组织，参考飞书帮助中心文档[关联组织介绍](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)。
+    /// `"allow_share_partner_tenant"`: 仅允许内容分享给关联组织。了解关联组织，参考飞书帮助中心文档[关联组织介绍](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)。
     AllowSharePartnerTenant,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -283,19 +287,19 @@ pub enum ExternalAccessEntity {
 /// The values of `link_share_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LinkShareEntity {
-    /// 组织内获得链接的人可阅读
+    /// `"tenant_readable"`: 组织内获得链接的人可阅读
     TenantReadable,
-    /// 组织内获得链接的人可编辑
+    /// `"tenant_editable"`: 组织内获得链接的人可编辑
     TenantEditable,
-    /// [关联组织](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)的人可阅读
+    /// `"partner_tenant_readable"`: [关联组织](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)的人可阅读
     PartnerTenantReadable,
-    /// [关联组织](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)的人可编辑
+    /// `"partner_tenant_editable"`: [关联组织](https://www.feishu.cn/hc/zh-CN/articles/657083794612-%E5%85%B3%E8%81%94%E7%BB%84%E7%BB%87%E4%BB%8B%E7%BB%8D)的人可编辑
     PartnerTenantEditable,
-    /// 互联网上获得链接的任何人可阅读（仅 external_access=“open” 时有效）
+    /// `"anyone_readable"`: 互联网上获得链接的任何人可阅读（仅 external_access=“open” 时有效）
     AnyoneReadable,
-    /// 互联网上获得链接的任何人可编辑（仅 external_access=“open” 时有效）
+    /// `"anyone_editable"`: 互联网上获得链接的任何人可编辑（仅 external_access=“open” 时有效）
     AnyoneEditable,
-    /// 关闭链接分享
+    /// `"closed"`: 关闭链接分享
     Closed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -311,11 +315,11 @@ pub enum LinkShareEntity {
 /// The values of `manage_collaborator_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ManageCollaboratorEntity {
-    /// 拥有可阅读权限的协作者
+    /// `"collaborator_can_view"`: 拥有可阅读权限的协作者
     CollaboratorCanView,
-    /// 拥有可编辑权限的协作者
+    /// `"collaborator_can_edit"`: 拥有可编辑权限的协作者
     CollaboratorCanEdit,
-    /// 拥有可管理权限（包括我）的协作者
+    /// `"collaborator_full_access"`: 拥有可管理权限（包括我）的协作者
     CollaboratorFullAccess,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -330,11 +334,11 @@ pub enum ManageCollaboratorEntity {
 /// The values of `security_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SecurityEntity {
-    /// 拥有可阅读权限的用户
+    /// `"anyone_can_view"`: 拥有可阅读权限的用户
     AnyoneCanView,
-    /// 拥有可编辑权限的用户
+    /// `"anyone_can_edit"`: 拥有可编辑权限的用户
     AnyoneCanEdit,
-    /// 拥有可管理权限（包括我）的用户
+    /// `"only_full_access"`: 拥有可管理权限（包括我）的用户
     OnlyFullAccess,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -348,9 +352,9 @@ pub enum SecurityEntity {
 /// The values of `share_entity` in [`PermissionPublic`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ShareEntity {
-    /// 所有可阅读或编辑此文档的用户
+    /// `"anyone"`: 所有可阅读或编辑此文档的用户
     Anyone,
-    /// 组织内所有可阅读或编辑此文档的用户
+    /// `"same_tenant"`: 组织内所有可阅读或编辑此文档的用户
     SameTenant,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -363,23 +367,23 @@ pub enum ShareEntity {
 /// The values of `type` in [`GetPermissionPublicRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 旧版文档。了解更多，参考[新旧版本文档说明](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs/upgraded-docs-access-guide/upgraded-docs-openapi-access-guide)。
+    /// `"doc"`: 旧版文档。了解更多，参考[新旧版本文档说明](https://open.feishu.cn/document/ukTMukTMukTM/uUDN04SN0QjL1QDN/docs/upgraded-docs-access-guide/upgraded-docs-openapi-access-guide)。
     Doc,
-    /// 电子表格
+    /// `"sheet"`: 电子表格
     Sheet,
-    /// 云空间文件
+    /// `"file"`: 云空间文件
     File,
-    /// 知识库节点
+    /// `"wiki"`: 知识库节点
     Wiki,
-    /// 多维表格
+    /// `"bitable"`: 多维表格
     Bitable,
-    /// 新版文档
+    /// `"docx"`: 新版文档
     Docx,
-    /// 思维笔记
+    /// `"mindnote"`: 思维笔记
     Mindnote,
-    /// 妙记
+    /// `"minutes"`: 妙记
     Minutes,
-    /// 幻灯片
+    /// `"slides"`: 幻灯片
     Slides,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

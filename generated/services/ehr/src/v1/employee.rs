@@ -246,6 +246,7 @@ impl ::feishu_runtime::ApiRequest for ListEmployeeRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -1295,13 +1296,13 @@ impl WorkLocation {
 /// The values of `application` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Application {
-    /// 未申请
+    /// `1`: 未申请
     V1,
-    /// 审批中
+    /// `2`: 审批中
     V2,
-    /// 被驳回
+    /// `3`: 被驳回
     V3,
-    /// 已通过
+    /// `4`: 已通过
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1312,11 +1313,11 @@ pub enum Application {
 /// The values of `application_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApplicationStatus {
-    /// 无需转正
+    /// `1`: 无需转正
     V1,
-    /// 待转正
+    /// `2`: 待转正
     V2,
-    /// 已转正
+    /// `3`: 已转正
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1327,13 +1328,13 @@ pub enum ApplicationStatus {
 /// The values of `cancel_onboarding_reason` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CancelOnboardingReason {
-    /// 个人原因
+    /// `1`: 个人原因
     V1,
-    /// 原单位留任
+    /// `2`: 原单位留任
     V2,
-    /// 接受其他 Offer
+    /// `3`: 接受其他 Offer
     V3,
-    /// 其他
+    /// `4`: 其他
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1346,19 +1347,19 @@ pub enum CancelOnboardingReason {
 /// The values of `contract_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContractType {
-    /// 固定期限劳动合同
+    /// `1`: 固定期限劳动合同
     V1,
-    /// 无固定期限劳动合同
+    /// `2`: 无固定期限劳动合同
     V2,
-    /// 实习协议
+    /// `3`: 实习协议
     V3,
-    /// 外包协议
+    /// `4`: 外包协议
     V4,
-    /// 劳务派遣合同
+    /// `5`: 劳务派遣合同
     V5,
-    /// 返聘协议
+    /// `6`: 返聘协议
     V6,
-    /// 其他
+    /// `7`: 其他
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1371,11 +1372,11 @@ pub enum ContractType {
 /// The values of `degree` in [`Education`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Degree {
-    /// 学士
+    /// `1`: 学士
     V1,
-    /// 硕士
+    /// `2`: 硕士
     V2,
-    /// 博士
+    /// `3`: 博士
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1386,57 +1387,57 @@ pub enum Degree {
 /// The values of `departure_reason` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartureReason {
-    /// 身体、家庭原因
+    /// `1`: 身体、家庭原因
     V1,
-    /// 职业发展
+    /// `2`: 职业发展
     V2,
-    /// 薪资福利不满意
+    /// `3`: 薪资福利不满意
     V3,
-    /// 工作压力大
+    /// `4`: 工作压力大
     V4,
-    /// 合同到期不续签
+    /// `5`: 合同到期不续签
     V5,
-    /// 其他
+    /// `6`: 其他
     V6,
-    /// 无法胜任工作
+    /// `7`: 无法胜任工作
     V7,
-    /// 组织业务调整和岗位优化
+    /// `8`: 组织业务调整和岗位优化
     V8,
-    /// 违反公司条例
+    /// `9`: 违反公司条例
     V9,
-    /// 试用期未通过
+    /// `10`: 试用期未通过
     V10,
-    /// 其他
+    /// `11`: 其他
     V11,
-    /// 不满意工作内容
+    /// `12`: 不满意工作内容
     V12,
-    /// 不认可上级或管理层
+    /// `13`: 不认可上级或管理层
     V13,
-    /// 对公司文化缺乏认同
+    /// `14`: 对公司文化缺乏认同
     V14,
-    /// 组织架构调整（主动离职）
+    /// `15`: 组织架构调整（主动离职）
     V15,
-    /// 跳槽
+    /// `16`: 跳槽
     V16,
-    /// 转行
+    /// `17`: 转行
     V17,
-    /// 家庭原因
+    /// `18`: 家庭原因
     V18,
-    /// 健康状况不佳
+    /// `19`: 健康状况不佳
     V19,
-    /// 工作地点原因
+    /// `20`: 工作地点原因
     V20,
-    /// 意外
+    /// `21`: 意外
     V21,
-    /// 身故
+    /// `22`: 身故
     V22,
-    /// 解雇
+    /// `23`: 解雇
     V23,
-    /// 工作产出低
+    /// `24`: 工作产出低
     V24,
-    /// 违法
+    /// `25`: 违法
     V25,
-    /// 其他（其他）
+    /// `26`: 其他（其他）
     V26,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1452,11 +1453,11 @@ pub enum DepartureReason {
 /// The values of `departure_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartureType {
-    /// 主动
+    /// `1`: 主动
     V1,
-    /// 被动
+    /// `2`: 被动
     V2,
-    /// 其他
+    /// `3`: 其他
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1467,11 +1468,11 @@ pub enum DepartureType {
 /// The values of `employee_form_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeFormStatus {
-    /// 未发送
+    /// `1`: 未发送
     V1,
-    /// 待提交
+    /// `2`: 待提交
     V2,
-    /// 已提交
+    /// `3`: 已提交
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1483,15 +1484,15 @@ pub enum EmployeeFormStatus {
 /// The values of `employee_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeType {
-    /// 正式
+    /// `1`: 正式
     V1,
-    /// 实习
+    /// `2`: 实习
     V2,
-    /// 顾问
+    /// `3`: 顾问
     V3,
-    /// 外包
+    /// `4`: 外包
     V4,
-    /// 劳务
+    /// `5`: 劳务
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1504,119 +1505,119 @@ pub enum EmployeeType {
 /// The values of `ethnicity` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Ethnicity {
-    /// 汉族
+    /// `1`: 汉族
     V1,
-    /// 蒙古族
+    /// `2`: 蒙古族
     V2,
-    /// 回族
+    /// `3`: 回族
     V3,
-    /// 藏族
+    /// `4`: 藏族
     V4,
-    /// 维吾尔族
+    /// `5`: 维吾尔族
     V5,
-    /// 苗族
+    /// `6`: 苗族
     V6,
-    /// 彝族
+    /// `7`: 彝族
     V7,
-    /// 壮族
+    /// `8`: 壮族
     V8,
-    /// 布依族
+    /// `9`: 布依族
     V9,
-    /// 朝鲜族
+    /// `10`: 朝鲜族
     V10,
-    /// 满族
+    /// `11`: 满族
     V11,
-    /// 侗族
+    /// `12`: 侗族
     V12,
-    /// 瑶族
+    /// `13`: 瑶族
     V13,
-    /// 白族
+    /// `14`: 白族
     V14,
-    /// 土家族
+    /// `15`: 土家族
     V15,
-    /// 哈尼族
+    /// `16`: 哈尼族
     V16,
-    /// 哈萨克族
+    /// `17`: 哈萨克族
     V17,
-    /// 傣族
+    /// `18`: 傣族
     V18,
-    /// 黎族
+    /// `19`: 黎族
     V19,
-    /// 傈僳族
+    /// `20`: 傈僳族
     V20,
-    /// 佤族
+    /// `21`: 佤族
     V21,
-    /// 畲族
+    /// `22`: 畲族
     V22,
-    /// 高山族
+    /// `23`: 高山族
     V23,
-    /// 拉祜族
+    /// `24`: 拉祜族
     V24,
-    /// 水族
+    /// `25`: 水族
     V25,
-    /// 东乡族
+    /// `26`: 东乡族
     V26,
-    /// 纳西族
+    /// `27`: 纳西族
     V27,
-    /// 景颇族
+    /// `28`: 景颇族
     V28,
-    /// 阿昌族
+    /// `29`: 阿昌族
     V29,
-    /// 柯尔克孜族
+    /// `30`: 柯尔克孜族
     V30,
-    /// 土族
+    /// `31`: 土族
     V31,
-    /// 达斡尔族
+    /// `32`: 达斡尔族
     V32,
-    /// 仫佬族
+    /// `33`: 仫佬族
     V33,
-    /// 羌族
+    /// `34`: 羌族
     V34,
-    /// 布朗族
+    /// `35`: 布朗族
     V35,
-    /// 撒拉族
+    /// `36`: 撒拉族
     V36,
-    /// 毛南族
+    /// `37`: 毛南族
     V37,
-    /// 仡佬族
+    /// `38`: 仡佬族
     V38,
-    /// 锡伯族
+    /// `39`: 锡伯族
     V39,
-    /// 普米族
+    /// `40`: 普米族
     V40,
-    /// 塔吉克族
+    /// `41`: 塔吉克族
     V41,
-    /// 怒族
+    /// `42`: 怒族
     V42,
-    /// 乌孜别克族
+    /// `43`: 乌孜别克族
     V43,
-    /// 俄罗斯族
+    /// `44`: 俄罗斯族
     V44,
-    /// 鄂温克族
+    /// `45`: 鄂温克族
     V45,
-    /// 德昂族
+    /// `46`: 德昂族
     V46,
-    /// 保安族
+    /// `47`: 保安族
     V47,
-    /// 裕固族
+    /// `48`: 裕固族
     V48,
-    /// 京族
+    /// `49`: 京族
     V49,
-    /// 塔塔尔族
+    /// `50`: 塔塔尔族
     V50,
-    /// 独龙族
+    /// `51`: 独龙族
     V51,
-    /// 鄂伦春族
+    /// `52`: 鄂伦春族
     V52,
-    /// 赫哲族
+    /// `53`: 赫哲族
     V53,
-    /// 门巴族
+    /// `54`: 门巴族
     V54,
-    /// 珞巴族
+    /// `55`: 珞巴族
     V55,
-    /// 基诺族
+    /// `56`: 基诺族
     V56,
-    /// 其他
+    /// `57`: 其他
     V57,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1636,9 +1637,9 @@ pub enum Ethnicity {
 /// The values of `gender` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 男
+    /// `1`: 男
     V1,
-    /// 女
+    /// `2`: 女
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1649,13 +1650,13 @@ pub enum Gender {
 /// The values of `hukou_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum HukouType {
-    /// 本市城镇
+    /// `1`: 本市城镇
     V1,
-    /// 外埠城镇
+    /// `2`: 外埠城镇
     V2,
-    /// 本市农村
+    /// `3`: 本市农村
     V3,
-    /// 外埠农村
+    /// `4`: 外埠农村
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1666,15 +1667,15 @@ pub enum HukouType {
 /// The values of `id_type` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdType {
-    /// 居民身份证
+    /// `1`: 居民身份证
     V1,
-    /// 港澳居民来往内地通行证
+    /// `2`: 港澳居民来往内地通行证
     V2,
-    /// 台湾居民来往大陆通行证
+    /// `3`: 台湾居民来往大陆通行证
     V3,
-    /// 护照
+    /// `4`: 护照
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1685,23 +1686,23 @@ pub enum IdType {
 /// The values of `level` in [`Education`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Level {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 高中
+    /// `3`: 高中
     V3,
-    /// 职业高级中学
+    /// `4`: 职业高级中学
     V4,
-    /// 中等专业学校
+    /// `5`: 中等专业学校
     V5,
-    /// 大专
+    /// `6`: 大专
     V6,
-    /// 本科
+    /// `7`: 本科
     V7,
-    /// 硕士
+    /// `8`: 硕士
     V8,
-    /// 博士
+    /// `9`: 博士
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1716,15 +1717,15 @@ pub enum Level {
 /// The values of `type` in [`ListEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListEmployeeRequestType {
-    /// 全职
+    /// `1`: 全职
     V1,
-    /// 实习
+    /// `2`: 实习
     V2,
-    /// 顾问
+    /// `3`: 顾问
     V3,
-    /// 外包
+    /// `4`: 外包
     V4,
-    /// 劳务
+    /// `5`: 劳务
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1737,13 +1738,13 @@ pub enum ListEmployeeRequestType {
 /// The values of `marital_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MaritalStatus {
-    /// 未婚
+    /// `1`: 未婚
     V1,
-    /// 已婚
+    /// `2`: 已婚
     V2,
-    /// 离异
+    /// `3`: 离异
     V3,
-    /// 其他
+    /// `4`: 其他
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1754,31 +1755,31 @@ pub enum MaritalStatus {
 /// The values of `political_status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PoliticalStatus {
-    /// 中共党员
+    /// `1`: 中共党员
     V1,
-    /// 中国农工民主党
+    /// `2`: 中国农工民主党
     V2,
-    /// 中国国民党革命委员会
+    /// `3`: 中国国民党革命委员会
     V3,
-    /// 中国民主促进会会员
+    /// `4`: 中国民主促进会会员
     V4,
-    /// 中国民主同盟成员
+    /// `5`: 中国民主同盟成员
     V5,
-    /// 中国民主建国会
+    /// `6`: 中国民主建国会
     V6,
-    /// 中国致公党党员
+    /// `7`: 中国致公党党员
     V7,
-    /// 九三学社社员
+    /// `8`: 九三学社社员
     V8,
-    /// 共青团员
+    /// `9`: 共青团员
     V9,
-    /// 其它党派成员
+    /// `10`: 其它党派成员
     V10,
-    /// 民主人士
+    /// `11`: 民主人士
     V11,
-    /// 群众
+    /// `12`: 群众
     V12,
-    /// 台湾民主自治同盟盟员
+    /// `13`: 台湾民主自治同盟盟员
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1792,17 +1793,17 @@ pub enum PoliticalStatus {
 /// The values of `relationship` in [`EmergencyContact`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Relationship {
-    /// 父母
+    /// `1`: 父母
     V1,
-    /// 配偶
+    /// `2`: 配偶
     V2,
-    /// 子女
+    /// `3`: 子女
     V3,
-    /// 兄弟姐妹
+    /// `4`: 兄弟姐妹
     V4,
-    /// 朋友
+    /// `5`: 朋友
     V5,
-    /// 其他
+    /// `6`: 其他
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1815,15 +1816,15 @@ pub enum Relationship {
 /// The values of `status` in [`SystemFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 待入职
+    /// `1`: 待入职
     V1,
-    /// 在职
+    /// `2`: 在职
     V2,
-    /// 已取消入职
+    /// `3`: 已取消入职
     V3,
-    /// 待离职
+    /// `4`: 待离职
     V4,
-    /// 已离职
+    /// `5`: 已离职
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1834,13 +1835,13 @@ pub enum Status {
 /// The values of `type` in [`CustomFields`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文本类型
+    /// `"text"`: 文本类型
     Text,
-    /// 日期类型，如 2020-01-01
+    /// `"date"`: 日期类型，如 2020-01-01
     Date,
-    /// 枚举类型
+    /// `"option"`: 枚举类型
     Option,
-    /// 附件类型
+    /// `"file"`: 附件类型
     File,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1853,11 +1854,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`ListEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -1872,9 +1873,9 @@ pub enum UserIdType {
 /// The values of `view` in [`ListEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum View {
-    /// 概览，只返回 id、name 等基本信息
+    /// `"basic"`: 概览，只返回 id、name 等基本信息
     Basic,
-    /// 明细，返回系统标准字段和自定义字段集合
+    /// `"full"`: 明细，返回系统标准字段和自定义字段集合
     Full,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

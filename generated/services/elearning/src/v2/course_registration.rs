@@ -537,13 +537,13 @@ impl UserId {
 /// The values of `enroll_type` in [`CourseRegistrationCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EnrollType {
-    /// 被管理员指派
+    /// `1`: 被管理员指派
     V1,
-    /// 学员自主加入
+    /// `2`: 学员自主加入
     V2,
-    /// 按照规则自动加入
+    /// `3`: 按照规则自动加入
     V3,
-    /// 学员申请被批准加入
+    /// `4`: 学员申请被批准加入
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -554,13 +554,13 @@ pub enum EnrollType {
 /// The values of `learning_state` in [`CourseRegistrationCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LearningState {
-    /// 课程未开始
+    /// `0`: 课程未开始
     V0,
-    /// 课程学习中
+    /// `1`: 课程学习中
     V1,
-    /// 课程已通过
+    /// `2`: 课程已通过
     V2,
-    /// 课程不合格
+    /// `3`: 课程不合格
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

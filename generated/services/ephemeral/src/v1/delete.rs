@@ -73,6 +73,10 @@ impl ::feishu_runtime::ApiRequest for CreateDeleteRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITOyYjLykjM24iM5IjN",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

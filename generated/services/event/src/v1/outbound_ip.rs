@@ -113,6 +113,7 @@ impl ::feishu_runtime::ApiRequest for ListOutboundIpRequest {
             has_more: Some("has_more"),
             items: Some("ip_list"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

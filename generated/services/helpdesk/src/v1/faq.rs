@@ -249,6 +249,7 @@ impl ::feishu_runtime::ApiRequest for CreateFaqRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -305,6 +306,7 @@ impl ::feishu_runtime::ApiRequest for DeleteFaqRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -359,6 +361,7 @@ impl ::feishu_runtime::ApiRequest for GetFaqRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -490,6 +493,7 @@ impl ::feishu_runtime::ApiRequest for ListFaqRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -597,6 +601,7 @@ impl ::feishu_runtime::ApiRequest for PatchFaqRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/faq/patch",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -724,6 +729,7 @@ impl ::feishu_runtime::ApiRequest for SearchFaqRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

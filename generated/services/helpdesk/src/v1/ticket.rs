@@ -204,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for AnswerUserQueryTicketRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/answer_user_query",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -276,6 +277,7 @@ impl ::feishu_runtime::ApiRequest for GetTicketRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -549,6 +551,10 @@ impl ::feishu_runtime::ApiRequest for ListTicketRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/list",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -672,6 +678,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTicketRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/ticket/update",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1963,19 +1970,19 @@ impl UserQueryFaqInfo {
 /// The values of `status` in [`UpdateTicketBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TicketStatus {
-    /// 待响应
+    /// `1`: 待响应
     WaitingForResponse,
-    /// 处理中
+    /// `2`: 处理中
     Processing,
-    /// 排队中
+    /// `3`: 排队中
     Queued,
-    /// 待定
+    /// `4`: 待定
     Pending,
-    /// 待用户响应
+    /// `5`: 待用户响应
     WaitingForUser,
-    /// 机器人关闭工单
+    /// `50`: 机器人关闭工单
     ClosedByBot,
-    /// 人工关闭工单
+    /// `51`: 人工关闭工单
     ClosedByAgent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

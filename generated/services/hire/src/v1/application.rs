@@ -366,6 +366,7 @@ impl ::feishu_runtime::ApiRequest for CancelOnboardApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/cancel_onboard",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -478,6 +479,10 @@ impl ::feishu_runtime::ApiRequest for CreateApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -571,6 +576,10 @@ impl ::feishu_runtime::ApiRequest for GetApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -735,6 +744,7 @@ impl ::feishu_runtime::ApiRequest for GetDetailApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/get_detail",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -941,6 +951,10 @@ impl ::feishu_runtime::ApiRequest for ListApplicationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -1123,6 +1137,7 @@ impl ::feishu_runtime::ApiRequest for OfferApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/offer",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1227,6 +1242,10 @@ impl ::feishu_runtime::ApiRequest for RecoverApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/recover",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -1296,6 +1315,7 @@ impl ::feishu_runtime::ApiRequest for TerminateApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/terminate",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1476,6 +1496,7 @@ impl ::feishu_runtime::ApiRequest for TransferOnboardApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_onboard",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1595,6 +1616,10 @@ impl ::feishu_runtime::ApiRequest for TransferStageApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/transfer_stage",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -5842,9 +5867,9 @@ impl TransferStageApplicationBody {
 /// The values of `active_status` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 活跃
+    /// `1`: 活跃
     V1,
-    /// 非活跃，即为「已终止」
+    /// `2`: 非活跃，即为「已终止」
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5855,9 +5880,9 @@ pub enum ActiveStatus {
 /// The values of `arrangement_appointment_kind` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementAppointmentKind {
-    /// 直接安排
+    /// `1`: 直接安排
     V1,
-    /// 自助约面
+    /// `2`: 自助约面
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5868,13 +5893,13 @@ pub enum ArrangementAppointmentKind {
 /// The values of `arrangement_status` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementStatus {
-    /// 未开始
+    /// `1`: 未开始
     V1,
-    /// 进行中
+    /// `2`: 进行中
     V2,
-    /// 已结束
+    /// `3`: 已结束
     V3,
-    /// 已取消
+    /// `4`: 已取消
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5887,11 +5912,11 @@ pub enum ArrangementStatus {
 /// The values of `arrangement_type` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementType {
-    /// 社招单面
+    /// `1`: 社招单面
     V1,
-    /// 集中面试
+    /// `2`: 集中面试
     V2,
-    /// 集体面试
+    /// `3`: 集体面试
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5902,9 +5927,9 @@ pub enum ArrangementType {
 /// The values of `commit_status` in [`Evaluation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CommitStatus {
-    /// 已提交
+    /// `1`: 已提交
     V1,
-    /// 未提交
+    /// `2`: 未提交
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5915,9 +5940,9 @@ pub enum CommitStatus {
 /// The values of `conclusion` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 接受
+    /// `1`: 接受
     V1,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5928,9 +5953,9 @@ pub enum Conclusion {
 /// The values of `conversion_status` in [`Employee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConversionStatus {
-    /// 未转正
+    /// `1`: 未转正
     V1,
-    /// 已转正
+    /// `2`: 已转正
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5941,9 +5966,9 @@ pub enum ConversionStatus {
 /// The values of `delivery_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeliveryType {
-    /// HR 寻访
+    /// `1`: HR 寻访
     V1,
-    /// 候选人主动投递
+    /// `2`: 候选人主动投递
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5954,9 +5979,9 @@ pub enum DeliveryType {
 /// The values of `department_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门，通过[批量获取部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch)接口获取
+    /// `"open_department_id"`: 以 open_department_id 来标识部门，通过[批量获取部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch)接口获取
     OpenDepartmentId,
-    /// 以 department_id 来标识部门，通过[批量获取部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch)接口获取
+    /// `"department_id"`: 以 department_id 来标识部门，通过[批量获取部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/batch)接口获取
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5970,23 +5995,23 @@ pub enum DepartmentIdType {
 /// The values of `dimension_type` in [`DimensionAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DimensionType {
-    /// 单选题
+    /// `1`: 单选题
     V1,
-    /// 多选题
+    /// `2`: 多选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 职级建议
+    /// `5`: 职级建议
     V5,
-    /// 打分题(单选)
+    /// `6`: 打分题(单选)
     V6,
-    /// 打分题(填空)
+    /// `7`: 打分题(填空)
     V7,
-    /// 系统预置-结论
+    /// `10`: 系统预置-结论
     V10,
-    /// 系统预置-得分
+    /// `11`: 系统预置-得分
     V11,
-    /// 系统预置-记录
+    /// `12`: 系统预置-记录
     V12,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6000,9 +6025,9 @@ pub enum DimensionType {
 /// The values of `employee_type_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeTypeIdType {
-    /// 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_employee_type_id"`: 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminEmployeeTypeId,
-    /// 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
+    /// `"employee_type_enum_id"`: 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
     EmployeeTypeEnumId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6016,9 +6041,9 @@ pub enum EmployeeTypeIdType {
 /// The values of `familiarity` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Familiarity {
-    /// 不熟悉
+    /// `0`: 不熟悉
     V0,
-    /// 熟悉
+    /// `1`: 熟悉
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6030,23 +6055,23 @@ pub enum Familiarity {
 /// The values of `options` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetDetailApplicationRequestOptions {
-    /// 返回职位实体信息
+    /// `"with_job"`: 返回职位实体信息
     WithJob,
-    /// 返回人才实体信息
+    /// `"with_talent"`: 返回人才实体信息
     WithTalent,
-    /// 返回面试聚合实体信息
+    /// `"with_interview"`: 返回面试聚合实体信息
     WithInterview,
-    /// 返回 Offer 实体信息
+    /// `"with_offer"`: 返回 Offer 实体信息
     WithOffer,
-    /// 返回评估实体信息
+    /// `"with_evaluation"`: 返回评估实体信息
     WithEvaluation,
-    /// 返回员工实体信息
+    /// `"with_employee"`: 返回员工实体信息
     WithEmployee,
-    /// 返回猎头实体信息
+    /// `"with_agency"`: 返回猎头实体信息
     WithAgency,
-    /// 返回内推实体信息
+    /// `"with_referral"`: 返回内推实体信息
     WithReferral,
-    /// 返回官网实体信息
+    /// `"with_portal"`: 返回官网实体信息
     WithPortal,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6062,15 +6087,15 @@ pub enum GetDetailApplicationRequestOptions {
 /// The values of `user_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetDetailApplicationRequestUserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户,即将下线字段,不建议使用
+    /// `"people_admin_id"`: 以people_admin_id来识别用户,即将下线字段,不建议使用
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6084,39 +6109,39 @@ pub enum GetDetailApplicationRequestUserIdType {
 /// The values of `interview_round_summary` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewRoundSummary {
-    /// 未开始
+    /// `2`: 未开始
     V2,
-    /// 全部未评价
+    /// `3`: 全部未评价
     V3,
-    /// 全部通过
+    /// `4`: 全部通过
     V4,
-    /// 全部淘汰
+    /// `5`: 全部淘汰
     V5,
-    /// 爽约
+    /// `6`: 爽约
     V6,
-    /// 部分评价且均评价通过
+    /// `7`: 部分评价且均评价通过
     V7,
-    /// 部分评价且评价中有通过有淘汰的
+    /// `8`: 部分评价且评价中有通过有淘汰的
     V8,
-    /// 部分评价且均评价淘汰
+    /// `9`: 部分评价且均评价淘汰
     V9,
-    /// 所有面试官都提交评价且评价中有通过有淘汰的
+    /// `10`: 所有面试官都提交评价且评价中有通过有淘汰的
     V10,
-    /// 部分评价且评价中有通过和待定的
+    /// `11`: 部分评价且评价中有通过和待定的
     V11,
-    /// 部分评价且评价中有淘汰和待定的
+    /// `12`: 部分评价且评价中有淘汰和待定的
     V12,
-    /// 部分评级且评价均为待定
+    /// `13`: 部分评级且评价均为待定
     V13,
-    /// 部分评价且评价中有通过、待定和淘汰的
+    /// `14`: 部分评价且评价中有通过、待定和淘汰的
     V14,
-    /// 所有面试官都提交评价且评价中有通过和待定的
+    /// `15`: 所有面试官都提交评价且评价中有通过和待定的
     V15,
-    /// 所有面试官都提交评价且评价中有待定和淘汰的
+    /// `16`: 所有面试官都提交评价且评价中有待定和淘汰的
     V16,
-    /// 所有面试官都提交评价且评价均为待定
+    /// `17`: 所有面试官都提交评价且评价均为待定
     V17,
-    /// 所有面试官都提交评价且评价中有通过、待定、淘汰的
+    /// `18`: 所有面试官都提交评价且评价中有通过、待定、淘汰的
     V18,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6131,11 +6156,11 @@ pub enum InterviewRoundSummary {
 /// The values of `interview_type` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewType {
-    /// 现场面试
+    /// `1`: 现场面试
     V1,
-    /// 电话面试
+    /// `2`: 电话面试
     V2,
-    /// 视频面试
+    /// `3`: 视频面试
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6146,9 +6171,9 @@ pub enum InterviewType {
 /// The values of `job_family_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobFamilyIdType {
-    /// 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_category_id"`: 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobCategoryId,
-    /// 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
+    /// `"job_family_id"`: 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
     JobFamilyId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6162,9 +6187,9 @@ pub enum JobFamilyIdType {
 /// The values of `job_level_id_type` in [`GetDetailApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6178,11 +6203,11 @@ pub enum JobLevelIdType {
 /// The values of `active_status` in [`ListApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListApplicationRequestActiveStatus {
-    /// 活跃投递
+    /// `"1"`: 活跃投递
     N1,
-    /// 非活跃投递
+    /// `"2"`: 非活跃投递
     N2,
-    /// 全部
+    /// `"3"`: 全部
     N3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6195,15 +6220,15 @@ pub enum ListApplicationRequestActiveStatus {
 /// The values of `location_type` in [`BaseCity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LocationType {
-    /// COUNTRY（国家）
+    /// `1`: COUNTRY（国家）
     V1,
-    /// STATE（省份/州）
+    /// `2`: STATE（省份/州）
     V2,
-    /// CITY（市）
+    /// `3`: CITY（市）
     V3,
-    /// DISTRICT（区/县）
+    /// `4`: DISTRICT（区/县）
     V4,
-    /// ADDRESS（地址）
+    /// `5`: ADDRESS（地址）
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6216,11 +6241,11 @@ pub enum LocationType {
 /// The values of `lock_status` in [`ListApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LockStatus {
-    /// 未锁定
+    /// `1`: 未锁定
     V1,
-    /// 锁定在其他职位
+    /// `2`: 锁定在其他职位
     V2,
-    /// 锁定在当前职位
+    /// `3`: 锁定在当前职位
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6231,13 +6256,13 @@ pub enum LockStatus {
 /// The values of `match_degree` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MatchDegree {
-    /// 非常匹配
+    /// `1`: 非常匹配
     V1,
-    /// 比较匹配
+    /// `2`: 比较匹配
     V2,
-    /// 一般匹配
+    /// `3`: 一般匹配
     V3,
-    /// 不匹配
+    /// `4`: 不匹配
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6248,9 +6273,9 @@ pub enum MatchDegree {
 /// The values of `module_type` in [`ModuleAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ModuleType {
-    /// 系统预置「面试结论」模块
+    /// `1`: 系统预置「面试结论」模块
     V1,
-    /// 自定义模块（无模块名称）
+    /// `2`: 自定义模块（无模块名称）
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6261,23 +6286,23 @@ pub enum ModuleType {
 /// The values of `offer_status` in [`OfferBasicInfoV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferBasicInfoV2OfferStatus {
-    /// Offer 已创建
+    /// `10`: Offer 已创建
     V10,
-    /// Offer 审批中
+    /// `2`: Offer 审批中
     V2,
-    /// Offer 审批已撤回
+    /// `3`: Offer 审批已撤回
     V3,
-    /// Offer 审批通过
+    /// `4`: Offer 审批通过
     V4,
-    /// Offer 审批不通过
+    /// `5`: Offer 审批不通过
     V5,
-    /// Offer 已发送
+    /// `6`: Offer 已发送
     V6,
-    /// Offer 被候选人接受
+    /// `7`: Offer 被候选人接受
     V7,
-    /// Offer 被候选人拒绝
+    /// `8`: Offer 被候选人拒绝
     V8,
-    /// Offer 已失效
+    /// `9`: Offer 已失效
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6291,15 +6316,15 @@ pub enum OfferBasicInfoV2OfferStatus {
 /// The values of `offer_letter_status` in [`OfferSendRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferLetterStatus {
-    /// 已创建
+    /// `1`: 已创建
     V1,
-    /// 已接受
+    /// `2`: 已接受
     V2,
-    /// 已拒绝
+    /// `3`: 已拒绝
     V3,
-    /// 已过期
+    /// `4`: 已过期
     V4,
-    /// 已作废
+    /// `5`: 已作废
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6312,33 +6337,33 @@ pub enum OfferLetterStatus {
 /// The values of `offer_status` in [`ApplicationOffer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferStatus {
-    /// 所有
+    /// `0`: 所有
     V0,
-    /// 未申请
+    /// `1`: 未申请
     V1,
-    /// 审批中
+    /// `2`: 审批中
     V2,
-    /// 审批已撤回
+    /// `3`: 审批已撤回
     V3,
-    /// 审批通过
+    /// `4`: 审批通过
     V4,
-    /// 审批不通过
+    /// `5`: 审批不通过
     V5,
-    /// Offer 已发出
+    /// `6`: Offer 已发出
     V6,
-    /// 候选人已接受
+    /// `7`: 候选人已接受
     V7,
-    /// 候选人已拒绝
+    /// `8`: 候选人已拒绝
     V8,
-    /// Offer 已失效
+    /// `9`: Offer 已失效
     V9,
-    /// 未审批
+    /// `10`: 未审批
     V10,
-    /// 实习待入职（仅实习 Offer 具有）
+    /// `11`: 实习待入职（仅实习 Offer 具有）
     V11,
-    /// 实习已入职（仅实习 Offer 具有）
+    /// `12`: 实习已入职（仅实习 Offer 具有）
     V12,
-    /// 实习已离职（仅实习 Offer 具有）
+    /// `13`: 实习已离职（仅实习 Offer 具有）
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6352,13 +6377,13 @@ pub enum OfferStatus {
 /// The values of `offer_type` in [`ApplicationOfferBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferType {
-    /// 社招offer
+    /// `1`: 社招offer
     V1,
-    /// 校招offer
+    /// `2`: 校招offer
     V2,
-    /// 实习offer
+    /// `3`: 实习offer
     V3,
-    /// 实习生转正offer
+    /// `4`: 实习生转正offer
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6369,9 +6394,9 @@ pub enum OfferType {
 /// The values of `onboard_status` in [`ApplicationDetailBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OnboardStatus {
-    /// 未入职
+    /// `1`: 未入职
     V1,
-    /// 已入职
+    /// `2`: 已入职
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6382,9 +6407,9 @@ pub enum OnboardStatus {
 /// The values of `operator_type` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OperatorType {
-    /// HR 操作
+    /// `1`: HR 操作
     V1,
-    /// 候选人操作
+    /// `2`: 候选人操作
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6395,7 +6420,7 @@ pub enum OperatorType {
 /// The values of `options` in [`GetApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Options {
-    /// 仅对当前投递是虚拟职位投递时生效。   - 若投递未分配，虚拟职位投递即为最新投递，返回请求中指定的虚拟职位投递的信息   - 若投递已分配，会返回分配链上最新一个实体职位投递的信息，而非请求中指定的投递。
+    /// `"get_latest_application_on_chain"`: 仅对当前投递是虚拟职位投递时生效。   - 若投递未分配，虚拟职位投递即为最新投递，返回请求中指定的虚拟职位投递的信息   - 若投递已分配，会返回分配链上最新一个实体职位投递的信息，而非请求中指定的投递。
     GetLatestApplicationOnChain,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6408,9 +6433,9 @@ pub enum Options {
 /// The values of `period_type` in [`ContractPeriodInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PeriodType {
-    /// 月
+    /// `1`: 月
     V1,
-    /// 年
+    /// `2`: 年
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6421,9 +6446,9 @@ pub enum PeriodType {
 /// The values of `question_type` in [`QuestionAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QuestionType {
-    /// 普通面试题目
+    /// `1`: 普通面试题目
     V1,
-    /// 在线编程题目
+    /// `2`: 在线编程题目
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6434,15 +6459,15 @@ pub enum QuestionType {
 /// The values of `referral_method` in [`ReferralBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReferralMethod {
-    /// 正常内推
+    /// `1`: 正常内推
     V1,
-    /// 内推码
+    /// `2`: 内推码
     V2,
-    /// 特别内推码
+    /// `3`: 特别内推码
     V3,
-    /// H5 内推
+    /// `4`: H5 内推
     V4,
-    /// HR 代为内推
+    /// `5`: HR 代为内推
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6455,9 +6480,9 @@ pub enum ReferralMethod {
 /// The values of `referral_type` in [`ReferralBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReferralType {
-    /// 意向推荐
+    /// `1`: 意向推荐
     V1,
-    /// 职位推荐
+    /// `2`: 职位推荐
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6468,11 +6493,11 @@ pub enum ReferralType {
 /// The values of `relation_with_candidate` in [`SpecificRelationship`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RelationWithCandidate {
-    /// 前同事
+    /// `1`: 前同事
     V1,
-    /// 朋友
+    /// `2`: 朋友
     V2,
-    /// 其他
+    /// `3`: 其他
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6483,9 +6508,9 @@ pub enum RelationWithCandidate {
 /// The values of `relationship` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Relationship {
-    /// 无关系
+    /// `0`: 无关系
     V0,
-    /// 直系亲属
+    /// `1`: 直系亲属
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6496,11 +6521,11 @@ pub enum Relationship {
 /// The values of `reserved_status` in [`InterviewMeetingRoom`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReservedStatus {
-    /// 预约中
+    /// `1`: 预约中
     V1,
-    /// 预约成功
+    /// `2`: 预约成功
     V2,
-    /// 预约失败
+    /// `3`: 预约失败
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6511,25 +6536,25 @@ pub enum ReservedStatus {
 /// The values of `resume_source_type` in [`ApplicationResumeSource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ResumeSourceType {
-    /// 内推
+    /// `10000`: 内推
     V10000,
-    /// 猎头
+    /// `10001`: 猎头
     V10001,
-    /// 内部来源
+    /// `10002`: 内部来源
     V10002,
-    /// 第三方招聘网站
+    /// `10003`: 第三方招聘网站
     V10003,
-    /// 社交媒体
+    /// `10004`: 社交媒体
     V10004,
-    /// 线下来源
+    /// `10005`: 线下来源
     V10005,
-    /// 其他
+    /// `10006`: 其他
     V10006,
-    /// 外部推荐
+    /// `10007`: 外部推荐
     V10007,
-    /// 员工转岗
+    /// `10008`: 员工转岗
     V10008,
-    /// 实习生转正
+    /// `10009`: 实习生转正
     V10009,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6544,21 +6569,21 @@ pub enum ResumeSourceType {
 /// The values of `salary_status` in [`OfferSalaryInfoV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SalaryStatus {
-    /// 薪酬未创建
+    /// `0`: 薪酬未创建
     V0,
-    /// 薪酬已创建
+    /// `1`: 薪酬已创建
     V1,
-    /// 薪酬审批中
+    /// `2`: 薪酬审批中
     V2,
-    /// 薪酬无需审批
+    /// `3`: 薪酬无需审批
     V3,
-    /// 薪酬审批已通过
+    /// `4`: 薪酬审批已通过
     V4,
-    /// 薪酬审批已拒绝
+    /// `5`: 薪酬审批已拒绝
     V5,
-    /// 薪酬已撤回
+    /// `6`: 薪酬已撤回
     V6,
-    /// 薪酬已删除
+    /// `7`: 薪酬已删除
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6572,15 +6597,15 @@ pub enum SalaryStatus {
 /// The values of `signature_status` in [`OfferSignatureInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SignatureStatus {
-    /// 未签署
+    /// `1`: 未签署
     V1,
-    /// 所有签署人已签署
+    /// `2`: 所有签署人已签署
     V2,
-    /// 部分签署人已签署
+    /// `3`: 部分签署人已签署
     V3,
-    /// 已拒绝
+    /// `4`: 已拒绝
     V4,
-    /// 已失效
+    /// `5`: 已失效
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6593,11 +6618,11 @@ pub enum SignatureStatus {
 /// The values of `termination_type` in [`Application`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TerminationType {
-    /// 我们拒绝了候选人
+    /// `1`: 我们拒绝了候选人
     V1,
-    /// 候选人拒绝了我们
+    /// `22`: 候选人拒绝了我们
     V22,
-    /// 其他
+    /// `27`: 其他
     V27,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6608,11 +6633,11 @@ pub enum TerminationType {
 /// The values of `department_id_type` in [`TransferOnboardApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TransferOnboardApplicationRequestDepartmentIdType {
-    /// 以 open_department_id 来标识部门 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 以 open_department_id 来标识部门 由系统自动生成的部门 ID，ID 前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
-    /// 以 people_admin_department_id 来标识部门
+    /// `"people_admin_department_id"`: 以 people_admin_department_id 来标识部门
     PeopleAdminDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -6627,23 +6652,23 @@ pub enum TransferOnboardApplicationRequestDepartmentIdType {
 /// The values of `type` in [`ApplicationStageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 筛选型
+    /// `1`: 筛选型
     V1,
-    /// 评估型
+    /// `2`: 评估型
     V2,
-    /// 笔试型
+    /// `3`: 笔试型
     V3,
-    /// 面试型
+    /// `4`: 面试型
     V4,
-    /// Offer型
+    /// `5`: Offer型
     V5,
-    /// 待入职
+    /// `6`: 待入职
     V6,
-    /// 已入职
+    /// `7`: 已入职
     V7,
-    /// 其它类型
+    /// `8`: 其它类型
     V8,
-    /// 系统默认
+    /// `255`: 系统默认
     V255,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6657,11 +6682,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CreateApplicationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -6676,21 +6701,21 @@ pub enum UserIdType {
 /// The values of `video_type` in [`InterviewExtendV2`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VideoType {
-    /// Zoom
+    /// `1`: Zoom
     V1,
-    /// 牛客技术类型
+    /// `2`: 牛客技术类型
     V2,
-    /// 牛客非技术类型
+    /// `3`: 牛客非技术类型
     V3,
-    /// 赛码
+    /// `4`: 赛码
     V4,
-    /// Lark
+    /// `5`: Lark
     V5,
-    /// Hackerrank
+    /// `8`: Hackerrank
     V8,
-    /// 飞书（含代码考核）
+    /// `9`: 飞书（含代码考核）
     V9,
-    /// 不使用系统工具
+    /// `100`: 不使用系统工具
     V100,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -6704,13 +6729,13 @@ pub enum VideoType {
 /// The values of `work_ability_familiarity` in [`ReferralRecommendInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum WorkAbilityFamiliarity {
-    /// 非常熟悉
+    /// `1`: 非常熟悉
     V1,
-    /// 比较熟悉
+    /// `2`: 比较熟悉
     V2,
-    /// 一般熟悉
+    /// `3`: 一般熟悉
     V3,
-    /// 不熟悉
+    /// `4`: 不熟悉
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -88,6 +88,7 @@ impl ::feishu_runtime::ApiRequest for SearchApplicationDiversityInclusionRequest
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/diversity_inclusion/search",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -368,21 +369,21 @@ impl SearchApplicationDiversityInclusionResponse {
 /// The values of `data_type` in [`ObjectAttribute`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataType {
-    /// 单选
+    /// `1`: 单选
     V1,
-    /// 多选
+    /// `2`: 多选
     V2,
-    /// 月份选择
+    /// `3`: 月份选择
     V3,
-    /// 年份选择
+    /// `4`: 年份选择
     V4,
-    /// 数字
+    /// `5`: 数字
     V5,
-    /// 文本
+    /// `6`: 文本
     V6,
-    /// 多行文本
+    /// `7`: 多行文本
     V7,
-    /// 日期范围
+    /// `8`: 日期范围
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -395,9 +396,9 @@ pub enum DataType {
 /// The values of `source_type` in [`DiInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SourceType {
-    /// 官网
+    /// `1`: 官网
     V1,
-    /// 详情页
+    /// `2`: 详情页
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -408,11 +409,11 @@ pub enum SourceType {
 /// The values of `tags` in [`ObjectAttribute`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Tags {
-    /// 性别
+    /// `1`: 性别
     V1,
-    /// 种族
+    /// `2`: 种族
     V2,
-    /// 身体情况
+    /// `3`: 身体情况
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -112,6 +112,7 @@ impl ::feishu_runtime::ApiRequest for ListApplicationInterviewRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -380,9 +381,9 @@ impl ListApplicationInterviewResponse {
 /// The values of `commit_status` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CommitStatus {
-    /// 已提交
+    /// `1`: 已提交
     V1,
-    /// 未提交
+    /// `2`: 未提交
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -393,15 +394,15 @@ pub enum CommitStatus {
 /// The values of `conclusion` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 通过
+    /// `1`: 通过
     V1,
-    /// 未通过
+    /// `2`: 未通过
     V2,
-    /// 未开始
+    /// `3`: 未开始
     V3,
-    /// 未提交
+    /// `4`: 未提交
     V4,
-    /// 未到场
+    /// `5`: 未到场
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -414,11 +415,11 @@ pub enum Conclusion {
 /// The values of `user_id_type` in [`ListApplicationInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 用户的 open id
+    /// `"open_id"`: 用户的 open id
     OpenId,
-    /// 用户的 union id
+    /// `"union_id"`: 用户的 union id
     UnionId,
-    /// 用户的 user id
+    /// `"user_id"`: 用户的 user id
     UserId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

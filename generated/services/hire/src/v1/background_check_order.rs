@@ -180,6 +180,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryBackgroundCheckOrderRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -363,6 +364,10 @@ impl ::feishu_runtime::ApiRequest for ListBackgroundCheckOrderRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1161,13 +1166,13 @@ impl UserContactInfo {
 /// The values of `account_third_type` in [`BackgroundCheckOrder`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AccountThirdType {
-    /// 八方锦程
+    /// `1`: 八方锦程
     V1,
-    /// 背调
+    /// `2`: 背调
     V2,
-    /// 轩渡
+    /// `3`: 轩渡
     V3,
-    /// 自定义供应商
+    /// `127`: 自定义供应商
     V127,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1180,19 +1185,19 @@ pub enum AccountThirdType {
 /// The values of `order_status` in [`BatchQueryBackgroundCheckOrderBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BatchQueryBackgroundCheckOrderBodyOrderStatus {
-    /// 已安排
+    /// `"2"`: 已安排
     N2,
-    /// 已完成
+    /// `"3"`: 已完成
     N3,
-    /// 已终止
+    /// `"4"`: 已终止
     N4,
-    /// 审批中
+    /// `"5"`: 审批中
     N5,
-    /// 审批已撤回
+    /// `"6"`: 审批已撤回
     N6,
-    /// 审批通过
+    /// `"8"`: 审批通过
     N8,
-    /// 审批未通过
+    /// `"9"`: 审批未通过
     N9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1206,13 +1211,13 @@ pub enum BatchQueryBackgroundCheckOrderBodyOrderStatus {
 /// The values of `geo` in [`BackgroundCheckOrder`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Geo {
-    /// 中国大陆
+    /// `"cn"`: 中国大陆
     Cn,
-    /// 新加坡
+    /// `"sg"`: 新加坡
     Sg,
-    /// 美东
+    /// `"us"`: 美东
     Us,
-    /// 日本
+    /// `"jp"`: 日本
     Jp,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1223,19 +1228,19 @@ pub enum Geo {
 /// The values of `order_status` in [`BackgroundCheckOrder`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OrderStatus {
-    /// 已安排
+    /// `2`: 已安排
     V2,
-    /// 已完成
+    /// `3`: 已完成
     V3,
-    /// 已终止
+    /// `4`: 已终止
     V4,
-    /// 审批中
+    /// `5`: 审批中
     V5,
-    /// 审批已撤回
+    /// `6`: 审批已撤回
     V6,
-    /// 审批通过
+    /// `8`: 审批通过
     V8,
-    /// 审批未通过
+    /// `9`: 审批未通过
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1248,9 +1253,9 @@ pub enum OrderStatus {
 /// The values of `report_type` in [`BackgroundCheckOrderFeedbackInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReportType {
-    /// 阶段性报告
+    /// `1`: 阶段性报告
     V1,
-    /// 终版报告
+    /// `2`: 终版报告
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1261,23 +1266,23 @@ pub enum ReportType {
 /// The values of `type` in [`EcoBackgroundCheckCustomFieldData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 单行文本，最多100个汉字
+    /// `"text"`: 单行文本，最多100个汉字
     Text,
-    /// 多行文本，最多200个汉字
+    /// `"textarea"`: 多行文本，最多200个汉字
     Textarea,
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 布尔
+    /// `"boolean"`: 布尔
     Boolean,
-    /// 单选
+    /// `"select"`: 单选
     Select,
-    /// 多选
+    /// `"multiselect"`: 多选
     Multiselect,
-    /// 日期
+    /// `"date"`: 日期
     Date,
-    /// 附件
+    /// `"file"`: 附件
     File,
-    /// 候选人简历
+    /// `"resume"`: 候选人简历
     Resume,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1292,11 +1297,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`BatchQueryBackgroundCheckOrderRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -97,9 +97,9 @@ impl EcoAccountCustomFieldEventData {
 /// The values of `scope` in [`EcoAccountCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scope {
-    /// 背调账号
+    /// `1`: 背调账号
     V1,
-    /// 笔试账号
+    /// `2`: 笔试账号
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -110,9 +110,9 @@ pub enum Scope {
 /// The values of `usage_list` in [`EcoAccountCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UsageList {
-    /// 社招
+    /// `1`: 社招
     V1,
-    /// 校招
+    /// `2`: 校招
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

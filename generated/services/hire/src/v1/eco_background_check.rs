@@ -126,6 +126,10 @@ impl ::feishu_runtime::ApiRequest for CancelEcoBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/cancel",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -186,6 +190,10 @@ impl ::feishu_runtime::ApiRequest for UpdateProgressEcoBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/update_progress",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -246,6 +254,10 @@ impl ::feishu_runtime::ApiRequest for UpdateResultEcoBackgroundCheckRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check/update_result",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -697,9 +709,9 @@ impl UpdateResultEcoBackgroundCheckBody {
 /// The values of `report_url_type` in [`EcoBackgroundCheckReportFile`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReportUrlType {
-    /// 可下载的链接
+    /// `1`: 可下载的链接
     V1,
-    /// 预览型链接
+    /// `2`: 预览型链接
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

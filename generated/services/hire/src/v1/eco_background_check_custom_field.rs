@@ -123,6 +123,10 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteEcoBackgroundCheckCustomFieldRe
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -173,6 +177,10 @@ impl ::feishu_runtime::ApiRequest for BatchUpdateEcoBackgroundCheckCustomFieldRe
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/batch_update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -229,6 +237,10 @@ impl ::feishu_runtime::ApiRequest for CreateEcoBackgroundCheckCustomFieldRequest
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/eco_background_check_custom_field/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -419,23 +431,23 @@ impl I18n {
 /// The values of `type` in [`EcoBackgroundCheckCustomFieldData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 单行文本，最多100个汉字
+    /// `"text"`: 单行文本，最多100个汉字
     Text,
-    /// 多行文本，最多200个汉字
+    /// `"textarea"`: 多行文本，最多200个汉字
     Textarea,
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 布尔
+    /// `"boolean"`: 布尔
     Boolean,
-    /// 单选
+    /// `"select"`: 单选
     Select,
-    /// 多选
+    /// `"multiselect"`: 多选
     Multiselect,
-    /// 日期
+    /// `"date"`: 日期
     Date,
-    /// 附件
+    /// `"file"`: 附件
     File,
-    /// 候选人简历
+    /// `"resume"`: 候选人简历
     Resume,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

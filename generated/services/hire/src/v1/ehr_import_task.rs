@@ -86,6 +86,7 @@ impl ::feishu_runtime::ApiRequest for PatchEhrImportTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/ehr_import_task/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -282,9 +283,9 @@ impl UserId {
 /// The values of `state` in [`PatchEhrImportTaskBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum State {
-    /// 导入成功
+    /// `1`: 导入成功
     V1,
-    /// 导入失败
+    /// `2`: 导入失败
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -211,6 +211,10 @@ impl ::feishu_runtime::ApiRequest for GetEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -365,6 +369,10 @@ impl ::feishu_runtime::ApiRequest for GetByApplicationEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/get_by_application",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -552,6 +560,10 @@ impl ::feishu_runtime::ApiRequest for PatchEmployeeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/employee/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -865,9 +877,9 @@ impl PatchEmployeeResponse {
 /// The values of `conversion_status` in [`Employee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConversionStatus {
-    /// 未转正
+    /// `1`: 未转正
     V1,
-    /// 已转正
+    /// `2`: 已转正
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -878,11 +890,11 @@ pub enum ConversionStatus {
 /// The values of `department_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
     DepartmentId,
-    /// 以 people_admin_department_id 来标识部门，该 ID 类型即将下线，不推荐使用
+    /// `"people_admin_department_id"`: 以 people_admin_department_id 来标识部门，该 ID 类型即将下线，不推荐使用
     PeopleAdminDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -896,9 +908,9 @@ pub enum DepartmentIdType {
 /// The values of `employee_type_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeTypeIdType {
-    /// 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_employee_type_id"`: 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminEmployeeTypeId,
-    /// 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
+    /// `"employee_type_enum_id"`: 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
     EmployeeTypeEnumId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -912,9 +924,9 @@ pub enum EmployeeTypeIdType {
 /// The values of `job_family_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobFamilyIdType {
-    /// 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_category_id"`: 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobCategoryId,
-    /// 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
+    /// `"job_family_id"`: 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
     JobFamilyId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -928,9 +940,9 @@ pub enum JobFamilyIdType {
 /// The values of `job_level_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -944,9 +956,9 @@ pub enum JobLevelIdType {
 /// The values of `onboard_status` in [`Employee`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OnboardStatus {
-    /// 已入职
+    /// `1`: 已入职
     V1,
-    /// 已离职
+    /// `2`: 已离职
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -957,15 +969,15 @@ pub enum OnboardStatus {
 /// The values of `operation` in [`PatchEmployeeBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operation {
-    /// 转正
+    /// `1`: 转正
     V1,
-    /// 离职
+    /// `2`: 离职
     V2,
-    /// 恢复至待入职
+    /// `3`: 恢复至待入职
     V3,
-    /// 撤销离职（恢复至已入职）
+    /// `4`: 撤销离职（恢复至已入职）
     V4,
-    /// 撤销转正（恢复至待转正）
+    /// `5`: 撤销转正（恢复至待转正）
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -978,11 +990,11 @@ pub enum Operation {
 /// The values of `user_id_type` in [`GetEmployeeRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -135,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -249,6 +250,7 @@ impl ::feishu_runtime::ApiRequest for ListExternalApplicationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -342,6 +344,7 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalApplicationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_application/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -767,13 +770,13 @@ impl UpdateExternalApplicationResponse {
 /// The values of `delivery_type` in [`ExternalApplication`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeliveryType {
-    /// HR 寻访
+    /// `1`: HR 寻访
     V1,
-    /// 候选人主动投递
+    /// `2`: 候选人主动投递
     V2,
-    /// 人才推荐
+    /// `3`: 人才推荐
     V3,
-    /// 其他
+    /// `4`: 其他
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -784,9 +787,9 @@ pub enum DeliveryType {
 /// The values of `job_recruitment_type` in [`ExternalApplication`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobRecruitmentType {
-    /// 社招
+    /// `1`: 社招
     V1,
-    /// 校招
+    /// `2`: 校招
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

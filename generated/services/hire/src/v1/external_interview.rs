@@ -224,6 +224,7 @@ impl ::feishu_runtime::ApiRequest for BatchQueryExternalInterviewRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -312,6 +313,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -370,6 +372,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -432,6 +435,7 @@ impl ::feishu_runtime::ApiRequest for UpdateExternalInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -888,13 +892,13 @@ impl UpdateExternalInterviewResponse {
 /// The values of `assessment_type` in [`ExternalInterviewAssessmentDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AssessmentType {
-    /// 打分题
+    /// `1`: 打分题
     V1,
-    /// 单选题
+    /// `2`: 单选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 多选题
+    /// `4`: 多选题
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -905,11 +909,11 @@ pub enum AssessmentType {
 /// The values of `conclusion` in [`ExternalInterviewAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 不通过
+    /// `1`: 不通过
     V1,
-    /// 通过
+    /// `2`: 通过
     V2,
-    /// 待定
+    /// `3`: 待定
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -920,11 +924,11 @@ pub enum Conclusion {
 /// The values of `participate_status` in [`ExternalInterview`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ParticipateStatus {
-    /// 未参与
+    /// `1`: 未参与
     V1,
-    /// 参与
+    /// `2`: 参与
     V2,
-    /// 爽约
+    /// `3`: 爽约
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

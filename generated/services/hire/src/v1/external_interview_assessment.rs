@@ -99,6 +99,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalInterviewAssessmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -163,6 +164,7 @@ impl ::feishu_runtime::ApiRequest for PatchExternalInterviewAssessmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_interview_assessment/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -486,13 +488,13 @@ impl PatchExternalInterviewAssessmentResponse {
 /// The values of `assessment_type` in [`ExternalInterviewAssessmentDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AssessmentType {
-    /// 打分题
+    /// `1`: 打分题
     V1,
-    /// 单选题
+    /// `2`: 单选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 多选题
+    /// `4`: 多选题
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -503,11 +505,11 @@ pub enum AssessmentType {
 /// The values of `conclusion` in [`ExternalInterviewAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 不通过
+    /// `1`: 不通过
     V1,
-    /// 通过
+    /// `2`: 通过
     V2,
-    /// 待定
+    /// `3`: 待定
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for CreateExternalReferralRewardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -189,6 +190,7 @@ impl ::feishu_runtime::ApiRequest for DeleteExternalReferralRewardRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/external_referral_reward/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -293,7 +295,7 @@ pub struct CreateExternalReferralRewardBody {
     /// Example: `"6930815272790114324"`
     pub external_id: String,
     /// 内推的候选人投递 ID，可通过[获取投递列表](https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/application/list)获取 若未传入`talent_id`，该参数必填 若传入了`talent_id`，该参数选填 若同时传入了`application_id`和`talent_id`，以`application_id`为准
-    /// &gt; **Warning**: 若不传入投递 ID（`application_id`），当前内推奖励将无法关联到投递， &gt; 系统内无法展示该内推对应的「职位」、「职位负责人」、「offer负责人」，对应字段将展示为「--」。
+    /// &gt; **Warning**: 若不传入投递 ID（`application_id`），当前内推奖励将无法关联到投递， &gt; 系统内无法展示该内推对应的「职位」、「职位负责人」、「offer负责人」，对应字段将展示为「\-\-」。
     ///
     /// Example: `"6930815272790114325"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -306,14 +308,14 @@ pub struct CreateExternalReferralRewardBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talent_id: Option<String>,
     /// 内推职位 ID
-    /// 招聘系统内的职位 ID。若不传入，对管理员与内推人将展示为--
+    /// 招聘系统内的职位 ID。若不传入，对管理员与内推人将展示为\-\-
     /// 若传入了「内推的候选人投递 ID」，该参数可不填，职位ID将自动以「投递ID」关联的「职位ID」为准
     /// &gt; **Warning**: 若不传入「内推职位 ID」，且未传入「内推的投递 ID」，当前内推奖励将无法关联到职位， &gt; 「职位的相关权限人」（如社/校招管理员、职位负责人、协助人、用人经理等）无法看到该条内推记录
     ///
     /// Example: `"6930815272790114327"`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
-    /// 奖励原因，若不传则为 「--」
+    /// 奖励原因，若不传则为 「\-\-」
     /// 将展示在内推奖励明细中，管理员与内推人可见。 如需与飞书招聘判定的内推奖励原因保持一致，方便统计，可参考下方说明传入 - 若「奖励规则类型」为「过程奖励」，建议传入如下原因：    - 推荐奖励    - 进入{阶段名称}阶段    - 候选人到面奖励  - 若「奖励规则类型」为「入职奖励」，建议传入如下原因:     - 入职     - 转正  - 若「奖励规则类型」为「活动奖励」，建议传入如下原因：    - 累计推荐 n 个候选人{过程奖励或入职奖励原因}    - 推荐满 n 个候选人 - 若「奖励规则类型」为「开源奖励」，建议传入如下原因：    - 入职｜开源     - 转正｜开源
     ///
     /// Example: `"入职｜开源"`
@@ -484,9 +486,9 @@ impl CreateExternalReferralRewardResponse {
 /// The values of `bonus_type` in [`BonusAmount`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum BonusType {
-    /// 积分
+    /// `1`: 积分
     V1,
-    /// 现金
+    /// `2`: 现金
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -498,15 +500,15 @@ pub enum BonusType {
 /// The values of `rule_type` in [`CreateExternalReferralRewardBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RuleType {
-    /// 入职奖励，候选人入职或转正后产生的奖励
+    /// `1`: 入职奖励，候选人入职或转正后产生的奖励
     V1,
-    /// 过程奖励，入职奖励外，若候选人有阶段性进展，则给予内推人对应的奖励
+    /// `2`: 过程奖励，入职奖励外，若候选人有阶段性进展，则给予内推人对应的奖励
     V2,
-    /// 活动奖励，额外奖励，用于支持内推周期性活动
+    /// `3`: 活动奖励，额外奖励，用于支持内推周期性活动
     V3,
-    /// 开源奖励，若内推候选人首次进入人才库，且在被推荐后一段时间内，入职了规则内的任意职位的奖励
+    /// `4`: 开源奖励，若内推候选人首次进入人才库，且在被推荐后一段时间内，入职了规则内的任意职位的奖励
     V4,
-    /// 其他奖励，以上奖励无法覆盖的奖励
+    /// `5`: 其他奖励，以上奖励无法覆盖的奖励
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -519,11 +521,11 @@ pub enum RuleType {
 /// The values of `stage` in [`CreateExternalReferralRewardBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Stage {
-    /// 待确认，建议导入需人工审核的奖励明细，导入后，需管理员在「内推奖励管理」-「待确认」中，手动审核确认才会展示给内推人
+    /// `1`: 待确认，建议导入需人工审核的奖励明细，导入后，需管理员在「内推奖励管理」-「待确认」中，手动审核确认才会展示给内推人
     V1,
-    /// 已确认，建议导入已通过人工审核但仍未发放的奖励明细 导入后，将展示给管理员和内推人，奖励状态展示为「已确认」（未发放）
+    /// `2`: 已确认，建议导入已通过人工审核但仍未发放的奖励明细 导入后，将展示给管理员和内推人，奖励状态展示为「已确认」（未发放）
     V2,
-    /// 已发放，建议导入已发放完成的奖励明细，导入后，将展示给管理员和内推人，奖励状态展示为「已发放」
+    /// `3`: 已发放，建议导入已发放完成的奖励明细，导入后，将展示给管理员和内推人，奖励状态展示为「已发放」
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -534,11 +536,11 @@ pub enum Stage {
 /// The values of `user_id_type` in [`CreateExternalReferralRewardRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -137,6 +137,10 @@ impl ::feishu_runtime::ApiRequest for GetByTalentInterviewRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview/get_by_talent",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -319,6 +323,7 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -994,9 +999,9 @@ impl TalentInterview {
 /// The values of `arrangement_appointment_kind` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementAppointmentKind {
-    /// 直接安排
+    /// `1`: 直接安排
     V1,
-    /// 自助约面
+    /// `2`: 自助约面
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1007,11 +1012,11 @@ pub enum ArrangementAppointmentKind {
 /// The values of `arrangement_status` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementStatus {
-    /// 未开始
+    /// `1`: 未开始
     V1,
-    /// 进行中
+    /// `2`: 进行中
     V2,
-    /// 已结束
+    /// `3`: 已结束
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1022,9 +1027,9 @@ pub enum ArrangementStatus {
 /// The values of `arrangement_type` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ArrangementType {
-    /// 社招单面
+    /// `1`: 社招单面
     V1,
-    /// 集中面试
+    /// `2`: 集中面试
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1035,9 +1040,9 @@ pub enum ArrangementType {
 /// The values of `commit_status` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CommitStatus {
-    /// 已提交
+    /// `1`: 已提交
     V1,
-    /// 未提交
+    /// `2`: 未提交
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1048,17 +1053,17 @@ pub enum CommitStatus {
 /// The values of `conclusion` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 通过
+    /// `1`: 通过
     V1,
-    /// 未通过
+    /// `2`: 未通过
     V2,
-    /// 未开始
+    /// `3`: 未开始
     V3,
-    /// 未提交
+    /// `4`: 未提交
     V4,
-    /// 未到场
+    /// `5`: 未到场
     V5,
-    /// 待定
+    /// `6`: 待定
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1071,39 +1076,39 @@ pub enum Conclusion {
 /// The values of `interview_round_summary` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewRoundSummary {
-    /// 未开始
+    /// `2`: 未开始
     V2,
-    /// 全部未评价
+    /// `3`: 全部未评价
     V3,
-    /// 全部通过
+    /// `4`: 全部通过
     V4,
-    /// 全部淘汰
+    /// `5`: 全部淘汰
     V5,
-    /// 爽约
+    /// `6`: 爽约
     V6,
-    /// 部分评价且均评价通过
+    /// `7`: 部分评价且均评价通过
     V7,
-    /// 部分评价且评价中有通过有淘汰的
+    /// `8`: 部分评价且评价中有通过有淘汰的
     V8,
-    /// 部分评价且均评价淘汰
+    /// `9`: 部分评价且均评价淘汰
     V9,
-    /// 所有面试官都提交评价且评价中有通过有淘汰的
+    /// `10`: 所有面试官都提交评价且评价中有通过有淘汰的
     V10,
-    /// 部分评价且评价中有通过和待定的
+    /// `11`: 部分评价且评价中有通过和待定的
     V11,
-    /// 部分评价且评价中有淘汰和待定的
+    /// `12`: 部分评价且评价中有淘汰和待定的
     V12,
-    /// 部分评级且评价均为待定
+    /// `13`: 部分评级且评价均为待定
     V13,
-    /// 部分评价且评价中有通过、待定和淘汰的
+    /// `14`: 部分评价且评价中有通过、待定和淘汰的
     V14,
-    /// 所有面试官都提交评价且评价中有通过和待定的
+    /// `15`: 所有面试官都提交评价且评价中有通过和待定的
     V15,
-    /// 所有面试官都提交评价且评价中有待定和淘汰的
+    /// `16`: 所有面试官都提交评价且评价中有待定和淘汰的
     V16,
-    /// 所有面试官都提交评价且评价均为待定
+    /// `17`: 所有面试官都提交评价且评价均为待定
     V17,
-    /// 所有面试官都提交评价且评价中有通过、待定、淘汰的
+    /// `18`: 所有面试官都提交评价且评价中有通过、待定、淘汰的
     V18,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1118,11 +1123,11 @@ pub enum InterviewRoundSummary {
 /// The values of `interview_type` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewType {
-    /// 现场面试
+    /// `1`: 现场面试
     V1,
-    /// 电话面试
+    /// `2`: 电话面试
     V2,
-    /// 视频面试
+    /// `3`: 视频面试
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1133,9 +1138,9 @@ pub enum InterviewType {
 /// The values of `job_level_id_type` in [`GetByTalentInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[「获取租户职级列表」](https://open.feishu.cn/document/server-docs/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[「获取租户职级列表」](https://open.feishu.cn/document/server-docs/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1149,11 +1154,11 @@ pub enum JobLevelIdType {
 /// The values of `user_id_type` in [`ListInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ListInterviewRequestUserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -1169,11 +1174,11 @@ pub enum ListInterviewRequestUserIdType {
 /// The values of `reserved_status` in [`InterviewMeetingRoom`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReservedStatus {
-    /// 预约中
+    /// `1`: 预约中
     V1,
-    /// 预约成功
+    /// `2`: 预约成功
     V2,
-    /// 预约失败
+    /// `3`: 预约失败
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1184,15 +1189,15 @@ pub enum ReservedStatus {
 /// The values of `user_id_type` in [`GetByTalentInterviewRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1206,21 +1211,21 @@ pub enum UserIdType {
 /// The values of `video_type` in [`InterviewExtend`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VideoType {
-    /// Zoom
+    /// `1`: Zoom
     V1,
-    /// 牛客技术类型
+    /// `2`: 牛客技术类型
     V2,
-    /// 牛客非技术类型
+    /// `3`: 牛客非技术类型
     V3,
-    /// 赛码
+    /// `4`: 赛码
     V4,
-    /// 飞书
+    /// `5`: 飞书
     V5,
-    /// Hackerrank
+    /// `8`: Hackerrank
     V8,
-    /// 飞书（含代码考核）
+    /// `9`: 飞书（含代码考核）
     V9,
-    /// 不使用系统工具
+    /// `100`: 不使用系统工具
     V100,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -130,6 +130,7 @@ impl ::feishu_runtime::ApiRequest for ListInterviewFeedbackFormRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -686,9 +687,9 @@ impl ScoreDimensionConfig {
 /// The values of `calculation_mode` in [`ScoreCalculationConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CalculationMode {
-    /// 计算总分
+    /// `1`: 计算总分
     V1,
-    /// 计算平均分
+    /// `2`: 计算平均分
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -699,23 +700,23 @@ pub enum CalculationMode {
 /// The values of `type` in [`InterviewFeedbackFormDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewFeedbackFormDimensionType {
-    /// 单选题
+    /// `1`: 单选题
     V1,
-    /// 多选题
+    /// `2`: 多选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 职级建议
+    /// `5`: 职级建议
     V5,
-    /// 打分题(单选)
+    /// `6`: 打分题(单选)
     V6,
-    /// 打分题(填空)
+    /// `7`: 打分题(填空)
     V7,
-    /// 系统预置-结论
+    /// `10`: 系统预置-结论
     V10,
-    /// 系统预置-得分
+    /// `11`: 系统预置-得分
     V11,
-    /// 系统预置-记录
+    /// `12`: 系统预置-记录
     V12,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -729,9 +730,9 @@ pub enum InterviewFeedbackFormDimensionType {
 /// The values of `type` in [`InterviewFeedbackFormModule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewFeedbackFormModuleType {
-    /// 系统预置「面试结论」模块
+    /// `1`: 系统预置「面试结论」模块
     V1,
-    /// 自定义模块
+    /// `2`: 自定义模块
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -742,17 +743,17 @@ pub enum InterviewFeedbackFormModuleType {
 /// The values of `related_operator_type` in [`RelatedDimensionSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RelatedOperatorType {
-    /// 等于
+    /// `1`: 等于
     V1,
-    /// 不等于
+    /// `2`: 不等于
     V2,
-    /// 包含任一
+    /// `3`: 包含任一
     V3,
-    /// 不包含
+    /// `4`: 不包含
     V4,
-    /// 为空
+    /// `5`: 为空
     V5,
-    /// 不为空
+    /// `6`: 不为空
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -765,9 +766,9 @@ pub enum RelatedOperatorType {
 /// The values of `score_dimension_type` in [`ScoreDimensionConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ScoreDimensionType {
-    /// 固定分值打分题
+    /// `1`: 固定分值打分题
     V1,
-    /// 自定义分值打分题
+    /// `2`: 自定义分值打分题
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -778,11 +779,11 @@ pub enum ScoreDimensionType {
 /// The values of `type` in [`InterviewFeedbackForm`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 普通评价表
+    /// `1`: 普通评价表
     V1,
-    /// 打分评价表
+    /// `2`: 打分评价表
     V2,
-    /// 权重评价表
+    /// `3`: 权重评价表
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

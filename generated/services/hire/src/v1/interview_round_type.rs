@@ -83,6 +83,10 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRoundTypeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/interview_round_type/list",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -245,9 +249,9 @@ impl ListInterviewRoundTypeResponse {
 /// The values of `active_status` in [`InterviewRoundType`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 未启用
+    /// `2`: 未启用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -258,9 +262,9 @@ pub enum ActiveStatus {
 /// The values of `process_type` in [`InterviewRoundType`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessType {
-    /// 社招流程
+    /// `1`: 社招流程
     V1,
-    /// 校招流程
+    /// `2`: 校招流程
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -359,6 +359,7 @@ impl ::feishu_runtime::ApiRequest for CloseJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/close",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -540,6 +541,7 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/combined_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -753,6 +755,7 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/combined_update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -842,6 +845,7 @@ impl ::feishu_runtime::ApiRequest for ConfigJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/config",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -970,6 +974,7 @@ impl ::feishu_runtime::ApiRequest for GetJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -1106,6 +1111,7 @@ impl ::feishu_runtime::ApiRequest for GetDetailJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/get_detail",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1297,6 +1303,7 @@ impl ::feishu_runtime::ApiRequest for ListJobRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -1422,6 +1429,7 @@ impl ::feishu_runtime::ApiRequest for OpenJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/open",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1503,6 +1511,7 @@ impl ::feishu_runtime::ApiRequest for RecruiterJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/recruiter",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1619,6 +1628,7 @@ impl ::feishu_runtime::ApiRequest for UpdateConfigJobRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job/update_config",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -5107,9 +5117,9 @@ impl UpdateConfigJobResponse {
 /// The values of `active_status` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 未启用
+    /// `2`: 未启用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5120,15 +5130,15 @@ pub enum ActiveStatus {
 /// The values of `user_id_type` in [`ConfigJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ConfigJobRequestUserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5142,9 +5152,9 @@ pub enum ConfigJobRequestUserIdType {
 /// The values of `department_id_type` in [`CombinedCreateJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5158,21 +5168,21 @@ pub enum DepartmentIdType {
 /// The values of `experience` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Experience {
-    /// 不限
+    /// `1`: 不限
     V1,
-    /// 应届毕业生
+    /// `2`: 应届毕业生
     V2,
-    /// 1年以下
+    /// `3`: 1年以下
     V3,
-    /// 1-3年
+    /// `4`: 1-3年
     V4,
-    /// 3-5年
+    /// `5`: 3-5年
     V5,
-    /// 5-7年
+    /// `6`: 5-7年
     V6,
-    /// 7-10年
+    /// `7`: 7-10年
     V7,
-    /// 10年以上
+    /// `8`: 10年以上
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5185,11 +5195,11 @@ pub enum Experience {
 /// The values of `interview_type` in [`InterviewAppointmentConfigContent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InterviewType {
-    /// 现场面试
+    /// `1`: 现场面试
     V1,
-    /// 电话面试
+    /// `2`: 电话面试
     V2,
-    /// 视频面试
+    /// `3`: 视频面试
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5200,9 +5210,9 @@ pub enum InterviewType {
 /// The values of `job_attribute` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobAttribute {
-    /// 实体职位
+    /// `1`: 实体职位
     V1,
-    /// 虚拟职位
+    /// `2`: 虚拟职位
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5213,9 +5223,9 @@ pub enum JobAttribute {
 /// The values of `job_family_id_type` in [`CombinedCreateJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobFamilyIdType {
-    /// 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_category_id"`: 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobCategoryId,
-    /// 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
+    /// `"job_family_id"`: 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
     JobFamilyId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5229,9 +5239,9 @@ pub enum JobFamilyIdType {
 /// The values of `job_level_id_type` in [`CombinedCreateJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -5245,27 +5255,27 @@ pub enum JobLevelIdType {
 /// The values of `object_type` in [`JobCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5279,9 +5289,9 @@ pub enum ObjectType {
 /// The values of `process_type` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessType {
-    /// 社招流程
+    /// `1`: 社招流程
     V1,
-    /// 校招流程
+    /// `2`: 校招流程
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5292,23 +5302,23 @@ pub enum ProcessType {
 /// The values of `required_degree` in [`Job`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RequiredDegree {
-    /// 小学及以上
+    /// `1`: 小学及以上
     V1,
-    /// 初中及以上
+    /// `2`: 初中及以上
     V2,
-    /// 专职及以上
+    /// `3`: 专职及以上
     V3,
-    /// 高中及以上
+    /// `4`: 高中及以上
     V4,
-    /// 大专及以上
+    /// `5`: 大专及以上
     V5,
-    /// 本科及以上
+    /// `6`: 本科及以上
     V6,
-    /// 硕士及以上
+    /// `7`: 硕士及以上
     V7,
-    /// 博士及以上
+    /// `8`: 博士及以上
     V8,
-    /// 不限
+    /// `20`: 不限
     V20,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5322,9 +5332,9 @@ pub enum RequiredDegree {
 /// The values of `storefront_mode` in [`JobDetailBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StorefrontMode {
-    /// 普通职位
+    /// `1`: 普通职位
     V1,
-    /// 门店职位
+    /// `2`: 门店职位
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5335,27 +5345,27 @@ pub enum StorefrontMode {
 /// The values of `update_option_list` in [`UpdateConfigJobBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateOptionList {
-    /// 更新面试评价表
+    /// `1`: 更新面试评价表
     V1,
-    /// 更新 Offer 申请表
+    /// `2`: 更新 Offer 申请表
     V2,
-    /// 更新 Offer 审批流程
+    /// `3`: 更新 Offer 审批流程
     V3,
-    /// 更新招聘需求
+    /// `4`: 更新招聘需求
     V4,
-    /// 更新建议面试官
+    /// `5`: 更新建议面试官
     V5,
-    /// 更新建议评估人
+    /// `6`: 更新建议评估人
     V6,
-    /// 更新关联职位
+    /// `8`: 更新关联职位
     V8,
-    /// 更新面试官安排面试配置
+    /// `9`: 更新面试官安排面试配置
     V9,
-    /// 更新面试登记表
+    /// `10`: 更新面试登记表
     V10,
-    /// 更新入职登记表
+    /// `11`: 更新入职登记表
     V11,
-    /// 更新官网申请表
+    /// `12`: 更新官网申请表
     V12,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5369,11 +5379,11 @@ pub enum UpdateOptionList {
 /// The values of `user_id_type` in [`CombinedCreateJobRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -5388,21 +5398,21 @@ pub enum UserIdType {
 /// The values of `video_type` in [`InterviewAppointmentConfigContent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VideoType {
-    /// zoom
+    /// `1`: zoom
     V1,
-    /// 牛客技术类型
+    /// `2`: 牛客技术类型
     V2,
-    /// 牛客非技术类型
+    /// `3`: 牛客非技术类型
     V3,
-    /// 赛码
+    /// `4`: 赛码
     V4,
-    /// 飞书
+    /// `5`: 飞书
     V5,
-    /// Hackerrank
+    /// `8`: Hackerrank
     V8,
-    /// 飞书(含代码考核)
+    /// `9`: 飞书(含代码考核)
     V9,
-    /// 不使用系统工具
+    /// `100`: 不使用系统工具
     V100,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

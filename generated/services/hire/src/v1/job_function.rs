@@ -119,6 +119,7 @@ impl ::feishu_runtime::ApiRequest for ListJobFunctionRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -262,9 +263,9 @@ impl ListJobFunctionResponse {
 /// The values of `active_status` in [`JobFunction`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 未启用
+    /// `2`: 未启用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for ListJobProcessRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -290,23 +291,23 @@ impl ListJobProcessResponse {
 /// The values of `type` in [`JobProcessesStage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobProcessesStageType {
-    /// 筛选型
+    /// `1`: 筛选型
     V1,
-    /// 评估型
+    /// `2`: 评估型
     V2,
-    /// 笔试型
+    /// `3`: 笔试型
     V3,
-    /// 面试型
+    /// `4`: 面试型
     V4,
-    /// Offer型
+    /// `5`: Offer型
     V5,
-    /// 待入职
+    /// `6`: 待入职
     V6,
-    /// 已入职
+    /// `7`: 已入职
     V7,
-    /// 其它类型
+    /// `8`: 其它类型
     V8,
-    /// 系统默认
+    /// `255`: 系统默认
     V255,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -320,9 +321,9 @@ pub enum JobProcessesStageType {
 /// The values of `type` in [`JobProcesses`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 社招流程
+    /// `1`: 社招流程
     V1,
-    /// 校招流程
+    /// `2`: 校招流程
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

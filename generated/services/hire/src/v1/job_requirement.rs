@@ -344,6 +344,7 @@ impl ::feishu_runtime::ApiRequest for CreateJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -434,6 +435,7 @@ impl ::feishu_runtime::ApiRequest for DeleteJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -648,6 +650,10 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -840,6 +846,7 @@ impl ::feishu_runtime::ApiRequest for ListByIdJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/list_by_id",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1062,6 +1069,7 @@ impl ::feishu_runtime::ApiRequest for UpdateJobRequirementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/job_requirement/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -2498,15 +2506,15 @@ impl ::feishu_runtime::Validate for UpdateJobRequirementBody {
 /// The values of `approval_status` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApprovalStatus {
-    /// 未发起
+    /// `1`: 未发起
     V1,
-    /// 审批中
+    /// `2`: 审批中
     V2,
-    /// 审批通过
+    /// `3`: 审批通过
     V3,
-    /// 已撤回
+    /// `4`: 已撤回
     V4,
-    /// 未通过
+    /// `5`: 未通过
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2519,9 +2527,9 @@ pub enum ApprovalStatus {
 /// The values of `category` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Category {
-    /// 新增
+    /// `1`: 新增
     V1,
-    /// 替换
+    /// `2`: 替换
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2532,9 +2540,9 @@ pub enum Category {
 /// The values of `department_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 由系统自动生成的部门 ID，ID 前缀固定为 od-，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID，ID 前缀固定为 od-，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内 department_id 具有唯一性。
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2548,17 +2556,17 @@ pub enum DepartmentIdType {
 /// The values of `display_progress` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DisplayProgress {
-    /// 未开始
+    /// `1`: 未开始
     V1,
-    /// 进行中
+    /// `2`: 进行中
     V2,
-    /// 已取消
+    /// `3`: 已取消
     V3,
-    /// 已暂停
+    /// `4`: 已暂停
     V4,
-    /// 已完成
+    /// `5`: 已完成
     V5,
-    /// 已超期
+    /// `6`: 已超期
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2571,9 +2579,9 @@ pub enum DisplayProgress {
 /// The values of `employee_type_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeTypeIdType {
-    /// 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_employee_type_id"`: 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminEmployeeTypeId,
-    /// 「飞书管理后台」适用的人员类型 ID，可通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)获取
+    /// `"employee_type_enum_id"`: 「飞书管理后台」适用的人员类型 ID，可通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)获取
     EmployeeTypeEnumId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2587,9 +2595,9 @@ pub enum EmployeeTypeIdType {
 /// The values of `job_family_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobFamilyIdType {
-    /// 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_category_id"`: 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobCategoryId,
-    /// 「飞书管理后台」适用的序列 ID，可通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)获取
+    /// `"job_family_id"`: 「飞书管理后台」适用的序列 ID，可通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)获取
     JobFamilyId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2603,9 +2611,9 @@ pub enum JobFamilyIdType {
 /// The values of `job_level_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，可通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，可通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2619,27 +2627,27 @@ pub enum JobLevelIdType {
 /// The values of `object_type` in [`JobRequirementCustomizedDataDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2653,11 +2661,11 @@ pub enum ObjectType {
 /// The values of `priority` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Priority {
-    /// 高
+    /// `1`: 高
     V1,
-    /// 中
+    /// `2`: 中
     V2,
-    /// 低
+    /// `3`: 低
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2668,9 +2676,9 @@ pub enum Priority {
 /// The values of `process_type` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessType {
-    /// 社招
+    /// `1`: 社招
     V1,
-    /// 校招
+    /// `2`: 校招
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2681,23 +2689,23 @@ pub enum ProcessType {
 /// The values of `required_degree` in [`JobRequirementDto`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RequiredDegree {
-    /// 小学及以上
+    /// `1`: 小学及以上
     V1,
-    /// 初中及以上
+    /// `2`: 初中及以上
     V2,
-    /// 专职及以上
+    /// `3`: 专职及以上
     V3,
-    /// 高中及以上
+    /// `4`: 高中及以上
     V4,
-    /// 大专及以上
+    /// `5`: 大专及以上
     V5,
-    /// 本科及以上
+    /// `6`: 本科及以上
     V6,
-    /// 硕士及以上
+    /// `7`: 硕士及以上
     V7,
-    /// 博士及以上
+    /// `8`: 博士及以上
     V8,
-    /// 不限
+    /// `20`: 不限
     V20,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2711,11 +2719,11 @@ pub enum RequiredDegree {
 /// The values of `user_id_type` in [`CreateJobRequirementRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -109,6 +109,7 @@ impl ::feishu_runtime::ApiRequest for ListJobRequirementSchemaRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -484,9 +485,9 @@ impl ListJobRequirementSchemaResponse {
 /// The values of `active_status` in [`CommonSchema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -497,29 +498,29 @@ pub enum ActiveStatus {
 /// The values of `object_type` in [`CommonSchemaSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
-    /// 附件
+    /// `13`: 附件
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

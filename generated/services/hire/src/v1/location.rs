@@ -168,6 +168,7 @@ impl ::feishu_runtime::ApiRequest for ListLocationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -294,6 +295,7 @@ impl ::feishu_runtime::ApiRequest for QueryLocationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -780,9 +782,9 @@ impl QueryLocationResponse {
 /// The values of `active_status` in [`Location`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已禁用
+    /// `2`: 已禁用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -793,13 +795,13 @@ pub enum ActiveStatus {
 /// The values of `location_type` in [`QueryLocationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LocationType {
-    /// 国家类型
+    /// `1`: 国家类型
     V1,
-    /// 省份/州类型
+    /// `2`: 省份/州类型
     V2,
-    /// 市类型
+    /// `3`: 市类型
     V3,
-    /// 区类型
+    /// `4`: 区类型
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -810,11 +812,11 @@ pub enum LocationType {
 /// The values of `usage` in [`ListLocationRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Usage {
-    /// 职位地址
+    /// `"position_location"`: 职位地址
     PositionLocation,
-    /// 面试地址
+    /// `"interview_location"`: 面试地址
     InterviewLocation,
-    /// 门店地址。当前仅支持未接入飞书人事的租户使用
+    /// `"store_location"`: 门店地址。当前仅支持未接入飞书人事的租户使用
     StoreLocation,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

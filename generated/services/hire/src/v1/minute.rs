@@ -132,6 +132,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -288,9 +289,9 @@ impl Sentence {
 /// The values of `user_type` in [`Sentence`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 面试官
+    /// `1`: 面试官
     V1,
-    /// 候选人
+    /// `2`: 候选人
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -503,6 +503,7 @@ impl ::feishu_runtime::ApiRequest for CreateOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -656,6 +657,7 @@ impl ::feishu_runtime::ApiRequest for GetOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -744,6 +746,10 @@ impl ::feishu_runtime::ApiRequest for InternOfferStatusOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/intern_offer_status",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -869,6 +875,10 @@ impl ::feishu_runtime::ApiRequest for ListOfferRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1004,6 +1014,7 @@ impl ::feishu_runtime::ApiRequest for OfferStatusOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/offer_status",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1274,6 +1285,7 @@ impl ::feishu_runtime::ApiRequest for UpdateOfferRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -3472,9 +3484,9 @@ impl ::feishu_runtime::Validate for UpdateOfferResponse {
 /// The values of `conclusion` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Conclusion {
-    /// 接受
+    /// `1`: 接受
     V1,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3485,9 +3497,9 @@ pub enum Conclusion {
 /// The values of `department_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 【飞书】用来在具体某个应用中标识一个部门，同一个department_id 在不同应用中的 open_department_id 相同
+    /// `"open_department_id"`: 【飞书】用来在具体某个应用中标识一个部门，同一个department_id 在不同应用中的 open_department_id 相同
     OpenDepartmentId,
-    /// 【飞书】用来标识租户内一个唯一的部门
+    /// `"department_id"`: 【飞书】用来标识租户内一个唯一的部门
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3501,9 +3513,9 @@ pub enum DepartmentIdType {
 /// The values of `employee_type_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmployeeTypeIdType {
-    /// 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_employee_type_id"`: 「人力系统管理后台」适用的人员类型 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminEmployeeTypeId,
-    /// 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
+    /// `"employee_type_enum_id"`: 「飞书管理后台」适用的人员类型 ID，通过[查询人员类型](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/employee_type_enum/list)接口获取
     EmployeeTypeEnumId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3517,9 +3529,9 @@ pub enum EmployeeTypeIdType {
 /// The values of `job_family_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobFamilyIdType {
-    /// 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_category_id"`: 「人力系统管理后台」适用的序列 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobCategoryId,
-    /// 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
+    /// `"job_family_id"`: 「飞书管理后台」适用的序列 ID，通过[获取租户序列列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_family/list)接口获取
     JobFamilyId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3533,9 +3545,9 @@ pub enum JobFamilyIdType {
 /// The values of `job_level_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[获取租户职级列表](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3549,15 +3561,15 @@ pub enum JobLevelIdType {
 /// The values of `location_type` in [`BaseCity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LocationType {
-    /// COUNTRY（国家）
+    /// `1`: COUNTRY（国家）
     V1,
-    /// STATE（省份/州）
+    /// `2`: STATE（省份/州）
     V2,
-    /// CITY（市）
+    /// `3`: CITY（市）
     V3,
-    /// DISTRICT（区/县）
+    /// `4`: DISTRICT（区/县）
     V4,
-    /// ADDRESS（地址）
+    /// `5`: ADDRESS（地址）
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3570,15 +3582,15 @@ pub enum LocationType {
 /// The values of `offer_letter_status` in [`OfferSendRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferLetterStatus {
-    /// 已创建
+    /// `1`: 已创建
     V1,
-    /// 已接受
+    /// `2`: 已接受
     V2,
-    /// 已拒绝
+    /// `3`: 已拒绝
     V3,
-    /// 已过期
+    /// `4`: 已过期
     V4,
-    /// 已作废
+    /// `5`: 已作废
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3591,9 +3603,9 @@ pub enum OfferLetterStatus {
 /// The values of `offer_type` in [`Offer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferOfferType {
-    /// 正式 Offer
+    /// `1`: 正式 Offer
     V1,
-    /// 实习 Offer
+    /// `2`: 实习 Offer
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3604,31 +3616,31 @@ pub enum OfferOfferType {
 /// The values of `offer_status` in [`Offer`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferStatus {
-    /// 未申请
+    /// `1`: 未申请
     V1,
-    /// 审批中
+    /// `2`: 审批中
     V2,
-    /// 审批已撤回
+    /// `3`: 审批已撤回
     V3,
-    /// 审批通过
+    /// `4`: 审批通过
     V4,
-    /// 审批不通过
+    /// `5`: 审批不通过
     V5,
-    /// Offer 已发出
+    /// `6`: Offer 已发出
     V6,
-    /// 候选人已接受
+    /// `7`: 候选人已接受
     V7,
-    /// 候选人已拒绝
+    /// `8`: 候选人已拒绝
     V8,
-    /// Offer 已失效
+    /// `9`: Offer 已失效
     V9,
-    /// 未审批
+    /// `10`: 未审批
     V10,
-    /// 实习待入职（仅实习 Offer 具有）
+    /// `11`: 实习待入职（仅实习 Offer 具有）
     V11,
-    /// 实习已入职（仅实习 Offer 具有）
+    /// `12`: 实习已入职（仅实习 Offer 具有）
     V12,
-    /// 实习已离职（仅实习 Offer 具有）
+    /// `13`: 实习已离职（仅实习 Offer 具有）
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3642,23 +3654,23 @@ pub enum OfferStatus {
 /// The values of `offer_status` in [`OfferStatusOfferBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferStatusOfferBodyOfferStatus {
-    /// Offer 审批中
+    /// `2`: Offer 审批中
     V2,
-    /// Offer 审批已撤回
+    /// `3`: Offer 审批已撤回
     V3,
-    /// Offer 审批通过
+    /// `4`: Offer 审批通过
     V4,
-    /// Offer 审批不通过
+    /// `5`: Offer 审批不通过
     V5,
-    /// Offer 已发送
+    /// `6`: Offer 已发送
     V6,
-    /// Offer 被候选人接受
+    /// `7`: Offer 被候选人接受
     V7,
-    /// Offer 被候选人拒绝
+    /// `8`: Offer 被候选人拒绝
     V8,
-    /// Offer 已失效
+    /// `9`: Offer 已失效
     V9,
-    /// Offer 已创建
+    /// `10`: Offer 已创建
     V10,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3672,13 +3684,13 @@ pub enum OfferStatusOfferBodyOfferStatus {
 /// The values of `offer_type` in [`ApplicationOfferBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferType {
-    /// 社招 Offer
+    /// `1`: 社招 Offer
     V1,
-    /// 校招 Offer
+    /// `2`: 校招 Offer
     V2,
-    /// 实习 Offer
+    /// `3`: 实习 Offer
     V3,
-    /// 实习生转正 Offer
+    /// `4`: 实习生转正 Offer
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3689,11 +3701,11 @@ pub enum OfferType {
 /// The values of `operation` in [`InternOfferStatusOfferBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operation {
-    /// 确认入职
+    /// `"confirm_onboarding"`: 确认入职
     ConfirmOnboarding,
-    /// 放弃入职
+    /// `"cancel_onboarding"`: 放弃入职
     CancelOnboarding,
-    /// 操作离职
+    /// `"offboard"`: 操作离职
     Offboard,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3707,9 +3719,9 @@ pub enum Operation {
 /// The values of `operator_type` in [`Acceptance`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OperatorType {
-    /// HR 操作
+    /// `1`: HR 操作
     V1,
-    /// 候选人操作
+    /// `2`: 候选人操作
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3720,9 +3732,9 @@ pub enum OperatorType {
 /// The values of `period_type` in [`ContractPeriodInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PeriodType {
-    /// 月
+    /// `1`: 月
     V1,
-    /// 年
+    /// `2`: 年
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3733,15 +3745,15 @@ pub enum PeriodType {
 /// The values of `signature_status` in [`OfferSignatureInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SignatureStatus {
-    /// 未签署
+    /// `1`: 未签署
     V1,
-    /// 所有签署人已签署
+    /// `2`: 所有签署人已签署
     V2,
-    /// 部分签署人已签署
+    /// `3`: 部分签署人已签署
     V3,
-    /// 已拒绝
+    /// `4`: 已拒绝
     V4,
-    /// 已失效
+    /// `5`: 已失效
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3754,15 +3766,15 @@ pub enum SignatureStatus {
 /// The values of `user_id_type` in [`CreateOfferRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

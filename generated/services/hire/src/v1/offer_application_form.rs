@@ -110,6 +110,10 @@ impl ::feishu_runtime::ApiRequest for GetOfferApplicationFormRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_application_form/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -204,6 +208,7 @@ impl ::feishu_runtime::ApiRequest for ListOfferApplicationFormRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -592,7 +597,7 @@ pub struct OfferApplyFormObjectDisplayConfigInfo {
     /// 显示条件类型
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_condition: Option<DisplayCondition>,
-    /// 条件列表。由字段 ID、运算符、字段值组合成一个条件。如：   - 招聘类型（字段 ID 对应的字段）--等于--社招   - 入职部门（字段 ID 对应的字段）--包含--人事部
+    /// 条件列表。由字段 ID、运算符、字段值组合成一个条件。如：   - 招聘类型（字段 ID 对应的字段）\-\-等于\-\-社招   - 入职部门（字段 ID 对应的字段）\-\-包含\-\-人事部
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_object_config_list: Option<Vec<OfferApplyFormPreObjectConfigInfo>>,
 }
@@ -717,7 +722,7 @@ impl OfferApplyFormObjectInfo {
         self
     }
 }
-/// 条件列表。由字段 ID、运算符、字段值组合成一个条件。如：   - 招聘类型（字段 ID 对应的字段）--等于--社招   - 入职部门（字段 ID 对应的字段）--包含--人事部
+/// 条件列表。由字段 ID、运算符、字段值组合成一个条件。如：   - 招聘类型（字段 ID 对应的字段）\-\-等于\-\-社招   - 入职部门（字段 ID 对应的字段）\-\-包含\-\-人事部
 ///
 /// The doc type `offer_apply_form_pre_object_config_info`.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Deserialize)]
@@ -785,9 +790,9 @@ impl OfferApplyFormSchema {
 /// The values of `active_status` in [`OfferApplyFormModuleInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -798,9 +803,9 @@ pub enum ActiveStatus {
 /// The values of `display_condition` in [`OfferApplyFormObjectDisplayConfigInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DisplayCondition {
-    /// 全部满足
+    /// `1`: 全部满足
     V1,
-    /// 任一满足
+    /// `2`: 任一满足
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -811,27 +816,27 @@ pub enum DisplayCondition {
 /// The values of `object_type` in [`OfferApplyFormObjectInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 数字
+    /// `8`: 数字
     V8,
-    /// 金额
+    /// `9`: 金额
     V9,
-    /// 公式
+    /// `10`: 公式
     V10,
-    /// 默认字段
+    /// `11`: 默认字段
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -845,57 +850,57 @@ pub enum ObjectType {
 /// The values of `object_type_v2` in [`OfferApplyFormObjectInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectTypeV2 {
-    /// 单行文本
+    /// `"text"`: 单行文本
     Text,
-    /// 多行文本
+    /// `"long_text"`: 多行文本
     LongText,
-    /// 单选
+    /// `"select"`: 单选
     Select,
-    /// 多选
+    /// `"multi_select"`: 多选
     MultiSelect,
-    /// 日期选择
+    /// `"date_select"`: 日期选择
     DateSelect,
-    /// 月份选择
+    /// `"month_select"`: 月份选择
     MonthSelect,
-    /// 年份选择
+    /// `"year_select"`: 年份选择
     YearSelect,
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 金额
+    /// `"amount"`: 金额
     Amount,
-    /// 公式
+    /// `"formula"`: 公式
     Formula,
-    /// 布尔值
+    /// `"boolean"`: 布尔值
     Boolean,
-    /// 附件
+    /// `"file"`: 附件
     File,
-    /// 人员单选
+    /// `"personnel_select"`: 人员单选
     PersonnelSelect,
-    /// 人员多选
+    /// `"personnel_multi_select"`: 人员多选
     PersonnelMultiSelect,
-    /// 城市单选
+    /// `"city_single_select"`: 城市单选
     CitySingleSelect,
-    /// 单行文本（引用自人事）
+    /// `"corehr_text"`: 单行文本（引用自人事）
     CorehrText,
-    /// 多行文本（引用自人事）
+    /// `"corehr_long_text"`: 多行文本（引用自人事）
     CorehrLongText,
-    /// 单选（引用自人事）
+    /// `"corehr_select"`: 单选（引用自人事）
     CorehrSelect,
-    /// 多选（引用自人事）
+    /// `"corehr_multi_select"`: 多选（引用自人事）
     CorehrMultiSelect,
-    /// 日期选择（引用自人事）
+    /// `"corehr_date_select"`: 日期选择（引用自人事）
     CorehrDateSelect,
-    /// 数字（引用自人事）
+    /// `"corehr_number"`: 数字（引用自人事）
     CorehrNumber,
-    /// 布尔值（引用自人事）
+    /// `"corehr_boolean"`: 布尔值（引用自人事）
     CorehrBoolean,
-    /// 附件（引用自人事）
+    /// `"corehr_attachment"`: 附件（引用自人事）
     CorehrAttachment,
-    /// 人员单选（引用自人事）
+    /// `"corehr_personnel_select"`: 人员单选（引用自人事）
     CorehrPersonnelSelect,
-    /// 人员多选（引用自人事）
+    /// `"corehr_personnel_multi_select"`: 人员多选（引用自人事）
     CorehrPersonnelMultiSelect,
-    /// 默认字段
+    /// `"default"`: 默认字段
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -918,11 +923,11 @@ pub enum ObjectTypeV2 {
 /// The values of `result` in [`OfferApplyFormConfigFormulaInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OfferApplyFormConfigFormulaInfoResult {
-    /// 金额
+    /// `1`: 金额
     V1,
-    /// 数字
+    /// `2`: 数字
     V2,
-    /// 百分比
+    /// `3`: 百分比
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -935,13 +940,13 @@ pub enum OfferApplyFormConfigFormulaInfoResult {
 /// The values of `operator` in [`OfferApplyFormPreObjectConfigInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// 等于
+    /// `1`: 等于
     V1,
-    /// 不等于
+    /// `2`: 不等于
     V2,
-    /// 包含
+    /// `3`: 包含
     V3,
-    /// 不包含
+    /// `4`: 不包含
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for ListOfferApprovalTemplateRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -312,11 +313,11 @@ impl OfferApprovalTemplate {
 /// The values of `department_id_type` in [`ListOfferApprovalTemplateRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以 open_department_id 来标识部门，该 ID 为[获取单个部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get) 中的 open_department_id
+    /// `"open_department_id"`: 以 open_department_id 来标识部门，该 ID 为[获取单个部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get) 中的 open_department_id
     OpenDepartmentId,
-    /// 以 department_id 来标识部门，该 ID 为[获取单个部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get) 中的 department_id
+    /// `"department_id"`: 以 department_id 来标识部门，该 ID 为[获取单个部门信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/get) 中的 department_id
     DepartmentId,
-    /// 以 people_admin_department_id 来标识部门，该 ID 类型即将下线，不推荐使用
+    /// `"people_admin_department_id"`: 以 people_admin_department_id 来标识部门，该 ID 类型即将下线，不推荐使用
     PeopleAdminDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -57,6 +57,7 @@ impl ::feishu_runtime::ApiRequest for GetOfferSchemaRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/offer_schema/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -227,9 +228,9 @@ impl OfferSchemaName {
 /// The values of `active_status` in [`OfferSchemaDetailOption`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已终止
+    /// `2`: 已终止
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -240,7 +241,7 @@ pub enum ActiveStatus {
 /// The values of `scenario` in [`GetOfferSchemaResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scenario {
-    /// Offer审批表
+    /// `1`: Offer审批表
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -178,6 +178,10 @@ impl ::feishu_runtime::ApiRequest for ListQuestionnaireRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -537,13 +541,13 @@ impl SelectOptionResult {
 /// The values of `question_type` in [`Question`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QuestionType {
-    /// 单选题
+    /// `1`: 单选题
     V1,
-    /// 多选题
+    /// `2`: 多选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 评分题
+    /// `4`: 评分题
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

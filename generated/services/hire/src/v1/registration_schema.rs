@@ -135,6 +135,7 @@ impl ::feishu_runtime::ApiRequest for ListRegistrationSchemaRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -539,9 +540,9 @@ impl RegistrationSchema {
 /// The values of `active_status` in [`CommonSchema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -552,29 +553,29 @@ pub enum ActiveStatus {
 /// The values of `object_type` in [`CommonSchemaSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
-    /// 附件
+    /// `13`: 附件
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -588,11 +589,11 @@ pub enum ObjectType {
 /// The values of `scenario` in [`ListRegistrationSchemaRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scenario {
-    /// 面试登记表
+    /// `5`: 面试登记表
     V5,
-    /// 入职登记表
+    /// `6`: 入职登记表
     V6,
-    /// 信息更新登记表
+    /// `14`: 信息更新登记表
     V14,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -603,11 +604,11 @@ pub enum Scenario {
 /// The values of `scenarios` in [`RegistrationSchema`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scenarios {
-    /// 面试登记表
+    /// `5`: 面试登记表
     V5,
-    /// 入职登记表
+    /// `6`: 入职登记表
     V6,
-    /// 信息更新登记表
+    /// `14`: 信息更新登记表
     V14,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -120,6 +120,7 @@ impl ::feishu_runtime::ApiRequest for ListResumeSourceRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -245,9 +246,9 @@ impl ResumeSource {
 /// The values of `active_status` in [`ResumeSource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已禁用
+    /// `2`: 已禁用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -258,25 +259,25 @@ pub enum ActiveStatus {
 /// The values of `resume_source_type` in [`ResumeSource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ResumeSourceType {
-    /// 内推
+    /// `"10000"`: 内推
     N10000,
-    /// 猎头
+    /// `"10001"`: 猎头
     N10001,
-    /// 内部来源
+    /// `"10002"`: 内部来源
     N10002,
-    /// 第三方招聘网站
+    /// `"10003"`: 第三方招聘网站
     N10003,
-    /// 社交媒体
+    /// `"10004"`: 社交媒体
     N10004,
-    /// 线下来源
+    /// `"10005"`: 线下来源
     N10005,
-    /// 其他
+    /// `"10006"`: 其他
     N10006,
-    /// 外部推荐
+    /// `"10007"`: 外部推荐
     N10007,
-    /// 员工转岗
+    /// `"10008"`: 员工转岗
     N10008,
-    /// 实习生转正
+    /// `"10009"`: 实习生转正
     N10009,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -110,6 +110,7 @@ impl ::feishu_runtime::ApiRequest for GetRoleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/role/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -204,6 +205,10 @@ impl ::feishu_runtime::ApiRequest for ListRoleRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -693,9 +698,9 @@ impl RoleDetail {
 /// The values of `role_status` in [`Role`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RoleStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 停用
+    /// `2`: 停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -706,11 +711,11 @@ pub enum RoleStatus {
 /// The values of `role_type` in [`Role`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RoleType {
-    /// 系统内置角色
+    /// `1`: 系统内置角色
     V1,
-    /// 普通用户
+    /// `2`: 普通用户
     V2,
-    /// 自定义角色
+    /// `5`: 自定义角色
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -721,11 +726,11 @@ pub enum RoleType {
 /// The values of `rule_type` in [`PermissionScopeRule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RuleType {
-    /// 无数据权限
+    /// `0`: 无数据权限
     V0,
-    /// 全部数据权限
+    /// `1`: 全部数据权限
     V1,
-    /// 按规则指定范围，当前系统暂不支持返回详细规则
+    /// `2`: 按规则指定范围，当前系统暂不支持返回详细规则
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -736,11 +741,11 @@ pub enum RuleType {
 /// The values of `scope_of_application` in [`Role`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ScopeOfApplication {
-    /// 社招
+    /// `1`: 社招
     V1,
-    /// 校招
+    /// `2`: 校招
     V2,
-    /// 都包含（适用于新版权限）
+    /// `3`: 都包含（适用于新版权限）
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -751,11 +756,11 @@ pub enum ScopeOfApplication {
 /// The values of `select_status` in [`DataPermission`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SelectStatus {
-    /// 不可见
+    /// `0`: 不可见
     V0,
-    /// 可见
+    /// `1`: 可见
     V1,
-    /// 可编辑
+    /// `2`: 可编辑
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -304,6 +304,10 @@ impl ::feishu_runtime::ApiRequest for AddToFolderTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/add_to_folder",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -361,6 +365,10 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/batch_get_id",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -441,6 +449,10 @@ impl ::feishu_runtime::ApiRequest for CombinedCreateTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -535,6 +547,10 @@ impl ::feishu_runtime::ApiRequest for CombinedUpdateTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/combined_update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -628,6 +644,7 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -807,6 +824,7 @@ impl ::feishu_runtime::ApiRequest for ListTalentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -914,6 +932,7 @@ impl ::feishu_runtime::ApiRequest for OnboardStatusTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/onboard_status",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -982,6 +1001,7 @@ impl ::feishu_runtime::ApiRequest for RemoveToFolderTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/remove_to_folder",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1070,6 +1090,7 @@ impl ::feishu_runtime::ApiRequest for TagTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent/tag",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -4458,17 +4479,17 @@ impl TalentWorksInfo {
 /// The values of `academic_ranking` in [`TalentCombinedEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AcademicRanking {
-    /// 前 5 %
+    /// `5`: 前 5 %
     V5,
-    /// 前 10 %
+    /// `10`: 前 10 %
     V10,
-    /// 前 20 %
+    /// `20`: 前 20 %
     V20,
-    /// 前 30 %
+    /// `30`: 前 30 %
     V30,
-    /// 前 50 %
+    /// `50`: 前 50 %
     V50,
-    /// 其他
+    /// `-1`: 其他
     VMinus1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4482,13 +4503,13 @@ pub enum AcademicRanking {
 /// The values of `career_type` in [`TalentCareerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CareerType {
-    /// 实习经历
+    /// `1`: 实习经历
     V1,
-    /// 工作经历
+    /// `2`: 工作经历
     V2,
-    /// 兼职经历
+    /// `3`: 兼职经历
     V3,
-    /// 其他经历
+    /// `4`: 其他经历
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4499,9 +4520,9 @@ pub enum CareerType {
 /// The values of `creator_account_type` in [`CombinedCreateTalentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreatorAccountType {
-    /// 员工
+    /// `1`: 员工
     V1,
-    /// 系统
+    /// `3`: 系统
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4512,23 +4533,23 @@ pub enum CreatorAccountType {
 /// The values of `degree` in [`TalentCombinedEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Degree {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 专职
+    /// `3`: 专职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 大专
+    /// `5`: 大专
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4542,15 +4563,15 @@ pub enum Degree {
 /// The values of `education_type` in [`TalentCombinedEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EducationType {
-    /// 海外及港台
+    /// `1`: 海外及港台
     V1,
-    /// 统招全日制
+    /// `2`: 统招全日制
     V2,
-    /// 非全日制
+    /// `3`: 非全日制
     V3,
-    /// 自考
+    /// `4`: 自考
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4563,19 +4584,19 @@ pub enum EducationType {
 /// The values of `first_degree` in [`Talent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FirstDegree {
-    /// 低于大专
+    /// `1`: 低于大专
     V1,
-    /// 大专
+    /// `2`: 大专
     V2,
-    /// 本科
+    /// `3`: 本科
     V3,
-    /// 硕士
+    /// `4`: 硕士
     V4,
-    /// 博士
+    /// `5`: 博士
     V5,
-    /// 其他
+    /// `6`: 其他
     V6,
-    /// 无
+    /// `7`: 无
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4588,11 +4609,11 @@ pub enum FirstDegree {
 /// The values of `gender` in [`TalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 男
+    /// `1`: 男
     V1,
-    /// 女
+    /// `2`: 女
     V2,
-    /// 保密
+    /// `3`: 保密
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4603,19 +4624,19 @@ pub enum Gender {
 /// The values of `identification_type` in [`TalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdentificationType {
-    /// 中国 - 居民身份证
+    /// `1`: 中国 - 居民身份证
     V1,
-    /// 护照
+    /// `2`: 护照
     V2,
-    /// 中国 - 港澳居民居住证
+    /// `3`: 中国 - 港澳居民居住证
     V3,
-    /// 中国 - 台湾居民来往大陆通行证
+    /// `4`: 中国 - 台湾居民来往大陆通行证
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
-    /// 中国 - 港澳居民来往内地通行证
+    /// `6`: 中国 - 港澳居民来往内地通行证
     V6,
-    /// 中国 - 台湾居民居住证
+    /// `9`: 中国 - 台湾居民居住证
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4628,63 +4649,63 @@ pub enum IdentificationType {
 /// The values of `language` in [`TalentCombinedLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// 英语
+    /// `1`: 英语
     V1,
-    /// 法语
+    /// `2`: 法语
     V2,
-    /// 日语
+    /// `3`: 日语
     V3,
-    /// 韩语
+    /// `4`: 韩语
     V4,
-    /// 德语
+    /// `5`: 德语
     V5,
-    /// 俄语
+    /// `6`: 俄语
     V6,
-    /// 西班牙语
+    /// `7`: 西班牙语
     V7,
-    /// 葡萄牙语
+    /// `8`: 葡萄牙语
     V8,
-    /// 阿拉伯语
+    /// `9`: 阿拉伯语
     V9,
-    /// 印地语
+    /// `10`: 印地语
     V10,
-    /// 印度斯坦语
+    /// `11`: 印度斯坦语
     V11,
-    /// 孟加拉语
+    /// `12`: 孟加拉语
     V12,
-    /// 豪萨语
+    /// `13`: 豪萨语
     V13,
-    /// 旁遮普语
+    /// `14`: 旁遮普语
     V14,
-    /// 波斯语
+    /// `15`: 波斯语
     V15,
-    /// 斯瓦西里语
+    /// `16`: 斯瓦西里语
     V16,
-    /// 泰卢固语
+    /// `17`: 泰卢固语
     V17,
-    /// 土耳其语
+    /// `18`: 土耳其语
     V18,
-    /// 意大利语
+    /// `19`: 意大利语
     V19,
-    /// 爪哇语
+    /// `20`: 爪哇语
     V20,
-    /// 泰米尔语
+    /// `21`: 泰米尔语
     V21,
-    /// 马拉地语
+    /// `22`: 马拉地语
     V22,
-    /// 越南语
+    /// `23`: 越南语
     V23,
-    /// 普通话
+    /// `24`: 普通话
     V24,
-    /// 粤语
+    /// `25`: 粤语
     V25,
-    /// 印尼语
+    /// `26`: 印尼语
     V26,
-    /// 马来语
+    /// `27`: 马来语
     V27,
-    /// 泰语
+    /// `28`: 泰语
     V28,
-    /// 塞尔维亚语
+    /// `29`: 塞尔维亚语
     V29,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4700,11 +4721,11 @@ pub enum Language {
 /// The values of `lock_status` in [`TalentTagSubscriptionEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LockStatus {
-    /// 未锁定
+    /// `1`: 未锁定
     V1,
-    /// 锁定在其他职位
+    /// `2`: 锁定在其他职位
     V2,
-    /// 锁定在当前职位
+    /// `3`: 锁定在当前职位
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4715,9 +4736,9 @@ pub enum LockStatus {
 /// The values of `marital_status` in [`TalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MaritalStatus {
-    /// 已婚
+    /// `1`: 已婚
     V1,
-    /// 未婚
+    /// `2`: 未婚
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4728,27 +4749,27 @@ pub enum MaritalStatus {
 /// The values of `object_type` in [`TalentCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4762,9 +4783,9 @@ pub enum ObjectType {
 /// The values of `operation` in [`OnboardStatusTalentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operation {
-    /// 入职
+    /// `1`: 入职
     V1,
-    /// 离职
+    /// `2`: 离职
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4775,9 +4796,9 @@ pub enum Operation {
 /// The values of `operator_account_type` in [`CombinedUpdateTalentBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OperatorAccountType {
-    /// 员工
+    /// `1`: 员工
     V1,
-    /// 系统
+    /// `3`: 系统
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4788,15 +4809,15 @@ pub enum OperatorAccountType {
 /// The values of `proficiency` in [`TalentCombinedLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Proficiency {
-    /// 入门
+    /// `1`: 入门
     V1,
-    /// 日常会话
+    /// `2`: 日常会话
     V2,
-    /// 商务会话
+    /// `3`: 商务会话
     V3,
-    /// 无障碍沟通
+    /// `4`: 无障碍沟通
     V4,
-    /// 母语
+    /// `5`: 母语
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4809,7 +4830,7 @@ pub enum Proficiency {
 /// The values of `query_option` in [`ListTalentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QueryOption {
-    /// 忽略结果为空时的报错
+    /// `"ignore_empty_error"`: 忽略结果为空时的报错
     IgnoreEmptyError,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -4820,11 +4841,11 @@ pub enum QueryOption {
 /// The values of `scenario` in [`RegistrationBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scenario {
-    /// 面试登记表
+    /// `5`: 面试登记表
     V5,
-    /// 入职登记表
+    /// `6`: 入职登记表
     V6,
-    /// 信息更新登记表
+    /// `14`: 信息更新登记表
     V14,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4835,27 +4856,27 @@ pub enum Scenario {
 /// The values of `sns_type` in [`TalentCombinedSnsInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SnsType {
-    /// 领英
+    /// `1`: 领英
     V1,
-    /// 脉脉
+    /// `2`: 脉脉
     V2,
-    /// 微信
+    /// `3`: 微信
     V3,
-    /// 微博
+    /// `4`: 微博
     V4,
-    /// Github
+    /// `5`: Github
     V5,
-    /// 知乎
+    /// `6`: 知乎
     V6,
-    /// 脸书
+    /// `7`: 脸书
     V7,
-    /// 推特
+    /// `8`: 推特
     V8,
-    /// Whatsapp
+    /// `9`: Whatsapp
     V9,
-    /// 个人网站
+    /// `10`: 个人网站
     V10,
-    /// QQ
+    /// `11`: QQ
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4869,13 +4890,13 @@ pub enum SnsType {
 /// The values of `sort_by` in [`ListTalentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SortBy {
-    /// 按更新日期降序
+    /// `1`: 按更新日期降序
     V1,
-    /// 按相关度降序
+    /// `2`: 按相关度降序
     V2,
-    /// 按投递时间降序
+    /// `3`: 按投递时间降序
     V3,
-    /// 按入库时间降序
+    /// `4`: 按入库时间降序
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4886,13 +4907,13 @@ pub enum SortBy {
 /// The values of `tag_list` in [`TalentCareerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TagList {
-    /// BAT
+    /// `5`: BAT
     V5,
-    /// TMD
+    /// `6`: TMD
     V6,
-    /// 互联网100强
+    /// `14`: 互联网100强
     V14,
-    /// 互联网大厂
+    /// `10`: 互联网大厂
     V10,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4903,9 +4924,9 @@ pub enum TagList {
 /// The values of `career_type` in [`TalentCombinedCareerInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentCombinedCareerInfoCareerType {
-    /// 实习经历
+    /// `1`: 实习经历
     V1,
-    /// 工作经历
+    /// `2`: 工作经历
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4916,31 +4937,31 @@ pub enum TalentCombinedCareerInfoCareerType {
 /// The values of `object_type` in [`TalentCustomizedDataChild`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentCustomizedDataChildObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
-    /// 日选择
+    /// `12`: 日选择
     V12,
-    /// 附件
+    /// `13`: 附件
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4954,25 +4975,25 @@ pub enum TalentCustomizedDataChildObjectType {
 /// The values of `degree` in [`TalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentEducationInfoDegree {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 专职
+    /// `3`: 专职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 大专
+    /// `5`: 大专
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// MBA
+    /// `11`: MBA
     V11,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4986,13 +5007,13 @@ pub enum TalentEducationInfoDegree {
 /// The values of `tag_list` in [`TalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentEducationInfoTagList {
-    /// 985学校
+    /// `1`: 985学校
     V1,
-    /// 211学校
+    /// `2`: 211学校
     V2,
-    /// 一本
+    /// `3`: 一本
     V3,
-    /// 国外院校QS200
+    /// `4`: 国外院校QS200
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5005,55 +5026,55 @@ pub enum TalentEducationInfoTagList {
 /// The values of `language` in [`TalentLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentLanguageInfoLanguage {
-    /// 英语
+    /// `1`: 英语
     V1,
-    /// 法语
+    /// `2`: 法语
     V2,
-    /// 日语
+    /// `3`: 日语
     V3,
-    /// 韩语
+    /// `4`: 韩语
     V4,
-    /// 德语
+    /// `5`: 德语
     V5,
-    /// 俄语
+    /// `6`: 俄语
     V6,
-    /// 西班牙语
+    /// `7`: 西班牙语
     V7,
-    /// 葡萄牙语
+    /// `8`: 葡萄牙语
     V8,
-    /// 阿拉伯语
+    /// `9`: 阿拉伯语
     V9,
-    /// 印地语
+    /// `10`: 印地语
     V10,
-    /// 印度斯坦语
+    /// `11`: 印度斯坦语
     V11,
-    /// 孟加拉语
+    /// `12`: 孟加拉语
     V12,
-    /// 豪萨语
+    /// `13`: 豪萨语
     V13,
-    /// 旁遮普语
+    /// `14`: 旁遮普语
     V14,
-    /// 波斯语
+    /// `15`: 波斯语
     V15,
-    /// 斯瓦西里语
+    /// `16`: 斯瓦西里语
     V16,
-    /// 泰卢固语
+    /// `17`: 泰卢固语
     V17,
-    /// 土耳其语
+    /// `18`: 土耳其语
     V18,
-    /// 意大利语
+    /// `19`: 意大利语
     V19,
-    /// 爪哇语
+    /// `20`: 爪哇语
     V20,
-    /// 泰米尔语
+    /// `21`: 泰米尔语
     V21,
-    /// 马拉地语
+    /// `22`: 马拉地语
     V22,
-    /// 越南语
+    /// `23`: 越南语
     V23,
-    /// 普通话
+    /// `24`: 普通话
     V24,
-    /// 粤语
+    /// `25`: 粤语
     V25,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5069,11 +5090,11 @@ pub enum TalentLanguageInfoLanguage {
 /// The values of `type` in [`TalentTagSubscriptionEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentTagSubscriptionEventType {
-    /// 阶段变更
+    /// `1`: 阶段变更
     V1,
-    /// 锁定
+    /// `2`: 锁定
     V2,
-    /// 解锁
+    /// `3`: 解锁
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5086,23 +5107,23 @@ pub enum TalentTagSubscriptionEventType {
 /// The values of `top_degree` in [`Talent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TopDegree {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 专职
+    /// `3`: 专职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 大专
+    /// `5`: 大专
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5116,23 +5137,23 @@ pub enum TopDegree {
 /// The values of `type` in [`ApplicationStageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 筛选型
+    /// `1`: 筛选型
     V1,
-    /// 评估型
+    /// `2`: 评估型
     V2,
-    /// 笔试型
+    /// `3`: 笔试型
     V3,
-    /// 面试型
+    /// `4`: 面试型
     V4,
-    /// Offer型
+    /// `5`: Offer型
     V5,
-    /// 待入职
+    /// `6`: 待入职
     V6,
-    /// 已入职
+    /// `7`: 已入职
     V7,
-    /// 其它类型
+    /// `8`: 其它类型
     V8,
-    /// 系统默认
+    /// `255`: 系统默认
     V255,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -5146,15 +5167,15 @@ pub enum Type {
 /// The values of `user_id_type` in [`CombinedCreateTalentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

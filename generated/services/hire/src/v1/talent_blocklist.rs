@@ -76,6 +76,7 @@ impl ::feishu_runtime::ApiRequest for ChangeTalentBlockTalentBlocklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_blocklist/change_talent_block",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -128,9 +129,9 @@ impl ChangeTalentBlockTalentBlocklistBody {
 /// The values of `option` in [`ChangeTalentBlockTalentBlocklistBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChangeTalentBlockTalentBlocklistBodyOption {
-    /// 加入屏蔽名单
+    /// `1`: 加入屏蔽名单
     V1,
-    /// 从屏蔽名单中移除
+    /// `2`: 从屏蔽名单中移除
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -142,6 +142,7 @@ impl ::feishu_runtime::ApiRequest for BatchChangeTalentPoolTalentPoolRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/batch_change_talent_pool",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -276,6 +277,10 @@ impl ::feishu_runtime::ApiRequest for SearchTalentPoolRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -488,9 +493,9 @@ impl TalentPool {
 /// The values of `is_private` in [`TalentPool`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IsPrivate {
-    /// 代表部分用户可见。具体而言，只有满足授权条件的用户，才能查看人才库。授权条件的维度包括：角色、部门、用户
+    /// `1`: 代表部分用户可见。具体而言，只有满足授权条件的用户，才能查看人才库。授权条件的维度包括：角色、部门、用户
     V1,
-    /// 代表全部用户可见。这里的全部用户指的是拥有「查看人才库」权限的用户
+    /// `2`: 代表全部用户可见。这里的全部用户指的是拥有「查看人才库」权限的用户
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -501,9 +506,9 @@ pub enum IsPrivate {
 /// The values of `option_type` in [`BatchChangeTalentPoolTalentPoolBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OptionType {
-    /// 将人才添加至指定人才库
+    /// `1`: 将人才添加至指定人才库
     V1,
-    /// 将人才从指定人才库中移除
+    /// `2`: 将人才从指定人才库中移除
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

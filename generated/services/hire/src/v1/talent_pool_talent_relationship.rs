@@ -100,6 +100,10 @@ impl ::feishu_runtime::ApiRequest for CreateTalentPoolTalentRelationshipRequest 
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/talent_pool/move_talent",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -164,9 +168,9 @@ impl CreateTalentPoolTalentRelationshipResponse {
 /// The values of `add_type` in [`CreateTalentPoolTalentRelationshipBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AddType {
-    /// 否
+    /// `1`: 否
     V1,
-    /// 是
+    /// `2`: 是
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

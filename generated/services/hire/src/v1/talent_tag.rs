@@ -175,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for ListTalentTagRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -338,9 +339,9 @@ impl TalentTag {
 /// The values of `active_status` in [`TalentTag`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 停用
+    /// `2`: 停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -351,9 +352,9 @@ pub enum ActiveStatus {
 /// The values of `type` in [`TalentTag`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 手动标签
+    /// `1`: 手动标签
     V1,
-    /// 自动标签
+    /// `2`: 自动标签
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -119,6 +119,10 @@ impl ::feishu_runtime::ApiRequest for ListTerminationReasonRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -278,9 +282,9 @@ impl TerminationReason {
 /// The values of `active_status` in [`TerminationReason`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -291,11 +295,11 @@ pub enum ActiveStatus {
 /// The values of `termination_type` in [`TerminationReason`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TerminationType {
-    /// 我们拒绝了候选人
+    /// `1`: 我们拒绝了候选人
     V1,
-    /// 候选人拒绝了我们
+    /// `22`: 候选人拒绝了我们
     V22,
-    /// 其他
+    /// `27`: 其他
     V27,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

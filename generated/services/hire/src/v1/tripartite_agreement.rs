@@ -165,6 +165,7 @@ impl ::feishu_runtime::ApiRequest for CreateTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -235,6 +236,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -309,6 +311,7 @@ impl ::feishu_runtime::ApiRequest for UpdateTripartiteAgreementRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/tripartite_agreement/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -397,23 +400,23 @@ impl UpdateTripartiteAgreementBody {
 /// The values of `state` in [`CreateTripartiteAgreementBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum State {
-    /// 未开始
+    /// `1`: 未开始
     V1,
-    /// 已申请
+    /// `2`: 已申请
     V2,
-    /// 学生处理中
+    /// `3`: 学生处理中
     V3,
-    /// 公司处理中
+    /// `4`: 公司处理中
     V4,
-    /// 学校处理中
+    /// `5`: 学校处理中
     V5,
-    /// 已终止
+    /// `6`: 已终止
     V6,
-    /// 已完成
+    /// `7`: 已完成
     V7,
-    /// 解约处理中
+    /// `8`: 解约处理中
     V8,
-    /// 已解约
+    /// `9`: 已解约
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -149,6 +149,10 @@ impl ::feishu_runtime::ApiRequest for CreateByAttachmentWebsiteDeliveryRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery/create_by_attachment",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -245,6 +249,10 @@ impl ::feishu_runtime::ApiRequest for CreateByResumeWebsiteDeliveryRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery/create_by_resume",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -1576,17 +1584,17 @@ impl WebsiteDeliveryWorksAttachment {
 /// The values of `academic_ranking` in [`WebsiteDeliveryEducation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AcademicRanking {
-    /// 前 5 %
+    /// `5`: 前 5 %
     V5,
-    /// 前 10 %
+    /// `10`: 前 10 %
     V10,
-    /// 前 20 %
+    /// `20`: 前 20 %
     V20,
-    /// 前 30 %
+    /// `30`: 前 30 %
     V30,
-    /// 前 50 %
+    /// `50`: 前 50 %
     V50,
-    /// 其他
+    /// `51`: 其他
     V51,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1599,23 +1607,23 @@ pub enum AcademicRanking {
 /// The values of `degree` in [`WebsiteDeliveryEducation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Degree {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 专职
+    /// `3`: 专职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 大专
+    /// `5`: 大专
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1629,15 +1637,15 @@ pub enum Degree {
 /// The values of `education_type` in [`WebsiteDeliveryEducation`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EducationType {
-    /// 非中国大陆
+    /// `1`: 非中国大陆
     V1,
-    /// 统招全日制
+    /// `2`: 统招全日制
     V2,
-    /// 非全日制
+    /// `3`: 非全日制
     V3,
-    /// 自考
+    /// `4`: 自考
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1650,11 +1658,11 @@ pub enum EducationType {
 /// The values of `gender` in [`WebsiteDeliveryBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 男
+    /// `1`: 男
     V1,
-    /// 女
+    /// `2`: 女
     V2,
-    /// 其他
+    /// `3`: 其他
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1665,19 +1673,19 @@ pub enum Gender {
 /// The values of `identification_type` in [`WebsiteDeliveryAttachmentIndentification`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdentificationType {
-    /// 中国 - 居民身份证
+    /// `1`: 中国 - 居民身份证
     V1,
-    /// 护照
+    /// `2`: 护照
     V2,
-    /// 中国 - 港澳居民居住证
+    /// `3`: 中国 - 港澳居民居住证
     V3,
-    /// 中国 - 台湾居民来往大陆通行证
+    /// `4`: 中国 - 台湾居民来往大陆通行证
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
-    /// 中国 - 港澳居民来往内地通行证
+    /// `6`: 中国 - 港澳居民来往内地通行证
     V6,
-    /// 中国 - 台湾居民居住证
+    /// `9`: 中国 - 台湾居民居住证
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1690,55 +1698,55 @@ pub enum IdentificationType {
 /// The values of `language` in [`WebsiteDeliveryLanguage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// 英语
+    /// `1`: 英语
     V1,
-    /// 法语
+    /// `2`: 法语
     V2,
-    /// 日语
+    /// `3`: 日语
     V3,
-    /// 韩语
+    /// `4`: 韩语
     V4,
-    /// 德语
+    /// `5`: 德语
     V5,
-    /// 俄语
+    /// `6`: 俄语
     V6,
-    /// 西班牙语
+    /// `7`: 西班牙语
     V7,
-    /// 葡萄牙语
+    /// `8`: 葡萄牙语
     V8,
-    /// 阿拉伯语
+    /// `9`: 阿拉伯语
     V9,
-    /// 印地语
+    /// `10`: 印地语
     V10,
-    /// 印度斯坦语
+    /// `11`: 印度斯坦语
     V11,
-    /// 孟加拉语
+    /// `12`: 孟加拉语
     V12,
-    /// 豪萨语
+    /// `13`: 豪萨语
     V13,
-    /// 旁遮普语
+    /// `14`: 旁遮普语
     V14,
-    /// 波斯语
+    /// `15`: 波斯语
     V15,
-    /// 斯瓦西里语
+    /// `16`: 斯瓦西里语
     V16,
-    /// 泰卢固语
+    /// `17`: 泰卢固语
     V17,
-    /// 土耳其语
+    /// `18`: 土耳其语
     V18,
-    /// 意大利语
+    /// `19`: 意大利语
     V19,
-    /// 爪哇语
+    /// `20`: 爪哇语
     V20,
-    /// 泰米尔语
+    /// `21`: 泰米尔语
     V21,
-    /// 马拉地语
+    /// `22`: 马拉地语
     V22,
-    /// 越南语
+    /// `23`: 越南语
     V23,
-    /// 普通话
+    /// `24`: 普通话
     V24,
-    /// 粤语
+    /// `25`: 粤语
     V25,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1754,9 +1762,9 @@ pub enum Language {
 /// The values of `marital_status` in [`WebsiteDeliveryBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MaritalStatus {
-    /// 已婚
+    /// `1`: 已婚
     V1,
-    /// 未婚
+    /// `2`: 未婚
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1767,15 +1775,15 @@ pub enum MaritalStatus {
 /// The values of `proficiency` in [`WebsiteDeliveryLanguage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Proficiency {
-    /// 入门
+    /// `1`: 入门
     V1,
-    /// 日常会话
+    /// `2`: 日常会话
     V2,
-    /// 商务会话
+    /// `3`: 商务会话
     V3,
-    /// 无障碍沟通
+    /// `4`: 无障碍沟通
     V4,
-    /// 母语
+    /// `5`: 母语
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1788,27 +1796,27 @@ pub enum Proficiency {
 /// The values of `sns_type` in [`WebsiteDeliverySns`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SnsType {
-    /// 领英
+    /// `1`: 领英
     V1,
-    /// 脉脉
+    /// `2`: 脉脉
     V2,
-    /// 微信
+    /// `3`: 微信
     V3,
-    /// 微博
+    /// `4`: 微博
     V4,
-    /// Github
+    /// `5`: Github
     V5,
-    /// 知乎
+    /// `6`: 知乎
     V6,
-    /// 脸书
+    /// `7`: 脸书
     V7,
-    /// 推特
+    /// `8`: 推特
     V8,
-    /// Whatsapp
+    /// `9`: Whatsapp
     V9,
-    /// 个人网站
+    /// `10`: 个人网站
     V10,
-    /// QQ
+    /// `11`: QQ
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1822,11 +1830,11 @@ pub enum SnsType {
 /// The values of `user_id_type` in [`CreateByResumeWebsiteDeliveryRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -95,6 +95,10 @@ impl ::feishu_runtime::ApiRequest for GetWebsiteDeliveryTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-delivery_task/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -216,13 +220,13 @@ impl WebsiteDeliveryDto {
 /// The values of `status` in [`GetWebsiteDeliveryTaskResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 新建
+    /// `0`: 新建
     V0,
-    /// 处理中
+    /// `1`: 处理中
     V1,
-    /// 成功
+    /// `2`: 成功
     V2,
-    /// 失败
+    /// `3`: 失败
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

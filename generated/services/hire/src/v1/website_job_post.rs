@@ -205,6 +205,10 @@ impl ::feishu_runtime::ApiRequest for GetWebsiteJobPostRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzM1YjLzMTN24yMzUjN/hire-v1/website-job_post/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -430,6 +434,10 @@ impl ::feishu_runtime::ApiRequest for ListWebsiteJobPostRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -644,6 +652,7 @@ impl ::feishu_runtime::ApiRequest for SearchWebsiteJobPostRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -1484,9 +1493,9 @@ impl WebsiteJobPostCustomizedValue {
 /// The values of `department_id_type` in [`GetWebsiteJobPostRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
+    /// `"open_department_id"`: 由系统自动生成的部门 ID， ID前缀固定为 `od-`，在租户内全局唯一。
     OpenDepartmentId,
-    /// 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
+    /// `"department_id"`: 支持用户自定义配置的部门 ID。自定义配置时可复用已删除的 department_id，因此在未删除的部门范围内，department_id 具有唯一性。
     DepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1500,21 +1509,21 @@ pub enum DepartmentIdType {
 /// The values of `experience` in [`WebsiteJobPost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Experience {
-    /// 不限
+    /// `1`: 不限
     V1,
-    /// 应届毕业生
+    /// `2`: 应届毕业生
     V2,
-    /// 1年以下
+    /// `3`: 1年以下
     V3,
-    /// 1-3年
+    /// `4`: 1-3年
     V4,
-    /// 3-5年
+    /// `5`: 3-5年
     V5,
-    /// 5-7年
+    /// `6`: 5-7年
     V6,
-    /// 7-10年
+    /// `7`: 7-10年
     V7,
-    /// 10年以上
+    /// `8`: 10年以上
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1527,9 +1536,9 @@ pub enum Experience {
 /// The values of `job_active_status` in [`WebsiteJobPost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobActiveStatus {
-    /// 启用态
+    /// `1`: 启用态
     V1,
-    /// 禁用态
+    /// `2`: 禁用态
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1540,9 +1549,9 @@ pub enum JobActiveStatus {
 /// The values of `job_level_id_type` in [`GetWebsiteJobPostRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobLevelIdType {
-    /// 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
+    /// `"people_admin_job_level_id"`: 「人力系统管理后台」适用的职级 ID。人力系统管理后台逐步下线中，建议不继续使用此 ID。
     PeopleAdminJobLevelId,
-    /// 「飞书管理后台」适用的职级 ID，通过[「获取租户职级列表」](https://open.feishu.cn/document/server-docs/contact-v3/job_level/list)接口获取
+    /// `"job_level_id"`: 「飞书管理后台」适用的职级 ID，通过[「获取租户职级列表」](https://open.feishu.cn/document/server-docs/contact-v3/job_level/list)接口获取
     JobLevelId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1556,9 +1565,9 @@ pub enum JobLevelIdType {
 /// The values of `job_process_type` in [`WebsiteJobPost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JobProcessType {
-    /// 社招
+    /// `1`: 社招
     V1,
-    /// 校招
+    /// `2`: 校招
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1569,25 +1578,25 @@ pub enum JobProcessType {
 /// The values of `object_type` in [`WebsiteJobPostCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1601,23 +1610,23 @@ pub enum ObjectType {
 /// The values of `required_degree` in [`WebsiteJobPost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RequiredDegree {
-    /// 小学及以上
+    /// `1`: 小学及以上
     V1,
-    /// 初中及以上
+    /// `2`: 初中及以上
     V2,
-    /// 专职及以上
+    /// `3`: 专职及以上
     V3,
-    /// 高中及以上
+    /// `4`: 高中及以上
     V4,
-    /// 大专及以上
+    /// `5`: 大专及以上
     V5,
-    /// 本科及以上
+    /// `6`: 本科及以上
     V6,
-    /// 硕士及以上
+    /// `7`: 硕士及以上
     V7,
-    /// 博士及以上
+    /// `8`: 博士及以上
     V8,
-    /// 不限
+    /// `20`: 不限
     V20,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1631,11 +1640,11 @@ pub enum RequiredDegree {
 /// The values of `user_id_type` in [`GetWebsiteJobPostRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -125,6 +125,7 @@ impl ::feishu_runtime::ApiRequest for GetInterviewRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/hire-v2/interview_record/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -265,6 +266,7 @@ impl ::feishu_runtime::ApiRequest for ListInterviewRecordRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -868,9 +870,9 @@ impl RecordScore {
 /// The values of `commit_status` in [`InterviewRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CommitStatus {
-    /// 已提交
+    /// `1`: 已提交
     V1,
-    /// 未提交
+    /// `2`: 未提交
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -881,23 +883,23 @@ pub enum CommitStatus {
 /// The values of `dimension_type` in [`DimensionAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DimensionType {
-    /// 单选题
+    /// `1`: 单选题
     V1,
-    /// 多选题
+    /// `2`: 多选题
     V2,
-    /// 描述题
+    /// `3`: 描述题
     V3,
-    /// 职级建议
+    /// `5`: 职级建议
     V5,
-    /// 打分题(单选)
+    /// `6`: 打分题(单选)
     V6,
-    /// 打分题(填空)
+    /// `7`: 打分题(填空)
     V7,
-    /// 系统预置-结论
+    /// `10`: 系统预置-结论
     V10,
-    /// 系统预置-得分
+    /// `11`: 系统预置-得分
     V11,
-    /// 系统预置-记录
+    /// `12`: 系统预置-记录
     V12,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -911,9 +913,9 @@ pub enum DimensionType {
 /// The values of `module_type` in [`ModuleAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ModuleType {
-    /// 系统预置「面试结论」模块
+    /// `1`: 系统预置「面试结论」模块
     V1,
-    /// 自定义模块
+    /// `2`: 自定义模块
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -924,9 +926,9 @@ pub enum ModuleType {
 /// The values of `question_type` in [`QuestionAssessment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QuestionType {
-    /// 普通面试题目
+    /// `1`: 普通面试题目
     V1,
-    /// 在线编程题目
+    /// `2`: 在线编程题目
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -937,11 +939,11 @@ pub enum QuestionType {
 /// The values of `user_id_type` in [`GetInterviewRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

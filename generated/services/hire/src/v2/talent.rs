@@ -105,6 +105,7 @@ impl ::feishu_runtime::ApiRequest for GetTalentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/hire-v2/talent/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1710,17 +1711,17 @@ impl TalentTag {
 /// The values of `academic_ranking` in [`CompositeTalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AcademicRanking {
-    /// 前 5 %
+    /// `5`: 前 5 %
     V5,
-    /// 前 10 %
+    /// `10`: 前 10 %
     V10,
-    /// 前 20 %
+    /// `20`: 前 20 %
     V20,
-    /// 前 30 %
+    /// `30`: 前 30 %
     V30,
-    /// 前 50 %
+    /// `50`: 前 50 %
     V50,
-    /// 其他
+    /// `-1`: 其他
     VMinus1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1734,9 +1735,9 @@ pub enum AcademicRanking {
 /// The values of `confidential` in [`CompositeTalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Confidential {
-    /// 隐藏
+    /// `1`: 隐藏
     V1,
-    /// 公开
+    /// `2`: 公开
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1747,23 +1748,23 @@ pub enum Confidential {
 /// The values of `degree` in [`CompositeTalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Degree {
-    /// 小学
+    /// `1`: 小学
     V1,
-    /// 初中
+    /// `2`: 初中
     V2,
-    /// 专职
+    /// `3`: 专职
     V3,
-    /// 高中
+    /// `4`: 高中
     V4,
-    /// 大专
+    /// `5`: 大专
     V5,
-    /// 本科
+    /// `6`: 本科
     V6,
-    /// 硕士
+    /// `7`: 硕士
     V7,
-    /// 博士
+    /// `8`: 博士
     V8,
-    /// 其他
+    /// `9`: 其他
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1777,15 +1778,15 @@ pub enum Degree {
 /// The values of `education_type` in [`CompositeTalentEducationInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EducationType {
-    /// 海外及港台
+    /// `1`: 海外及港台
     V1,
-    /// 统招全日制
+    /// `2`: 统招全日制
     V2,
-    /// 非全日制
+    /// `3`: 非全日制
     V3,
-    /// 自考
+    /// `4`: 自考
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1798,11 +1799,11 @@ pub enum EducationType {
 /// The values of `gender` in [`CompositeTalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Gender {
-    /// 男
+    /// `1`: 男
     V1,
-    /// 女
+    /// `2`: 女
     V2,
-    /// 其他
+    /// `3`: 其他
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1813,19 +1814,19 @@ pub enum Gender {
 /// The values of `identification_type` in [`CompositeTalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdentificationType {
-    /// 中国 - 居民身份证
+    /// `1`: 中国 - 居民身份证
     V1,
-    /// 护照
+    /// `2`: 护照
     V2,
-    /// 中国 - 港澳居民居住证
+    /// `3`: 中国 - 港澳居民居住证
     V3,
-    /// 中国 - 台湾居民来往大陆通行证
+    /// `4`: 中国 - 台湾居民来往大陆通行证
     V4,
-    /// 其他
+    /// `5`: 其他
     V5,
-    /// 中国 - 港澳居民来往内地通行证
+    /// `6`: 中国 - 港澳居民来往内地通行证
     V6,
-    /// 中国 - 台湾居民居住证
+    /// `9`: 中国 - 台湾居民居住证
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1838,55 +1839,55 @@ pub enum IdentificationType {
 /// The values of `language` in [`CompositeTalentLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// 英语
+    /// `1`: 英语
     V1,
-    /// 法语
+    /// `2`: 法语
     V2,
-    /// 日语
+    /// `3`: 日语
     V3,
-    /// 韩语
+    /// `4`: 韩语
     V4,
-    /// 德语
+    /// `5`: 德语
     V5,
-    /// 俄语
+    /// `6`: 俄语
     V6,
-    /// 西班牙语
+    /// `7`: 西班牙语
     V7,
-    /// 葡萄牙语
+    /// `8`: 葡萄牙语
     V8,
-    /// 阿拉伯语
+    /// `9`: 阿拉伯语
     V9,
-    /// 印地语
+    /// `10`: 印地语
     V10,
-    /// 印度斯坦语
+    /// `11`: 印度斯坦语
     V11,
-    /// 孟加拉语
+    /// `12`: 孟加拉语
     V12,
-    /// 豪萨语
+    /// `13`: 豪萨语
     V13,
-    /// 旁遮普语
+    /// `14`: 旁遮普语
     V14,
-    /// 波斯语
+    /// `15`: 波斯语
     V15,
-    /// 斯瓦西里语
+    /// `16`: 斯瓦西里语
     V16,
-    /// 泰卢固语
+    /// `17`: 泰卢固语
     V17,
-    /// 土耳其语
+    /// `18`: 土耳其语
     V18,
-    /// 意大利语
+    /// `19`: 意大利语
     V19,
-    /// 爪哇语
+    /// `20`: 爪哇语
     V20,
-    /// 泰米尔语
+    /// `21`: 泰米尔语
     V21,
-    /// 马拉地语
+    /// `22`: 马拉地语
     V22,
-    /// 越南语
+    /// `23`: 越南语
     V23,
-    /// 普通话
+    /// `24`: 普通话
     V24,
-    /// 粤语
+    /// `25`: 粤语
     V25,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1902,9 +1903,9 @@ pub enum Language {
 /// The values of `marital_status` in [`CompositeTalentBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MaritalStatus {
-    /// 已婚
+    /// `1`: 已婚
     V1,
-    /// 未婚
+    /// `2`: 未婚
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1915,27 +1916,27 @@ pub enum MaritalStatus {
 /// The values of `object_type` in [`CompositeTalentCustomizedData`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1949,9 +1950,9 @@ pub enum ObjectType {
 /// The values of `privacy` in [`TalentNote`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Privacy {
-    /// 私密
+    /// `1`: 私密
     V1,
-    /// 公开
+    /// `2`: 公开
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1962,15 +1963,15 @@ pub enum Privacy {
 /// The values of `proficiency` in [`CompositeTalentLanguageInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Proficiency {
-    /// 入门
+    /// `1`: 入门
     V1,
-    /// 日常会话
+    /// `2`: 日常会话
     V2,
-    /// 商务会话
+    /// `3`: 商务会话
     V3,
-    /// 无障碍沟通
+    /// `4`: 无障碍沟通
     V4,
-    /// 母语
+    /// `5`: 母语
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1983,11 +1984,11 @@ pub enum Proficiency {
 /// The values of `scenario` in [`RegistrationBasicInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scenario {
-    /// 面试登记表
+    /// `5`: 面试登记表
     V5,
-    /// 入职登记表
+    /// `6`: 入职登记表
     V6,
-    /// 信息更新登记表
+    /// `14`: 信息更新登记表
     V14,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1998,27 +1999,27 @@ pub enum Scenario {
 /// The values of `sns_type` in [`CompositeTalentSnsInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SnsType {
-    /// 领英
+    /// `1`: 领英
     V1,
-    /// 脉脉
+    /// `2`: 脉脉
     V2,
-    /// 微信
+    /// `3`: 微信
     V3,
-    /// 微博
+    /// `4`: 微博
     V4,
-    /// Github
+    /// `5`: Github
     V5,
-    /// 知乎
+    /// `6`: 知乎
     V6,
-    /// 脸书
+    /// `7`: 脸书
     V7,
-    /// 推特
+    /// `8`: 推特
     V8,
-    /// Whatsapp
+    /// `9`: Whatsapp
     V9,
-    /// 个人网站
+    /// `10`: 个人网站
     V10,
-    /// QQ
+    /// `11`: QQ
     V11,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2032,31 +2033,31 @@ pub enum SnsType {
 /// The values of `object_type` in [`TalentCustomizedDataChild`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TalentCustomizedDataChildObjectType {
-    /// 单行文本
+    /// `1`: 单行文本
     V1,
-    /// 多行文本
+    /// `2`: 多行文本
     V2,
-    /// 单选
+    /// `3`: 单选
     V3,
-    /// 多选
+    /// `4`: 多选
     V4,
-    /// 日期
+    /// `5`: 日期
     V5,
-    /// 月份选择
+    /// `6`: 月份选择
     V6,
-    /// 年份选择
+    /// `7`: 年份选择
     V7,
-    /// 时间段
+    /// `8`: 时间段
     V8,
-    /// 数字
+    /// `9`: 数字
     V9,
-    /// 默认字段
+    /// `10`: 默认字段
     V10,
-    /// 模块
+    /// `11`: 模块
     V11,
-    /// 日期
+    /// `12`: 日期
     V12,
-    /// 附件
+    /// `13`: 附件
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2070,9 +2071,9 @@ pub enum TalentCustomizedDataChildObjectType {
 /// The values of `type` in [`TalentTag`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 手动标签
+    /// `1`: 手动标签
     V1,
-    /// 自动标签
+    /// `2`: 自动标签
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2083,15 +2084,15 @@ pub enum Type {
 /// The values of `user_id_type` in [`GetTalentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以 people_admin_id 来识别用户
+    /// `"people_admin_id"`: 以 people_admin_id 来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -49,7 +49,7 @@ impl<'a> ChatApi<'a> {
     /// | 400 | 232034 | The app is unavailable or inactivated by the tenant. | 应用在本租户下未安装或未启用。需要先安装应用，再使用应用调用接口。 |
     /// | 400 | 232037 | The operator or invited bots does NOT have the authority to manage chat labels without the scope. | 操作者或受邀的机器人没有权限管理群Label，请检查权限配置。 |
     /// | 400 | 232042 | Public group chat's name should not be empty. | 创建公开群时需要指定群名称。 |
-    /// | 400 | 232043 | Your request contains unavailable ids. | 传入的 ID 列表中有无效的 ID，请检查 ID 列表，包括  bot_id_list 和 user_id_list。 |
+    /// | 400 | 232043 | Your request contains unavailable ids. | 传入的 ID 列表中有无效的 ID，请检查 ID 列表，包括 bot_id_list 和 user_id_list。 |
     /// | 400 | 232057 | The operator tenant doesn't have the permission to use restricted mode. | 操作者所属的租户没有权限使用保密模式，请联系租户管理员。保密模式的适用版本与功能介绍，参见[会话保密模式](https://www.feishu.cn/hc/zh-CN/articles/418691056559)。 |
     /// | 400 | 232068 | The group is being created, please wait a moment. | 群组正在创建中，请稍等。 |
     /// | 400 | 232069 | current chat type unsupported to set public. | 不支持群类型为公开（public）的外部群。 |
@@ -95,7 +95,7 @@ impl<'a> ChatApi<'a> {
     /// | 400 | 232009 | Your request specifies a chat which has already been dissolved. | 群组已被解散，无法操作。 |
     /// | 400 | 232010 | Operator and chat can NOT be in different tenants. | 调用接口的操作者和被操作的群组不在同一租户下，无法操作。需确保当前的操作者和被操作的群组在同一租户下。 |
     /// | 400 | 232011 | Operator can NOT be out of the chat. | 调用接口的操作者不在群组内，无法操作。你需要将当前调用 API 的应用或用户[加入待操作的群组](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-members/create)后重试。 |
-    /// | 400 | 232017 | No Permission: If the operator is NOT owner or creator with the scope, the operator can NOT complete the request. | 调用接口的操作者在群组中不具备群主、群创建者等管理身份，无法操作。 - 如果以应用身份（tenant_access_token）解散群，则应用机器人需要符合以下任一情况。     - 应用机器人是群主。     - 应用机器人是群的创建者，且应用已开通 **更新应用所创建群的群信息**（im:chat:operate_as_owner）权限。 - 如果以用户身份（user_access_token）解散群，需要该用户是群主。 |
+    /// | 400 | 232017 | No Permission: If the operator is NOT owner or creator with the scope, the operator can NOT complete the request. | 调用接口的操作者在群组中不具备群主、群创建者等管理身份，无法操作。 - 如果以应用身份（tenant_access_token）解散群，则应用机器人需要符合以下任一情况。 - 应用机器人是群主。 - 应用机器人是群的创建者，且应用已开通 **更新应用所创建群的群信息**（im:chat:operate_as_owner）权限。 - 如果以用户身份（user_access_token）解散群，需要该用户是群主。 |
     /// | 400 | 232024 | Users do not have the visibility of the app, or the operator does not have collaboration permissions with the target users. | 机器人对用户没有可见性，或操作者与用户间没有协作权限。 - 如果是机器人对用户没有可见性，需要在[开发者后台](https://open.feishu.cn/app) &gt; **应用详情页** &gt; **应用发布** &gt; **版本管理与发布** 编辑应用对用户的可见性并发布应用。具体操作参考[配置应用可用范围](https://open.feishu.cn/document/home/introduction-to-scope-and-authorization/availability)。 - 如果是操作者与用户之间没有协作权限，请检查是否与目标用户有协作权限，如屏蔽、未添加为联系人等。 |
     /// | 400 | 232025 | Bot ability is not activated. | 应用未启用机器人能力。你需要登录[开发者后台](https://open.feishu.cn/app)，在应用详情页的 **应用能力** &gt; **添加应用能力** 页面内，添加 **机器人** 能力，并发布应用使配置生效。具体操作参见[机器人能力](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-enable-bot-ability)。 |
     /// | 400 | 232033 | The operator or invited bots does NOT have the authority to manage external chats without the scope. | 当前被操作的群为外部群，暂不支持操作外部群。只有开启对外共享能力的机器人支持外部群，详情参见[机器人支持外部群和外部用户单聊](https://open.feishu.cn/document/uAjLw4CM/ukzMukzMukzM/develop-robots/add-bot-to-external-group)。 |
@@ -474,7 +474,7 @@ impl ::feishu_runtime::ApiRequest for CreateChatRequest {
                 http_status: Some(400u16),
                 code: 232043,
                 message: "Your request contains unavailable ids.",
-                hint: "传入的 ID 列表中有无效的 ID，请检查 ID 列表，包括  bot_id_list 和 user_id_list。",
+                hint: "传入的 ID 列表中有无效的 ID，请检查 ID 列表，包括 bot_id_list 和 user_id_list。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -521,6 +521,10 @@ impl ::feishu_runtime::ApiRequest for CreateChatRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -623,7 +627,7 @@ impl ::feishu_runtime::ApiRequest for DeleteChatRequest {
                 http_status: Some(400u16),
                 code: 232017,
                 message: "No Permission: If the operator is NOT owner or creator with the scope, the operator can NOT complete the request.",
-                hint: "调用接口的操作者在群组中不具备群主、群创建者等管理身份，无法操作。 - 如果以应用身份（tenant_access_token）解散群，则应用机器人需要符合以下任一情况。     - 应用机器人是群主。     - 应用机器人是群的创建者，且应用已开通 **更新应用所创建群的群信息**（im:chat:operate_as_owner）权限。 - 如果以用户身份（user_access_token）解散群，需要该用户是群主。",
+                hint: "调用接口的操作者在群组中不具备群主、群创建者等管理身份，无法操作。 - 如果以应用身份（tenant_access_token）解散群，则应用机器人需要符合以下任一情况。 - 应用机器人是群主。 - 应用机器人是群的创建者，且应用已开通 **更新应用所创建群的群信息**（im:chat:operate_as_owner）权限。 - 如果以用户身份（user_access_token）解散群，需要该用户是群主。",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(400u16),
@@ -652,6 +656,10 @@ impl ::feishu_runtime::ApiRequest for DeleteChatRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -759,6 +767,10 @@ impl ::feishu_runtime::ApiRequest for GetChatRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -908,6 +920,10 @@ impl ::feishu_runtime::ApiRequest for LinkChatRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/link",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1049,6 +1065,10 @@ impl ::feishu_runtime::ApiRequest for ListChatRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -1316,6 +1336,10 @@ impl ::feishu_runtime::ApiRequest for UpdateChatRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat/update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -2923,11 +2947,11 @@ impl UserId {
 /// The values of `add_member_permission` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AddMemberPermission {
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 未设置
+    /// `"unknown"`: 未设置
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2941,11 +2965,11 @@ pub enum AddMemberPermission {
 /// The values of `at_all_permission` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AtAllPermission {
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 未设置
+    /// `"unknown"`: 未设置
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2959,7 +2983,7 @@ pub enum AtAllPermission {
 /// The values of `chat_mode` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChatMode {
-    /// 群组
+    /// `"group"`: 群组
     Group,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2970,11 +2994,11 @@ pub enum ChatMode {
 /// The values of `chat_status` in [`ListChat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChatStatus {
-    /// 正常
+    /// `"normal"`: 正常
     Normal,
-    /// 解散
+    /// `"dissolved"`: 解散
     Dissolved,
-    /// 解散并保留
+    /// `"dissolved_save"`: 解散并保留
     DissolvedSave,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2988,17 +3012,17 @@ pub enum ChatStatus {
 /// The values of `chat_tag` in [`CreateChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChatTag {
-    /// 内部群
+    /// `"inner"`: 内部群
     Inner,
-    /// 公司群
+    /// `"tenant"`: 公司群
     Tenant,
-    /// 部门群
+    /// `"department"`: 部门群
     Department,
-    /// 教育群
+    /// `"edu"`: 教育群
     Edu,
-    /// 会议群
+    /// `"meeting"`: 会议群
     Meeting,
-    /// 客服群
+    /// `"customer_service"`: 客服群
     CustomerService,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3012,9 +3036,9 @@ pub enum ChatTag {
 /// The values of `chat_type` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChatType {
-    /// 私有群
+    /// `"private"`: 私有群
     Private,
-    /// 公开群
+    /// `"public"`: 公开群
     Public,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3025,9 +3049,9 @@ pub enum ChatType {
 /// The values of `edit_permission` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateChatBodyEditPermission {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3041,9 +3065,9 @@ pub enum CreateChatBodyEditPermission {
 /// The values of `add_member_permission` in [`CreateChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateChatResponseAddMemberPermission {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3057,9 +3081,9 @@ pub enum CreateChatResponseAddMemberPermission {
 /// The values of `at_all_permission` in [`CreateChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateChatResponseAtAllPermission {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3073,11 +3097,11 @@ pub enum CreateChatResponseAtAllPermission {
 /// The values of `moderation_permission` in [`CreateChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateChatResponseModerationPermission {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
-    /// 指定群成员
+    /// `"moderator_list"`: 指定群成员
     ModeratorList,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3091,9 +3115,9 @@ pub enum CreateChatResponseModerationPermission {
 /// The values of `share_card_permission` in [`CreateChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CreateChatResponseShareCardPermission {
-    /// 允许
+    /// `"allowed"`: 允许
     Allowed,
-    /// 不允许
+    /// `"not_allowed"`: 不允许
     NotAllowed,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3107,9 +3131,9 @@ pub enum CreateChatResponseShareCardPermission {
 /// The values of `download_has_permission_setting` in [`RestrictedModeSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DownloadHasPermissionSetting {
-    /// 所有成员允许下载资源
+    /// `"all_members"`: 所有成员允许下载资源
     AllMembers,
-    /// 所有成员禁止下载资源
+    /// `"not_anyone"`: 所有成员禁止下载资源
     NotAnyone,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3123,11 +3147,11 @@ pub enum DownloadHasPermissionSetting {
 /// The values of `edit_permission` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EditPermission {
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 未设置
+    /// `"unknown"`: 未设置
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3141,11 +3165,11 @@ pub enum EditPermission {
 /// The values of `chat_mode` in [`GetChatResponse`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GetChatResponseChatMode {
-    /// 群组
+    /// `"group"`: 群组
     Group,
-    /// 话题
+    /// `"topic"`: 话题
     Topic,
-    /// 单聊
+    /// `"p2p"`: 单聊
     P2p,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3158,9 +3182,9 @@ pub enum GetChatResponseChatMode {
 /// The values of `group_message_type` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GroupMessageType {
-    /// 会话消息
+    /// `"chat"`: 会话消息
     Chat,
-    /// 话题消息
+    /// `"thread"`: 话题消息
     Thread,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3171,9 +3195,9 @@ pub enum GroupMessageType {
 /// The values of `hide_member_count_setting` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum HideMemberCountSetting {
-    /// 所有群成员可见
+    /// `"all_members"`: 所有群成员可见
     AllMembers,
-    /// 仅群主群管理员可见
+    /// `"only_owner"`: 仅群主群管理员可见
     OnlyOwner,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3186,11 +3210,11 @@ pub enum HideMemberCountSetting {
 /// The values of `join_message_visibility` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum JoinMessageVisibility {
-    /// 仅群主和管理员可见
+    /// `"only_owner"`: 仅群主和管理员可见
     OnlyOwner,
-    /// 所有成员可见
+    /// `"all_members"`: 所有成员可见
     AllMembers,
-    /// 任何人均不可见
+    /// `"not_anyone"`: 任何人均不可见
     NotAnyone,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3204,11 +3228,11 @@ pub enum JoinMessageVisibility {
 /// The values of `leave_message_visibility` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaveMessageVisibility {
-    /// 仅群主和管理员可见
+    /// `"only_owner"`: 仅群主和管理员可见
     OnlyOwner,
-    /// 所有成员可见
+    /// `"all_members"`: 所有成员可见
     AllMembers,
-    /// 任何人均不可见
+    /// `"not_anyone"`: 任何人均不可见
     NotAnyone,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3222,9 +3246,9 @@ pub enum LeaveMessageVisibility {
 /// The values of `membership_approval` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MembershipApproval {
-    /// 无需审批
+    /// `"no_approval_required"`: 无需审批
     NoApprovalRequired,
-    /// 需要审批
+    /// `"approval_required"`: 需要审批
     ApprovalRequired,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3238,9 +3262,9 @@ pub enum MembershipApproval {
 /// The values of `message_has_permission_setting` in [`RestrictedModeSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MessageHasPermissionSetting {
-    /// 所有成员允许复制和转发消息
+    /// `"all_members"`: 所有成员允许复制和转发消息
     AllMembers,
-    /// 所有成员禁止复制和转发消息
+    /// `"not_anyone"`: 所有成员禁止复制和转发消息
     NotAnyone,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3254,9 +3278,9 @@ pub enum MessageHasPermissionSetting {
 /// The values of `moderation_permission` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ModerationPermission {
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     /// **说明**：发言权限为指定群成员时，需要参考 `moderator_list` 参数。
     OnlyOwner,
     /// A value not documented when this crate was generated, kept as sent.
@@ -3270,9 +3294,9 @@ pub enum ModerationPermission {
 /// The values of `screenshot_has_permission_setting` in [`RestrictedModeSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ScreenshotHasPermissionSetting {
-    /// 所有成员允许截屏录屏
+    /// `"all_members"`: 所有成员允许截屏录屏
     AllMembers,
-    /// 所有成员禁止截屏录屏
+    /// `"not_anyone"`: 所有成员禁止截屏录屏
     NotAnyone,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3286,11 +3310,11 @@ pub enum ScreenshotHasPermissionSetting {
 /// The values of `share_card_permission` in [`ChatChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ShareCardPermission {
-    /// 允许
+    /// `"allowed"`: 允许
     Allowed,
-    /// 不允许
+    /// `"not_allowed"`: 不允许
     NotAllowed,
-    /// 未设置
+    /// `"unknown"`: 未设置
     Unknown2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3304,9 +3328,9 @@ pub enum ShareCardPermission {
 /// The values of `sort_type` in [`ListChatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SortType {
-    /// 按群组创建时间升序排列
+    /// `"ByCreateTimeAsc"`: 按群组创建时间升序排列
     ByCreateTimeAsc,
-    /// 按群组活跃时间降序排列。因群组活跃时间变动频繁，使用 `ByActiveTimeDesc` 排序方式可能会造成群组遗漏。例如，设置分页大小为 10，发起第一次请求获取到第一页数据后，原本排在第 11 位的群组中有群成员发送了一条消息，那么该群组将被排列到第 1 位，此时发起请求获取第二页数据时，该群组将不能被获取到，需要再从第一页开始获取。
+    /// `"ByActiveTimeDesc"`: 按群组活跃时间降序排列。因群组活跃时间变动频繁，使用 `ByActiveTimeDesc` 排序方式可能会造成群组遗漏。例如，设置分页大小为 10，发起第一次请求获取到第一页数据后，原本排在第 11 位的群组中有群成员发送了一条消息，那么该群组将被排列到第 1 位，此时发起请求获取第二页数据时，该群组将不能被获取到，需要再从第一页开始获取。
     ByActiveTimeDesc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3320,12 +3344,14 @@ pub enum SortType {
 /// The values of `add_member_permission` in [`UpdateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateChatBodyAddMemberPermission {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     /// **注意**：`add_member_permission` 和 `share_card_permission` 两个参数必须同步配置。
     AllMembers,
+    /// `"如果 add_member_permission 值为 only_owner，则 share_card_permission 只能设置为 not_allowed。"`
     Value2,
+    /// `"如果 add_member_permission 值为all_members，则 share_card_permission 只能设置为 allowed。"`
     Value3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3343,12 +3369,14 @@ pub enum UpdateChatBodyAddMemberPermission {
 /// The values of `share_card_permission` in [`UpdateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateChatBodyShareCardPermission {
-    /// 允许
+    /// `"allowed"`: 允许
     Allowed,
-    /// 不允许
+    /// `"not_allowed"`: 不允许
     /// **注意**：`add_member_permission` 和 `share_card_permission` 两个参数必须同步配置。
     NotAllowed,
+    /// `"如果 add_member_permission 值为 only_owner，则 share_card_permission 只能设置为 not_allowed。"`
     Value2,
+    /// `"如果 add_member_permission 值为all_members，则 share_card_permission 只能设置为 allowed。"`
     Value3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3366,9 +3394,9 @@ pub enum UpdateChatBodyShareCardPermission {
 /// The values of `urgent_setting` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UrgentSetting {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3381,11 +3409,11 @@ pub enum UrgentSetting {
 /// The values of `user_id_type` in [`CreateChatRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -3400,11 +3428,11 @@ pub enum UserIdType {
 /// The values of `validity_period` in [`LinkChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ValidityPeriod {
-    /// 有效期 7 天
+    /// `"week"`: 有效期 7 天
     Week,
-    /// 有效期 1 年
+    /// `"year"`: 有效期 1 年
     Year,
-    /// 永久有效
+    /// `"permanently"`: 永久有效
     Permanently,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -3417,9 +3445,9 @@ pub enum ValidityPeriod {
 /// The values of `video_conference_setting` in [`CreateChatBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum VideoConferenceSetting {
-    /// 仅群主和管理员
+    /// `"only_owner"`: 仅群主和管理员
     OnlyOwner,
-    /// 所有成员
+    /// `"all_members"`: 所有成员
     AllMembers,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -317,6 +317,10 @@ impl ::feishu_runtime::ApiRequest for CreateChatChatTabRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -447,6 +451,10 @@ impl ::feishu_runtime::ApiRequest for DeleteTabsChatChatTabRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/delete_tabs",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -554,6 +562,10 @@ impl ::feishu_runtime::ApiRequest for ListTabsChatChatTabRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/list_tabs",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -675,6 +687,10 @@ impl ::feishu_runtime::ApiRequest for SortTabsChatChatTabRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-tab/sort_tabs",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -960,27 +976,27 @@ impl SortTabsChatChatTabResponse {
 /// The values of `tab_type` in [`ChatTab`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TabType {
-    /// 消息类型
+    /// `"message"`: 消息类型
     Message,
-    /// 云文档列表
+    /// `"doc_list"`: 云文档列表
     DocList,
-    /// 文档
+    /// `"doc"`: 文档
     Doc,
-    /// Pin
+    /// `"pin"`: Pin
     Pin,
-    /// 会议纪要
+    /// `"meeting_minute"`: 会议纪要
     MeetingMinute,
-    /// 群公告
+    /// `"chat_announcement"`: 群公告
     ChatAnnouncement,
-    /// URL
+    /// `"url"`: URL
     Url,
-    /// 文件
+    /// `"file"`: 文件
     File,
-    /// 合并类型，包含文件、Doc 文档、URL 链接
+    /// `"files_resources"`: 合并类型，包含文件、Doc 文档、URL 链接
     FilesResources,
-    /// 合并类型，包含图片、视频
+    /// `"images_videos"`: 合并类型，包含图片、视频
     ImagesVideos,
-    /// 任务
+    /// `"task"`: 任务
     Task,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -167,6 +167,10 @@ impl ::feishu_runtime::ApiRequest for PatchChatMenuItemRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_item/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -390,9 +394,9 @@ impl PatchChatMenuItemResponse {
 /// The values of `action_type` in [`ChatMenuItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActionType {
-    /// 无类型
+    /// `"NONE"`: 无类型
     None,
-    /// 跳转链接类型
+    /// `"REDIRECT_LINK"`: 跳转链接类型
     RedirectLink,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -405,13 +409,13 @@ pub enum ActionType {
 /// The values of `update_fields` in [`PatchChatMenuItemBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateFields {
-    /// 图标
+    /// `"ICON"`: 图标
     Icon,
-    /// 名称
+    /// `"NAME"`: 名称
     Name,
-    /// 国际化名称
+    /// `"I18N_NAME"`: 国际化名称
     I18nName,
-    /// 跳转链接
+    /// `"REDIRECT_LINK"`: 跳转链接
     RedirectLink,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -232,6 +232,10 @@ impl ::feishu_runtime::ApiRequest for DeleteChatMenuTreeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -324,6 +328,10 @@ impl ::feishu_runtime::ApiRequest for GetChatMenuTreeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -436,6 +444,10 @@ impl ::feishu_runtime::ApiRequest for SortChatMenuTreeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-menu_tree/sort",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -768,9 +780,9 @@ impl SortChatMenuTreeResponse {
 /// The values of `action_type` in [`ChatMenuItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActionType {
-    /// 无类型，当一级菜单下有二级菜单时，类型取值为 NONE。
+    /// `"NONE"`: 无类型，当一级菜单下有二级菜单时，类型取值为 NONE。
     None,
-    /// 跳转链接类型
+    /// `"REDIRECT_LINK"`: 跳转链接类型
     RedirectLink,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

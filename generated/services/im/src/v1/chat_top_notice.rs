@@ -151,6 +151,10 @@ impl ::feishu_runtime::ApiRequest for PutTopNoticeChatTopNoticeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/chat-top_notice/put_top_notice",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -215,9 +219,9 @@ impl PutTopNoticeChatTopNoticeBody {
 /// The values of `action_type` in [`ChatTopNotice`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActionType {
-    /// 消息类型，必需填写 `message_id`
+    /// `"1"`: 消息类型，必需填写 `message_id`
     N1,
-    /// 群公告类型，无需填写 `message_id`
+    /// `"2"`: 群公告类型，无需填写 `message_id`
     N2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

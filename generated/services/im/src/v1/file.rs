@@ -166,6 +166,10 @@ impl ::feishu_runtime::ApiRequest for CreateFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/file/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -258,6 +262,10 @@ impl ::feishu_runtime::ApiRequest for GetFileRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/file/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -332,19 +340,19 @@ impl CreateFileResponse {
 /// The values of `file_type` in [`CreateFileBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FileType {
-    /// OPUS 音频文件。其他格式的音频文件，请转为 OPUS 格式后上传。可使用 ffmpeg 转换格式：`ffmpeg -i  SourceFile.mp3 -acodec libopus -ac 1 -ar 16000 TargetFile.opus`
+    /// `"opus"`: OPUS 音频文件。其他格式的音频文件，请转为 OPUS 格式后上传。可使用 ffmpeg 转换格式：`ffmpeg -i  SourceFile.mp3 -acodec libopus -ac 1 -ar 16000 TargetFile.opus`
     Opus,
-    /// MP4 格式视频文件
+    /// `"mp4"`: MP4 格式视频文件
     Mp4,
-    /// PDF 格式文件
+    /// `"pdf"`: PDF 格式文件
     Pdf,
-    /// DOC 格式文件
+    /// `"doc"`: DOC 格式文件
     Doc,
-    /// XLS 格式文件
+    /// `"xls"`: XLS 格式文件
     Xls,
-    /// PPT 格式文件
+    /// `"ppt"`: PPT 格式文件
     Ppt,
-    /// stream 格式文件。若上传文件不属于以上枚举类型，可以使用 stream 格式
+    /// `"stream"`: stream 格式文件。若上传文件不属于以上枚举类型，可以使用 stream 格式
     Stream,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -155,6 +155,10 @@ impl ::feishu_runtime::ApiRequest for CreateImageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/image/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -216,9 +220,9 @@ impl CreateImageResponse {
 /// The values of `image_type` in [`CreateImageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ImageType {
-    /// 用于发送消息
+    /// `"message"`: 用于发送消息
     Message,
-    /// 用于设置头像
+    /// `"avatar"`: 用于设置头像
     Avatar,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

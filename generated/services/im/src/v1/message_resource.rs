@@ -182,6 +182,10 @@ impl ::feishu_runtime::ApiRequest for GetMessageResourceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message-resource/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -200,9 +204,9 @@ impl ::feishu_runtime::ApiRequest for GetMessageResourceRequest {
 /// The values of `type` in [`GetMessageResourceRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 对应消息中的图片或富文本消息中的图片。
+    /// `"image"`: 对应消息中的图片或富文本消息中的图片。
     Image,
-    /// 对应消息中的文件、音频、视频（表情包除外）。
+    /// `"file"`: 对应消息中的文件、音频、视频（表情包除外）。
     File,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

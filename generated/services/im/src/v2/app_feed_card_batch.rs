@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for DeleteAppFeedCardBatchRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -203,6 +204,7 @@ impl ::feishu_runtime::ApiRequest for UpdateAppFeedCardBatchRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/app_feed_card-batch/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1004,9 +1006,9 @@ impl ::feishu_runtime::Validate for UserOpenAppFeedCardUpdater {
 /// The values of `action_type` in [`OpenAppFeedCardButton`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActionType {
-    /// URL 页面
+    /// `"url_page"`: URL 页面
     UrlPage,
-    /// 回调
+    /// `"webhook"`: 回调
     Webhook,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1019,11 +1021,11 @@ pub enum ActionType {
 /// The values of `button_type` in [`OpenAppFeedCardButton`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ButtonType {
-    /// 默认
+    /// `"default"`: 默认
     Default,
-    /// 主要
+    /// `"primary"`: 主要
     Primary,
-    /// 成功
+    /// `"success"`: 成功
     Success,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1036,15 +1038,15 @@ pub enum ButtonType {
 /// The values of `reason` in [`OpenFailedUserAppFeedCardItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Reason {
-    /// 未知
+    /// `"0"`: 未知
     N0,
-    /// 无权限
+    /// `"1"`: 无权限
     N1,
-    /// 未创建
+    /// `"2"`: 未创建
     N2,
-    /// 频率限制
+    /// `"3"`: 频率限制
     N3,
-    /// 重复
+    /// `"4"`: 重复
     N4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1057,13 +1059,13 @@ pub enum Reason {
 /// The values of `type` in [`OpenFeedStatusLabel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 主类型
+    /// `"primary"`: 主类型
     Primary,
-    /// 次要类型
+    /// `"secondary"`: 次要类型
     Secondary,
-    /// 成功类型
+    /// `"success"`: 成功类型
     Success,
-    /// 危险类型
+    /// `"danger"`: 危险类型
     Danger,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1077,25 +1079,25 @@ pub enum Type {
 /// The values of `update_fields` in [`UserOpenAppFeedCardUpdater`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateFields {
-    /// 标题
+    /// `"1"`: 标题
     N1,
-    /// 头像 key
+    /// `"2"`: 头像 key
     N2,
-    /// 预览
+    /// `"3"`: 预览
     N3,
-    /// 状态标签
+    /// `"10"`: 状态标签
     N10,
-    /// 按钮
+    /// `"11"`: 按钮
     N11,
-    /// 跳转链接
+    /// `"12"`: 跳转链接
     N12,
-    /// 即时提醒状态
+    /// `"13"`: 即时提醒状态
     N13,
-    /// 展示时间更新到当前
+    /// `"101"`: 展示时间更新到当前
     N101,
-    /// 排序时间更新到当前
+    /// `"102"`: 排序时间更新到当前
     N102,
-    /// 进行通知
+    /// `"103"`: 进行通知
     N103,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1109,11 +1111,11 @@ pub enum UpdateFields {
 /// The values of `user_id_type` in [`DeleteAppFeedCardBatchRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

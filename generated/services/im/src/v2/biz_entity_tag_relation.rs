@@ -125,6 +125,7 @@ impl ::feishu_runtime::ApiRequest for CreateBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -185,6 +186,7 @@ impl ::feishu_runtime::ApiRequest for GetBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -246,6 +248,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBizEntityTagRelationRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/biz_entity_tag_relation/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -497,7 +500,7 @@ impl ::feishu_runtime::Validate for UpdateBizEntityTagRelationBody {
 /// The values of `tag_biz_type` in [`CreateBizEntityTagRelationBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TagBizType {
-    /// chat 会话类型
+    /// `"chat"`: chat 会话类型
     Chat,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

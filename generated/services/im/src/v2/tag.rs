@@ -125,6 +125,7 @@ impl ::feishu_runtime::ApiRequest for CreateTagRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -196,6 +197,7 @@ impl ::feishu_runtime::ApiRequest for ListTagRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -268,6 +270,7 @@ impl ::feishu_runtime::ApiRequest for PatchTagRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/group/im-v2/tag/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -633,7 +636,7 @@ impl TagInfo {
 /// The values of `tag_type` in [`CreateTag`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TagType {
-    /// 租户类型标签
+    /// `"tenant"`: 租户类型标签
     Tenant,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

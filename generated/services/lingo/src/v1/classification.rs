@@ -10,7 +10,7 @@ pub struct ClassificationApi<'a> {
 impl<'a> ClassificationApi<'a> {
     /// 获取词典分类
     ///
-    /// 获取飞书词典当前分类。&lt;br&gt;
+    /// 获取飞书词典当前分类。<br>
     /// 飞书词典目前为二级分类体系，每个词条可添加多个二级分类，但选择的二级分类必须从属于不同的一级分类。
     ///
     /// - `GET /open-apis/lingo/v1/classifications`
@@ -138,6 +138,10 @@ impl ::feishu_runtime::ApiRequest for ListClassificationRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -284,11 +288,11 @@ impl ListClassificationResponse {
 /// The values of `language` in [`I18nClsName`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Language {
-    /// 中文
+    /// `1`: 中文
     V1,
-    /// 英文
+    /// `2`: 英文
     V2,
-    /// 日文
+    /// `3`: 日文
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -224,6 +224,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateMailgroupPermissionMemberReques
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -313,6 +314,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeleteMailgroupPermissionMemberReques
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/batch_delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -405,6 +407,7 @@ impl ::feishu_runtime::ApiRequest for CreateMailgroupPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -510,6 +513,7 @@ impl ::feishu_runtime::ApiRequest for GetMailgroupPermissionMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/mailgroup-permission_member/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -649,6 +653,7 @@ impl ::feishu_runtime::ApiRequest for ListMailgroupPermissionMemberRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -1031,9 +1036,9 @@ impl MailgroupPermissionMember {
 /// The values of `department_id_type` in [`BatchCreateMailgroupPermissionMemberRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以自定义department_id来标识部门
+    /// `"department_id"`: 以自定义department_id来标识部门
     DepartmentId,
-    /// 以open_department_id来标识部门
+    /// `"open_department_id"`: 以open_department_id来标识部门
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1047,13 +1052,13 @@ pub enum DepartmentIdType {
 /// The values of `type` in [`MailgroupPermissionMember`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 内部用户
+    /// `"USER"`: 内部用户
     User,
-    /// 部门
+    /// `"DEPARTMENT"`: 部门
     Department,
-    /// 邮件组
+    /// `"MAIL_GROUP"`: 邮件组
     MailGroup,
-    /// 公共邮箱
+    /// `"PUBLIC_MAILBOX"`: 公共邮箱
     PublicMailbox,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1067,11 +1072,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`BatchCreateMailgroupPermissionMemberRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for BatchDeletePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/batch_delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -273,6 +274,7 @@ impl ::feishu_runtime::ApiRequest for ClearPublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/clear",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -351,6 +353,7 @@ impl ::feishu_runtime::ApiRequest for CreatePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -424,6 +427,7 @@ impl ::feishu_runtime::ApiRequest for DeletePublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -505,6 +509,7 @@ impl ::feishu_runtime::ApiRequest for GetPublicMailboxMemberRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/public_mailbox-member/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -627,6 +632,7 @@ impl ::feishu_runtime::ApiRequest for ListPublicMailboxMemberRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -870,7 +876,7 @@ impl PublicMailboxMember {
 /// The values of `type` in [`PublicMailboxMember`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 内部用户
+    /// `"USER"`: 内部用户
     User,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -881,11 +887,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CreatePublicMailboxMemberRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -69,6 +69,7 @@ impl ::feishu_runtime::ApiRequest for QueryUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -152,17 +153,17 @@ impl User {
 /// The values of `status` in [`User`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 邮箱地址格式错误
+    /// `1`: 邮箱地址格式错误
     V1,
-    /// 邮箱地址域名不存在
+    /// `2`: 邮箱地址域名不存在
     V2,
-    /// 邮箱地址不存在
+    /// `3`: 邮箱地址不存在
     V3,
-    /// 启用
+    /// `4`: 启用
     V4,
-    /// 已删除（邮箱回收站中）
+    /// `5`: 已删除（邮箱回收站中）
     V5,
-    /// 禁用
+    /// `6`: 禁用
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -175,17 +176,17 @@ pub enum Status {
 /// The values of `type` in [`User`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 成员邮箱
+    /// `1`: 成员邮箱
     V1,
-    /// 成员邮箱别名
+    /// `2`: 成员邮箱别名
     V2,
-    /// 公共邮箱
+    /// `3`: 公共邮箱
     V3,
-    /// 公共邮箱别名
+    /// `4`: 公共邮箱别名
     V4,
-    /// 邮件组
+    /// `5`: 邮件组
     V5,
-    /// 邮件组别名
+    /// `6`: 邮件组别名
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

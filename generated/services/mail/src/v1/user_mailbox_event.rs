@@ -141,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for SubscribeUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -207,6 +208,7 @@ impl ::feishu_runtime::ApiRequest for SubscriptionUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/subscription",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -276,6 +278,7 @@ impl ::feishu_runtime::ApiRequest for UnsubscribeUserMailboxEventRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-event/unsubscribe",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -452,7 +455,7 @@ impl ::feishu_runtime::event::Event for UserMailboxEventMessageReceivedEvent {
 /// The values of `event_type` in [`SubscribeUserMailboxEventBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EventType {
-    /// 邮件相关事件
+    /// `1`: 邮件相关事件
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -463,9 +466,9 @@ pub enum EventType {
 /// The values of `mailbox_type` in [`UserMailboxEventMessageReceivedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MailboxType {
-    /// 个人邮箱
+    /// `1`: 个人邮箱
     V1,
-    /// 公共邮箱
+    /// `2`: 公共邮箱
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

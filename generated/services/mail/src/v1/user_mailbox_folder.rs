@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -296,6 +297,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -371,6 +373,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -453,6 +456,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -548,6 +552,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxFolderRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-folder/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -757,9 +762,9 @@ impl ::feishu_runtime::Validate for PatchUserMailboxFolderBody {
 /// The values of `folder_type` in [`Folder`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FolderType {
-    /// 系统文件夹
+    /// `1`: 系统文件夹
     V1,
-    /// 用户文件夹
+    /// `2`: 用户文件夹
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

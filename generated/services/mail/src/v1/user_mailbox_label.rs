@@ -217,6 +217,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -306,6 +307,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -379,6 +381,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -493,6 +496,7 @@ impl ::feishu_runtime::ApiRequest for PatchUserMailboxLabelRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-label/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -359,6 +359,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -479,6 +480,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_modify",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -575,6 +577,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/batch_trash",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -675,6 +678,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -776,6 +780,7 @@ impl ::feishu_runtime::ApiRequest for GetByCardUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/get_by_card",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -932,6 +937,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxMessageRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -1090,6 +1096,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/modify",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -1275,6 +1282,7 @@ impl ::feishu_runtime::ApiRequest for SendUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/send",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1361,6 +1369,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxMessageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message/trash",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -2337,9 +2346,9 @@ impl UserInfo {
 /// The values of `attachment_type` in [`Attachment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AttachmentType {
-    /// 普通附件
+    /// `1`: 普通附件
     V1,
-    /// 超大附件
+    /// `2`: 超大附件
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2350,11 +2359,11 @@ pub enum AttachmentType {
 /// The values of `format` in [`BatchGetUserMailboxMessageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Format {
-    /// 全文，包括标签、文件夹、主题、收发件人、纯文本、HTML等信息
+    /// `"full"`: 全文，包括标签、文件夹、主题、收发件人、纯文本、HTML等信息
     Full,
-    /// 全文，只返回纯文本正文内容，不返回HTML。返回内容包括标签、文件夹、主题、收发件人、纯文本等信息
+    /// `"plain_text_full"`: 全文，只返回纯文本正文内容，不返回HTML。返回内容包括标签、文件夹、主题、收发件人、纯文本等信息
     PlainTextFull,
-    /// 邮件元数据信息，包括标签、文件夹、主题、收发件人、摘要等信息，不返回正文内容
+    /// `"metadata"`: 邮件元数据信息，包括标签、文件夹、主题、收发件人、摘要等信息，不返回正文内容
     Metadata,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2367,13 +2376,13 @@ pub enum Format {
 /// The values of `priority_type` in [`Message`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PriorityType {
-    /// 无优先级
+    /// `"0"`: 无优先级
     N0,
-    /// 高优先级
+    /// `"1"`: 高优先级
     N1,
-    /// 正常优先级
+    /// `"3"`: 正常优先级
     N3,
-    /// 低优先级
+    /// `"5"`: 低优先级
     N5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2386,11 +2395,11 @@ pub enum PriorityType {
 /// The values of `risk_banner_level` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RiskBannerLevel {
-    /// 警告
+    /// `"WARNING"`: 警告
     Warning,
-    /// 危险
+    /// `"DANGER"`: 危险
     Danger,
-    /// 提示
+    /// `"INFO"`: 提示
     Info,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2403,23 +2412,23 @@ pub enum RiskBannerLevel {
 /// The values of `risk_banner_reason` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RiskBannerReason {
-    /// 未知
+    /// `"NO_REASON"`: 未知
     NoReason,
-    /// 相似域名仿冒
+    /// `"IMPERSONATE_DOMAIN"`: 相似域名仿冒
     ImpersonateDomain,
-    /// KP姓名仿冒
+    /// `"IMPERSONATE_KP_NAME"`: KP姓名仿冒
     ImpersonateKpName,
-    /// 未认证外部域名
+    /// `"UNAUTH_EXTERNAL"`: 未认证外部域名
     UnauthExternal,
-    /// 恶意链接
+    /// `"MALICIOUS_URL"`: 恶意链接
     MaliciousUrl,
-    /// 高危附件
+    /// `"MALICIOUS_ATTACHMENT"`: 高危附件
     MaliciousAttachment,
-    /// 钓鱼邮件
+    /// `"PHISHING"`: 钓鱼邮件
     Phishing,
-    /// 仿冒合作伙伴
+    /// `"IMPERSONATE_PARTNER"`: 仿冒合作伙伴
     ImpersonatePartner,
-    /// 外部邮件携带加密附件
+    /// `"EXTERNAL_ENCRYPTION_ATTACHMENT"`: 外部邮件携带加密附件
     ExternalEncryptionAttachment,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2437,17 +2446,17 @@ pub enum RiskBannerReason {
 /// The values of `spam_banner_type` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SpamBannerType {
-    /// 用户曾标记邮件是垃圾邮件
+    /// `"USER_REPORT"`: 用户曾标记邮件是垃圾邮件
     UserReport,
-    /// 用户曾将发件人的邮件标记为垃圾邮件
+    /// `"USER_BLOCK"`: 用户曾将发件人的邮件标记为垃圾邮件
     UserBlock,
-    /// 系统判为垃圾邮件
+    /// `"ANTI_SPAM"`: 系统判为垃圾邮件
     AntiSpam,
-    /// 命中收信规则进入垃圾邮件
+    /// `"USER_RULE"`: 命中收信规则进入垃圾邮件
     UserRule,
-    /// 用户已拦截来自该域名的邮件
+    /// `"BLOCK_DOMIN"`: 用户已拦截来自该域名的邮件
     BlockDomin,
-    /// 用户已拦截来自该邮件地址的邮件
+    /// `"BLOCK_ADDRESS"`: 用户已拦截来自该邮件地址的邮件
     BlockAddress,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -2462,11 +2471,11 @@ pub enum SpamBannerType {
 /// The values of `user_id_type` in [`GetByCardUserMailboxMessageRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -124,6 +124,7 @@ impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxMessageAttachmentReq
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-message-attachment/download_url",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);

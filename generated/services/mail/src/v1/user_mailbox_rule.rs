@@ -216,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -293,6 +294,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -360,6 +362,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -444,6 +447,7 @@ impl ::feishu_runtime::ApiRequest for ReorderUserMailboxRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/reorder",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -540,6 +544,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-rule/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -1022,9 +1027,9 @@ impl ::feishu_runtime::Validate for UpdateUserMailboxRuleBody {
 /// The values of `match_type` in [`RuleCondition`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MatchType {
-    /// 满足所有条件
+    /// `1`: 满足所有条件
     V1,
-    /// 满足任意条件
+    /// `2`: 满足任意条件
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1035,21 +1040,21 @@ pub enum MatchType {
 /// The values of `operator` in [`RuleConditionItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// 包含
+    /// `1`: 包含
     V1,
-    /// 不包含
+    /// `2`: 不包含
     V2,
-    /// 开头是
+    /// `3`: 开头是
     V3,
-    /// 结尾是
+    /// `4`: 结尾是
     V4,
-    /// 是
+    /// `5`: 是
     V5,
-    /// 不是
+    /// `6`: 不是
     V6,
-    /// 包含自己
+    /// `7`: 包含自己
     V7,
-    /// 为空
+    /// `10`: 为空
     V10,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1062,33 +1067,33 @@ pub enum Operator {
 /// The values of `type` in [`RuleConditionItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RuleConditionItemType {
-    /// 发件人地址
+    /// `1`: 发件人地址
     V1,
-    /// 收件人地址
+    /// `2`: 收件人地址
     V2,
-    /// 抄送地址
+    /// `3`: 抄送地址
     V3,
-    /// 收件人或抄送地址
+    /// `4`: 收件人或抄送地址
     V4,
-    /// 主题
+    /// `6`: 主题
     V6,
-    /// 正文
+    /// `7`: 正文
     V7,
-    /// 附件名字
+    /// `8`: 附件名字
     V8,
-    /// 附件类型
+    /// `9`: 附件类型
     V9,
-    /// 任意地址
+    /// `10`: 任意地址
     V10,
-    /// 所有邮件
+    /// `12`: 所有邮件
     V12,
-    /// 是外部邮件
+    /// `13`: 是外部邮件
     V13,
-    /// 是垃圾邮件
+    /// `14`: 是垃圾邮件
     V14,
-    /// 不是垃圾邮件
+    /// `15`: 不是垃圾邮件
     V15,
-    /// 有附件
+    /// `16`: 有附件
     V16,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1102,27 +1107,27 @@ pub enum RuleConditionItemType {
 /// The values of `type` in [`RuleActionItem`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 归档
+    /// `1`: 归档
     V1,
-    /// 删除邮件
+    /// `2`: 删除邮件
     V2,
-    /// 标记为已读
+    /// `3`: 标记为已读
     V3,
-    /// 移至垃圾邮件
+    /// `4`: 移至垃圾邮件
     V4,
-    /// 不移至垃圾邮件
+    /// `5`: 不移至垃圾邮件
     V5,
-    /// 添加用户标签（暂不支持）
+    /// `8`: 添加用户标签（暂不支持）
     V8,
-    /// 添加旗标
+    /// `9`: 添加旗标
     V9,
-    /// 不弹出通知
+    /// `10`: 不弹出通知
     V10,
-    /// 移至用户文件夹
+    /// `11`: 移至用户文件夹
     V11,
-    /// 自动转发（暂不支持）
+    /// `12`: 自动转发（暂不支持）
     V12,
-    /// 分享到会话（暂不支持）
+    /// `13`: 分享到会话（暂不支持）
     V13,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -97,6 +97,7 @@ impl ::feishu_runtime::ApiRequest for SendAsUserMailboxSettingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-setting/send_as",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -164,15 +165,15 @@ impl SendAsUserMailboxSettingResponse {
 /// The values of `email_type` in [`EmailInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EmailType {
-    /// 邮件组
+    /// `"MAIL_GROUP"`: 邮件组
     MailGroup,
-    /// 公共邮箱
+    /// `"PUBLIC_MAILBOX"`: 公共邮箱
     PublicMailbox,
-    /// 用户主地址
+    /// `"USER_PRIMARY"`: 用户主地址
     UserPrimary,
-    /// 用户别名
+    /// `"USER_ALIAS"`: 用户别名
     UserAlias,
-    /// 公共邮箱别名
+    /// `"PUBLIC_MAILBOX_ALIAS"`: 公共邮箱别名
     PublicMailboxAlias,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

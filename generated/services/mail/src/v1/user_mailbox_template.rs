@@ -256,6 +256,7 @@ impl ::feishu_runtime::ApiRequest for CreateUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -348,6 +349,7 @@ impl ::feishu_runtime::ApiRequest for DeleteUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -435,6 +437,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -502,6 +505,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -628,6 +632,7 @@ impl ::feishu_runtime::ApiRequest for UpdateUserMailboxTemplateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -1152,9 +1157,9 @@ impl ::feishu_runtime::Validate for UpdateUserMailboxTemplateResponse {
 /// The values of `attachment_type` in [`TemplateAttachment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AttachmentType {
-    /// 普通附件
+    /// `1`: 普通附件
     V1,
-    /// 超大附件
+    /// `2`: 超大附件
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -141,6 +141,7 @@ impl ::feishu_runtime::ApiRequest for DownloadUrlUserMailboxTemplateAttachmentRe
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-template/download_url",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);

@@ -263,6 +263,7 @@ impl ::feishu_runtime::ApiRequest for BatchModifyUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_modify",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -359,6 +360,7 @@ impl ::feishu_runtime::ApiRequest for BatchTrashUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/batch_trash",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -479,6 +481,7 @@ impl ::feishu_runtime::ApiRequest for GetUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -679,6 +682,7 @@ impl ::feishu_runtime::ApiRequest for ListUserMailboxThreadRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -825,6 +829,7 @@ impl ::feishu_runtime::ApiRequest for ModifyUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/modify",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -913,6 +918,7 @@ impl ::feishu_runtime::ApiRequest for TrashUserMailboxThreadRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/mail-v1/user_mailbox-thread/trash",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -1558,9 +1564,9 @@ impl Thread {
 /// The values of `attachment_type` in [`Attachment`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AttachmentType {
-    /// 普通附件
+    /// `1`: 普通附件
     V1,
-    /// 超大附件
+    /// `2`: 超大附件
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1571,11 +1577,11 @@ pub enum AttachmentType {
 /// The values of `format` in [`GetUserMailboxThreadRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Format {
-    /// 全文，包括标签、文件夹、主题、收发件人、纯文本、HTML等信息
+    /// `"full"`: 全文，包括标签、文件夹、主题、收发件人、纯文本、HTML等信息
     Full,
-    /// 全文，只返回纯文本正文内容，不返回HTML。返回内容包括标签、文件夹、主题、收发件人、纯文本等信息
+    /// `"plain_text_full"`: 全文，只返回纯文本正文内容，不返回HTML。返回内容包括标签、文件夹、主题、收发件人、纯文本等信息
     PlainTextFull,
-    /// 邮件元数据信息，包括标签、文件夹、主题、收发件人、摘要等信息，不返回正文内容
+    /// `"metadata"`: 邮件元数据信息，包括标签、文件夹、主题、收发件人、摘要等信息，不返回正文内容
     Metadata,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1588,13 +1594,13 @@ pub enum Format {
 /// The values of `priority_type` in [`Message`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PriorityType {
-    /// 无优先级
+    /// `"0"`: 无优先级
     N0,
-    /// 高优先级
+    /// `"1"`: 高优先级
     N1,
-    /// 正常优先级
+    /// `"3"`: 正常优先级
     N3,
-    /// 低优先级
+    /// `"5"`: 低优先级
     N5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1607,11 +1613,11 @@ pub enum PriorityType {
 /// The values of `risk_banner_level` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RiskBannerLevel {
-    /// 警告
+    /// `"WARNING"`: 警告
     Warning,
-    /// 危险
+    /// `"DANGER"`: 危险
     Danger,
-    /// 提示
+    /// `"INFO"`: 提示
     Info,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1624,23 +1630,23 @@ pub enum RiskBannerLevel {
 /// The values of `risk_banner_reason` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RiskBannerReason {
-    /// 未知
+    /// `"NO_REASON"`: 未知
     NoReason,
-    /// 相似域名仿冒
+    /// `"IMPERSONATE_DOMAIN"`: 相似域名仿冒
     ImpersonateDomain,
-    /// KP姓名仿冒
+    /// `"IMPERSONATE_KP_NAME"`: KP姓名仿冒
     ImpersonateKpName,
-    /// 未认证外部域名
+    /// `"UNAUTH_EXTERNAL"`: 未认证外部域名
     UnauthExternal,
-    /// 恶意链接
+    /// `"MALICIOUS_URL"`: 恶意链接
     MaliciousUrl,
-    /// 高危附件
+    /// `"MALICIOUS_ATTACHMENT"`: 高危附件
     MaliciousAttachment,
-    /// 钓鱼邮件
+    /// `"PHISHING"`: 钓鱼邮件
     Phishing,
-    /// 仿冒合作伙伴
+    /// `"IMPERSONATE_PARTNER"`: 仿冒合作伙伴
     ImpersonatePartner,
-    /// 外部邮件携带加密附件
+    /// `"EXTERNAL_ENCRYPTION_ATTACHMENT"`: 外部邮件携带加密附件
     ExternalEncryptionAttachment,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1658,17 +1664,17 @@ pub enum RiskBannerReason {
 /// The values of `spam_banner_type` in [`SecurityLevel`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SpamBannerType {
-    /// 用户曾标记邮件是垃圾邮件
+    /// `"USER_REPORT"`: 用户曾标记邮件是垃圾邮件
     UserReport,
-    /// 用户曾将发件人的邮件标记为垃圾邮件
+    /// `"USER_BLOCK"`: 用户曾将发件人的邮件标记为垃圾邮件
     UserBlock,
-    /// 系统判为垃圾邮件
+    /// `"ANTI_SPAM"`: 系统判为垃圾邮件
     AntiSpam,
-    /// 命中收信规则进入垃圾邮件
+    /// `"USER_RULE"`: 命中收信规则进入垃圾邮件
     UserRule,
-    /// 用户已拦截来自该域名的邮件
+    /// `"BLOCK_DOMIN"`: 用户已拦截来自该域名的邮件
     BlockDomin,
-    /// 用户已拦截来自该邮件地址的邮件
+    /// `"BLOCK_ADDRESS"`: 用户已拦截来自该邮件地址的邮件
     BlockAddress,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

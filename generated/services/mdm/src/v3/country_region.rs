@@ -438,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for ListCountryRegionRequest {
             has_more: None,
             items: Some("data"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -146,6 +146,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetBuildingRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukzNyUjL5cjM14SO3ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -194,6 +195,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdBuildingRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQzMxYjL0MTM24CNzEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -235,6 +237,7 @@ impl ::feishu_runtime::ApiRequest for CreateBuildingRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNwYjLwUDM24CM1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -276,6 +279,7 @@ impl ::feishu_runtime::ApiRequest for DeleteBuildingRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMzMxYjLzMTM24yMzEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -361,6 +365,7 @@ impl ::feishu_runtime::ApiRequest for ListBuildingRequest {
             has_more: Some("has_more"),
             items: Some("buildings"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -433,6 +438,7 @@ impl ::feishu_runtime::ApiRequest for UpdateBuildingRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETNwYjLxUDM24SM1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

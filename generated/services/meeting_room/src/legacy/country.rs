@@ -47,6 +47,7 @@ impl ::feishu_runtime::ApiRequest for ListCountryRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTNwYjL0UDM24CN1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

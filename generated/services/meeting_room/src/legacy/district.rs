@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for ListDistrictRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUTNwYjL1UDM24SN1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

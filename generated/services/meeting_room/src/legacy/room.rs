@@ -146,6 +146,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetRoomRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uEDOyUjLxgjM14SM4ITN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -194,6 +195,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetIdRoomRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYzMxYjL2MTM24iNzEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -235,6 +237,7 @@ impl ::feishu_runtime::ApiRequest for CreateRoomRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uITNwYjLyUDM24iM1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -276,6 +279,7 @@ impl ::feishu_runtime::ApiRequest for DeleteRoomRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUzMxYjL1MTM24SNzEjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -373,6 +377,7 @@ impl ::feishu_runtime::ApiRequest for ListRoomRequest {
             has_more: Some("has_more"),
             items: Some("rooms"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -446,6 +451,7 @@ impl ::feishu_runtime::ApiRequest for UpdateRoomRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMTNwYjLzUDM24yM1AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -58,6 +58,7 @@ impl ::feishu_runtime::ApiRequest for BatchGetSummaryRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjM5UjLyITO14iMykTN/",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -263,11 +264,11 @@ impl Vhcat {
 /// The values of `icon_type` in [`Vhcat`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IconType {
-    /// 飞书视频会议 icon
+    /// `"vc"`: 飞书视频会议 icon
     Vc,
-    /// 直播视频会议 icon
+    /// `"live"`: 直播视频会议 icon
     Live,
-    /// 默认 icon
+    /// `"default"`: 默认 icon
     Default,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -24,12 +24,18 @@ impl<'a> BatchSendApi<'a> {
     ///
     /// 如果只需要向单个用户或者群聊发送消息，或者业务要求发送消息不能有延迟，请使用[发送消息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/create)接口。
     ///
+    /// **Tip**: **说明**：
+    /// - 必须拥有 **获取与发送单聊、群组消息** 权限或者 **以应用的身份发消息** 权限。
+    /// - 至少拥有一个批量发送消息权限：
+    /// - 给用户批量发送消息，需要拥有 **给多个用户批量发消息** 权限。
+    /// - 给指定部门成员批量发送消息，需要拥有 **给一个或多个部门的成员批量发消息** 权限。
+    ///
     /// - `POST /open-apis/message/v4/batch_send/`
     /// - Documentation: <https://open.feishu.cn/document/ukTMukTMukTM/ucDO1EjL3gTNx4yN4UTM> (updated 2026-03-03)
     /// - Rate limit: 1000 次/分钟、50 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token`
-    /// - Scopes (any one): `im:message` (获取与发送单聊、群组消息), `im:message:send_as_bot` (获取与发送单聊、群组消息), `im:message:send_multi_users` (给多个用户批量发消息), `im:message:send_multi_depts` (给一个或多个部门的成员批量发消息 &gt; **Tip**: **说明**： &gt; - 必须拥有 **获取与发送单聊、群组消息** 权限或者 **以应用的身份发消息** 权限。 &gt; - 至少拥有一个批量发送消息权限： &gt;     - 给用户批量发送消息，需要拥有 **给多个用户批量发消息** 权限。 &gt;     - 给指定部门成员批量发送消息，需要拥有 **给一个或多个部门的成员批量发消息** 权限。)
+    /// - Scopes (any one): `im:message` (获取与发送单聊、群组消息), `im:message:send_as_bot` (获取与发送单聊、群组消息), `im:message:send_multi_users` (给多个用户批量发消息), `im:message:send_multi_depts` (给一个或多个部门的成员批量发消息)
     ///
     /// # Errors
     ///
@@ -193,6 +199,10 @@ impl ::feishu_runtime::ApiRequest for CreateBatchSendRequest {
         ],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDO1EjL3gTNx4yN4UTM",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -94,6 +94,7 @@ impl ::feishu_runtime::ApiRequest for CreateTokenLoginValidateRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uYjL24iN/ukjM04SOyQjL5IDN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -14,12 +14,14 @@ impl<'a> MinuteMediaApi<'a> {
     ///
     /// **Tip**: 通过接口获取妙记音视频文件的下载链接（有效期1天），以进行批量下载
     ///
+    /// **Tip**: “导出妙记文件”权限不再开放，已添加权限的应用不受影响，新应用请使用“下载妙记的音视频文件”权限。
+    ///
     /// - `GET /open-apis/minutes/v1/minutes/:minute_token/media`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-media/get> (updated 2025-06-18)
     /// - Rate limit: 5 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `minutes:minute:download` (导出妙记文件), `minutes:minutes.media:export` (下载妙记的音视频文件 &gt; **Tip**: “导出妙记文件”权限不再开放，已添加权限的应用不受影响，新应用请使用“下载妙记的音视频文件”权限。)
+    /// - Scopes (any one): `minutes:minute:download` (导出妙记文件), `minutes:minutes.media:export` (下载妙记的音视频文件)
     ///
     /// # Errors
     ///
@@ -129,6 +131,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteMediaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-media/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

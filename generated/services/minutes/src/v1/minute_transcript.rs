@@ -14,12 +14,14 @@ impl<'a> MinuteTranscriptApi<'a> {
     ///
     /// **Tip**: 通过接口下载妙记文本，以进行批量下载
     ///
+    /// **Tip**: “导出妙记文件”权限不再开放，已添加权限的应用不受影响，新应用请使用“导出妙记转写的文字内容”权限。
+    ///
     /// - `GET /open-apis/minutes/v1/minutes/:minute_token/transcript`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-transcript/get> (updated 2025-06-18)
     /// - Rate limit: 5 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `minutes:minute:download` (导出妙记文件), `minutes:minutes.transcript:export` (导出妙记转写的文字内容 &gt; **Tip**: “导出妙记文件”权限不再开放，已添加权限的应用不受影响，新应用请使用“导出妙记转写的文字内容”权限。)
+    /// - Scopes (any one): `minutes:minute:download` (导出妙记文件), `minutes:minutes.transcript:export` (导出妙记转写的文字内容)
     ///
     /// # Errors
     ///
@@ -171,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for GetMinuteTranscriptRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/minutes-v1/minute-transcript/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

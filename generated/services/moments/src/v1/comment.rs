@@ -154,13 +154,13 @@ impl UserId {
 /// The values of `user_type` in [`CommentCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 实名
+    /// `1`: 实名
     V1,
-    /// 花名
+    /// `2`: 花名
     V2,
-    /// 匿名
+    /// `3`: 匿名
     V3,
-    /// 官方号
+    /// `4`: 官方号
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

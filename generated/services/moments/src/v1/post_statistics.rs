@@ -68,7 +68,7 @@ impl ::feishu_runtime::event::Event for PostStatisticsUpdatedEvent {
 /// The values of `statistics_type` in [`PostStatisticsUpdatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StatisticsType {
-    /// 分享次数
+    /// `1`: 分享次数
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -187,9 +187,9 @@ impl UserId {
 /// The values of `entity_type` in [`ReactionCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EntityType {
-    /// 帖子
+    /// `1`: 帖子
     V1,
-    /// 评论
+    /// `2`: 评论
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -200,13 +200,13 @@ pub enum EntityType {
 /// The values of `user_type` in [`ReactionCreatedEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 实名
+    /// `1`: 实名
     V1,
-    /// 花名
+    /// `2`: 花名
     V2,
-    /// 匿名
+    /// `3`: 匿名
     V3,
-    /// 官方号
+    /// `4`: 官方号
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -113,6 +113,7 @@ impl ::feishu_runtime::ApiRequest for UploadImageRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/image/upload",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -189,9 +190,9 @@ impl UploadImageResponse {
 /// The values of `target_type` in [`UploadImageBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TargetType {
-    /// okr的O
+    /// `2`: okr的O
     V2,
-    /// okr的KR
+    /// `3`: okr的KR
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -178,6 +178,7 @@ impl ::feishu_runtime::ApiRequest for CreatePeriodRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -283,6 +284,7 @@ impl ::feishu_runtime::ApiRequest for ListPeriodRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -405,6 +407,7 @@ impl ::feishu_runtime::ApiRequest for PatchPeriodRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/period/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -609,11 +612,11 @@ impl Period {
 /// The values of `status` in [`PatchPeriodBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum PatchPeriodBodyStatus {
-    /// 正常状态
+    /// `1`: 正常状态
     V1,
-    /// 标记失效
+    /// `2`: 标记失效
     V2,
-    /// 隐藏周期
+    /// `3`: 隐藏周期
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -624,13 +627,13 @@ pub enum PatchPeriodBodyStatus {
 /// The values of `status` in [`Period`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 正常状态
+    /// `0`: 正常状态
     V0,
-    /// 暂不处理
+    /// `1`: 暂不处理
     V1,
-    /// 标记失效
+    /// `2`: 标记失效
     V2,
-    /// 隐藏周期
+    /// `3`: 隐藏周期
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

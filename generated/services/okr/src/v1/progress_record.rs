@@ -217,6 +217,7 @@ impl ::feishu_runtime::ApiRequest for CreateProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -310,6 +311,7 @@ impl ::feishu_runtime::ApiRequest for DeleteProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -408,6 +410,7 @@ impl ::feishu_runtime::ApiRequest for GetProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -526,6 +529,7 @@ impl ::feishu_runtime::ApiRequest for UpdateProgressRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/okr-v1/progress_record/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1327,15 +1331,15 @@ impl ::feishu_runtime::Validate for UpdateProgressRecordResponse {
 /// The values of `type` in [`ContentList`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContentListType {
-    /// 有序列表
+    /// `"number"`: 有序列表
     Number,
-    /// 无序列表
+    /// `"bullet"`: 无序列表
     Bullet,
-    /// 任务列表
+    /// `"checkBox"`: 任务列表
     CheckBox,
-    /// 已完成的任务列表
+    /// `"checkedBox"`: 已完成的任务列表
     CheckedBox,
-    /// tab缩进
+    /// `"indent"`: tab缩进
     Indent,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1349,11 +1353,11 @@ pub enum ContentListType {
 /// The values of `type` in [`ContentParagraphElement`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContentParagraphElementType {
-    /// 文本型元素
+    /// `"textRun"`: 文本型元素
     TextRun,
-    /// 文档链接型元素
+    /// `"docsLink"`: 文档链接型元素
     DocsLink,
-    /// 艾特用户型元素
+    /// `"person"`: 艾特用户型元素
     Person,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1367,13 +1371,13 @@ pub enum ContentParagraphElementType {
 /// The values of `status` in [`ProgressRateNew`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 暂无
+    /// `-1`: 暂无
     VMinus1,
-    /// 正常
+    /// `0`: 正常
     V0,
-    /// 风险
+    /// `1`: 风险
     V1,
-    /// 延期
+    /// `2`: 延期
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1384,9 +1388,9 @@ pub enum Status {
 /// The values of `target_type` in [`CreateProgressRecordBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TargetType {
-    /// okr的O
+    /// `2`: okr的O
     V2,
-    /// okr的KR
+    /// `3`: okr的KR
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1397,9 +1401,9 @@ pub enum TargetType {
 /// The values of `type` in [`ContentBlockElement`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文本段落
+    /// `"paragraph"`: 文本段落
     Paragraph,
-    /// 图片
+    /// `"gallery"`: 图片
     Gallery,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1410,11 +1414,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CreateProgressRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

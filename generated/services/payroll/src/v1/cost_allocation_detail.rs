@@ -177,6 +177,7 @@ impl ::feishu_runtime::ApiRequest for ListCostAllocationDetailRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -585,11 +586,11 @@ impl ListCostAllocationDetailResponse {
 /// The values of `report_type` in [`ListCostAllocationDetailRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReportType {
-    /// 默认
+    /// `0`: 默认
     V0,
-    /// 计提
+    /// `1`: 计提
     V1,
-    /// 实发
+    /// `2`: 实发
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

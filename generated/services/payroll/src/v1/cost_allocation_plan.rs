@@ -130,6 +130,7 @@ impl ::feishu_runtime::ApiRequest for ListCostAllocationPlanRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -173,6 +173,7 @@ impl ::feishu_runtime::ApiRequest for ListCostAllocationReportRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -581,11 +582,11 @@ impl ListCostAllocationReportResponse {
 /// The values of `report_type` in [`ListCostAllocationReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReportType {
-    /// 默认，表示没有开通计提和实发功能时的报表类型，开通计提和实发之后，该类型报表将无法发布。
+    /// `0`: 默认，表示没有开通计提和实发功能时的报表类型，开通计提和实发之后，该类型报表将无法发布。
     V0,
-    /// 计提
+    /// `1`: 计提
     V1,
-    /// 实发
+    /// `2`: 实发
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

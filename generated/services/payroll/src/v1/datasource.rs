@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for ListDatasourceRequest {
             has_more: Some("has_more"),
             items: Some("datasources"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -350,9 +351,9 @@ impl ListDatasourceResponse {
 /// The values of `active_status` in [`Datasource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -363,11 +364,11 @@ pub enum ActiveStatus {
 /// The values of `data_period_type` in [`Datasource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DataPeriodType {
-    /// 算薪期间
+    /// `1`: 算薪期间
     V1,
-    /// 数据发生日期。功能灰度中，如需创建该维度数据源配置，请申请灰度。
+    /// `2`: 数据发生日期。功能灰度中，如需创建该维度数据源配置，请申请灰度。
     V2,
-    /// 自定义数据周期。功能灰度中，如需创建该维度数据源配置，请申请灰度。
+    /// `3`: 自定义数据周期。功能灰度中，如需创建该维度数据源配置，请申请灰度。
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -378,15 +379,15 @@ pub enum DataPeriodType {
 /// The values of `field_type` in [`DatasourceField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum FieldType {
-    /// 金额
+    /// `1`: 金额
     V1,
-    /// 数值
+    /// `2`: 数值
     V2,
-    /// 文本
+    /// `3`: 文本
     V3,
-    /// 日期
+    /// `4`: 日期
     V4,
-    /// 百分比
+    /// `5`: 百分比
     V5,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

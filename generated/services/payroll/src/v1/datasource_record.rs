@@ -13,12 +13,14 @@ impl<'a> DatasourceRecordApi<'a> {
     /// 1. 支持通过payroll_period（必传）、employment_id（可选）这两个预置字段，批量查询指定数据源下的数据记录列表。
     /// 2. 数据源配置信息可从[获取外部数据源配置信息](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource/list)或者 「飞书人事后台-设置-算薪数据设置-外部数据源配置」页面 获取
     ///
+    /// **Tip**: 本接口支持行数据鉴权，请确保应用拥有写入员工所在薪资组的数据授权。（如果是用户身份访问，请在飞书人事后台-角色配置中赋予「外部数据源 - 数据明细」的权限）
+    ///
     /// - `POST /open-apis/payroll/v1/datasource_records/query`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/query> (updated 2025-05-21)
     /// - Rate limit: 10 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `payroll:external_datasource_record:read` (Payroll外部数据记录查询权限 &gt; **Tip**: 本接口支持行数据鉴权，请确保应用拥有写入员工所在薪资组的数据授权。（如果是用户身份访问，请在飞书人事后台-角色配置中赋予「外部数据源 - 数据明细」的权限）)
+    /// - Scopes (any one): `payroll:external_datasource_record:read` (Payroll外部数据记录查询权限)
     ///
     /// # Errors
     ///
@@ -52,12 +54,14 @@ impl<'a> DatasourceRecordApi<'a> {
     /// 2. 本接口如果发生报错，调用方可认为全部保存失败，不会存在部分保存失败部分成功场景。
     /// 3. 请确保写入的数据记录的数据源及字段都是被启用的。
     ///
+    /// **Tip**: 本接口支持行数据鉴权，请确保应用拥有写入员工所在薪资组的数据授权。（如果是用户身份访问，请在飞书人事后台-角色配置中赋予「外部数据源 - 数据明细」的权限）
+    ///
     /// - `POST /open-apis/payroll/v1/datasource_records/save`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/save> (updated 2025-05-21)
     /// - Rate limit: 10 次/秒
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `payroll:external_datasource_record:write` (Payroll外部数据记录写入权限 &gt; **Tip**: 本接口支持行数据鉴权，请确保应用拥有写入员工所在薪资组的数据授权。（如果是用户身份访问，请在飞书人事后台-角色配置中赋予「外部数据源 - 数据明细」的权限）)
+    /// - Scopes (any one): `payroll:external_datasource_record:write` (Payroll外部数据记录写入权限)
     ///
     /// # Errors
     ///
@@ -75,7 +79,7 @@ impl<'a> DatasourceRecordApi<'a> {
     /// | 200 | 2500013 | records{records_index} lack required field: {field_codes} | 第x条记录（x指数组下标）缺少必传的字段，请检查emploment_id、payroll_period是否都传了。 |
     /// | 200 | 2500014 | records{records_index} lark data auth | 应用没有第x条记录（x指数组下标）的数据权限，请检查权限配置 |
     /// | 200 | 2500015 | records{records_index} data entity {ID} not exists | 第x条记录（x指数组下标）的实体ID不存在，请检查传入的employment_id是否存在 |
-    /// | 200 | 2500016 | the  payroll period cannot be earlier than 1970-01 | 传入的  payroll period 不能早于1970-01 |
+    /// | 200 | 2500016 | the  payroll period cannot be earlier than 1970-01 | 传入的 payroll period 不能早于1970-01 |
     /// | 200 | 2500017 | records{records_index} duplicated | 传入的数据记录重复 |
     /// | 200 | 2500018 | record field_code:{field_codes} duplicated | 字段重复 |
     /// | 200 | 2500020 | data capacity limit exceeded | 写入过多的数据，超过容量限制，请联系对应实施 |
@@ -219,6 +223,7 @@ impl ::feishu_runtime::ApiRequest for QueryDatasourceRecordRequest {
             has_more: Some("has_more"),
             items: Some("records"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -378,7 +383,7 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
                 http_status: Some(200u16),
                 code: 2500016,
                 message: "the  payroll period cannot be earlier than 1970-01",
-                hint: "传入的  payroll period 不能早于1970-01",
+                hint: "传入的 payroll period 不能早于1970-01",
             },
             ::feishu_runtime::DocumentedError {
                 http_status: Some(200u16),
@@ -407,6 +412,7 @@ impl ::feishu_runtime::ApiRequest for SaveDatasourceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/datasource_record/save",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -761,9 +767,9 @@ impl SaveDatasourceRecordResponse {
 /// The values of `active_status` in [`DatasourceRecord`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ActiveStatus {
-    /// 已启用
+    /// `1`: 已启用
     V1,
-    /// 已停用
+    /// `2`: 已停用
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -774,9 +780,9 @@ pub enum ActiveStatus {
 /// The values of `operator` in [`DatasourceRecordFieldFilter`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Operator {
-    /// IsAnyOf 包含查询，被查询记录的字段值被field_values列表包含即可。
+    /// `1`: IsAnyOf 包含查询，被查询记录的字段值被field_values列表包含即可。
     V1,
-    /// InDateRange 日期范围查询。field_values长度必须为2，类似\[startDate,endDate\]，前后都是闭区间；其中日期格式为“2024-01-02”，仅occur_day、custom_start、custom_end字段支持此查询方式，且时间范围不超过90天。
+    /// `2`: InDateRange 日期范围查询。field_values长度必须为2，类似\[startDate,endDate\]，前后都是闭区间；其中日期格式为“2024-01-02”，仅occur_day、custom_start、custom_end字段支持此查询方式，且时间范围不超过90天。
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -127,6 +127,7 @@ impl ::feishu_runtime::ApiRequest for ListPaygroupRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -270,9 +271,9 @@ impl Paygroup {
 /// The values of `status` in [`Paygroup`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 启用
+    /// `1`: 启用
     V1,
-    /// 禁用
+    /// `0`: 禁用
     V0,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

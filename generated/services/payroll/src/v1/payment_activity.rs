@@ -155,6 +155,7 @@ impl ::feishu_runtime::ApiRequest for ListPaymentActivityRequest {
             has_more: Some("has_more"),
             items: Some("payment_activitys"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

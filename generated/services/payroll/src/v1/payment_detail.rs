@@ -143,6 +143,7 @@ impl ::feishu_runtime::ApiRequest for QueryPaymentDetailRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/payroll-v1/payment_detail/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(1, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

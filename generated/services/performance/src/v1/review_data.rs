@@ -116,6 +116,7 @@ impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v1/review_data/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -859,15 +860,15 @@ impl User {
 /// The values of `progress` in [`ReviewStage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Progress {
-    /// 未开始，任务的开始时间未到达
+    /// `0`: 未开始，任务的开始时间未到达
     V0,
-    /// 待完成，任务的开始时间到达而截止时间未到达，且任务未完成
+    /// `1`: 待完成，任务的开始时间到达而截止时间未到达，且任务未完成
     V1,
-    /// 已截止，任务的截止时间已到达，且任务未完成
+    /// `2`: 已截止，任务的截止时间已到达，且任务未完成
     V2,
-    /// 已完成，任务已完成
+    /// `3`: 已完成，任务已完成
     V3,
-    /// 已复议，绩效结果已开通，且被评估人已发起复议
+    /// `4`: 已复议，绩效结果已开通，且被评估人已发起复议
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -880,9 +881,9 @@ pub enum Progress {
 /// The values of `progress` in [`Semester`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SemesterProgress {
-    /// 初始化
+    /// `"initiating"`: 初始化
     Initiating,
-    /// 已启动
+    /// `"enabled"`: 已启动
     Enabled,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -895,15 +896,15 @@ pub enum SemesterProgress {
 /// The values of `stage_progress` in [`QueryReviewDataBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StageProgress {
-    /// 未开始，任务的开始时间未到达
+    /// `0`: 未开始，任务的开始时间未到达
     V0,
-    /// 待完成，任务的开始时间到达而截止时间未到达，且任务未完成
+    /// `1`: 待完成，任务的开始时间到达而截止时间未到达，且任务未完成
     V1,
-    /// 已截止，任务的截止时间已到达，且任务未完成
+    /// `2`: 已截止，任务的截止时间已到达，且任务未完成
     V2,
-    /// 已完成，任务已完成
+    /// `3`: 已完成，任务已完成
     V3,
-    /// 已复议
+    /// `4`: 已复议
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -916,11 +917,11 @@ pub enum StageProgress {
 /// The values of `stage_types` in [`QueryReviewDataBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StageTypes {
-    /// 终评环节
+    /// `"leader_review"`: 终评环节
     LeaderReview,
-    /// 结果沟通环节
+    /// `"communication_and_open_result"`: 结果沟通环节
     CommunicationAndOpenResult,
-    /// 查看绩效结果环节
+    /// `"view_result"`: 查看绩效结果环节
     ViewResult,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -934,15 +935,15 @@ pub enum StageTypes {
 /// The values of `user_id_type` in [`QueryReviewDataRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以 people_admin_id 来识别用户
+    /// `"people_admin_id"`: 以 people_admin_id 来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -160,6 +160,7 @@ impl ::feishu_runtime::ApiRequest for ListSemesterRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v1/semester/list",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -345,9 +346,9 @@ impl Semester {
 /// The values of `progress` in [`Semester`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Progress {
-    /// 初始化
+    /// `"initiating"`: 初始化
     Initiating,
-    /// 已启动
+    /// `"enabled"`: 已启动
     Enabled,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -360,57 +361,57 @@ pub enum Progress {
 /// The values of `type` in [`ListSemesterRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 全年
+    /// `"Annual"`: 全年
     Annual,
-    /// 上半年
+    /// `"H1"`: 上半年
     H1,
-    /// 下半年
+    /// `"H2"`: 下半年
     H2,
-    /// 第一季度
+    /// `"Q1"`: 第一季度
     Q1,
-    /// 第二季度
+    /// `"Q2"`: 第二季度
     Q2,
-    /// 第三季度
+    /// `"Q3"`: 第三季度
     Q3,
-    /// 第四季度
+    /// `"Q4"`: 第四季度
     Q4,
-    /// 1-2 双月
+    /// `"January-February"`: 1-2 双月
     JanuaryFebruary,
-    /// 3-4 双月
+    /// `"March-April"`: 3-4 双月
     MarchApril,
-    /// 5-6 双月
+    /// `"May-June"`: 5-6 双月
     MayJune,
-    /// 7-8 双月
+    /// `"July-August"`: 7-8 双月
     JulyAugust,
-    /// 9-10 双月
+    /// `"September-October"`: 9-10 双月
     SeptemberOctober,
-    /// 11-12 双月
+    /// `"November-December"`: 11-12 双月
     NovemberDecember,
-    /// 1月份
+    /// `"January"`: 1月份
     January,
-    /// 2月份
+    /// `"February"`: 2月份
     February,
-    /// 3月份
+    /// `"March"`: 3月份
     March,
-    /// 4月份
+    /// `"April"`: 4月份
     April,
-    /// 5月份
+    /// `"May"`: 5月份
     May,
-    /// 6月份
+    /// `"June"`: 6月份
     June,
-    /// 7月份
+    /// `"July"`: 7月份
     July,
-    /// 8月份
+    /// `"August"`: 8月份
     August,
-    /// 9月份
+    /// `"September"`: 9月份
     September,
-    /// 10月份
+    /// `"October"`: 10月份
     October,
-    /// 11月份
+    /// `"November"`: 11月份
     November,
-    /// 12月份
+    /// `"December"`: 12月份
     December,
-    /// 自定义
+    /// `"Custom"`: 自定义
     Custom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -429,17 +430,17 @@ pub enum Type {
 /// The values of `type_group` in [`ListSemesterRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TypeGroup {
-    /// 年
+    /// `"Annual"`: 年
     Annual,
-    /// 半年
+    /// `"Semi-annual"`: 半年
     SemiAnnual,
-    /// 季度
+    /// `"Quarter"`: 季度
     Quarter,
-    /// 双月
+    /// `"Bimonth"`: 双月
     Bimonth,
-    /// 月
+    /// `"Month"`: 月
     Month,
-    /// 非标准周期
+    /// `"Non-standard"`: 非标准周期
     NonStandard,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -453,11 +454,11 @@ pub enum TypeGroup {
 /// The values of `user_id_type` in [`ListSemesterRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

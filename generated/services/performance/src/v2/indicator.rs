@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for QueryIndicatorRequest {
             has_more: Some("has_more"),
             items: Some("indicators"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -354,15 +355,15 @@ impl QueryIndicatorResponse {
 /// The values of `type` in [`Indicator`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 常规评估项
+    /// `"general_review_item"`: 常规评估项
     GeneralReviewItem,
-    /// 关键指标评估项
+    /// `"review_item_based_on_key_metric"`: 关键指标评估项
     ReviewItemBasedOnKeyMetric,
-    /// OKR 评估项
+    /// `"okr_review_item"`: OKR 评估项
     OkrReviewItem,
-    /// 加分项
+    /// `"plus"`: 加分项
     Plus,
-    /// 减分项
+    /// `"minus"`: 减分项
     Minus,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

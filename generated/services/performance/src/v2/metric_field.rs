@@ -95,6 +95,7 @@ impl ::feishu_runtime::ApiRequest for QueryMetricFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/metric_field/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -225,13 +226,13 @@ impl QueryMetricFieldResponse {
 /// The values of `type` in [`MetricField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文本
+    /// `"text"`: 文本
     Text,
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 百分比
+    /// `"pencentage"`: 百分比
     Pencentage,
-    /// 人员单选
+    /// `"person"`: 人员单选
     Person,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

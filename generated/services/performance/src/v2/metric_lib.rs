@@ -175,6 +175,7 @@ impl ::feishu_runtime::ApiRequest for QueryMetricLibRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -585,11 +586,11 @@ impl User {
 /// The values of `input_setting` in [`MetricFieldInLibrary`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InputSetting {
-    /// 管理员统一配置
+    /// `"admin"`: 管理员统一配置
     Admin,
-    /// 数据源录入人填写
+    /// `"data_source_inputter"`: 数据源录入人填写
     DataSourceInputter,
-    /// 指标制定人填写
+    /// `"reviewee"`: 指标制定人填写
     Reviewee,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -603,9 +604,9 @@ pub enum InputSetting {
 /// The values of `range_of_availability` in [`MetricInLibrary`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RangeOfAvailability {
-    /// 允许管理员下发和被评估人选用
+    /// `"admins_and_reviewees"`: 允许管理员下发和被评估人选用
     AdminsAndReviewees,
-    /// 仅允许管理员下发
+    /// `"only_admins"`: 仅允许管理员下发
     OnlyAdmins,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -619,9 +620,9 @@ pub enum RangeOfAvailability {
 /// The values of `scoring_setting_type` in [`MetricInLibrary`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ScoringSettingType {
-    /// 手动评分
+    /// `"score_manually"`: 手动评分
     ScoreManually,
-    /// 公式评分
+    /// `"score_by_formula"`: 公式评分
     ScoreByFormula,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -635,15 +636,15 @@ pub enum ScoringSettingType {
 /// The values of `user_id_type` in [`QueryMetricLibRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

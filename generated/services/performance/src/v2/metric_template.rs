@@ -177,6 +177,7 @@ impl ::feishu_runtime::ApiRequest for QueryMetricTemplateRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -755,9 +756,9 @@ impl User {
 /// The values of `add_metric_options` in [`CustomMetricConfig`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AddMetricOptions {
-    /// 可选用指标库的指标
+    /// `1`: 可选用指标库的指标
     V1,
-    /// 可选用自定义的指标
+    /// `2`: 可选用自定义的指标
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -768,11 +769,11 @@ pub enum AddMetricOptions {
 /// The values of `input_setting` in [`MetricFieldInTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum InputSetting {
-    /// 管理员统一配置
+    /// `"admin"`: 管理员统一配置
     Admin,
-    /// 数据源录入人填写
+    /// `"data_source_inputter"`: 数据源录入人填写
     DataSourceInputter,
-    /// 指标制定人填写
+    /// `"reviewee"`: 指标制定人填写
     Reviewee,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -786,9 +787,9 @@ pub enum InputSetting {
 /// The values of `metric_weight_method` in [`MetricTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MetricWeightMethod {
-    /// 每个维度内的指标权重之和等于 100%
+    /// `"sum_of_metric_weights_for_each_dimension_equals_1"`: 每个维度内的指标权重之和等于 100%
     SumOfMetricWeightsForEachDimensionEquals1,
-    /// 全部指标权重之和等于 100%
+    /// `"total_sum_of_all_metric_weight_equals_1"`: 全部指标权重之和等于 100%
     TotalSumOfAllMetricWeightEquals1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -803,9 +804,9 @@ pub enum MetricWeightMethod {
 /// The values of `review_rule_option` in [`MetricDimension`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReviewRuleOption {
-    /// 使用相同规则
+    /// `0`: 使用相同规则
     V0,
-    /// 使用不同规则
+    /// `1`: 使用不同规则
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -816,9 +817,9 @@ pub enum ReviewRuleOption {
 /// The values of `scoring_setting_type` in [`MetricInTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ScoringSettingType {
-    /// 手动评分
+    /// `"socre_manually"`: 手动评分
     SocreManually,
-    /// 公式评分
+    /// `"score_by_formula"`: 公式评分
     ScoreByFormula,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -832,13 +833,13 @@ pub enum ScoringSettingType {
 /// The values of `status` in [`MetricTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 待完成配置
+    /// `"to_be_configured"`: 待完成配置
     ToBeConfigured,
-    /// 待启用
+    /// `"to_be_activated"`: 待启用
     ToBeActivated,
-    /// 已启用
+    /// `"enabled"`: 已启用
     Enabled,
-    /// 已停用
+    /// `"disabled"`: 已停用
     Disabled,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -852,13 +853,13 @@ pub enum Status {
 /// The values of `total_metric_score_method` in [`MetricTemplate`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TotalMetricScoreMethod {
-    /// 手动评估
+    /// `"review_manually"`: 手动评估
     ReviewManually,
-    /// 加和计算
+    /// `"sum"`: 加和计算
     Sum,
-    /// 加权计算
+    /// `"weight"`: 加权计算
     Weight,
-    /// 自定义公式
+    /// `"formula"`: 自定义公式
     Formula,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -872,15 +873,15 @@ pub enum TotalMetricScoreMethod {
 /// The values of `user_id_type` in [`QueryMetricTemplateRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -138,6 +138,7 @@ impl ::feishu_runtime::ApiRequest for QueryQuestionRequest {
             has_more: Some("has_more"),
             items: Some("tag_based_questions"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -110,6 +110,7 @@ impl ::feishu_runtime::ApiRequest for QueryReviewDataRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/performance-v2/review_data/query",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1318,11 +1319,11 @@ impl UserId {
 /// The values of `distribute_type` in [`InvitedReviewRecordInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DistributeType {
-    /// 严格
+    /// `1`: 严格
     V1,
-    /// 适中
+    /// `2`: 适中
     V2,
-    /// 宽松
+    /// `3`: 宽松
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1333,15 +1334,15 @@ pub enum DistributeType {
 /// The values of `invitedby` in [`InvitedReviewRecordInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Invitedby {
-    /// 系统默认
+    /// `"system_default"`: 系统默认
     SystemDefault,
-    /// 被评估人本人
+    /// `"reviewee"`: 被评估人本人
     Reviewee,
-    /// 上级
+    /// `"manager"`: 上级
     Manager,
-    /// HRBP或其他人
+    /// `"hrbp_or_others"`: HRBP或其他人
     HrbpOrOthers,
-    /// 自愿评估
+    /// `"voluntary"`: 自愿评估
     Voluntary,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1355,11 +1356,11 @@ pub enum Invitedby {
 /// The values of `leader_review_data_source` in [`ReviewDetail`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaderReviewDataSource {
-    /// 产生终评结果的评估型环节
+    /// `"review"`: 产生终评结果的评估型环节
     Review,
-    /// 校准环节
+    /// `"calibaration"`: 校准环节
     Calibaration,
-    /// 结果复议环节
+    /// `"reconsideration"`: 结果复议环节
     Reconsideration,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1373,17 +1374,17 @@ pub enum LeaderReviewDataSource {
 /// The values of `relationship_with_reviewee` in [`InvitedReviewRecordInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum RelationshipWithReviewee {
-    /// 直属下级
+    /// `"direct_report"`: 直属下级
     DirectReport,
-    /// 隔级下级
+    /// `"skiplevel_report"`: 隔级下级
     SkiplevelReport,
-    /// 原直属上级
+    /// `"former_direct_manager"`: 原直属上级
     FormerDirectManager,
-    /// 隔级上级
+    /// `"skiplevel_manager"`: 隔级上级
     SkiplevelManager,
-    /// 相同上级同事
+    /// `"teammate"`: 相同上级同事
     Teammate,
-    /// 不同上级同事
+    /// `"crossteam_colleague"`: 不同上级同事
     CrossteamColleague,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1399,21 +1400,21 @@ pub enum RelationshipWithReviewee {
 /// The values of `review_stage_role` in [`ReviewStage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReviewStageRole {
-    /// 被评估人
+    /// `"reviewee"`: 被评估人
     Reviewee,
-    /// 360°评估人
+    /// `"invited_reviewer"`: 360°评估人
     InvitedReviewer,
-    /// 实线上级
+    /// `"solid_line_leader"`: 实线上级
     SolidLineLeader,
-    /// 虚线上级
+    /// `"dotted_line_leader"`: 虚线上级
     DottedLineLeader,
-    /// 第二实线上级
+    /// `"secondary_solid_line_leader"`: 第二实线上级
     SecondarySolidLineLeader,
-    /// 项目直属上级
+    /// `"direct_project_leader"`: 项目直属上级
     DirectProjectLeader,
-    /// 自定义评估角色
+    /// `"custom_review_role"`: 自定义评估角色
     CustomReviewRole,
-    /// 指标评价人角色
+    /// `"metric_reviewer"`: 指标评价人角色
     MetricReviewer,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1430,21 +1431,21 @@ pub enum ReviewStageRole {
 /// The values of `review_stage_roles` in [`QueryReviewDataBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReviewStageRoles {
-    /// 被评估人
+    /// `"reviewee"`: 被评估人
     Reviewee,
-    /// 360°评估人
+    /// `"invited_reviewer"`: 360°评估人
     InvitedReviewer,
-    /// 实线上级
+    /// `"solid_line_leader"`: 实线上级
     SolidLineLeader,
-    /// 虚线上级
+    /// `"dotted_line_leader"`: 虚线上级
     DottedLineLeader,
-    /// 第二实线上级
+    /// `"secondary_solid_line_leader"`: 第二实线上级
     SecondarySolidLineLeader,
-    /// 合作项目中的直属上级
+    /// `"direct_project_leader"`: 合作项目中的直属上级
     DirectProjectLeader,
-    /// 自定义评估角色
+    /// `"custom_review_role"`: 自定义评估角色
     CustomReviewRole,
-    /// 指标评价人
+    /// `"metric_reviewer"`: 指标评价人
     MetricReviewer,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1461,19 +1462,19 @@ pub enum ReviewStageRoles {
 /// The values of `review_stage_role` in [`StageChange`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StageChangeReviewStageRole {
-    /// 被评估人
+    /// `"reviewee"`: 被评估人
     Reviewee,
-    /// 360°评估人
+    /// `"invited_reviewer"`: 360°评估人
     InvitedReviewer,
-    /// 实线上级
+    /// `"solid_line_leader"`: 实线上级
     SolidLineLeader,
-    /// 虚线上级
+    /// `"dotted_line_leader"`: 虚线上级
     DottedLineLeader,
-    /// 第二实线上级
+    /// `"secondary_solid_line_leader"`: 第二实线上级
     SecondarySolidLineLeader,
-    /// 项目直属上级
+    /// `"direct_project_leader"`: 项目直属上级
     DirectProjectLeader,
-    /// 自定义评估角色
+    /// `"custom_review_role"`: 自定义评估角色
     CustomReviewRole,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1490,17 +1491,17 @@ pub enum StageChangeReviewStageRole {
 /// The values of `stage_type` in [`ReviewStage`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StageType {
-    /// 工作总结环节
+    /// `"summarize_key_outputs"`: 工作总结环节
     SummarizeKeyOutputs,
-    /// 评估型环节
+    /// `"review"`: 评估型环节
     Review,
-    /// 结果沟通环节
+    /// `"communication_and_open_result"`: 结果沟通环节
     CommunicationAndOpenResult,
-    /// 绩效结果查看环节
+    /// `"view_result"`: 绩效结果查看环节
     ViewResult,
-    /// 结果复议环节
+    /// `"reconsideration"`: 结果复议环节
     Reconsideration,
-    /// 终评环节（特指最终的绩效结果数据）
+    /// `"leader_review"`: 终评环节（特指最终的绩效结果数据）
     LeaderReview,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1516,17 +1517,17 @@ pub enum StageType {
 /// The values of `stage_types` in [`QueryReviewDataBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum StageTypes {
-    /// 工作总结环节
+    /// `"summarize_key_outputs"`: 工作总结环节
     SummarizeKeyOutputs,
-    /// 评估型环节
+    /// `"review"`: 评估型环节
     Review,
-    /// 结果沟通环节
+    /// `"communication_and_open_result"`: 结果沟通环节
     CommunicationAndOpenResult,
-    /// 绩效结果查看环节
+    /// `"view_result"`: 绩效结果查看环节
     ViewResult,
-    /// 结果复议环节
+    /// `"reconsideration"`: 结果复议环节
     Reconsideration,
-    /// 终评环节（特指最终的绩效结果数据）
+    /// `"leader_review"`: 终评环节（特指最终的绩效结果数据）
     LeaderReview,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1542,15 +1543,15 @@ pub enum StageTypes {
 /// The values of `user_id_type` in [`QueryReviewDataRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
-    /// 以people_admin_id来识别用户
+    /// `"people_admin_id"`: 以people_admin_id来识别用户
     PeopleAdminId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

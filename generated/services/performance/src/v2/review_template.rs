@@ -145,6 +145,7 @@ impl ::feishu_runtime::ApiRequest for QueryReviewTemplateRequest {
             has_more: Some("has_more"),
             items: Some("review_templates"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

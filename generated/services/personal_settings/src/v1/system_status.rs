@@ -261,6 +261,10 @@ impl ::feishu_runtime::ApiRequest for BatchCloseSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/batch_close",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -369,6 +373,10 @@ impl ::feishu_runtime::ApiRequest for BatchOpenSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/batch_open",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -469,6 +477,7 @@ impl ::feishu_runtime::ApiRequest for CreateSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -531,6 +540,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -625,6 +635,7 @@ impl ::feishu_runtime::ApiRequest for ListSystemStatusRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -748,6 +759,7 @@ impl ::feishu_runtime::ApiRequest for PatchSystemStatusRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/personal_settings-v1/system_status/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -1474,31 +1486,31 @@ impl SystemStatusUserOpenResultEntity {
 /// The values of `color` in [`SystemStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Color {
-    /// 蓝色
+    /// `"BLUE"`: 蓝色
     Blue,
-    /// 灰色
+    /// `"GRAY"`: 灰色
     Gray,
-    /// 靛青色
+    /// `"INDIGO"`: 靛青色
     Indigo,
-    /// 浅蓝色
+    /// `"WATHET"`: 浅蓝色
     Wathet,
-    /// 绿色
+    /// `"GREEN"`: 绿色
     Green,
-    /// 绿松石色
+    /// `"TURQUOISE"`: 绿松石色
     Turquoise,
-    /// 黄色
+    /// `"YELLOW"`: 黄色
     Yellow,
-    /// 酸橙色
+    /// `"LIME"`: 酸橙色
     Lime,
-    /// 红色
+    /// `"RED"`: 红色
     Red,
-    /// 橙色
+    /// `"ORANGE"`: 橙色
     Orange,
-    /// 紫色
+    /// `"PURPLE"`: 紫色
     Purple,
-    /// 紫罗兰色
+    /// `"VIOLET"`: 紫罗兰色
     Violet,
-    /// 胭脂红色
+    /// `"CARMINE"`: 胭脂红色
     Carmine,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1515,41 +1527,41 @@ pub enum Color {
 /// The values of `icon_key` in [`SystemStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IconKey {
-    /// GeneralDoNotDisturb
+    /// `"GeneralDoNotDisturb"`: GeneralDoNotDisturb
     GeneralDoNotDisturb,
-    /// GeneralInMeetingBusy
+    /// `"GeneralInMeetingBusy"`: GeneralInMeetingBusy
     GeneralInMeetingBusy,
-    /// Coffee
+    /// `"Coffee"`: Coffee
     Coffee,
-    /// GeneralBusinessTrip
+    /// `"GeneralBusinessTrip"`: GeneralBusinessTrip
     GeneralBusinessTrip,
-    /// GeneralWorkFromHome
+    /// `"GeneralWorkFromHome"`: GeneralWorkFromHome
     GeneralWorkFromHome,
-    /// StatusEnjoyLife
+    /// `"StatusEnjoyLife"`: StatusEnjoyLife
     StatusEnjoyLife,
-    /// GeneralTravellingCar
+    /// `"GeneralTravellingCar"`: GeneralTravellingCar
     GeneralTravellingCar,
-    /// StatusBus
+    /// `"StatusBus"`: StatusBus
     StatusBus,
-    /// StatusInFlight
+    /// `"StatusInFlight"`: StatusInFlight
     StatusInFlight,
-    /// Typing
+    /// `"Typing"`: Typing
     Typing,
-    /// EatingFood
+    /// `"EatingFood"`: EatingFood
     EatingFood,
-    /// SICK
+    /// `"SICK"`: SICK
     Sick,
-    /// GeneralSun
+    /// `"GeneralSun"`: GeneralSun
     GeneralSun,
-    /// GeneralMoonRest
+    /// `"GeneralMoonRest"`: GeneralMoonRest
     GeneralMoonRest,
-    /// StatusReading
+    /// `"StatusReading"`: StatusReading
     StatusReading,
-    /// Status_PrivateMessage
+    /// `"Status_PrivateMessage"`: Status_PrivateMessage
     StatusPrivateMessage,
-    /// StatusFlashOfInspiration
+    /// `"StatusFlashOfInspiration"`: StatusFlashOfInspiration
     StatusFlashOfInspiration,
-    /// GeneralVacation
+    /// `"GeneralVacation"`: GeneralVacation
     GeneralVacation,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1570,15 +1582,15 @@ pub enum IconKey {
 /// The values of `result` in [`SystemStatusUserCloseResultEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SystemStatusUserCloseResultEntityResult {
-    /// 成功
+    /// `"success"`: 成功
     Success,
-    /// 失败
+    /// `"fail"`: 失败
     Fail,
-    /// 用户ID不可见
+    /// `"invisible_user_id"`: 用户ID不可见
     InvisibleUserId,
-    /// 用户ID无效
+    /// `"invalid_user_id"`: 用户ID无效
     InvalidUserId,
-    /// 用户离职
+    /// `"resign_user_id"`: 用户离职
     ResignUserId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1593,19 +1605,19 @@ pub enum SystemStatusUserCloseResultEntityResult {
 /// The values of `result` in [`SystemStatusUserOpenResultEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SystemStatusUserOpenResultEntityResult {
-    /// 成功且在客户端展示
+    /// `"success_show"`: 成功且在客户端展示
     SuccessShow,
-    /// 成功但是用户设置了默认不开启
+    /// `"success_user_close_syn"`: 成功但是用户设置了默认不开启
     SuccessUserCloseSyn,
-    /// 成功但是用户存在更高优先级的系统状态
+    /// `"success_user_in_higher_priority_system_status"`: 成功但是用户存在更高优先级的系统状态
     SuccessUserInHigherPrioritySystemStatus,
-    /// 失败
+    /// `"fail"`: 失败
     Fail,
-    /// 用户ID不可见
+    /// `"invisible_user_id"`: 用户ID不可见
     InvisibleUserId,
-    /// 用户ID无效
+    /// `"invalid_user_id"`: 用户ID无效
     InvalidUserId,
-    /// 用户离职
+    /// `"resign_user_id"`: 用户离职
     ResignUserId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1623,17 +1635,17 @@ pub enum SystemStatusUserOpenResultEntityResult {
 /// The values of `update_fields` in [`PatchSystemStatusBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UpdateFields {
-    /// 系统状态名称
+    /// `"TITLE"`: 系统状态名称
     Title,
-    /// 系统状态国际化名称
+    /// `"I18N_TITLE"`: 系统状态国际化名称
     I18nTitle,
-    /// 图标
+    /// `"ICON"`: 图标
     Icon,
-    /// 颜色
+    /// `"COLOR"`: 颜色
     Color,
-    /// 优先级
+    /// `"PRIORITY"`: 优先级
     Priority,
-    /// 同步设置
+    /// `"SYNC_SETTING"`: 同步设置
     SyncSetting,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1647,11 +1659,11 @@ pub enum UpdateFields {
 /// The values of `user_id_type` in [`BatchCloseSystemStatusRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -104,6 +104,7 @@ impl ::feishu_runtime::ApiRequest for QueryRuleRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/report/report-v1/rule/query",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -374,9 +375,9 @@ impl Rule {
 /// The values of `include_deleted` in [`QueryRuleRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IncludeDeleted {
-    /// 不包括已删除
+    /// `0`: 不包括已删除
     V0,
-    /// 包括已删除
+    /// `1`: 包括已删除
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -387,9 +388,9 @@ pub enum IncludeDeleted {
 /// The values of `is_deleted` in [`Rule`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IsDeleted {
-    /// 未删除
+    /// `0`: 未删除
     V0,
-    /// 已删除
+    /// `1`: 已删除
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -400,21 +401,21 @@ pub enum IsDeleted {
 /// The values of `type` in [`FormField`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 文本
+    /// `"text"`: 文本
     Text,
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 单选
+    /// `"dropdown"`: 单选
     Dropdown,
-    /// 图片
+    /// `"image"`: 图片
     Image,
-    /// 附件
+    /// `"attachement"`: 附件
     Attachement,
-    /// 多选
+    /// `"multiSelect"`: 多选
     MultiSelect,
-    /// 地址
+    /// `"address"`: 地址
     Address,
-    /// 时间
+    /// `"datetime"`: 时间
     Datetime,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -429,11 +430,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`QueryRuleRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

@@ -96,6 +96,7 @@ impl ::feishu_runtime::ApiRequest for ListUserRequest {
             has_more: Some("has_more"),
             items: Some("users"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

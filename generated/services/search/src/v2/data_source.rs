@@ -195,6 +195,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDataSourceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -275,6 +276,7 @@ impl ::feishu_runtime::ApiRequest for GetDataSourceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -400,6 +402,7 @@ impl ::feishu_runtime::ApiRequest for ListDataSourceRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -528,6 +531,7 @@ impl ::feishu_runtime::ApiRequest for PatchDataSourceRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source/patch",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -836,9 +840,9 @@ impl PatchDataSourceResponse {
 /// The values of `state` in [`DataSource`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum State {
-    /// 已上线
+    /// `0`: 已上线
     V0,
-    /// 未上线
+    /// `1`: 未上线
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -850,9 +854,9 @@ pub enum State {
 /// The values of `view` in [`ListDataSourceRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum View {
-    /// 全量数据
+    /// `0`: 全量数据
     V0,
-    /// 摘要数据
+    /// `1`: 摘要数据
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

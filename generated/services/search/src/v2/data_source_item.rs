@@ -209,6 +209,7 @@ impl ::feishu_runtime::ApiRequest for BatchCreateDataSourceItemRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/batch_create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -317,6 +318,7 @@ impl ::feishu_runtime::ApiRequest for CreateDataSourceItemRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -409,6 +411,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDataSourceItemRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -499,6 +502,10 @@ impl ::feishu_runtime::ApiRequest for GetDataSourceItemRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/data_source-item/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -841,9 +848,9 @@ impl ItemMetadata {
 /// The values of `access` in [`Acl`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Access {
-    /// 允许访问
+    /// `"allow"`: 允许访问
     Allow,
-    /// 禁止访问
+    /// `"deny"`: 禁止访问
     Deny,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -854,9 +861,9 @@ pub enum Access {
 /// The values of `format` in [`ItemContent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Format {
-    /// html格式
+    /// `"html"`: html格式
     Html,
-    /// 纯文本格式
+    /// `"plaintext"`: 纯文本格式
     Plaintext,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -867,23 +874,23 @@ pub enum Format {
 /// The values of `type` in [`Acl`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 访问权限控制中指定“用户”可以访问或拒绝访问该条数据
+    /// `"user"`: 访问权限控制中指定“用户”可以访问或拒绝访问该条数据
     User,
-    /// (已下线)访问权限控制中指定“用户组”可以访问或拒绝访问该条数据
+    /// `"group"`: (已下线)访问权限控制中指定“用户组”可以访问或拒绝访问该条数据
     Group,
-    /// 用户的open_id
+    /// `"open_id"`: 用户的open_id
     OpenId,
-    /// 用户在租户内的身份ID，详细说明请参考：<https://open.feishu.cn/document/home/user-identity-introduction/introduction>
+    /// `"user_id"`: 用户在租户内的身份ID，详细说明请参考：<https://open.feishu.cn/document/home/user-identity-introduction/introduction>
     UserId,
-    /// 用户在同一应用开发商提供的多个应用间的统一身份ID，详细说明请参考：<https://open.feishu.cn/document/home/user-identity-introduction/introduction>
+    /// `"union_id"`: 用户在同一应用开发商提供的多个应用间的统一身份ID，详细说明请参考：<https://open.feishu.cn/document/home/user-identity-introduction/introduction>
     UnionId,
-    /// 部门在租户内的唯一ID，详细说明请参考：<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0>
+    /// `"department_id"`: 部门在租户内的唯一ID，详细说明请参考：<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0>
     DepartmentId,
-    /// 部门在应用内的唯一ID，详细说明请参考：<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0>
+    /// `"open_department_id"`: 部门在应用内的唯一ID，详细说明请参考：<https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/contact-v3/department/field-overview#23857fe0>
     OpenDepartmentId,
-    /// GroupID（灰度中，对部分租户开放）
+    /// `"group_id"`: GroupID（灰度中，对部分租户开放）
     GroupId,
-    /// AppGroupID（灰度中，对部分租户开放）
+    /// `"app_group_id"`: AppGroupID（灰度中，对部分租户开放）
     AppGroupId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -110,6 +110,7 @@ impl ::feishu_runtime::ApiRequest for SearchDocWikiRequest {
             has_more: Some("has_more"),
             items: Some("res_units"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -758,27 +759,27 @@ impl ::feishu_runtime::Validate for WikiFilter {
 /// The values of `doc_types` in [`DocFilter`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DocTypes {
-    /// 文档
+    /// `"DOC"`: 文档
     Doc,
-    /// 表格
+    /// `"SHEET"`: 表格
     Sheet,
-    /// 多维表格
+    /// `"BITABLE"`: 多维表格
     Bitable,
-    /// 思维导图
+    /// `"MINDNOTE"`: 思维导图
     Mindnote,
-    /// 文件
+    /// `"FILE"`: 文件
     File,
-    /// wiki
+    /// `"WIKI"`: wiki
     Wiki,
-    /// 新版文档
+    /// `"DOCX"`: 新版文档
     Docx,
-    /// space文件夹
+    /// `"FOLDER"`: space文件夹
     Folder,
-    /// wiki2.0文件夹
+    /// `"CATALOG"`: wiki2.0文件夹
     Catalog,
-    /// 新版本幻灯片
+    /// `"SLIDES"`: 新版本幻灯片
     Slides,
-    /// 快捷方式
+    /// `"SHORTCUT"`: 快捷方式
     Shortcut,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -793,9 +794,9 @@ pub enum DocTypes {
 /// The values of `entity_type` in [`DocResUnit`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum EntityType {
-    /// doc实体
+    /// `"DOC"`: doc实体
     Doc,
-    /// wiki类型
+    /// `"WIKI"`: wiki类型
     Wiki,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -806,21 +807,21 @@ pub enum EntityType {
 /// The values of `sort_type` in [`DocFilter`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SortType {
-    /// 默认排序
+    /// `"DEFAULT_TYPE"`: 默认排序
     DefaultType,
-    /// User打开时间排序
+    /// `"OPEN_TIME"`: User打开时间排序
     OpenTime,
-    /// User编辑时间降序
+    /// `"EDIT_TIME"`: User编辑时间降序
     EditTime,
-    /// User编辑时间升序
+    /// `"EDIT_TIME_ASC"`: User编辑时间升序
     EditTimeAsc,
-    /// 实体创建时间升序（已废弃）
+    /// `"ENTITY_CREATE_TIME_ASC"`: 实体创建时间升序（已废弃）
     EntityCreateTimeAsc,
-    /// 实体创建时间降序（已废弃）
+    /// `"ENTITY_CREATE_TIME_DESC"`: 实体创建时间降序（已废弃）
     EntityCreateTimeDesc,
-    /// 按文档创建时间排序
+    /// `"CREATE_TIME"`: 按文档创建时间排序
     CreateTime,
-    /// 按文档创建时间正序（该排序暂不支持）
+    /// `"CREATE_TIME_ASC"`: 按文档创建时间正序（该排序暂不支持）
     CreateTimeAsc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -263,6 +263,7 @@ impl ::feishu_runtime::ApiRequest for CreateSchemaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/create",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -364,6 +365,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSchemaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/delete",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -458,6 +460,7 @@ impl ::feishu_runtime::ApiRequest for GetSchemaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/get",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -573,6 +576,7 @@ impl ::feishu_runtime::ApiRequest for PatchSchemaRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/search-v2/schema/patch",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1157,7 +1161,7 @@ impl ::feishu_runtime::Validate for SchemaTypeDefinitions {
 /// The values of `card_key` in [`SchemaDisplay`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CardKey {
-    /// 普通 common 卡片
+    /// `"search_common_card"`: 普通 common 卡片
     SearchCommonCard,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1168,15 +1172,15 @@ pub enum CardKey {
 /// The values of `color` in [`SchemaTagOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Color {
-    /// 含警示性、敏感性的提示信息
+    /// `"red"`: 含警示性、敏感性的提示信息
     Red,
-    /// 表示成功、完成、完毕的提示信息
+    /// `"green"`: 表示成功、完成、完毕的提示信息
     Green,
-    /// 组件架构、职能等中性信息
+    /// `"blue"`: 组件架构、职能等中性信息
     Blue,
-    /// 中立系统提示信息（慎重使用）
+    /// `"grey"`: 中立系统提示信息（慎重使用）
     Grey,
-    /// 焦点信息、推广性信息
+    /// `"yellow"`: 焦点信息、推广性信息
     Yellow,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1190,9 +1194,9 @@ pub enum Color {
 /// The values of `order` in [`SchemaSortOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Order {
-    /// 升序
+    /// `"asc"`: 升序
     Asc,
-    /// 降序
+    /// `"desc"`: 降序
     Desc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1203,15 +1207,15 @@ pub enum Order {
 /// The values of `priority` in [`SchemaSortOptions`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Priority {
-    /// 最高优先级
+    /// `0`: 最高优先级
     V0,
-    /// 次高优先级
+    /// `1`: 次高优先级
     V1,
-    /// 次次高优先级
+    /// `2`: 次次高优先级
     V2,
-    /// 次低优先级
+    /// `3`: 次低优先级
     V3,
-    /// 最低优先级
+    /// `4`: 最低优先级
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1224,17 +1228,17 @@ pub enum Priority {
 /// The values of `type` in [`SchemaProperty`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 长文本类型
+    /// `"text"`: 长文本类型
     Text,
-    /// 64位整数类型
+    /// `"int"`: 64位整数类型
     Int,
-    /// 标签类型
+    /// `"tag"`: 标签类型
     Tag,
-    /// Unix 时间戳类型（单位为秒）
+    /// `"timestamp"`: Unix 时间戳类型（单位为秒）
     Timestamp,
-    /// 浮点数类型（小数）
+    /// `"double"`: 浮点数类型（小数）
     Double,
-    /// 短文本类型，（utf8 编码）长度小于 140 的文本。在设置 search_options 时，与 text 类型有区别，支持更多召回策略
+    /// `"tinytext"`: 短文本类型，（utf8 编码）长度小于 140 的文本。在设置 search_options 时，与 text 类型有区别，支持更多召回策略
     Tinytext,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -96,6 +96,7 @@ impl ::feishu_runtime::ApiRequest for ListDataOpenapiLogRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceApplyRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_apply_record/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -389,11 +390,11 @@ impl UserId {
 /// The values of `apply_device_ownership` in [`DeviceApplyRecordDeviceApplyEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApplyDeviceOwnership {
-    /// 未知设备
+    /// `0`: 未知设备
     V0,
-    /// 个人设备
+    /// `1`: 个人设备
     V1,
-    /// 企业设备
+    /// `2`: 企业设备
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -404,13 +405,13 @@ pub enum ApplyDeviceOwnership {
 /// The values of `apply_status` in [`DeviceApplyRecordDeviceApplyEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ApplyStatus {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 待审核
+    /// `1`: 待审核
     V1,
-    /// 审核通过
+    /// `2`: 审核通过
     V2,
-    /// 已驳回
+    /// `3`: 已驳回
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -421,11 +422,11 @@ pub enum ApplyStatus {
 /// The values of `certification_level` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CertificationLevel {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 飞书认证
+    /// `1`: 飞书认证
     V1,
-    /// 终端管理认证
+    /// `2`: 终端管理认证
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -436,11 +437,11 @@ pub enum CertificationLevel {
 /// The values of `device_ownership` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceOwnership {
-    /// 未知设备
+    /// `0`: 未知设备
     V0,
-    /// 个人设备
+    /// `1`: 个人设备
     V1,
-    /// 企业设备
+    /// `2`: 企业设备
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -451,11 +452,11 @@ pub enum DeviceOwnership {
 /// The values of `device_status` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceStatus {
-    /// 未知状态
+    /// `0`: 未知状态
     V0,
-    /// 信任设备
+    /// `1`: 信任设备
     V1,
-    /// 非信任设备
+    /// `2`: 非信任设备
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -466,17 +467,17 @@ pub enum DeviceStatus {
 /// The values of `device_system` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceSystem {
-    /// Windows
+    /// `1`: Windows
     V1,
-    /// macOS
+    /// `2`: macOS
     V2,
-    /// Linux
+    /// `3`: Linux
     V3,
-    /// Android
+    /// `4`: Android
     V4,
-    /// iOS
+    /// `5`: iOS
     V5,
-    /// OpenHarmony
+    /// `6`: OpenHarmony
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -489,11 +490,11 @@ pub enum DeviceSystem {
 /// The values of `device_terminal_type` in [`DeviceRecordEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceTerminalType {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 移动端
+    /// `1`: 移动端
     V1,
-    /// 桌面端
+    /// `2`: 桌面端
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

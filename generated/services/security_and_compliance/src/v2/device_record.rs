@@ -233,6 +233,7 @@ impl ::feishu_runtime::ApiRequest for CreateDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -303,6 +304,7 @@ impl ::feishu_runtime::ApiRequest for DeleteDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -386,6 +388,7 @@ impl ::feishu_runtime::ApiRequest for GetDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -771,6 +774,7 @@ impl ::feishu_runtime::ApiRequest for ListDeviceRecordRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -921,6 +925,7 @@ impl ::feishu_runtime::ApiRequest for MineDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/mine",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1000,6 +1005,7 @@ impl ::feishu_runtime::ApiRequest for UpdateDeviceRecordRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/security_and_compliance-v2/device_record/update",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -1699,11 +1705,11 @@ impl UserId {
 /// The values of `certification_level` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CertificationLevel {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 飞书认证
+    /// `1`: 飞书认证
     V1,
-    /// 终端管理认证
+    /// `2`: 终端管理认证
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1714,11 +1720,11 @@ pub enum CertificationLevel {
 /// The values of `change_type` in [`DeviceRecordDeviceChangeEventEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ChangeType {
-    /// 插入
+    /// `1`: 插入
     V1,
-    /// 更新
+    /// `2`: 更新
     V2,
-    /// 删除
+    /// `3`: 删除
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1729,11 +1735,11 @@ pub enum ChangeType {
 /// The values of `device_ownership` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceOwnership {
-    /// 未知设备
+    /// `0`: 未知设备
     V0,
-    /// 个人设备
+    /// `1`: 个人设备
     V1,
-    /// 企业设备
+    /// `2`: 企业设备
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1744,11 +1750,11 @@ pub enum DeviceOwnership {
 /// The values of `device_status` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceStatus {
-    /// 未知状态
+    /// `0`: 未知状态
     V0,
-    /// 信任设备
+    /// `1`: 信任设备
     V1,
-    /// 非信任设备
+    /// `2`: 非信任设备
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1759,17 +1765,17 @@ pub enum DeviceStatus {
 /// The values of `device_system` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceSystem {
-    /// Windows
+    /// `1`: Windows
     V1,
-    /// macOS
+    /// `2`: macOS
     V2,
-    /// Linux
+    /// `3`: Linux
     V3,
-    /// Android
+    /// `4`: Android
     V4,
-    /// iOS
+    /// `5`: iOS
     V5,
-    /// OpenHarmony
+    /// `6`: OpenHarmony
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1782,11 +1788,11 @@ pub enum DeviceSystem {
 /// The values of `device_terminal_type` in [`DeviceChangeEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DeviceTerminalType {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// 移动端
+    /// `1`: 移动端
     V1,
-    /// 桌面端
+    /// `2`: 桌面端
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1797,19 +1803,19 @@ pub enum DeviceTerminalType {
 /// The values of `os` in [`ListDeviceRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Os {
-    /// 未知
+    /// `0`: 未知
     V0,
-    /// Windows
+    /// `1`: Windows
     V1,
-    /// macOS
+    /// `2`: macOS
     V2,
-    /// Linux
+    /// `3`: Linux
     V3,
-    /// Android
+    /// `4`: Android
     V4,
-    /// iOS
+    /// `5`: iOS
     V5,
-    /// OpenHarmony
+    /// `6`: OpenHarmony
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1822,11 +1828,11 @@ pub enum Os {
 /// The values of `user_id_type` in [`GetDeviceRecordRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

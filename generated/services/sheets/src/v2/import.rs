@@ -60,6 +60,7 @@ impl ::feishu_runtime::ApiRequest for CreateImportRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATO2YjLwkjN24CM5YjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

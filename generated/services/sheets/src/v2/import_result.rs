@@ -62,6 +62,7 @@ impl ::feishu_runtime::ApiRequest for ListImportResultRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETO2YjLxkjN24SM5YjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -107,6 +107,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetDimensionRangeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uUjMzUjL1IzM14SNyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -167,6 +168,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetDimensionRangeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucjMzUjL3IzM14yNyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -222,6 +224,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetDimensionRangeRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYjMzUjL2IzM14iNyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetInsertDimensionRangeReque
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQjMzUjL0IzM14CNyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);

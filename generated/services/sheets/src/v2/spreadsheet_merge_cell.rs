@@ -74,6 +74,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetMergeCellRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukDNzUjL5QzM14SO0MTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

@@ -93,6 +93,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetMetainfoRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uETMzUjLxEzM14SMxMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -70,6 +70,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetPropertyRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucTMzUjL3EzM14yNxMTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -88,6 +88,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetProtectedDimensionRequest
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDNzUjL4QzM14CO0MTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

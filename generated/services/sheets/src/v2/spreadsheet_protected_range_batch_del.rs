@@ -73,6 +73,7 @@ impl ::feishu_runtime::ApiRequest for DeleteSpreadsheetProtectedRangeBatchDelReq
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uYTM5YjL2ETO24iNxkjN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

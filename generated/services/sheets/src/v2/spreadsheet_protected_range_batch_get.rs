@@ -102,6 +102,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetProtectedRangeBatchGetReque
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uQTM5YjL0ETO24CNxkjN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -81,6 +81,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetSheetsBatchUpdateRequest 
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugjMzUjL4IzM14COyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -77,6 +77,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStyleRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukjMzUjL5IzM14SOyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -78,6 +78,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetStylesBatchUpdateRequest 
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAzMzUjLwMzM14CMzMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

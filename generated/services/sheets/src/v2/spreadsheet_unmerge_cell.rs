@@ -71,6 +71,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetUnmergeCellRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uATNzUjLwUzM14CM1MTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -146,6 +146,7 @@ impl ::feishu_runtime::ApiRequest for GetSpreadsheetValueRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugTMzUjL4EzM14COxMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -215,6 +216,7 @@ impl ::feishu_runtime::ApiRequest for UpdateSpreadsheetValueRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uAjMzUjLwIzM14CMyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -98,6 +98,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesAppendRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjMzUjLzIzM14yMyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::ApiRequest for ListSpreadsheetValuesBatchGetRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ukTMzUjL5EzM14SOxMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

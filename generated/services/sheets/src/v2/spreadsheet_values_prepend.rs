@@ -80,6 +80,7 @@ impl ::feishu_runtime::ApiRequest for CreateSpreadsheetValuesPrependRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uIjMzUjLyIzM14iMyMTN",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

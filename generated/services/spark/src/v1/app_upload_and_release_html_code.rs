@@ -79,6 +79,7 @@ impl ::feishu_runtime::ApiRequest for CreateAppUploadAndReleaseHtmlCodeRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/app/upload_html_code_and_release",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

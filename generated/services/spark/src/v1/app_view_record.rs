@@ -202,6 +202,7 @@ impl ::feishu_runtime::ApiRequest for ListAppViewRecordRequest {
             has_more: Some("has_more"),
             items: None,
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -10,10 +10,10 @@ pub struct DirectoryUserApi<'a> {
 impl<'a> DirectoryUserApi<'a> {
     /// 妙搭和飞书用户 ID 转换
     ///
-    /// 转换飞书妙搭和飞书开放平台之间的用户 ID&lt;br&gt;
+    /// 转换飞书妙搭和飞书开放平台之间的用户 ID<br>
     ///
     /// **使用场景**：
-    /// 适用于需要在飞书妙搭和飞书开放平台之间转换用户身份的场景&lt;br&gt;
+    /// 适用于需要在飞书妙搭和飞书开放平台之间转换用户身份的场景<br>
     ///
     /// **实现方式**：
     /// 通过指定转换类型（id_convert_type）和待转换的 ID 列表（ids）实现指定 ID 转换
@@ -90,6 +90,7 @@ impl ::feishu_runtime::ApiRequest for IdConvertDirectoryUserRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/spark-v1/directory-user/id_convert",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(50, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -191,13 +192,13 @@ impl IdMapItem {
 /// The values of `id_convert_type` in [`IdConvertDirectoryUserBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum IdConvertType {
-    /// 妙搭用户 ID 转飞书开放平台 Open ID
+    /// `10`: 妙搭用户 ID 转飞书开放平台 Open ID
     V10,
-    /// 妙搭用户 ID 转飞书开放平台 Union ID
+    /// `11`: 妙搭用户 ID 转飞书开放平台 Union ID
     V11,
-    /// 飞书开放平台 Open ID 转妙搭用户 ID
+    /// `20`: 飞书开放平台 Open ID 转妙搭用户 ID
     V20,
-    /// 飞书开放平台 Union ID 转妙搭用户 ID
+    /// `21`: 飞书开放平台 Union ID 转妙搭用户 ID
     V21,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -61,6 +61,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocsApiMetaRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/uMjN3UjLzYzN14yM2cTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

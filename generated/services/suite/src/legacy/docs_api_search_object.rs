@@ -55,6 +55,7 @@ impl ::feishu_runtime::ApiRequest for CreateDocsApiSearchObjectRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ugDM4UjL4ADO14COwgTN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

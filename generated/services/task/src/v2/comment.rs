@@ -241,6 +241,10 @@ impl ::feishu_runtime::ApiRequest for CreateCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -322,6 +326,10 @@ impl ::feishu_runtime::ApiRequest for DeleteCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -424,6 +432,10 @@ impl ::feishu_runtime::ApiRequest for GetCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -609,6 +621,10 @@ impl ::feishu_runtime::ApiRequest for ListCommentRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -762,6 +778,10 @@ impl ::feishu_runtime::ApiRequest for PatchCommentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/comment/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1124,9 +1144,9 @@ impl PatchCommentResponse {
 /// The values of `direction` in [`ListCommentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Direction {
-    /// 评论发表时间升序
+    /// `"asc"`: 评论发表时间升序
     Asc,
-    /// 评论发表时间降序
+    /// `"desc"`: 评论发表时间降序
     Desc,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

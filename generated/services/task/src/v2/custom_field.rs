@@ -287,6 +287,7 @@ impl ::feishu_runtime::ApiRequest for CreateCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -383,6 +384,7 @@ impl ::feishu_runtime::ApiRequest for GetCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -531,6 +533,7 @@ impl ::feishu_runtime::ApiRequest for ListCustomFieldRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -674,6 +677,7 @@ impl ::feishu_runtime::ApiRequest for PatchCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -762,6 +766,7 @@ impl ::feishu_runtime::ApiRequest for RemoveCustomFieldRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/custom_field/remove",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -1600,9 +1605,9 @@ impl ::feishu_runtime::Validate for SelectSetting {
 /// The values of `custom_symbol_position` in [`NumberSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CustomSymbolPosition {
-    /// 自定义符号显示在数字左边
+    /// `"left"`: 自定义符号显示在数字左边
     Left,
-    /// 自定义符号显示在数字右边
+    /// `"right"`: 自定义符号显示在数字右边
     Right,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1616,15 +1621,15 @@ pub enum CustomSymbolPosition {
 /// The values of `format` in [`NumberSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Format {
-    /// 常规数字
+    /// `"normal"`: 常规数字
     Normal,
-    /// 百分比格式
+    /// `"percentage"`: 百分比格式
     Percentage,
-    /// 人民币格式
+    /// `"cny"`: 人民币格式
     Cny,
-    /// 美元格式
+    /// `"usd"`: 美元格式
     Usd,
-    /// 自定义符号
+    /// `"custom"`: 自定义符号
     Custom,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1639,9 +1644,9 @@ pub enum Format {
 /// The values of `separator` in [`NumberSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Separator {
-    /// 无分隔符
+    /// `"none"`: 无分隔符
     None,
-    /// 千分位分隔符
+    /// `"thousand"`: 千分位分隔符
     Thousand,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1652,17 +1657,17 @@ pub enum Separator {
 /// The values of `type` in [`CreateCustomFieldBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 数字
+    /// `"number"`: 数字
     Number,
-    /// 日期
+    /// `"datetime"`: 日期
     Datetime,
-    /// 成员
+    /// `"member"`: 成员
     Member,
-    /// 单选
+    /// `"single_select"`: 单选
     SingleSelect,
-    /// 多选
+    /// `"multi_select"`: 多选
     MultiSelect,
-    /// 文本
+    /// `"text"`: 文本
     Text,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -1676,11 +1681,11 @@ pub enum Type {
 /// The values of `user_id_type` in [`CreateCustomFieldRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

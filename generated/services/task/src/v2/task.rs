@@ -519,6 +519,7 @@ impl ::feishu_runtime::ApiRequest for AddDependenciesTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_dependencies",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -657,6 +658,7 @@ impl ::feishu_runtime::ApiRequest for AddMembersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_members",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -788,6 +790,7 @@ impl ::feishu_runtime::ApiRequest for AddRemindersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_reminders",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -901,6 +904,10 @@ impl ::feishu_runtime::ApiRequest for AddTasklistTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/add_tasklist",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1012,6 +1019,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -1109,6 +1117,7 @@ impl ::feishu_runtime::ApiRequest for DeleteTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/delete",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1214,6 +1223,7 @@ impl ::feishu_runtime::ApiRequest for GetTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1357,6 +1367,10 @@ impl ::feishu_runtime::ApiRequest for ListTaskRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -1509,6 +1523,7 @@ impl ::feishu_runtime::ApiRequest for PatchTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/patch",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1606,6 +1621,7 @@ impl ::feishu_runtime::ApiRequest for RemoveDependenciesTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_dependencies",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -1726,6 +1742,7 @@ impl ::feishu_runtime::ApiRequest for RemoveMembersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_members",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1843,6 +1860,7 @@ impl ::feishu_runtime::ApiRequest for RemoveRemindersTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_reminders",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1956,6 +1974,10 @@ impl ::feishu_runtime::ApiRequest for RemoveTasklistTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/remove_tasklist",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -2039,6 +2061,10 @@ impl ::feishu_runtime::ApiRequest for TasklistsTaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task/tasklists",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -4600,17 +4626,17 @@ impl ::feishu_runtime::Validate for TasklistsTaskResponse {
 /// The values of `source` in [`Task`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Source {
-    /// 未知来源
+    /// `0`: 未知来源
     V0,
-    /// 任务中心
+    /// `1`: 任务中心
     V1,
-    /// 群组任务/消息转任务
+    /// `2`: 群组任务/消息转任务
     V2,
-    /// 通过开放平台以tenant_access_token授权创建的任务
+    /// `6`: 通过开放平台以tenant_access_token授权创建的任务
     V6,
-    /// 通过开放平台以user_access_token授权创建的任务
+    /// `7`: 通过开放平台以user_access_token授权创建的任务
     V7,
-    /// 文档任务
+    /// `8`: 文档任务
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -4623,9 +4649,9 @@ pub enum Source {
 /// The values of `type` in [`TaskDependency`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Type {
-    /// 前置依赖
+    /// `"prev"`: 前置依赖
     Prev,
-    /// 后置依赖
+    /// `"next"`: 后置依赖
     Next,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

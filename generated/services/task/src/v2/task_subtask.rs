@@ -183,6 +183,7 @@ impl ::feishu_runtime::ApiRequest for CreateTaskSubtaskRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/task-subtask/create",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(10, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -343,6 +344,10 @@ impl ::feishu_runtime::ApiRequest for ListTaskSubtaskRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -1644,17 +1649,17 @@ impl ::feishu_runtime::Validate for TaskInTasklistInfo {
 /// The values of `source` in [`Task`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Source {
-    /// 未知来源
+    /// `0`: 未知来源
     V0,
-    /// 任务中心
+    /// `1`: 任务中心
     V1,
-    /// 群组任务/消息转任务
+    /// `2`: 群组任务/消息转任务
     V2,
-    /// 通过开放平台以tenant_access_token授权创建的任务
+    /// `6`: 通过开放平台以tenant_access_token授权创建的任务
     V6,
-    /// 通过开放平台以user_access_token授权创建的任务
+    /// `7`: 通过开放平台以user_access_token授权创建的任务
     V7,
-    /// 文档任务
+    /// `8`: 文档任务
     V8,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -331,6 +331,10 @@ impl ::feishu_runtime::ApiRequest for AddMembersTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/add_members",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -424,6 +428,10 @@ impl ::feishu_runtime::ApiRequest for CreateTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/create",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -505,6 +513,10 @@ impl ::feishu_runtime::ApiRequest for DeleteTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -591,6 +603,10 @@ impl ::feishu_runtime::ApiRequest for GetTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -707,6 +723,10 @@ impl ::feishu_runtime::ApiRequest for ListTasklistRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -841,6 +861,10 @@ impl ::feishu_runtime::ApiRequest for PatchTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/patch",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -968,6 +992,10 @@ impl ::feishu_runtime::ApiRequest for RemoveMembersTasklistRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/task-v2/tasklist/remove_members",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -1570,11 +1598,11 @@ impl ::feishu_runtime::Validate for Tasklist {
 /// The values of `origin_owner_to_role` in [`PatchTasklistBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OriginOwnerToRole {
-    /// 原所有者变为可编辑角色
+    /// `"editor"`: 原所有者变为可编辑角色
     Editor,
-    /// 原所有者变为可阅读角色
+    /// `"viewer"`: 原所有者变为可阅读角色
     Viewer,
-    /// 原所有者直接退出清单
+    /// `"none"`: 原所有者直接退出清单
     None,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -69,6 +69,10 @@ impl ::feishu_runtime::ApiRequest for QueryTenantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/tenant-v2/tenant/query",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -199,9 +203,9 @@ impl Tenant {
 /// The values of `tenant_tag` in [`Tenant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TenantTag {
-    /// 团队版
+    /// `0`: 团队版
     V0,
-    /// 个人版
+    /// `2`: 个人版
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -146,6 +146,7 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -243,6 +244,10 @@ impl ::feishu_runtime::ApiRequest for ListCollaborationTenantRequest {
             has_more: Some("has_more"),
             items: Some("target_tenant_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -464,6 +469,10 @@ impl ::feishu_runtime::ApiRequest for VisibleOrganizationCollaborationTenantRequ
             has_more: Some("has_more"),
             items: Some("collaboration_entity_list"),
         }),
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(103usize);
@@ -911,11 +920,11 @@ impl VisibleOrganizationCollaborationTenantResponse {
 /// The values of `collaboration_entity_type` in [`CollaborationEntity`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CollaborationEntityType {
-    /// 用户类型
+    /// `"user"`: 用户类型
     User,
-    /// 部门类型
+    /// `"department"`: 部门类型
     Department,
-    /// 用户组类型
+    /// `"group"`: 用户组类型
     Group,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -929,9 +938,9 @@ pub enum CollaborationEntityType {
 /// The values of `department_id_type` in [`VisibleOrganizationCollaborationTenantRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum DepartmentIdType {
-    /// 以自定义department_id来标识部门
+    /// `"department_id"`: 以自定义department_id来标识部门
     DepartmentId,
-    /// 以open_department_id来标识部门
+    /// `"open_department_id"`: 以open_department_id来标识部门
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),
@@ -945,9 +954,9 @@ pub enum DepartmentIdType {
 /// The values of `group_id_type` in [`VisibleOrganizationCollaborationTenantRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum GroupIdType {
-    /// group_id
+    /// `"group_id"`: group_id
     GroupId,
-    /// 以open_group_id来标识用户组
+    /// `"open_group_id"`: 以open_group_id来标识用户组
     OpenGroupId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

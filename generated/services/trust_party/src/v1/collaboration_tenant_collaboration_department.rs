@@ -127,6 +127,7 @@ for GetCollaborationTenantCollaborationDepartmentRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_department/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(130usize);
@@ -352,9 +353,9 @@ impl I18nName {
 /// The values of `leader_type` in [`CollaborationDepartmentLeader`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaderType {
-    /// 主负责人
+    /// `1`: 主负责人
     V1,
-    /// 副负责人
+    /// `2`: 副负责人
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -365,9 +366,9 @@ pub enum LeaderType {
 /// The values of `target_department_id_type` in [`GetCollaborationTenantCollaborationDepartmentRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TargetDepartmentIdType {
-    /// 部门ID
+    /// `"department_id"`: 部门ID
     DepartmentId,
-    /// 部门open ID
+    /// `"open_department_id"`: 部门open ID
     OpenDepartmentId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -123,6 +123,7 @@ impl ::feishu_runtime::ApiRequest for GetCollaborationTenantCollaborationUserReq
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/trust_party-v1/collaboration_tenant-collaboration_user/get",
         paging: None,
+        rate_limit: &[::feishu_runtime::Quota::new(5, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(118usize);
@@ -610,11 +611,11 @@ impl UserStatus {
 /// The values of `target_user_id_type` in [`GetCollaborationTenantCollaborationUserRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum TargetUserIdType {
-    /// 以user_id来识别用户
+    /// `"user_id"`: 以user_id来识别用户
     UserId,
-    /// 以union_id来识别用户
+    /// `"union_id"`: 以union_id来识别用户
     UnionId,
-    /// 以open_id来识别用户
+    /// `"open_id"`: 以open_id来识别用户
     OpenId,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(String),

@@ -48,6 +48,7 @@ impl ::feishu_runtime::ApiRequest for ListAppAdminUserRequest {
         errors: &[],
         doc_url: "https://open.feishu.cn/document/ukTMukTMukTM/ucDOwYjL3gDM24yN4AjN",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

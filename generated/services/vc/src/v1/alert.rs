@@ -178,6 +178,7 @@ impl ::feishu_runtime::ApiRequest for ListAlertRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -424,11 +425,11 @@ impl ListAlertResponse {
 /// The values of `alert_level` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AlertLevel {
-    /// 提醒
+    /// `0`: 提醒
     V0,
-    /// 警告
+    /// `1`: 警告
     V1,
-    /// 严重
+    /// `2`: 严重
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -439,11 +440,11 @@ pub enum AlertLevel {
 /// The values of `contact_type` in [`Contact`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ContactType {
-    /// 用户
+    /// `1`: 用户
     V1,
-    /// 用户组
+    /// `2`: 用户组
     V2,
-    /// 部门
+    /// `3`: 部门
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -454,19 +455,19 @@ pub enum ContactType {
 /// The values of `monitor_target` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MonitorTarget {
-    /// 飞书会议室
+    /// `1`: 飞书会议室
     V1,
-    /// 飞书会议室签到板
+    /// `2`: 飞书会议室签到板
     V2,
-    /// 飞书投屏盒子
+    /// `3`: 飞书投屏盒子
     V3,
-    /// 飞书投屏
+    /// `4`: 飞书投屏
     V4,
-    /// sip会议室系统
+    /// `5`: sip会议室系统
     V5,
-    /// erc节点
+    /// `6`: erc节点
     V6,
-    /// 飞书传感器
+    /// `7`: 飞书传感器
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -479,9 +480,9 @@ pub enum MonitorTarget {
 /// The values of `notifyMethods` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum NotifyMethods {
-    /// 飞书机器人
+    /// `0`: 飞书机器人
     V0,
-    /// 邮件
+    /// `1`: 邮件
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -492,15 +493,15 @@ pub enum NotifyMethods {
 /// The values of `process_status` in [`Alert`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ProcessStatus {
-    /// 待处理（deprecated）
+    /// `0`: 待处理（deprecated）
     V0,
-    /// 待处理
+    /// `1`: 待处理
     V1,
-    /// 处理中
+    /// `2`: 处理中
     V2,
-    /// 已恢复（deprecated）
+    /// `3`: 已恢复（deprecated）
     V3,
-    /// 已恢复
+    /// `4`: 已恢复
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -513,11 +514,11 @@ pub enum ProcessStatus {
 /// The values of `query_type` in [`ListAlertRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QueryType {
-    /// 会议室
+    /// `1`: 会议室
     V1,
-    /// 企业会议室连接器
+    /// `2`: 企业会议室连接器
     V2,
-    /// SIP会议室系统
+    /// `3`: SIP会议室系统
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -313,6 +313,10 @@ impl ::feishu_runtime::ApiRequest for EndMeetingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/end",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -448,6 +452,10 @@ impl ::feishu_runtime::ApiRequest for GetMeetingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -590,6 +598,10 @@ impl ::feishu_runtime::ApiRequest for InviteMeetingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/invite",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -709,6 +721,10 @@ impl ::feishu_runtime::ApiRequest for KickoutMeetingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/kickout",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -841,6 +857,7 @@ impl ::feishu_runtime::ApiRequest for ListByNoMeetingRequest {
             has_more: Some("has_more"),
             items: Some("meeting_briefs"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1053,6 +1070,7 @@ impl ::feishu_runtime::ApiRequest for SearchMeetingRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1217,6 +1235,10 @@ impl ::feishu_runtime::ApiRequest for SetHostMeetingRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting/set_host",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -2929,11 +2951,11 @@ impl UserId {
 /// The values of `leave_reason` in [`MeetingLeaveMeetingEvent`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum LeaveReason {
-    /// 主动离会
+    /// `1`: 主动离会
     V1,
-    /// 会议结束
+    /// `2`: 会议结束
     V2,
-    /// 被踢出
+    /// `3`: 被踢出
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2944,9 +2966,9 @@ pub enum LeaveReason {
 /// The values of `status` in [`MeetingInviteStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingInviteStatusStatus {
-    /// 邀请成功
+    /// `1`: 邀请成功
     V1,
-    /// 邀请失败
+    /// `2`: 邀请失败
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2957,19 +2979,19 @@ pub enum MeetingInviteStatusStatus {
 /// The values of `user_type` in [`MeetingInviteStatus`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingInviteStatusUserType {
-    /// 飞书用户
+    /// `1`: 飞书用户
     V1,
-    /// rooms用户
+    /// `2`: rooms用户
     V2,
-    /// 文档用户
+    /// `3`: 文档用户
     V3,
-    /// neo单品用户
+    /// `4`: neo单品用户
     V4,
-    /// neo单品游客用户
+    /// `5`: neo单品游客用户
     V5,
-    /// pstn用户
+    /// `6`: pstn用户
     V6,
-    /// sip用户
+    /// `7`: sip用户
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2983,9 +3005,9 @@ pub enum MeetingInviteStatusUserType {
 /// The values of `result` in [`MeetingParticipantResult`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingParticipantResultResult {
-    /// 移除成功
+    /// `1`: 移除成功
     V1,
-    /// 移除失败
+    /// `2`: 移除失败
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -2996,13 +3018,13 @@ pub enum MeetingParticipantResultResult {
 /// The values of `status` in [`MeetingParticipant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingParticipantStatus {
-    /// 呼叫中
+    /// `1`: 呼叫中
     V1,
-    /// 在会中
+    /// `2`: 在会中
     V2,
-    /// 正在响铃
+    /// `3`: 正在响铃
     V3,
-    /// 不在会中或已经离开会议
+    /// `4`: 不在会中或已经离开会议
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3015,15 +3037,15 @@ pub enum MeetingParticipantStatus {
 /// The values of `meeting_source` in [`MeetingEventMeeting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingSource {
-    /// 日程会议
+    /// `1`: 日程会议
     V1,
-    /// 即时会议
+    /// `2`: 即时会议
     V2,
-    /// 面试会议
+    /// `3`: 面试会议
     V3,
-    /// 开放平台会议
+    /// `4`: 开放平台会议
     V4,
-    /// 其他会议类型
+    /// `100`: 其他会议类型
     V100,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3036,17 +3058,17 @@ pub enum MeetingSource {
 /// The values of `meeting_sub_type` in [`MeetingEventMeeting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingSubType {
-    /// 会前投屏
+    /// `1`: 会前投屏
     V1,
-    /// 有线共享
+    /// `2`: 有线共享
     V2,
-    /// 会前妙享
+    /// `3`: 会前妙享
     V3,
-    /// 企业办公电话
+    /// `4`: 企业办公电话
     V4,
-    /// IP Phone
+    /// `5`: IP Phone
     V5,
-    /// 网络研讨会
+    /// `6`: 网络研讨会
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3059,9 +3081,9 @@ pub enum MeetingSubType {
 /// The values of `query_mode` in [`GetMeetingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum QueryMode {
-    /// 只查询会议信息（默认）
+    /// `0`: 只查询会议信息（默认）
     V0,
-    /// 只查询会议产物（纪要、逐字稿）
+    /// `1`: 只查询会议产物（纪要、逐字稿）
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3072,13 +3094,13 @@ pub enum QueryMode {
 /// The values of `security_level` in [`MeetingSecuritySetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum SecurityLevel {
-    /// 所有人可加入
+    /// `1`: 所有人可加入
     V1,
-    /// 仅企业内用户可加入
+    /// `2`: 仅企业内用户可加入
     V2,
-    /// 仅指定联系人和群可加入
+    /// `3`: 仅指定联系人和群可加入
     V3,
-    /// 仅主持人可参会（锁定会议）
+    /// `4`: 仅主持人可参会（锁定会议）
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3089,11 +3111,11 @@ pub enum SecurityLevel {
 /// The values of `status` in [`Meeting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 会议呼叫中
+    /// `1`: 会议呼叫中
     V1,
-    /// 会议进行中
+    /// `2`: 会议进行中
     V2,
-    /// 会议已结束
+    /// `3`: 会议已结束
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3104,11 +3126,11 @@ pub enum Status {
 /// The values of `user_id_type` in [`GetMeetingRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -3123,11 +3145,11 @@ pub enum UserIdType {
 /// The values of `user_role` in [`MeetingEventUser`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserRole {
-    /// 普通参会人
+    /// `1`: 普通参会人
     V1,
-    /// 主持人
+    /// `2`: 主持人
     V2,
-    /// 联席主持人
+    /// `3`: 联席主持人
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3138,23 +3160,23 @@ pub enum UserRole {
 /// The values of `user_type` in [`MeetingEventUser`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 飞书用户
+    /// `1`: 飞书用户
     V1,
-    /// rooms用户
+    /// `2`: rooms用户
     V2,
-    /// 文档用户
+    /// `3`: 文档用户
     V3,
-    /// neo单品用户
+    /// `4`: neo单品用户
     V4,
-    /// neo单品游客用户
+    /// `5`: neo单品游客用户
     V5,
-    /// pstn用户
+    /// `6`: pstn用户
     V6,
-    /// sip用户
+    /// `7`: sip用户
     V7,
-    /// sharebox用户
+    /// `8`: sharebox用户
     V8,
-    /// 开放平台应用
+    /// `9`: 开放平台应用
     V9,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -3168,9 +3190,9 @@ pub enum UserType {
 /// The values of `webinar_type` in [`MeetingWebinarSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum WebinarType {
-    /// 普通网络研讨会
+    /// `1`: 普通网络研讨会
     V1,
-    /// 直播网络研讨会
+    /// `2`: 直播网络研讨会
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -16,12 +16,15 @@ impl<'a> MeetingListApi<'a> {
     ///
     /// 本接口适用于查询 **进行中** 或者 **已结束** 的会议明细。
     ///
+    /// **Tip**: 上方为历史权限，已无法继续申请。
+    /// 新权限只支持使用user_access_token
+    ///
     /// - `GET /open-apis/vc/v1/meeting_list`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting_list/get> (updated 2025-07-30)
     /// - Rate limit: 100 次/分钟
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `vc:room:readonly` (获取视频会议室信息), `vc:rooms.room.detailinfo:read` (获取视频会议明细信息 &gt; **Tip**: 上方为历史权限，已无法继续申请。 &gt; 新权限只支持使用user_access_token)
+    /// - Scopes (any one): `vc:room:readonly` (获取视频会议室信息), `vc:rooms.room.detailinfo:read` (获取视频会议明细信息)
     /// - Sensitive fields need: `contact:user.employee_id:readonly` (获取用户 user ID)
     ///
     /// # Errors
@@ -328,6 +331,7 @@ impl ::feishu_runtime::ApiRequest for GetMeetingListRequest {
             has_more: Some("has_more"),
             items: Some("meeting_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -676,11 +680,11 @@ impl ReservedRoom {
 /// The values of `meeting_status` in [`GetMeetingListRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingStatus {
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已结束
+    /// `2`: 已结束
     V2,
-    /// 待召开。该枚举值只读，请求时不支持选择。
+    /// `3`: 待召开。该枚举值只读，请求时不支持选择。
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -691,27 +695,27 @@ pub enum MeetingStatus {
 /// The values of `meeting_subtype` in [`MeetingInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingSubtype {
-    /// 全部类型（默认）
+    /// `0`: 全部类型（默认）
     V0,
-    /// 投屏
+    /// `1`: 投屏
     V1,
-    /// 有线投屏
+    /// `2`: 有线投屏
     V2,
-    /// 妙享
+    /// `3`: 妙享
     V3,
-    /// 聊天室
+    /// `4`: 聊天室
     V4,
-    /// 飞阅会
+    /// `5`: 飞阅会
     V5,
-    /// 企业电话
+    /// `6`: 企业电话
     V6,
-    /// ip电话
+    /// `7`: ip电话
     V7,
-    /// webniar会议
+    /// `8`: webniar会议
     V8,
-    /// 离线会议
+    /// `9`: 离线会议
     V9,
-    /// 妙记会议
+    /// `10`: 妙记会议
     V10,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -725,11 +729,11 @@ pub enum MeetingSubtype {
 /// The values of `meeting_type` in [`MeetingInfo`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingType {
-    /// 全部类型（默认）
+    /// `1`: 全部类型（默认）
     V1,
-    /// 视频会议
+    /// `2`: 视频会议
     V2,
-    /// 本地投屏
+    /// `3`: 本地投屏
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -740,11 +744,11 @@ pub enum MeetingType {
 /// The values of `user_id_type` in [`GetMeetingListRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

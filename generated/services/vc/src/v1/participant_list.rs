@@ -12,12 +12,15 @@ impl<'a> ParticipantListApi<'a> {
     ///
     /// 查询参会人明细，具体权限要求请参考[资源介绍](https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/meeting-room-data/resource-introduction)
     ///
+    /// **Tip**: 上方为历史权限，已无法继续申请。
+    /// 新权限只支持使用user_access_token
+    ///
     /// - `GET /open-apis/vc/v1/participant_list`
     /// - Documentation: <https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/participant_list/get> (updated 2025-07-30)
     /// - Rate limit: 100 次/分钟
     /// - Available to custom apps (自建应用) and store apps (商店应用)
     /// - Access token: `tenant_access_token` or `user_access_token`
-    /// - Scopes (any one): `vc:room:readonly` (获取视频会议室信息), `vc:rooms.room.detailinfo:read` (获取视频会议明细信息 &gt; **Tip**: 上方为历史权限，已无法继续申请。 &gt; 新权限只支持使用user_access_token)
+    /// - Scopes (any one): `vc:room:readonly` (获取视频会议室信息), `vc:rooms.room.detailinfo:read` (获取视频会议明细信息)
     /// - Sensitive fields need: `contact:user.employee_id:readonly` (获取用户 user ID)
     ///
     /// # Errors
@@ -291,6 +294,7 @@ impl ::feishu_runtime::ApiRequest for GetParticipantListRequest {
             has_more: Some("has_more"),
             items: Some("participants"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -618,13 +622,13 @@ impl Participant {
 /// The values of `accept_status` in [`Participant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum AcceptStatus {
-    /// 接受
+    /// `1`: 接受
     V1,
-    /// 拒绝
+    /// `2`: 拒绝
     V2,
-    /// 待确认
+    /// `3`: 待确认
     V3,
-    /// 未响应
+    /// `4`: 未响应
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -635,11 +639,11 @@ pub enum AcceptStatus {
 /// The values of `meeting_status` in [`GetParticipantListRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingStatus {
-    /// 进行中
+    /// `1`: 进行中
     V1,
-    /// 已结束
+    /// `2`: 已结束
     V2,
-    /// 待召开
+    /// `3`: 待召开
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -650,11 +654,11 @@ pub enum MeetingStatus {
 /// The values of `user_id_type` in [`GetParticipantListRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,

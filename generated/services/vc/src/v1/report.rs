@@ -136,6 +136,7 @@ impl ::feishu_runtime::ApiRequest for GetDailyReportRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/report/get_daily",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -259,6 +260,7 @@ impl ::feishu_runtime::ApiRequest for GetTopUserReportRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/report/get_top_user",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -455,9 +457,9 @@ impl ReportTopUser {
 /// The values of `order_by` in [`GetTopUserReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum OrderBy {
-    /// 会议数量
+    /// `1`: 会议数量
     V1,
-    /// 会议时长
+    /// `2`: 会议时长
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -468,13 +470,13 @@ pub enum OrderBy {
 /// The values of `unit` in [`GetDailyReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Unit {
-    /// 中国大陆
+    /// `0`: 中国大陆
     V0,
-    /// 美国
+    /// `1`: 美国
     V1,
-    /// 新加坡
+    /// `2`: 新加坡
     V2,
-    /// 日本
+    /// `3`: 日本
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -485,11 +487,11 @@ pub enum Unit {
 /// The values of `user_id_type` in [`GetTopUserReportRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -504,19 +506,19 @@ pub enum UserIdType {
 /// The values of `user_type` in [`ReportTopUser`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 飞书用户
+    /// `1`: 飞书用户
     V1,
-    /// rooms用户
+    /// `2`: rooms用户
     V2,
-    /// 文档用户
+    /// `3`: 文档用户
     V3,
-    /// neo单品用户
+    /// `4`: neo单品用户
     V4,
-    /// neo单品游客用户
+    /// `5`: neo单品游客用户
     V5,
-    /// pstn用户
+    /// `6`: pstn用户
     V6,
-    /// sip用户
+    /// `7`: sip用户
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

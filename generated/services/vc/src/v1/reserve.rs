@@ -264,6 +264,10 @@ impl ::feishu_runtime::ApiRequest for ApplyReserveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve/apply",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -351,6 +355,10 @@ impl ::feishu_runtime::ApiRequest for DeleteReserveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve/delete",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -443,6 +451,10 @@ impl ::feishu_runtime::ApiRequest for GetReserveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve/get",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -554,6 +566,10 @@ impl ::feishu_runtime::ApiRequest for GetActiveMeetingReserveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve/get_active_meeting",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -694,6 +710,10 @@ impl ::feishu_runtime::ApiRequest for UpdateReserveRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/reserve/update",
         paging: None,
+        rate_limit: &[
+            ::feishu_runtime::Quota::new(1000, 60),
+            ::feishu_runtime::Quota::new(50, 1),
+        ],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1637,11 +1657,11 @@ impl ::feishu_runtime::Validate for UpdateReserveResponse {
 /// The values of `check_field` in [`ReservePermissionChecker`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckField {
-    /// 用户ID（check_list填入用户ID）
+    /// `1`: 用户ID（check_list填入用户ID）
     V1,
-    /// 用户类型（check_list可选值有  "1"：飞书用户、 "2"：rooms用户、 "6"：pstn用户、 "7"：sip用户）
+    /// `2`: 用户类型（check_list可选值有  "1"：飞书用户、 "2"：rooms用户、 "6"：pstn用户、 "7"：sip用户）
     V2,
-    /// 租户ID（check_list填入租户tenant_key）
+    /// `3`: 租户ID（check_list填入租户tenant_key）
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1652,9 +1672,9 @@ pub enum CheckField {
 /// The values of `check_mode` in [`ReservePermissionChecker`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum CheckMode {
-    /// 在check_list中为有权限（白名单）
+    /// `1`: 在check_list中为有权限（白名单）
     V1,
-    /// 不在check_list中为有权限（黑名单）
+    /// `2`: 不在check_list中为有权限（黑名单）
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1665,9 +1685,9 @@ pub enum CheckMode {
 /// The values of `expire_status` in [`Reserve`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ExpireStatus {
-    /// 未过期
+    /// `1`: 未过期
     V1,
-    /// 已过期
+    /// `2`: 已过期
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1678,9 +1698,9 @@ pub enum ExpireStatus {
 /// The values of `meeting_initial_type` in [`ReserveMeetingSetting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingInitialType {
-    /// 多人会议
+    /// `1`: 多人会议
     V1,
-    /// 1v1呼叫(仅支持预约PSTN用户)
+    /// `2`: 1v1呼叫(仅支持预约PSTN用户)
     V2,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1691,13 +1711,13 @@ pub enum MeetingInitialType {
 /// The values of `status` in [`MeetingParticipant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MeetingParticipantStatus {
-    /// 呼叫中
+    /// `1`: 呼叫中
     V1,
-    /// 在会中
+    /// `2`: 在会中
     V2,
-    /// 正在响铃
+    /// `3`: 正在响铃
     V3,
-    /// 不在会中或已经离开会议
+    /// `4`: 不在会中或已经离开会议
     V4,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1710,11 +1730,11 @@ pub enum MeetingParticipantStatus {
 /// The values of `permission` in [`ReserveActionPermission`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Permission {
-    /// 是否能成为主持人
+    /// `1`: 是否能成为主持人
     V1,
-    /// 是否能邀请参会人
+    /// `2`: 是否能邀请参会人
     V2,
-    /// 是否能加入会议
+    /// `3`: 是否能加入会议
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1725,7 +1745,7 @@ pub enum Permission {
 /// The values of `user_type` in [`ReserveAssignHost`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ReserveAssignHostUserType {
-    /// 飞书用户
+    /// `1`: 飞书用户
     V1,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1736,11 +1756,11 @@ pub enum ReserveAssignHostUserType {
 /// The values of `status` in [`Meeting`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Status {
-    /// 会议呼叫中
+    /// `1`: 会议呼叫中
     V1,
-    /// 会议进行中
+    /// `2`: 会议进行中
     V2,
-    /// 会议已结束
+    /// `3`: 会议已结束
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -1751,11 +1771,11 @@ pub enum Status {
 /// The values of `user_id_type` in [`ApplyReserveRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -1770,19 +1790,19 @@ pub enum UserIdType {
 /// The values of `user_type` in [`MeetingParticipant`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserType {
-    /// 飞书用户
+    /// `1`: 飞书用户
     V1,
-    /// rooms用户
+    /// `2`: rooms用户
     V2,
-    /// 文档用户
+    /// `3`: 文档用户
     V3,
-    /// neo单品用户
+    /// `4`: neo单品用户
     V4,
-    /// neo单品游客用户
+    /// `5`: neo单品游客用户
     V5,
-    /// pstn用户
+    /// `6`: pstn用户
     V6,
-    /// sip用户
+    /// `7`: sip用户
     V7,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

@@ -218,6 +218,7 @@ impl ::feishu_runtime::ApiRequest for GetResourceReservationListRequest {
             has_more: Some("has_more"),
             items: Some("room_reservation_list"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(100, 60)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

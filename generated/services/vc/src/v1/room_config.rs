@@ -232,6 +232,7 @@ impl ::feishu_runtime::ApiRequest for QueryRoomConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/query",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -330,6 +331,7 @@ impl ::feishu_runtime::ApiRequest for SetRoomConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -401,6 +403,7 @@ impl ::feishu_runtime::ApiRequest for SetCheckboardAccessCodeRoomConfigRequest {
         ],
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/vc-v1/room_config/set_checkboard_access_code",
         paging: None,
+        rate_limit: &[],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -945,11 +948,11 @@ impl SetRoomConfigBody {
 /// The values of `material_type` in [`RoomDigitalSignageMaterial`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum MaterialType {
-    /// 图片
+    /// `1`: 图片
     V1,
-    /// 视频
+    /// `2`: 视频
     V2,
-    /// GIF
+    /// `3`: GIF
     V3,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -960,17 +963,17 @@ pub enum MaterialType {
 /// The values of `scope` in [`QueryRoomConfigRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum Scope {
-    /// 租户
+    /// `1`: 租户
     V1,
-    /// 国家/地区
+    /// `2`: 国家/地区
     V2,
-    /// 城市
+    /// `3`: 城市
     V3,
-    /// 建筑
+    /// `4`: 建筑
     V4,
-    /// 楼层
+    /// `5`: 楼层
     V5,
-    /// 会议室
+    /// `6`: 会议室
     V6,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),
@@ -983,11 +986,11 @@ pub enum Scope {
 /// The values of `user_id_type` in [`QueryRoomConfigRequest`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum UserIdType {
-    /// 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
+    /// `"open_id"`: 标识一个用户在某个应用中的身份。同一个用户在不同应用中的 Open ID 不同。[了解更多：如何获取 Open ID](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-openid)
     OpenId,
-    /// 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
+    /// `"union_id"`: 标识一个用户在某个应用开发商下的身份。同一用户在同一开发商下的应用中的 Union ID 是相同的，在不同开发商下的应用中的 Union ID 是不同的。通过 Union ID，应用开发商可以把同个用户在多个应用中的身份关联起来。[了解更多：如何获取 Union ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-union-id)
     UnionId,
-    /// 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
+    /// `"user_id"`: 标识一个用户在某个租户内的身份。同一个用户在租户 A 和租户 B 内的 User ID 是不同的。在同一个租户内，一个用户的 User ID 在所有应用（包括商店应用）中都保持一致。User ID 主要用于在不同的应用间打通用户数据。[了解更多：如何获取 User ID？](https://open.feishu.cn/document/uAjLw4CM/ugTN1YjL4UTN24CO1UjN/trouble-shooting/how-to-obtain-user-id)
     ///
     /// Needs the scope `contact:user.employee_id:readonly` (获取用户 user ID).
     UserId,
@@ -1002,11 +1005,11 @@ pub enum UserIdType {
 /// The values of `valid_day` in [`SetCheckboardAccessCodeRoomConfigBody`]. A value this version of the crate does not know deserializes to `Unknown`, and serializes back unchanged.
 #[derive(Clone, Debug)]
 pub enum ValidDay {
-    /// 1天
+    /// `1`: 1天
     V1,
-    /// 7天
+    /// `7`: 7天
     V7,
-    /// 30天
+    /// `30`: 30天
     V30,
     /// A value not documented when this crate was generated, kept as sent.
     Unknown(i64),

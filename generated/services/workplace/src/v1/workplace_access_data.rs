@@ -147,6 +147,7 @@ impl ::feishu_runtime::ApiRequest for SearchWorkplaceAccessDataRequest {
             has_more: Some("has_more"),
             items: Some("items"),
         }),
+        rate_limit: &[::feishu_runtime::Quota::new(20, 1)],
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
