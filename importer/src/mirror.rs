@@ -234,7 +234,7 @@ pub fn scopes(value: &str) -> Vec<Scope> {
 
 /// A permission cell cut where a callout the page wrote after its scopes begins
 /// (`` … `im:message:send` 发送消息V2 &gt; **Tip**: 1. … &gt; 2. … ``): the scopes' part,
-/// and the callout as the lines of a note, one per `&gt;` line, read as [`line`] reads a
+/// and the callout as the lines of a note, one per `&gt;` line, read as [`line()`] reads a
 /// block callout's. A callout before the scopes (the field-permission cell's
 /// boilerplate) stays where it is.
 pub fn split_callout(value: &str) -> (&str, Option<String>) {
