@@ -43,24 +43,8 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
     }
     // Each file is checked on its own, on all cores; the parts are joined in file order,
     // so the diagnostics and the definitions keep that order.
-    let endpoints: Vec<Validator> = spec
-        .endpoints
-        .par_iter()
-        .map(|endpoint| {
-            let mut part = Validator::default();
-            part.endpoint(endpoint);
-            part
-        })
-        .collect();
-    let events: Vec<Validator> = spec
-        .events
-        .par_iter()
-        .map(|event| {
-            let mut part = Validator::default();
-            part.event(event);
-            part
-        })
-        .collect();
+    let endpoints = checked_apart(&spec.endpoints, Validator::endpoint);
+    let events = checked_apart(&spec.events, Validator::event);
     let mut routes: BTreeMap<(HttpMethod, &str), &LoadedEndpoint> = BTreeMap::new();
     for (endpoint, part) in spec.endpoints.iter().zip(endpoints) {
         v.append(part);
@@ -103,6 +87,18 @@ pub fn validate_loaded(spec: &Spec, complete: bool) -> Result<TypeRegistry, Diag
     } = v;
     let registry = types::build(&definitions, &uses, complete, &mut diagnostics);
     diagnostics.into_result(registry)
+}
+
+/// Each file checked by a validator of its own, on all cores, in file order.
+fn checked_apart<T: Sync>(files: &[T], check: fn(&mut Validator, &T)) -> Vec<Validator> {
+    files
+        .par_iter()
+        .map(|file| {
+            let mut part = Validator::default();
+            check(&mut part, file);
+            part
+        })
+        .collect()
 }
 
 #[derive(Default)]
