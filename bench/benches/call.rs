@@ -39,6 +39,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .expect("a runtime");
     let emulator = server.block_on(Emulator::start());
     let client = emulator.client_builder().build().expect("a client");
+    feishu::install_crypto_provider();
     let http = reqwest::Client::new();
     let token_url = format!(
         "{}/open-apis/auth/v3/tenant_access_token/internal",

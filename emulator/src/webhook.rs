@@ -97,6 +97,8 @@ impl Pusher {
     /// Posts to `url`, with `verification_token` in each envelope, in plain JSON until an
     /// [Encrypt Key](Self::encrypt_key) is set; Feishu's answer timeout and retry schedule.
     pub fn new(url: impl Into<String>, verification_token: impl Into<String>) -> Pusher {
+        // With the `feishu` crate's `rustls` alone, reqwest needs a process-wide provider.
+        feishu::install_crypto_provider();
         Pusher {
             http: reqwest::Client::new(),
             url: url.into(),

@@ -39,7 +39,8 @@ use std::ops::Deref;
 
 pub use feishu_runtime as runtime;
 pub use runtime::{
-    BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile, reqwest,
+    BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile,
+    install_crypto_provider, reqwest,
 };
 
 /// Receiving the events and callbacks Feishu pushes: the [`Dispatcher`](events::Dispatcher)

@@ -626,6 +626,7 @@ async fn field_and_permission_violations_come_back_typed() {
 async fn the_emulator_refuses_like_feishu() {
     let emulator = emulator().await;
     let client = client(&emulator);
+    feishu::install_crypto_provider();
     let http = reqwest::Client::new();
     // A valid tenant token, fetched by a client.
     tenant_case()

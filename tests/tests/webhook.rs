@@ -141,6 +141,13 @@ struct Server {
     http: reqwest::Client,
 }
 
+/// A reqwest client for plain http. With the `feishu` crate's `rustls` alone, reqwest has no
+/// crypto provider of its own and panics when built unless a process-wide one is installed.
+fn plain_http() -> reqwest::Client {
+    feishu::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// Serves `dispatcher` at [`PATH`] with axum on an ephemeral port.
 async fn serve(dispatcher: Dispatcher) -> Server {
     let app = axum::Router::new().route_service(PATH, dispatcher);
@@ -149,7 +156,7 @@ async fn serve(dispatcher: Dispatcher) -> Server {
     tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         url: format!("http://{address}{PATH}"),
-        http: reqwest::Client::new(),
+        http: plain_http(),
     }
 }
 
@@ -637,7 +644,7 @@ async fn the_dispatcher_mounts_in_plain_hyper_and_accepts_only_post() {
     let address = feishu_tests::server::serve_dispatcher(dispatcher).await;
     let server = Server {
         url: format!("http://{address}{PATH}"),
-        http: reqwest::Client::new(),
+        http: plain_http(),
     };
     let challenge = json!({"challenge": "c-1", "token": TOKEN, "type": "url_verification"});
     assert_eq!(

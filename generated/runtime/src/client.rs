@@ -283,6 +283,11 @@ impl<C> ClientBuilder<C> {
     /// endpoints, since Feishu's API never redirects and a redirected token request would
     /// carry the app secret elsewhere; build this one with
     /// `reqwest::redirect::Policy::none()` to keep that.
+    ///
+    /// Its TLS is its own, not the one the crate's TLS feature sets up. With `rustls` alone
+    /// (ring) reqwest has no crypto provider of its own, so building one panics unless a
+    /// process-wide provider is installed: call [`install_crypto_provider`](crate::install_crypto_provider)
+    /// first, or give the app reqwest's own `rustls` feature.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -306,9 +311,10 @@ impl<C> ClientBuilder<C> {
         }
         // Without a TLS feature reqwest cannot speak https: say so now, not as a
         // retryable transport error at the first call.
-        if cfg!(not(feature = "rustls")) && parsed.scheme() == "https" && self.http.is_none() {
+        if !super::tls::ENABLED && parsed.scheme() == "https" && self.http.is_none() {
             return Err(Error::Config(format!(
-                "base URL {base_url:?} is https, but the crate was built without TLS: enable the `rustls` feature (on by default in `feishu`)"
+                "base URL {base_url:?} is https, but {}",
+                super::tls::MISSING
             )));
         }
         self.retry.check()?;
@@ -329,11 +335,7 @@ impl<C> ClientBuilder<C> {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .redirect(redirect_policy())
-                .build()
-                .map_err(|err| Error::Config(err.to_string()))?,
+            None => default_http_client()?,
         };
         let helpdesk_token = self.helpdesk.as_ref().map(|(_, token)| token.clone());
         let helpdesk = self.helpdesk.map(|(id, token)| {
@@ -368,6 +370,22 @@ impl<C> ClientBuilder<C> {
     }
 }
 
+/// The client's own reqwest client, with the TLS the crate's features chose (see
+/// `tls.rs`).
+fn default_http_client() -> Result<reqwest::Client> {
+    super::tls::install_crypto_provider();
+    let builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(redirect_policy());
+    let builder = match super::tls::Tls::chosen().map_err(Error::Config)? {
+        Some(tls) => tls.into_reqwest(builder),
+        None => builder,
+    };
+    builder
+        .build()
+        .map_err(|err| Error::Config(err.to_string()))
+}
+
 /// Follows a redirect only within the origin it started on, and never one from a token
 /// endpoint: the token request's body is the app's credentials, and a 307 or 308 would send
 /// it on. Feishu's API itself never redirects.
@@ -396,11 +414,18 @@ mod tests {
     #[test]
     fn an_https_base_url_needs_a_tls_feature() {
         let built = ClientBuilder::<Client>::new("cli_a", "secret").build();
-        if cfg!(feature = "rustls") {
+        let tls = cfg!(any(
+            feature = "rustls",
+            feature = "rustls-aws-lc",
+            feature = "native-tls"
+        ));
+        if tls {
             assert!(built.is_ok(), "{:?}", built.err());
         } else {
-            let err = built.expect_err("refused without TLS");
-            assert!(err.to_string().contains("`rustls` feature"), "{err}");
+            let err = built.expect_err("refused without TLS").to_string();
+            for feature in ["`rustls`", "`rustls-aws-lc`", "`native-tls`"] {
+                assert!(err.contains(feature), "{feature} in {err}");
+            }
         }
         // Plain http needs no TLS.
         let local = ClientBuilder::<Client>::new("cli_a", "secret")

@@ -25,6 +25,7 @@ mod request;
 mod response;
 mod retry;
 mod secret;
+mod tls;
 mod upload;
 pub mod validate;
 mod wire_enum;
@@ -45,6 +46,7 @@ pub use request::{
 pub use response::Payload;
 pub use retry::{RATE_LIMIT_CODE, RATE_LIMIT_RESET_HEADER, RetryPolicy};
 pub use secret::Secret;
+pub use tls::install_crypto_provider;
 pub use upload::{FilePart, UploadFile};
 pub use validate::Validate;
 

@@ -189,26 +189,16 @@ enum HandshakeError {
     WebSocket(tungstenite::Error),
 }
 
-/// The handshake, with TLS for a `wss://` URL: rustls with the platform's verifier and the
-/// process's (else reqwest's) crypto provider, as reqwest's `rustls` feature sets it up.
-#[cfg(feature = "rustls")]
+/// The handshake, with TLS for a `wss://` URL: the same set-up as the client's HTTP (see
+/// `tls.rs`), built afresh for each connection.
+#[cfg(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls"))]
 async fn handshake(url: &str, config: WebSocketConfig) -> Result<Socket, HandshakeError> {
-    use std::sync::Arc;
-
-    use rustls::crypto::CryptoProvider;
-    use rustls_platform_verifier::BuilderVerifierExt;
-
-    let provider = CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|err| {
-            HandshakeError::Config(LongConnectionError::Config(format!("TLS setup: {err}")))
-        })?
-        .with_no_client_auth();
-    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(tls));
+    let connector = match crate::tls::Tls::chosen() {
+        Ok(Some(tls)) => tls.into_websocket(),
+        // Not met: this function exists only when a TLS feature is on.
+        Ok(None) => tokio_tungstenite::Connector::Plain,
+        Err(err) => return Err(HandshakeError::Config(LongConnectionError::Config(err))),
+    };
     tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, Some(connector))
         .await
         .map(|(socket, _)| socket)
@@ -216,11 +206,11 @@ async fn handshake(url: &str, config: WebSocketConfig) -> Result<Socket, Handsha
 }
 
 /// The handshake without TLS: only `ws://` works, a `wss://` URL is refused at once.
-#[cfg(not(feature = "rustls"))]
+#[cfg(not(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")))]
 async fn handshake(url: &str, config: WebSocketConfig) -> Result<Socket, HandshakeError> {
     if url.starts_with("wss:") {
         return Err(HandshakeError::Config(LongConnectionError::Config(
-            "the long connection is wss://, but the crate was built without TLS: enable the `rustls` feature (on by default in `feishu`)".to_owned(),
+            format!("the long connection is wss://, but {}", crate::tls::MISSING),
         )));
     }
     tokio_tungstenite::connect_async_with_config(url, Some(config), true)
