@@ -84,7 +84,7 @@ measure() {
     (cd "$app" && cargo fetch --quiet)
     start=$(date +%s.%N)
     if ! (cd "$app" && CC="$work/cc" CXX="$work/c++" CARGO_TARGET_DIR="$work/target" \
-        cargo build --offline ${RELEASE:+--release} >"$log" 2>&1); then
+        cargo build --offline $([ "${RELEASE:-0}" = 1 ] && echo --release) >"$log" 2>&1); then
         echo "$tls: build failed, see $log" >&2
         tail -n 20 "$log" >&2
         return 1
@@ -96,7 +96,7 @@ measure() {
     crates=$(grep -c '^ *Compiling ' "$log" || true)
     # Crates that build native code or link a system library.
     native=$(grep -oE '^ *Compiling [^ ]*(-sys|ring|aws-lc)[^ ]* v[^ ]*' "$log" |
-        sed -E 's/^ *Compiling //' | paste -sd ',' - | sed 's/,/, /g')
+        sed -E 's/^ *Compiling //' | paste -sd ',' - | sed 's/,/, /g' || true)
     ran=$("$work/target/$profile/tls-cold-build-app" 2>&1 || true)
 
     echo "== $tls"
@@ -116,7 +116,7 @@ measure() {
 }
 
 profile=debug
-if [ -n "${RELEASE:-}" ]; then profile=release; fi
+if [ "${RELEASE:-0}" = 1 ]; then profile=release; fi
 
 echo "feishu: $feishu, profile: $profile"
 echo "$(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"

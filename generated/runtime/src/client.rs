@@ -293,7 +293,13 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// Builds the client; fails on a base URL that is not `http(s)://host[:port]`.
+    /// Builds the client; fails on a base URL that is not `http(s)://host[:port]`, or on an
+    /// https one when the crate has no TLS feature.
+    ///
+    /// With the `rustls` feature (without `rustls-aws-lc`), building a client without
+    /// [`http_client`](Self::http_client) makes ring rustls' process-wide crypto provider
+    /// when none is installed (see [`install_crypto_provider`](crate::install_crypto_provider)):
+    /// an app that wants another installs it before.
     pub fn build(self) -> Result<C>
     where
         C: From<Client>,

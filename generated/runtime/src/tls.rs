@@ -26,21 +26,32 @@ pub(crate) const ENABLED: bool = cfg!(any(
 pub(crate) const MISSING: &str = "the crate was built without TLS: enable one of the features `rustls` (on by default in `feishu`), `rustls-aws-lc` or `native-tls`";
 
 /// Installs ring as rustls' process-wide default crypto provider, unless one is installed
-/// already, when the crate's TLS is `rustls` alone.
+/// already, whenever the `rustls` feature is on without `rustls-aws-lc` (beside
+/// `native-tls` too: reqwest then still holds rustls without a provider).
 ///
 /// reqwest, built with the `rustls` feature of this crate and no TLS feature of its own,
 /// has no crypto provider of its own: a `reqwest::Client` built then panics unless a
 /// process-wide one is installed. Building a [`Client`](crate::Client) calls this, so clients
 /// built after it work; an app that builds its own reqwest clients earlier calls it first.
-/// With `rustls-aws-lc` (reqwest's own provider is aws-lc-rs then), `native-tls` or no TLS
-/// it does nothing. An app that wants another default installs it before calling this or
+/// With `rustls-aws-lc` (reqwest's own provider is aws-lc-rs then), `native-tls` alone or
+/// no TLS it does nothing. An app that wants another default installs it before calling this or
 /// building a client.
 pub fn install_crypto_provider() {
     #[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc")))]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another installer leaves that one's provider: just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = ring_provider().install_default();
     }
+}
+
+/// rustls' ring provider. rustls 0.23.48 deprecated it for want of post-quantum key
+/// exchange; it stays the light default on purpose (no long C build), and `rustls-aws-lc`
+/// is the choice with post-quantum key exchange (X25519MLKEM768). Without the `allow`,
+/// every app built against a newer rustls would see the warning.
+#[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc")))]
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 /// The ALPN protocol both users ask for: reqwest is built without HTTP/2, and the
@@ -136,7 +147,7 @@ mod rustls_config {
     /// ring: `rustls` alone.
     #[cfg(not(feature = "rustls-aws-lc"))]
     pub(super) fn provider() -> CryptoProvider {
-        rustls::crypto::ring::default_provider()
+        super::ring_provider()
     }
 
     /// TLS 1.2 and 1.3, the platform's verifier, no client certificate, HTTP/1.1 by ALPN.
