@@ -84,7 +84,7 @@ measure() {
     (cd "$app" && cargo fetch --quiet)
     start=$(date +%s.%N)
     if ! (cd "$app" && CC="$work/cc" CXX="$work/c++" CARGO_TARGET_DIR="$work/target" \
-        cargo build --offline $([ "${RELEASE:-0}" = 1 ] && echo --release) >"$log" 2>&1); then
+        cargo build --offline "${profile_args[@]}" >"$log" 2>&1); then
         echo "$tls: build failed, see $log" >&2
         tail -n 20 "$log" >&2
         return 1
@@ -116,7 +116,11 @@ measure() {
 }
 
 profile=debug
-if [ "${RELEASE:-0}" = 1 ]; then profile=release; fi
+profile_args=()
+if [ "${RELEASE:-0}" = 1 ]; then
+    profile=release
+    profile_args=(--release)
+fi
 
 echo "feishu: $feishu, profile: $profile"
 echo "$(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
