@@ -190,6 +190,9 @@ pub use feishu_user as user;
 #[cfg(feature = "vc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vc")))]
 pub use feishu_vc as vc;
+#[cfg(feature = "verification")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verification")))]
+pub use feishu_verification as verification;
 #[cfg(feature = "wiki")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wiki")))]
 pub use feishu_wiki as wiki;
@@ -574,6 +577,12 @@ impl crate::Client {
     #[cfg_attr(docsrs, doc(cfg(feature = "vc")))]
     pub fn vc(&self) -> vc::VcApi<'_> {
         vc::VcApi::new(self)
+    }
+    /// The `verification` service.
+    #[cfg(feature = "verification")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "verification")))]
+    pub fn verification(&self) -> verification::VerificationApi<'_> {
+        verification::VerificationApi::new(self)
     }
     /// The `wiki` service.
     #[cfg(feature = "wiki")]
@@ -1655,14 +1664,31 @@ macro_rules! __feishu_endpoints_user {
 #[macro_export]
 macro_rules! __feishu_endpoints_vc {
     ($callback:ident; $($done:tt)*) => {
-        $crate::vc::__for_each_endpoint!([$crate::__feishu_endpoints_wiki!] $callback;
-        $($done)*)
+        $crate::vc::__for_each_endpoint!([$crate::__feishu_endpoints_verification!]
+        $callback; $($done)*)
     };
 }
 #[cfg(not(feature = "vc"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_endpoints_vc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_endpoints_verification!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "verification")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_verification {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::verification::__for_each_endpoint!([$crate::__feishu_endpoints_wiki!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "verification"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_endpoints_verification {
     ($callback:ident; $($done:tt)*) => {
         $crate::__feishu_endpoints_wiki!($callback; $($done)*)
     };
@@ -2767,7 +2793,7 @@ macro_rules! __feishu_events_user {
 #[macro_export]
 macro_rules! __feishu_events_vc {
     ($callback:ident; $($done:tt)*) => {
-        $crate::vc::__for_each_event!([$crate::__feishu_events_wiki!] $callback;
+        $crate::vc::__for_each_event!([$crate::__feishu_events_verification!] $callback;
         $($done)*)
     };
 }
@@ -2775,6 +2801,23 @@ macro_rules! __feishu_events_vc {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __feishu_events_vc {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::__feishu_events_verification!($callback; $($done)*)
+    };
+}
+#[cfg(feature = "verification")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_verification {
+    ($callback:ident; $($done:tt)*) => {
+        $crate::verification::__for_each_event!([$crate::__feishu_events_wiki!]
+        $callback; $($done)*)
+    };
+}
+#[cfg(not(feature = "verification"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feishu_events_verification {
     ($callback:ident; $($done:tt)*) => {
         $crate::__feishu_events_wiki!($callback; $($done)*)
     };

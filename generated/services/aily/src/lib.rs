@@ -32,6 +32,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::app_data_asset::DeleteAppDataAssetRequest,
         $crate::v1::app_data_asset::GetAppDataAssetRequest,
         $crate::v1::app_data_asset::ListAppDataAssetRequest,
+        $crate::v1::app_data_asset::UploadFileAppDataAssetRequest,
         $crate::v1::app_data_asset_tag::ListAppDataAssetTagRequest,
         $crate::v1::app_knowledge::AskAppKnowledgeRequest,
         $crate::v1::app_skill::GetAppSkillRequest,
@@ -46,7 +47,8 @@ macro_rules! __for_each_endpoint {
         $crate::v1::session_message::ListSessionMessageRequest,
         $crate::v1::session_run::CancelSessionRunRequest,
         $crate::v1::session_run::CreateSessionRunRequest,
-        $crate::v1::session_run::GetSessionRunRequest,)
+        $crate::v1::session_run::GetSessionRunRequest,
+        $crate::v1::session_run::ListSessionRunRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

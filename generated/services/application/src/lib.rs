@@ -90,6 +90,7 @@ macro_rules! __for_each_endpoint {
         $crate::v6::application_feedback::PatchApplicationFeedbackRequest,
         $crate::v6::application_management::UpdateApplicationManagementRequest,
         $crate::v6::application_owner::UpdateApplicationOwnerRequest,
+        $crate::v6::application_visibility::CheckWhiteBlackListApplicationVisibilityRequest,
         $crate::v6::application_visibility::PatchApplicationVisibilityRequest,
         $crate::v6::scope::ApplyScopeRequest, $crate::v6::scope::ListScopeRequest,
         $crate::v7::app_avatar_upload::CreateAppAvatarUploadRequest,

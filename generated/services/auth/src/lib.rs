@@ -32,7 +32,8 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v3::app_access_token::CreateAppAccessTokenRequest,
         $crate::v3::app_access_token::InternalAppAccessTokenRequest,
         $crate::v3::app_ticket::ResendAppTicketRequest,
-        $crate::v3::tenant_access_token::CreateTenantAccessTokenRequest,)
+        $crate::v3::tenant_access_token::CreateTenantAccessTokenRequest,
+        $crate::v3::tenant_access_token::InternalTenantAccessTokenRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

@@ -29,7 +29,8 @@ impl<'a> BaikeApi<'a> {
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::classification::ListClassificationRequest,
-        $crate::v1::draft::UpdateDraftRequest, $crate::v1::entity::CreateEntityRequest,
+        $crate::v1::draft::CreateDraftRequest, $crate::v1::draft::UpdateDraftRequest,
+        $crate::v1::entity::CreateEntityRequest,
         $crate::v1::entity::ExtractEntityRequest, $crate::v1::entity::GetEntityRequest,
         $crate::v1::entity::HighlightEntityRequest,
         $crate::v1::entity::ListEntityRequest, $crate::v1::entity::MatchEntityRequest,

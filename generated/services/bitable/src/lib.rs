@@ -63,6 +63,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::app_table_record::BatchDeleteAppTableRecordRequest,
         $crate::v1::app_table_record::BatchGetAppTableRecordRequest,
         $crate::v1::app_table_record::BatchUpdateAppTableRecordRequest,
+        $crate::v1::app_table_record::CreateAppTableRecordRequest,
         $crate::v1::app_table_record::DeleteAppTableRecordRequest,
         $crate::v1::app_table_record::GetAppTableRecordRequest,
         $crate::v1::app_table_record::ListAppTableRecordRequest,
@@ -72,6 +73,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::app_table_view::DeleteAppTableViewRequest,
         $crate::v1::app_table_view::GetAppTableViewRequest,
         $crate::v1::app_table_view::ListAppTableViewRequest,
+        $crate::v1::app_table_view::PatchAppTableViewRequest,
         $crate::v1::app_workflow::ListAppWorkflowRequest,
         $crate::v1::app_workflow::UpdateAppWorkflowRequest,)
     };

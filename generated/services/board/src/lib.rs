@@ -31,6 +31,7 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::whiteboard::DownloadAsImageWhiteboardRequest,
         $crate::v1::whiteboard::ThemeWhiteboardRequest,
         $crate::v1::whiteboard::UpdateThemeWhiteboardRequest,
+        $crate::v1::whiteboard_node::CreateWhiteboardNodeRequest,
         $crate::v1::whiteboard_node::CreatePlantumlWhiteboardNodeRequest,
         $crate::v1::whiteboard_node::ListWhiteboardNodeRequest,)
     };

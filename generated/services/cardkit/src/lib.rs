@@ -31,8 +31,10 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::card::BatchUpdateCardRequest,
         $crate::v1::card::CreateCardRequest, $crate::v1::card::IdConvertCardRequest,
         $crate::v1::card::SettingsCardRequest, $crate::v1::card::UpdateCardRequest,
+        $crate::v1::card_element::ContentCardElementRequest,
         $crate::v1::card_element::CreateCardElementRequest,
         $crate::v1::card_element::DeleteCardElementRequest,
+        $crate::v1::card_element::PatchCardElementRequest,
         $crate::v1::card_element::UpdateCardElementRequest,)
     };
 }

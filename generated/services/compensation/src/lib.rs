@@ -40,9 +40,11 @@ macro_rules! __for_each_endpoint {
         $crate::v1::lump_sum_payment::QueryDetailLumpSumPaymentRequest,
         $crate::v1::plan::ListPlanRequest,
         $crate::v1::recurring_payment::BatchCreateRecurringPaymentRequest,
+        $crate::v1::recurring_payment::BatchRemoveRecurringPaymentRequest,
         $crate::v1::recurring_payment::BatchUpdateRecurringPaymentRequest,
         $crate::v1::recurring_payment::QueryRecurringPaymentRequest,
         $crate::v1::social_archive::QuerySocialArchiveRequest,
+        $crate::v1::social_archive_adjust_record::QuerySocialArchiveAdjustRecordRequest,
         $crate::v1::social_insurance::ListSocialInsuranceRequest,
         $crate::v1::social_plan::ListSocialPlanRequest,
         $crate::v1::social_plan::QuerySocialPlanRequest,)

@@ -44,7 +44,8 @@ macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::user_admin_scope::GetUserAdminScopeRequest,
         $crate::v2::department::BatchAddDepartmentRequest,
-        $crate::v2::role::ListRoleRequest, $crate::v2::user::BatchAddUserRequest,
+        $crate::v2::role::ListRoleRequest, $crate::v2::task::GetTaskRequest,
+        $crate::v2::user::BatchAddUserRequest,
         $crate::v3::custom_attr::ListCustomAttrRequest,
         $crate::v3::department::BatchDepartmentRequest,
         $crate::v3::department::ChildrenDepartmentRequest,
@@ -54,6 +55,7 @@ macro_rules! __for_each_endpoint {
         $crate::v3::department::ListDepartmentRequest,
         $crate::v3::department::ParentDepartmentRequest,
         $crate::v3::department::PatchDepartmentRequest,
+        $crate::v3::department::SearchDepartmentRequest,
         $crate::v3::department::UnbindDepartmentChatDepartmentRequest,
         $crate::v3::department::UpdateDepartmentRequest,
         $crate::v3::department::UpdateDepartmentIdDepartmentRequest,
@@ -63,6 +65,7 @@ macro_rules! __for_each_endpoint {
         $crate::v3::employee_type_enum::UpdateEmployeeTypeEnumRequest,
         $crate::v3::functional_role::CreateFunctionalRoleRequest,
         $crate::v3::functional_role::DeleteFunctionalRoleRequest,
+        $crate::v3::functional_role::UpdateFunctionalRoleRequest,
         $crate::v3::functional_role_member::BatchCreateFunctionalRoleMemberRequest,
         $crate::v3::functional_role_member::BatchDeleteFunctionalRoleMemberRequest,
         $crate::v3::functional_role_member::GetFunctionalRoleMemberRequest,
@@ -81,7 +84,9 @@ macro_rules! __for_each_endpoint {
         $crate::v3::job_family::GetJobFamilyRequest,
         $crate::v3::job_family::ListJobFamilyRequest,
         $crate::v3::job_family::UpdateJobFamilyRequest,
+        $crate::v3::job_level::CreateJobLevelRequest,
         $crate::v3::job_level::DeleteJobLevelRequest,
+        $crate::v3::job_level::GetJobLevelRequest,
         $crate::v3::job_level::ListJobLevelRequest,
         $crate::v3::job_level::UpdateJobLevelRequest,
         $crate::v3::job_title::GetJobTitleRequest,
@@ -91,12 +96,15 @@ macro_rules! __for_each_endpoint {
         $crate::v3::unit::ListUnitRequest, $crate::v3::unit::ListDepartmentUnitRequest,
         $crate::v3::unit::PatchUnitRequest,
         $crate::v3::unit::UnbindDepartmentUnitRequest,
-        $crate::v3::user::BatchUserRequest, $crate::v3::user::BatchGetIdUserRequest,
-        $crate::v3::user::CreateUserRequest, $crate::v3::user::DeleteUserRequest,
-        $crate::v3::user::FindByDepartmentUserRequest, $crate::v3::user::ListUserRequest,
-        $crate::v3::user::PatchUserRequest, $crate::v3::user::ResurrectUserRequest,
-        $crate::v3::user::UpdateUserRequest, $crate::v3::user::UpdateUserIdUserRequest,
-        $crate::v3::work_city::GetWorkCityRequest,)
+        $crate::v3::user::BasicBatchUserRequest, $crate::v3::user::BatchUserRequest,
+        $crate::v3::user::BatchGetIdUserRequest, $crate::v3::user::CreateUserRequest,
+        $crate::v3::user::DeleteUserRequest,
+        $crate::v3::user::FindByDepartmentUserRequest, $crate::v3::user::GetUserRequest,
+        $crate::v3::user::ListUserRequest, $crate::v3::user::PatchUserRequest,
+        $crate::v3::user::ResurrectUserRequest, $crate::v3::user::UpdateUserRequest,
+        $crate::v3::user::UpdateUserIdUserRequest,
+        $crate::v3::work_city::GetWorkCityRequest,
+        $crate::v3::work_city::ListWorkCityRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

@@ -43,7 +43,8 @@ macro_rules! __for_each_endpoint {
         $crate::v1::file::DeleteSubscribeFileRequest,
         $crate::v1::file::DownloadFileRequest, $crate::v1::file::GetSubscribeFileRequest,
         $crate::v1::file::ListFileRequest, $crate::v1::file::MoveFileRequest,
-        $crate::v1::file::TaskCheckFileRequest, $crate::v1::file::UploadAllFileRequest,
+        $crate::v1::file::SubscribeFileRequest, $crate::v1::file::TaskCheckFileRequest,
+        $crate::v1::file::UploadAllFileRequest,
         $crate::v1::file::UploadFinishFileRequest,
         $crate::v1::file::UploadPartFileRequest,
         $crate::v1::file::UploadPrepareFileRequest,
@@ -57,6 +58,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::file_comment_reply::ListFileCommentReplyRequest,
         $crate::v1::file_comment_reply::UpdateFileCommentReplyRequest,
         $crate::v1::file_statistic::GetFileStatisticRequest,
+        $crate::v1::file_subscription::CreateFileSubscriptionRequest,
         $crate::v1::file_subscription::GetFileSubscriptionRequest,
         $crate::v1::file_subscription::PatchFileSubscriptionRequest,
         $crate::v1::file_version::CreateFileVersionRequest,
@@ -88,6 +90,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::user::RemoveSubscriptionUserRequest,
         $crate::v1::user::SubscriptionUserRequest,
         $crate::v1::user::SubscriptionStatusUserRequest,
+        $crate::v2::explorer_file::CreateExplorerFileRequest,
         $crate::v2::explorer_file_copy_file::CreateExplorerFileCopyFileRequest,
         $crate::v2::explorer_file_doc::DeleteExplorerFileDocRequest,
         $crate::v2::explorer_file_spreadsheet::DeleteExplorerFileSpreadsheetRequest,
@@ -97,7 +100,8 @@ macro_rules! __for_each_endpoint {
         $crate::v2::explorer_root_folder::MetaExplorerRootFolderRequest,
         $crate::v2::file_comment::ReactionFileCommentRequest,
         $crate::v2::file_like::ListFileLikeRequest,
-        $crate::v2::permission_public::GetPermissionPublicRequest,)
+        $crate::v2::permission_public::GetPermissionPublicRequest,
+        $crate::v2::permission_public::PatchPermissionPublicRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

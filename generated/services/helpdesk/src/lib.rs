@@ -35,6 +35,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::agent_schedule::GetAgentScheduleRequest,
         $crate::v1::agent_schedule::ListAgentScheduleRequest,
         $crate::v1::agent_schedule::PatchAgentScheduleRequest,
+        $crate::v1::agent_skill::CreateAgentSkillRequest,
         $crate::v1::agent_skill::DeleteAgentSkillRequest,
         $crate::v1::agent_skill::GetAgentSkillRequest,
         $crate::v1::agent_skill::ListAgentSkillRequest,

@@ -29,9 +29,9 @@ impl<'a> LingoApi<'a> {
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::classification::ListClassificationRequest,
-        $crate::v1::draft::CreateDraftRequest, $crate::v1::entity::CreateEntityRequest,
-        $crate::v1::entity::DeleteEntityRequest, $crate::v1::entity::GetEntityRequest,
-        $crate::v1::entity::HighlightEntityRequest,
+        $crate::v1::draft::CreateDraftRequest, $crate::v1::draft::UpdateDraftRequest,
+        $crate::v1::entity::CreateEntityRequest, $crate::v1::entity::DeleteEntityRequest,
+        $crate::v1::entity::GetEntityRequest, $crate::v1::entity::HighlightEntityRequest,
         $crate::v1::entity::ListEntityRequest, $crate::v1::entity::MatchEntityRequest,
         $crate::v1::entity::SearchEntityRequest, $crate::v1::entity::UpdateEntityRequest,
         $crate::v1::file::DownloadFileRequest, $crate::v1::file::UploadFileRequest,

@@ -36,10 +36,12 @@ macro_rules! __for_each_endpoint {
         $crate::v1::mailgroup::UpdateMailgroupRequest,
         $crate::v1::mailgroup_alias::CreateMailgroupAliasRequest,
         $crate::v1::mailgroup_alias::DeleteMailgroupAliasRequest,
+        $crate::v1::mailgroup_alias::ListMailgroupAliasRequest,
         $crate::v1::mailgroup_manager::BatchCreateMailgroupManagerRequest,
         $crate::v1::mailgroup_manager::BatchDeleteMailgroupManagerRequest,
         $crate::v1::mailgroup_manager::ListMailgroupManagerRequest,
         $crate::v1::mailgroup_member::BatchCreateMailgroupMemberRequest,
+        $crate::v1::mailgroup_member::BatchDeleteMailgroupMemberRequest,
         $crate::v1::mailgroup_member::CreateMailgroupMemberRequest,
         $crate::v1::mailgroup_member::DeleteMailgroupMemberRequest,
         $crate::v1::mailgroup_member::GetMailgroupMemberRequest,
@@ -47,6 +49,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::mailgroup_permission_member::BatchCreateMailgroupPermissionMemberRequest,
         $crate::v1::mailgroup_permission_member::BatchDeleteMailgroupPermissionMemberRequest,
         $crate::v1::mailgroup_permission_member::CreateMailgroupPermissionMemberRequest,
+        $crate::v1::mailgroup_permission_member::DeleteMailgroupPermissionMemberRequest,
         $crate::v1::mailgroup_permission_member::GetMailgroupPermissionMemberRequest,
         $crate::v1::mailgroup_permission_member::ListMailgroupPermissionMemberRequest,
         $crate::v1::public_mailbox::CreatePublicMailboxRequest,
@@ -59,6 +62,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::public_mailbox_alias::CreatePublicMailboxAliasRequest,
         $crate::v1::public_mailbox_alias::DeletePublicMailboxAliasRequest,
         $crate::v1::public_mailbox_alias::ListPublicMailboxAliasRequest,
+        $crate::v1::public_mailbox_member::BatchCreatePublicMailboxMemberRequest,
         $crate::v1::public_mailbox_member::BatchDeletePublicMailboxMemberRequest,
         $crate::v1::public_mailbox_member::ClearPublicMailboxMemberRequest,
         $crate::v1::public_mailbox_member::CreatePublicMailboxMemberRequest,
@@ -73,6 +77,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::user_mailbox_alias::ListUserMailboxAliasRequest,
         $crate::v1::user_mailbox_draft::CreateUserMailboxDraftRequest,
         $crate::v1::user_mailbox_draft::DeleteUserMailboxDraftRequest,
+        $crate::v1::user_mailbox_draft::GetUserMailboxDraftRequest,
         $crate::v1::user_mailbox_draft::ListUserMailboxDraftRequest,
         $crate::v1::user_mailbox_draft::SendUserMailboxDraftRequest,
         $crate::v1::user_mailbox_draft::UpdateUserMailboxDraftRequest,
@@ -86,9 +91,11 @@ macro_rules! __for_each_endpoint {
         $crate::v1::user_mailbox_folder::PatchUserMailboxFolderRequest,
         $crate::v1::user_mailbox_label::CreateUserMailboxLabelRequest,
         $crate::v1::user_mailbox_label::DeleteUserMailboxLabelRequest,
+        $crate::v1::user_mailbox_label::GetUserMailboxLabelRequest,
         $crate::v1::user_mailbox_label::ListUserMailboxLabelRequest,
         $crate::v1::user_mailbox_label::PatchUserMailboxLabelRequest,
         $crate::v1::user_mailbox_mail_contact::CreateUserMailboxMailContactRequest,
+        $crate::v1::user_mailbox_mail_contact::DeleteUserMailboxMailContactRequest,
         $crate::v1::user_mailbox_mail_contact::ListUserMailboxMailContactRequest,
         $crate::v1::user_mailbox_mail_contact::PatchUserMailboxMailContactRequest,
         $crate::v1::user_mailbox_message::BatchGetUserMailboxMessageRequest,
@@ -118,7 +125,8 @@ macro_rules! __for_each_endpoint {
         $crate::v1::user_mailbox_thread::GetUserMailboxThreadRequest,
         $crate::v1::user_mailbox_thread::ListUserMailboxThreadRequest,
         $crate::v1::user_mailbox_thread::ModifyUserMailboxThreadRequest,
-        $crate::v1::user_mailbox_thread::TrashUserMailboxThreadRequest,)
+        $crate::v1::user_mailbox_thread::TrashUserMailboxThreadRequest,
+        $crate::v1::user_mailbox_thread_message::ListUserMailboxThreadMessageRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

@@ -31,6 +31,7 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::image::UploadImageRequest,
         $crate::v1::okr::BatchGetOkrRequest, $crate::v1::period::CreatePeriodRequest,
         $crate::v1::period::ListPeriodRequest, $crate::v1::period::PatchPeriodRequest,
+        $crate::v1::period_rule::ListPeriodRuleRequest,
         $crate::v1::progress_record::CreateProgressRecordRequest,
         $crate::v1::progress_record::DeleteProgressRecordRequest,
         $crate::v1::progress_record::GetProgressRecordRequest,

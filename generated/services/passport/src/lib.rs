@@ -28,7 +28,8 @@ impl<'a> PassportApi<'a> {
 #[macro_export]
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
-        $($next)* ($($args)* $crate::v1::session::QuerySessionRequest,)
+        $($next)* ($($args)* $crate::v1::session::LogoutSessionRequest,
+        $crate::v1::session::QuerySessionRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

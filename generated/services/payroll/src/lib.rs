@@ -36,6 +36,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::datasource_record::QueryDatasourceRecordRequest,
         $crate::v1::datasource_record::SaveDatasourceRecordRequest,
         $crate::v1::paygroup::ListPaygroupRequest,
+        $crate::v1::payment_activity::ArchivePaymentActivityRequest,
         $crate::v1::payment_activity::ListPaymentActivityRequest,
         $crate::v1::payment_activity_detail::ListPaymentActivityDetailRequest,
         $crate::v1::payment_detail::QueryPaymentDetailRequest,)

@@ -38,7 +38,9 @@ macro_rules! __for_each_endpoint {
         $($next)* ($($args)* $crate::v1::review_data::QueryReviewDataRequest,
         $crate::v1::semester::ListSemesterRequest,
         $crate::v1::stage_task::FindByPageStageTaskRequest,
+        $crate::v1::stage_task::FindByUserListStageTaskRequest,
         $crate::v2::activity::QueryActivityRequest,
+        $crate::v2::additional_information::ImportAdditionalInformationRequest,
         $crate::v2::additional_information::QueryAdditionalInformationRequest,
         $crate::v2::additional_information_batch::DeleteAdditionalInformationBatchRequest,
         $crate::v2::indicator::QueryIndicatorRequest,
@@ -52,7 +54,8 @@ macro_rules! __for_each_endpoint {
         $crate::v2::review_data::QueryReviewDataRequest,
         $crate::v2::review_template::QueryReviewTemplateRequest,
         $crate::v2::reviewee::QueryRevieweeRequest,
-        $crate::v2::user_group_user_rel::WriteUserGroupUserRelRequest,)
+        $crate::v2::user_group_user_rel::WriteUserGroupUserRelRequest,
+        $crate::v2::user_info::QueryUserInfoRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

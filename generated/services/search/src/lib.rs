@@ -37,6 +37,7 @@ macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v1::user::ListUserRequest,
         $crate::v2::app::CreateAppRequest,
+        $crate::v2::data_source::CreateDataSourceRequest,
         $crate::v2::data_source::DeleteDataSourceRequest,
         $crate::v2::data_source::GetDataSourceRequest,
         $crate::v2::data_source::ListDataSourceRequest,

@@ -63,6 +63,7 @@ macro_rules! __for_each_endpoint {
         $crate::v2::spreadsheet_value::UpdateSpreadsheetValueRequest,
         $crate::v2::spreadsheet_values_append::CreateSpreadsheetValuesAppendRequest,
         $crate::v2::spreadsheet_values_batch_get::ListSpreadsheetValuesBatchGetRequest,
+        $crate::v2::spreadsheet_values_batch_update::CreateSpreadsheetValuesBatchUpdateRequest,
         $crate::v2::spreadsheet_values_image::CreateSpreadsheetValuesImageRequest,
         $crate::v2::spreadsheet_values_prepend::CreateSpreadsheetValuesPrependRequest,
         $crate::v3::spreadsheet::CreateSpreadsheetRequest,

@@ -40,6 +40,7 @@ macro_rules! __for_each_endpoint {
         $crate::v1::app_storage_upload::CompleteAppStorageUploadRequest,
         $crate::v1::app_storage_upload::InitializeAppStorageUploadRequest,
         $crate::v1::app_storage_upload::PartAppStorageUploadRequest,
+        $crate::v1::app_table::DeleteTableRecordsAppTableRequest,
         $crate::v1::app_table::GetTableDetailAppTableRequest,
         $crate::v1::app_table::GetTableListAppTableRequest,
         $crate::v1::app_table::PatchTableRecordsAppTableRequest,
@@ -48,7 +49,8 @@ macro_rules! __for_each_endpoint {
         $crate::v1::app_table_records_batch_update::PatchAppTableRecordsBatchUpdateRequest,
         $crate::v1::app_upload_and_release_html_code::CreateAppUploadAndReleaseHtmlCodeRequest,
         $crate::v1::app_view_record::ListAppViewRecordRequest,
-        $crate::v1::directory_user::IdConvertDirectoryUserRequest,)
+        $crate::v1::directory_user::IdConvertDirectoryUserRequest,
+        $crate::v1::icon::CreateIconRequest,)
     };
 }
 /// Calls `$next` with `$args` followed by the payload type of every event of this

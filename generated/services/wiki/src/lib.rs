@@ -29,7 +29,8 @@ impl<'a> WikiApi<'a> {
 macro_rules! __for_each_endpoint {
     ([$($next:tt)*] $($args:tt)*) => {
         $($next)* ($($args)* $crate::v2::space::CreateSpaceRequest,
-        $crate::v2::space::GetNodeSpaceRequest, $crate::v2::space::ListSpaceRequest,
+        $crate::v2::space::GetSpaceRequest, $crate::v2::space::GetNodeSpaceRequest,
+        $crate::v2::space::ListSpaceRequest,
         $crate::v2::space_member::CreateSpaceMemberRequest,
         $crate::v2::space_member::DeleteSpaceMemberRequest,
         $crate::v2::space_member::ListSpaceMemberRequest,

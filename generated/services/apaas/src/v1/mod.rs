@@ -5,6 +5,7 @@ pub mod app;
 pub mod application_audit_log;
 pub mod application_environment_variable;
 pub mod application_flow;
+pub mod application_function;
 pub mod application_object;
 pub mod application_object_record;
 pub mod application_record_permission_member;
@@ -48,6 +49,14 @@ impl<'a> ApaasV1Api<'a> {
     /// The `application_flow` resource.
     pub fn application_flow(&self) -> application_flow::ApplicationFlowApi<'a> {
         application_flow::ApplicationFlowApi {
+            client: self.client,
+        }
+    }
+    /// The `application_function` resource.
+    pub fn application_function(
+        &self,
+    ) -> application_function::ApplicationFunctionApi<'a> {
+        application_function::ApplicationFunctionApi {
             client: self.client,
         }
     }

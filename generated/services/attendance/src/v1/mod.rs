@@ -6,6 +6,7 @@ pub mod archive_rule;
 pub mod file;
 pub mod group;
 pub mod leave_accrual_record;
+pub mod leave_employ_expire_record;
 pub mod shift;
 pub mod user_approval;
 pub mod user_daily_shift;
@@ -51,6 +52,14 @@ impl<'a> AttendanceV1Api<'a> {
         &self,
     ) -> leave_accrual_record::LeaveAccrualRecordApi<'a> {
         leave_accrual_record::LeaveAccrualRecordApi {
+            client: self.client,
+        }
+    }
+    /// The `leave_employ_expire_record` resource.
+    pub fn leave_employ_expire_record(
+        &self,
+    ) -> leave_employ_expire_record::LeaveEmployExpireRecordApi<'a> {
+        leave_employ_expire_record::LeaveEmployExpireRecordApi {
             client: self.client,
         }
     }

@@ -10,6 +10,7 @@ pub mod lump_sum_payment;
 pub mod plan;
 pub mod recurring_payment;
 pub mod social_archive;
+pub mod social_archive_adjust_record;
 pub mod social_insurance;
 pub mod social_plan;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
@@ -69,6 +70,14 @@ impl<'a> CompensationV1Api<'a> {
     /// The `social_archive` resource.
     pub fn social_archive(&self) -> social_archive::SocialArchiveApi<'a> {
         social_archive::SocialArchiveApi {
+            client: self.client,
+        }
+    }
+    /// The `social_archive_adjust_record` resource.
+    pub fn social_archive_adjust_record(
+        &self,
+    ) -> social_archive_adjust_record::SocialArchiveAdjustRecordApi<'a> {
+        social_archive_adjust_record::SocialArchiveAdjustRecordApi {
             client: self.client,
         }
     }

@@ -3,6 +3,7 @@
 //! Version `v2` of the service, and the types its resources share.
 pub mod department;
 pub mod role;
+pub mod task;
 pub mod user;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +20,12 @@ impl<'a> ContactV2Api<'a> {
     /// The `role` resource.
     pub fn role(&self) -> role::RoleApi<'a> {
         role::RoleApi {
+            client: self.client,
+        }
+    }
+    /// The `task` resource.
+    pub fn task(&self) -> task::TaskApi<'a> {
+        task::TaskApi {
             client: self.client,
         }
     }

@@ -14,6 +14,7 @@ pub mod custom_field;
 pub mod department;
 pub mod employee_type;
 pub mod employment;
+pub mod file;
 pub mod job;
 pub mod job_change;
 pub mod job_data;
@@ -119,6 +120,12 @@ impl<'a> CorehrV1Api<'a> {
     /// The `employment` resource.
     pub fn employment(&self) -> employment::EmploymentApi<'a> {
         employment::EmploymentApi {
+            client: self.client,
+        }
+    }
+    /// The `file` resource.
+    pub fn file(&self) -> file::FileApi<'a> {
+        file::FileApi {
             client: self.client,
         }
     }

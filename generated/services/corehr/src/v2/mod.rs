@@ -61,6 +61,8 @@ pub mod query_flow_data_template;
 pub mod r#enum;
 pub mod report_detail_row;
 pub mod signature_file;
+pub mod signature_node;
+pub mod signature_template;
 pub mod signature_template_info_with_thumbnail;
 pub mod workforce_plan;
 pub mod workforce_plan_detail;
@@ -416,6 +418,18 @@ impl<'a> CorehrV2Api<'a> {
     /// The `signature_file` resource.
     pub fn signature_file(&self) -> signature_file::SignatureFileApi<'a> {
         signature_file::SignatureFileApi {
+            client: self.client,
+        }
+    }
+    /// The `signature_node` resource.
+    pub fn signature_node(&self) -> signature_node::SignatureNodeApi<'a> {
+        signature_node::SignatureNodeApi {
+            client: self.client,
+        }
+    }
+    /// The `signature_template` resource.
+    pub fn signature_template(&self) -> signature_template::SignatureTemplateApi<'a> {
+        signature_template::SignatureTemplateApi {
             client: self.client,
         }
     }

@@ -3,6 +3,7 @@
 //! Version `v1` of the service, and the types its resources share.
 pub mod advertisement;
 pub mod agency;
+pub mod agency_protection_period;
 pub mod application;
 pub mod application_diversity_inclusion;
 pub mod application_interview;
@@ -31,6 +32,8 @@ pub mod external_referral_reward;
 pub mod interview;
 pub mod interview_feedback_form;
 pub mod interview_record;
+pub mod interview_record_attachment;
+pub mod interview_registration_schema;
 pub mod interview_round_type;
 pub mod interview_task;
 pub mod interviewer;
@@ -95,6 +98,14 @@ impl<'a> HireV1Api<'a> {
     /// The `agency` resource.
     pub fn agency(&self) -> agency::AgencyApi<'a> {
         agency::AgencyApi {
+            client: self.client,
+        }
+    }
+    /// The `agency_protection_period` resource.
+    pub fn agency_protection_period(
+        &self,
+    ) -> agency_protection_period::AgencyProtectionPeriodApi<'a> {
+        agency_protection_period::AgencyProtectionPeriodApi {
             client: self.client,
         }
     }
@@ -275,6 +286,22 @@ impl<'a> HireV1Api<'a> {
     /// The `interview_record` resource.
     pub fn interview_record(&self) -> interview_record::InterviewRecordApi<'a> {
         interview_record::InterviewRecordApi {
+            client: self.client,
+        }
+    }
+    /// The `interview_record_attachment` resource.
+    pub fn interview_record_attachment(
+        &self,
+    ) -> interview_record_attachment::InterviewRecordAttachmentApi<'a> {
+        interview_record_attachment::InterviewRecordAttachmentApi {
+            client: self.client,
+        }
+    }
+    /// The `interview_registration_schema` resource.
+    pub fn interview_registration_schema(
+        &self,
+    ) -> interview_registration_schema::InterviewRegistrationSchemaApi<'a> {
+        interview_registration_schema::InterviewRegistrationSchemaApi {
             client: self.client,
         }
     }

@@ -24,6 +24,7 @@ pub mod user_mailbox_setting;
 pub mod user_mailbox_template;
 pub mod user_mailbox_template_attachment;
 pub mod user_mailbox_thread;
+pub mod user_mailbox_thread_message;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct MailV1Api<'a> {
@@ -183,6 +184,14 @@ impl<'a> MailV1Api<'a> {
     /// The `user_mailbox_thread` resource.
     pub fn user_mailbox_thread(&self) -> user_mailbox_thread::UserMailboxThreadApi<'a> {
         user_mailbox_thread::UserMailboxThreadApi {
+            client: self.client,
+        }
+    }
+    /// The `user_mailbox_thread_message` resource.
+    pub fn user_mailbox_thread_message(
+        &self,
+    ) -> user_mailbox_thread_message::UserMailboxThreadMessageApi<'a> {
+        user_mailbox_thread_message::UserMailboxThreadMessageApi {
             client: self.client,
         }
     }

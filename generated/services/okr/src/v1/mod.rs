@@ -4,6 +4,7 @@
 pub mod image;
 pub mod okr;
 pub mod period;
+pub mod period_rule;
 pub mod progress_record;
 pub mod review;
 pub mod user_okr;
@@ -26,6 +27,12 @@ impl<'a> OkrV1Api<'a> {
     /// The `period` resource.
     pub fn period(&self) -> period::PeriodApi<'a> {
         period::PeriodApi {
+            client: self.client,
+        }
+    }
+    /// The `period_rule` resource.
+    pub fn period_rule(&self) -> period_rule::PeriodRuleApi<'a> {
+        period_rule::PeriodRuleApi {
             client: self.client,
         }
     }

@@ -16,6 +16,7 @@ pub mod review_template;
 pub mod reviewee;
 pub mod stage_task;
 pub mod user_group_user_rel;
+pub mod user_info;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct PerformanceV2Api<'a> {
@@ -107,6 +108,12 @@ impl<'a> PerformanceV2Api<'a> {
     /// The `user_group_user_rel` resource.
     pub fn user_group_user_rel(&self) -> user_group_user_rel::UserGroupUserRelApi<'a> {
         user_group_user_rel::UserGroupUserRelApi {
+            client: self.client,
+        }
+    }
+    /// The `user_info` resource.
+    pub fn user_info(&self) -> user_info::UserInfoApi<'a> {
+        user_info::UserInfoApi {
             client: self.client,
         }
     }

@@ -20,6 +20,7 @@ pub mod spreadsheet_unmerge_cell;
 pub mod spreadsheet_value;
 pub mod spreadsheet_values_append;
 pub mod spreadsheet_values_batch_get;
+pub mod spreadsheet_values_batch_update;
 pub mod spreadsheet_values_image;
 pub mod spreadsheet_values_prepend;
 /// A handle on the `v2` version, borrowed from a [`Client`](::feishu_runtime::Client).
@@ -173,6 +174,14 @@ impl<'a> SheetsV2Api<'a> {
         &self,
     ) -> spreadsheet_values_batch_get::SpreadsheetValuesBatchGetApi<'a> {
         spreadsheet_values_batch_get::SpreadsheetValuesBatchGetApi {
+            client: self.client,
+        }
+    }
+    /// The `spreadsheet_values_batch_update` resource.
+    pub fn spreadsheet_values_batch_update(
+        &self,
+    ) -> spreadsheet_values_batch_update::SpreadsheetValuesBatchUpdateApi<'a> {
+        spreadsheet_values_batch_update::SpreadsheetValuesBatchUpdateApi {
             client: self.client,
         }
     }

@@ -12,6 +12,7 @@ pub mod app_table_records_batch_update;
 pub mod app_upload_and_release_html_code;
 pub mod app_view_record;
 pub mod directory_user;
+pub mod icon;
 /// A handle on the `v1` version, borrowed from a [`Client`](::feishu_runtime::Client).
 #[derive(Clone, Copy, Debug)]
 pub struct SparkV1Api<'a> {
@@ -83,6 +84,12 @@ impl<'a> SparkV1Api<'a> {
     /// The `directory_user` resource.
     pub fn directory_user(&self) -> directory_user::DirectoryUserApi<'a> {
         directory_user::DirectoryUserApi {
+            client: self.client,
+        }
+    }
+    /// The `icon` resource.
+    pub fn icon(&self) -> icon::IconApi<'a> {
+        icon::IconApi {
             client: self.client,
         }
     }
