@@ -24,11 +24,11 @@ const ENDPOINTS: usize = 2_500;
 fn main() {
     let quick = std::env::var_os("FEISHU_BENCH_QUICK").is_some();
     let spec = work_dir().join("compile-spec");
-    let tree = work_dir().join("compile-crate");
+    let workspace = work_dir().join("compile-crate");
     let target = work_dir().join("compile-target");
     let files = synth::generate(Config::new(ENDPOINTS));
     write_fresh(&files, &spec).expect("the spec is written");
-    generate_crate(&spec, &tree).expect("codegen");
+    let tree = generate_crate(&spec, &workspace).expect("codegen");
 
     // The services in the order synth writes them; the first one stands alone too.
     let mut services: Vec<String> = files

@@ -37,22 +37,26 @@ pub fn write_fresh(
     synth::write(files, dir)
 }
 
-/// Generates the crates for `spec_dir` into `crate_dir` (a fresh copy of the hand-written
-/// parts, the `feishu` crate and the runtime, plus the generated service crates), building
-/// offline with the workspace's lock file.
-pub fn generate_crate(spec_dir: &Path, crate_dir: &Path) -> Result<(), String> {
-    if crate_dir.exists() {
-        std::fs::remove_dir_all(crate_dir).map_err(|e| e.to_string())?;
+/// Generates the crates for `spec_dir` into a fresh workspace at `workspace` (laid out
+/// like the project's: a copy of the runtime, and the generated `feishu` crate with its
+/// service crates), building offline with the project's lock file. Returns the `feishu`
+/// crate's directory.
+pub fn generate_crate(spec_dir: &Path, workspace: &Path) -> Result<PathBuf, String> {
+    use feishu_codegen::output;
+    if workspace.exists() {
+        std::fs::remove_dir_all(workspace).map_err(|e| e.to_string())?;
     }
     let generated = feishu_codegen::generate(spec_dir).map_err(|d| d.to_string())?;
-    feishu_codegen::output::scaffold_crate(
-        &root().join("generated"),
+    output::scaffold_workspace(
+        &root().join(output::RUNTIME_DIR),
         &root().join("Cargo.lock"),
-        crate_dir,
+        workspace,
         &[],
     )
     .map_err(|e| e.to_string())?;
-    feishu_codegen::output::plan(crate_dir, &generated)
+    let crate_dir = workspace.join(output::GENERATED_DIR);
+    output::plan(&crate_dir, &generated)
         .and_then(|plan| plan.apply())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(crate_dir)
 }

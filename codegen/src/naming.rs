@@ -20,7 +20,7 @@ const RAW_KEYWORDS: &[&str] = &[
 const UNRAWABLE_KEYWORDS: &[&str] = &["crate", "self", "super", "Self", "_"];
 
 /// The client's own methods: a service accessor (`client.helpdesk()`) may not take these
-/// names. Keep in step with `generated/src/lib.rs` and `generated/runtime/src/client.rs`.
+/// names. Keep in step with `codegen/templates/facade/lib.rs` and `runtime/src/client.rs`.
 pub const CLIENT_METHODS: &[&str] = &[
     "app_token",
     "base_url",

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{GENERATED_DIRS, GeneratedFiles, REGION_END, RUNTIME_DIR, is_generated};
+use crate::emit::{GENERATED_DIRS, GeneratedFiles, is_generated};
 use crate::replace::{Removal, Write, replace_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,9 +46,6 @@ pub struct Plan {
 pub enum OutputError {
     /// A file codegen would write exists but was not generated.
     HandWritten(PathBuf),
-    /// A hand-written file that should hold a generated region lacks its marker lines:
-    /// the file, and the missing region's opening line.
-    NoRegion(PathBuf, &'static str),
     Io(PathBuf, io::Error),
 }
 
@@ -59,13 +56,6 @@ impl fmt::Display for OutputError {
                 f,
                 "{}: codegen would overwrite this file, but it does not start with the generated \
                  header, so it is hand-written; move it away or rename the module",
-                path.display()
-            ),
-            OutputError::NoRegion(path, begin) => write!(
-                f,
-                "{}: codegen writes between the lines `{begin}` and `{REGION_END}`, and this \
-                 file lacks them; add them (the features region in the [features] table, \
-                 the crates region in [dependencies]) and run codegen again",
                 path.display()
             ),
             OutputError::Io(path, err) => write!(f, "{}: {err}", path.display()),
@@ -106,21 +96,6 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
             Err(err) => return Err(OutputError::Io(path, err)),
         }
     }
-    for (rel, regions) in &generated.regions {
-        let path = out_dir.join(rel);
-        let existing = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-        let mut content = existing.clone();
-        for region in regions {
-            content = with_region(&content, region.begin, &region.text)
-                .ok_or_else(|| OutputError::NoRegion(path.clone(), region.begin))?;
-        }
-        if content == existing {
-            plan.unchanged += 1;
-        } else {
-            plan.changes.push(Change::Update(path.clone()));
-            plan.contents.push((path, content, Some(existing)));
-        }
-    }
     let mut existing = Vec::new();
     for dir in generated_dirs.iter().filter(|d| d.is_dir()) {
         walk(dir, &mut existing)?;
@@ -142,19 +117,6 @@ pub fn plan(out_dir: &Path, generated: &GeneratedFiles) -> Result<Plan, OutputEr
         }
     }
     Ok(plan)
-}
-
-/// `text` with the lines between the marker line `begin` and the next [`REGION_END`]
-/// replaced by `region`; None when it lacks the markers.
-fn with_region(text: &str, begin: &str, region: &str) -> Option<String> {
-    let begin = text.find(begin)?;
-    let body = begin + text[begin..].find('\n')? + 1;
-    let end = body + text[body..].find(REGION_END)?;
-    let at_line_start = |at: usize| at == 0 || text[..at].ends_with('\n');
-    if !at_line_start(begin) || !at_line_start(end) {
-        return None;
-    }
-    Some(format!("{}{region}{}", &text[..body], &text[end..]))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), OutputError> {
@@ -225,35 +187,38 @@ impl Plan {
     }
 }
 
-/// Starts an output tree outside the workspace from the hand-written parts of the `feishu`
-/// crate in `template`: its manifest, the files of its `src/` that codegen did not write,
-/// and the runtime crate beside it. The manifest becomes its own workspace root (with the
-/// runtime and the service crates as members), and `lock_file` is copied beside it, so
-/// the tree builds offline with the workspace's versions. `rustflags` (e.g. `-D
-/// warnings`) go into the tree's `.cargo/config.toml`, so they reach the service crates.
-pub fn scaffold_crate(
-    template: &Path,
+/// The generated `feishu` crate's directory in a workspace (the project's, or one that
+/// [`scaffold_workspace`] made).
+pub const GENERATED_DIR: &str = "generated";
+
+/// The hand-written runtime crate's directory in a workspace; the generated manifests
+/// name it as `../runtime` (from the `feishu` crate) and `../../../runtime` (from a
+/// service crate).
+pub const RUNTIME_DIR: &str = "runtime";
+
+/// Starts a workspace outside the project's, laid out like it, for a generated tree:
+/// `dest/Cargo.toml` (a workspace of the runtime, the `feishu` crate in
+/// [`GENERATED_DIR`] and its service crates), a copy of the `runtime` crate, and
+/// `lock_file` copied beside it, so the tree builds offline with the project's versions.
+/// `rustflags` (e.g. `-D warnings`) go into the workspace's `.cargo/config.toml`, so they
+/// reach the service crates. Codegen then writes into `dest/generated`.
+pub fn scaffold_workspace(
+    runtime: &Path,
     lock_file: &Path,
     dest: &Path,
     rustflags: &[&str],
 ) -> io::Result<()> {
     std::fs::create_dir_all(dest)?;
-    let manifest = std::fs::read_to_string(template.join("Cargo.toml"))?;
     std::fs::write(
         dest.join("Cargo.toml"),
         format!(
-            "{manifest}\n[workspace]\nmembers = [\"{RUNTIME_DIR}\", \"{}/*\"]\n",
+            "# A workspace for a generated `feishu` crate, laid out like the project's.\n\
+             [workspace]\nresolver = \"3\"\n\
+             members = [\"{RUNTIME_DIR}\", \"{GENERATED_DIR}\", \"{GENERATED_DIR}/{}/*\"]\n",
             crate::emit::SERVICES_DIR
         ),
     )?;
-    copy_tree(&template.join("src"), &dest.join("src"), &|text| {
-        !is_generated(text)
-    })?;
-    copy_tree(
-        &template.join(RUNTIME_DIR),
-        &dest.join(RUNTIME_DIR),
-        &|_| true,
-    )?;
+    copy_tree(runtime, &dest.join(RUNTIME_DIR))?;
     std::fs::copy(lock_file, dest.join("Cargo.lock"))?;
     if !rustflags.is_empty() {
         let flags: Vec<String> = rustflags.iter().map(|f| format!("{f:?}")).collect();
@@ -266,14 +231,14 @@ pub fn scaffold_crate(
     Ok(())
 }
 
-/// Copies the files under `from` whose text `keep` accepts (binary files always) to `to`.
-fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+/// Copies the files under `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target, keep)?;
-        } else if std::fs::read_to_string(entry.path()).map_or(true, |text| keep(&text)) {
+            copy_tree(&entry.path(), &target)?;
+        } else {
             std::fs::create_dir_all(to)?;
             std::fs::copy(entry.path(), target)?;
         }

@@ -1,22 +1,24 @@
-//! A standalone copy of the hand-written parts (the `feishu` crate's manifest and lib.rs,
-//! and the runtime crate), into which code generated from another spec can be written
+//! A workspace of its own, laid out like the project's (the runtime crate copied, and a
+//! `generated/` directory), into which code generated from another spec can be written
 //! and compiled.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{generated_dir, root};
+use crate::root;
 
-/// Copies the skeleton to `dest`, with warnings denied in every crate of it (the
-/// generated service crates included) and the workspace's lock file, so it builds offline
-/// with the versions the workspace uses.
-pub fn scaffold_crate(dest: &Path) -> std::io::Result<()> {
-    feishu_codegen::output::scaffold_crate(
-        &generated_dir(),
+/// Makes `dest` a workspace for a generated tree, with warnings denied in every crate of
+/// it (the generated service crates included) and the project's lock file, so it builds
+/// offline with the versions the project uses. Returns the directory to generate into
+/// (`dest/generated`), where the cargo commands below run.
+pub fn scaffold_crate(dest: &Path) -> std::io::Result<PathBuf> {
+    feishu_codegen::output::scaffold_workspace(
+        &root().join(feishu_codegen::output::RUNTIME_DIR),
         &root().join("Cargo.lock"),
         dest,
         &["-D", "warnings"],
-    )
+    )?;
+    Ok(dest.join(feishu_codegen::output::GENERATED_DIR))
 }
 
 /// Every service, and every derive: all the generated code.

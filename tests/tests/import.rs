@@ -112,8 +112,7 @@ fn every_seed_and_corpus_page_imports_generates_compiles_and_round_trips() {
     );
 
     let generated = feishu_codegen::generate(&spec).unwrap_or_else(|d| panic!("{d}"));
-    let krate = work.path().join("crate");
-    scaffold_crate(&krate).unwrap();
+    let krate = scaffold_crate(&work.path().join("crate")).unwrap();
     output::plan(&krate, &generated).unwrap().apply().unwrap();
     std::fs::create_dir_all(krate.join("tests")).unwrap();
     std::fs::copy(

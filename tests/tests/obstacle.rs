@@ -13,25 +13,25 @@ fn fixture() -> std::path::PathBuf {
 #[test]
 fn obstacle_course_compiles_without_warnings() {
     let generated = feishu_codegen::generate(&fixture()).unwrap_or_else(|d| panic!("{d}"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    scaffold_crate(dir.path()).expect("scaffold");
-    output::plan(dir.path(), &generated)
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = scaffold_crate(work.path()).expect("scaffold");
+    output::plan(&dir, &generated)
         .expect("plan")
         .apply()
         .expect("write");
-    if let Err(compiler) = cargo_check(dir.path()) {
+    if let Err(compiler) = cargo_check(&dir) {
         panic!("the obstacle course does not compile cleanly:\n{compiler}");
     }
-    if let Err(rustdoc) = cargo_doc(dir.path()) {
+    if let Err(rustdoc) = cargo_doc(&dir) {
         panic!("the obstacle course's docs have rustdoc warnings:\n{rustdoc}");
     }
-    std::fs::create_dir_all(dir.path().join("tests")).expect("tests dir");
+    std::fs::create_dir_all(dir.join("tests")).expect("tests dir");
     std::fs::copy(
         root().join("tests/fixtures/obstacle/absent_fields.rs"),
-        dir.path().join("tests/absent_fields.rs"),
+        dir.join("tests/absent_fields.rs"),
     )
     .expect("copy the test");
-    if let Err(output) = cargo_test(dir.path(), "absent_fields") {
+    if let Err(output) = cargo_test(&dir, "absent_fields") {
         panic!("the obstacle course's received types refuse absent fields:\n{output}");
     }
 }
@@ -155,8 +155,7 @@ fn a_spec_without_enums_compiles_without_warnings() {
     let generated =
         feishu_codegen::generate(&work.path().join("spec")).unwrap_or_else(|d| panic!("{d}"));
     assert!(!generated.files.values().any(|f| f.contains("_enum!")));
-    let dir = work.path().join("crate");
-    scaffold_crate(&dir).expect("scaffold");
+    let dir = scaffold_crate(&work.path().join("crate")).expect("scaffold");
     output::plan(&dir, &generated)
         .expect("plan")
         .apply()

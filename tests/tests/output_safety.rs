@@ -53,17 +53,8 @@ fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     out
 }
 
-/// Gives `out` the hand-written manifest, whose features region codegen fills in.
-fn add_manifest(out: &Path) -> PathBuf {
-    std::fs::create_dir_all(out).unwrap();
-    let manifest = out.join("Cargo.toml");
-    std::fs::copy(feishu_tests::generated_dir().join("Cargo.toml"), &manifest).unwrap();
-    manifest
-}
-
 /// Generates spec/ into a fresh `out`.
 fn generate_into(out: &Path) -> feishu_codegen::emit::GeneratedFiles {
-    add_manifest(out);
     let generated = feishu_codegen::generate(&spec_dir()).unwrap_or_else(|d| panic!("{d}"));
     output::plan(out, &generated).unwrap().apply().unwrap();
     generated
@@ -81,11 +72,10 @@ fn only_files_whose_content_changed_are_rewritten() {
     let work = tempfile::tempdir().unwrap();
     let (spec, out) = (work.path().join("spec"), work.path().join("out"));
     copy_small_spec(&spec);
-    let manifest = add_manifest(&out);
+    let manifest = out.join("Cargo.toml");
     let first = regenerate(&spec, &out);
-    // Everything is created; the manifest's features region is filled in for this spec.
-    let created =
-        |c: &Change| matches!(c, Change::Create(_)) || *c == Change::Update(manifest.clone());
+    // Everything is created, the `feishu` crate's manifest and lib.rs included.
+    let created = |c: &Change| matches!(c, Change::Create(_));
     assert!(first.iter().all(created) && !first.is_empty(), "{first:?}");
     let before = mtimes(&out);
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -121,7 +111,7 @@ fn only_files_whose_content_changed_are_rewritten() {
     // A new service: its crate is created, and the manifest gets its feature and its
     // crate and nothing else; the other files keep their mtimes.
     let before = mtimes(&out);
-    let hand_written = std::fs::read_to_string(&manifest).unwrap();
+    let old_manifest = std::fs::read_to_string(&manifest).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     let copied = spec.join("zz_chat/v2/chat_button/update.yaml");
     std::fs::create_dir_all(copied.parent().unwrap()).unwrap();
@@ -141,25 +131,19 @@ fn only_files_whose_content_changed_are_rewritten() {
     assert!(text.contains("full = [\"application\", \"helpdesk\", \"im\", \"zz_chat\"]\n"));
     assert!(text.contains("\nzz_chat = [\"dep:feishu-zz-chat\"]\n"));
     assert!(text.contains("\nfeishu-zz-chat = { path = \"services/zz_chat\", optional = true }\n"));
-    // The manifest without its two regions' contents.
-    let outside = |t: &str| {
-        let mut kept = String::new();
-        let mut rest = t;
-        for begin in [
-            feishu_codegen::emit::REGION_BEGIN,
-            feishu_codegen::emit::DEPENDENCIES_REGION_BEGIN,
-        ] {
-            let (head, tail) = rest.split_once(begin).unwrap();
-            kept.push_str(head);
-            rest = tail.split_once(feishu_codegen::emit::REGION_END).unwrap().1;
-        }
-        kept.push_str(rest);
-        kept
-    };
-    assert_eq!(
-        outside(&text),
-        outside(&hand_written),
-        "only the region changes"
+    // The lines that change: the lists of every service, and the new service's own.
+    let old_lines: Vec<&str> = old_manifest.lines().collect();
+    let new_lines: Vec<&str> = text.lines().collect();
+    let gone: Vec<&str> = old_lines
+        .iter()
+        .filter(|l| !new_lines.contains(l))
+        .map(|l| l.split(" = ").next().unwrap())
+        .collect();
+    assert_eq!(gone, ["full", "roundtrip", "schemars"]);
+    let added: Vec<&&str> = new_lines.iter().filter(|l| !old_lines.contains(l)).collect();
+    assert!(
+        added.iter().all(|l| l.contains("zz_chat") || l.contains("zz-chat")),
+        "{added:?}"
     );
     let after = mtimes(&out);
     let touched: Vec<_> = before
@@ -175,18 +159,14 @@ fn only_files_whose_content_changed_are_rewritten() {
 }
 
 #[test]
-fn a_manifest_without_the_features_region_is_refused_and_nothing_is_written() {
+fn a_hand_written_manifest_at_the_facades_place_is_refused_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
     let manifest = out.path().join("Cargo.toml");
     std::fs::write(&manifest, "[package]\nname = \"mine\"\n").unwrap();
     let generated = feishu_codegen::generate(&spec_dir()).unwrap();
     match output::plan(out.path(), &generated) {
-        Err(err @ OutputError::NoRegion(..)) => {
+        Err(err @ OutputError::HandWritten(..)) => {
             assert!(err.to_string().contains("Cargo.toml"), "{err}");
-            assert!(
-                err.to_string().contains(feishu_codegen::emit::REGION_BEGIN),
-                "{err}"
-            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -263,7 +243,6 @@ fn a_hand_written_file_is_never_overwritten_and_nothing_is_written() {
 #[test]
 fn a_failure_while_replacing_files_puts_the_old_output_back() {
     let out = tempfile::tempdir().unwrap();
-    let manifest = add_manifest(out.path());
     let generated = feishu_codegen::generate(&spec_dir()).unwrap();
     let stale = out.path().join("services/application/src/lib.rs");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
@@ -286,11 +265,7 @@ fn a_failure_while_replacing_files_puts_the_old_output_back() {
         "the updated file is restored"
     );
     let left: Vec<PathBuf> = mtimes(out.path()).into_iter().map(|(p, _)| p).collect();
-    assert_eq!(
-        left,
-        vec![manifest, stale],
-        "created files and staged copies are gone"
-    );
+    assert_eq!(left, vec![stale], "created files and staged copies are gone");
 }
 
 #[test]
@@ -298,7 +273,7 @@ fn a_removed_service_loses_its_whole_crate() {
     let work = tempfile::tempdir().unwrap();
     let (spec, out) = (work.path().join("spec"), work.path().join("out"));
     copy_small_spec(&spec);
-    let manifest = add_manifest(&out);
+    let manifest = out.join("Cargo.toml");
     regenerate(&spec, &out);
     let crate_dir = out.join("services/im");
     assert!(crate_dir.join("Cargo.toml").exists());

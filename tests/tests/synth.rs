@@ -59,8 +59,7 @@ fn the_synthetic_crate_validates_and_compiles_per_feature() {
     assert_eq!(loaded.endpoints.len(), 50);
 
     let generated = feishu_codegen::generate(&spec_dir).unwrap_or_else(|d| panic!("{d}"));
-    let krate = work.path().join("crate");
-    scaffold_crate(&krate).unwrap();
+    let krate = scaffold_crate(&work.path().join("crate")).unwrap();
     output::plan(&krate, &generated).unwrap().apply().unwrap();
     if let Err(compiler) = cargo_check(&krate) {
         panic!("the synthetic crate does not compile:\n{compiler}");

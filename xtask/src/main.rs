@@ -7,7 +7,6 @@ use std::time::Instant;
 use feishu_codegen::{output, spec};
 use stamp::Stamp;
 
-mod fuzz;
 mod stamp;
 
 const USAGE: &str = "\
@@ -15,10 +14,10 @@ usage: cargo xtask <command>
 
 commands:
   codegen [--check] [--force] [--timings] [--spec DIR] [--out DIR]
-      Regenerate the generated crates from the spec (defaults: spec/ and generated/): one
-      crate per service under services/, and the feishu crate's generated parts.
-      An --out directory without a Cargo.toml first gets the hand-written parts (the
-      feishu crate's manifest and lib.rs, and the runtime crate).
+      Regenerate the generated crates from the spec (default spec/) into the generated/
+      directory of a workspace (default: this one): the feishu crate and one crate per
+      service under generated/services/. An --out directory without a Cargo.toml is first
+      made a workspace like this one: its manifest, Cargo.lock and a copy of runtime/.
       A run whose spec tree, generator and output tree are as the last run left them
       does nothing (the record is kept in cargo's target directory); --force runs anyway.
       With --check, write nothing and fail when a file is stale, missing or orphaned;
@@ -35,6 +34,12 @@ commands:
   synth --endpoints N [--services S] [--seed X] --out DIR
       Write a synthetic spec tree of N endpoints over S services (default: one per 50
       endpoints) into DIR, for benchmarks. The same arguments write the same bytes.
+      (Runs the bench crate's `synth` binary.)
+  fuzz [--seconds N] [--cases N] [--seed S]
+      Feed mutated pages and specs to the importer and codegen (runs the fuzz crate's
+      binary, whose usage says more).
+  budgets
+      Run each worst case against the budgets of 2 s and 256 MB (the fuzz crate's binary).
   schema [--check]
       Write the spec format's JSON Schemas (spec/schema.json, spec/shared-types.schema.json,
       spec/event.schema.json) from the codegen's model; with --check, fail when they are
@@ -48,9 +53,12 @@ fn main() -> ExitCode {
         Some((command, rest)) if command == "schema" => schema(rest),
         Some((command, rest)) if command == "import" => import(rest),
         Some((command, rest)) if command == "update" => update(rest),
-        Some((command, rest)) if command == "synth" => synth(rest),
-        Some((command, rest)) if command == "fuzz" => fuzz::fuzz(rest, &root()),
-        Some((command, rest)) if command == "budgets" => fuzz::budgets(rest, &root()),
+        // The harnesses are binaries of their own crates, so that this one (and the
+        // README's first command, `cargo xtask codegen`) compiles neither.
+        Some((command, _)) if command == "synth" => harness("feishu-bench", "synth", &args),
+        Some((command, _)) if command == "fuzz" || command == "budgets" => {
+            harness("feishu-fuzz", "feishu-fuzz", &args)
+        }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             print!("{}", usage());
             Ok(())
@@ -68,7 +76,28 @@ fn main() -> ExitCode {
 
 /// Every command's usage.
 fn usage() -> String {
-    format!("{USAGE}{}{}", fuzz::USAGE, fuzz::BUDGETS_USAGE)
+    USAGE.to_owned()
+}
+
+/// Runs a command that a harness binary carries out (`synth`: the bench crate's; `fuzz`
+/// and `budgets`: the fuzz crate's) through `cargo run`, with the command's arguments.
+fn harness(package: &str, bin: &str, args: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .current_dir(root())
+        .args(["run", "--quiet", "--package", package, "--bin", bin, "--"]);
+    // `synth`'s binary takes its arguments alone; the fuzz binary takes the command too.
+    let args = if bin == "synth" { &args[1..] } else { args };
+    let status = command
+        .args(args)
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", args.first().map_or(bin, String::as_str)))
+    }
 }
 
 /// The workspace root: the defaults are relative to it, wherever cargo was run from.
@@ -84,7 +113,8 @@ struct CodegenArgs {
     force: bool,
     timings: bool,
     spec: PathBuf,
-    out: PathBuf,
+    /// The workspace whose `generated/` codegen writes.
+    workspace: PathBuf,
 }
 
 fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
@@ -93,7 +123,7 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
         force: false,
         timings: false,
         spec: root().join("spec"),
-        out: root().join("generated"),
+        workspace: root(),
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -102,7 +132,9 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
             "--force" => parsed.force = true,
             "--timings" => parsed.timings = true,
             "--spec" => parsed.spec = iter.next().ok_or("--spec needs a directory")?.into(),
-            "--out" => parsed.out = iter.next().ok_or("--out needs a directory")?.into(),
+            "--out" => {
+                parsed.workspace = iter.next().ok_or("--out needs a directory")?.into();
+            }
             other => return Err(format!("codegen: unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -111,18 +143,19 @@ fn parse_codegen_args(args: &[String]) -> Result<CodegenArgs, String> {
 
 fn codegen(args: &[String]) -> Result<(), String> {
     let args = parse_codegen_args(args)?;
+    let out = args.workspace.join(output::GENERATED_DIR);
     let started = Instant::now();
     let stamp = (!args.check)
-        .then(|| Stamp::of(&args.spec, &args.out))
+        .then(|| Stamp::of(&args.spec, &out))
         .flatten();
     let mut recording = started.elapsed();
     if let Some(stamp) = stamp
         && !args.force
-        && Stamp::recorded(&args.spec, &args.out) == Some(stamp)
+        && Stamp::recorded(&args.spec, &out) == Some(stamp)
     {
         println!(
             "codegen: nothing to do: the spec, the generator and {} are as the last run left them ({:.0?}; --force runs anyway)",
-            args.out.display(),
+            out.display(),
             started.elapsed()
         );
         return Ok(());
@@ -130,23 +163,22 @@ fn codegen(args: &[String]) -> Result<(), String> {
     let mut timings = feishu_codegen::Timings::default();
     let generated = feishu_codegen::generate_timed(&args.spec, &mut timings)
         .map_err(|diagnostics| diagnostics.to_string())?;
-    // A new output tree gets the hand-written parts first: its manifest holds the regions
-    // the service features and crates are written into.
-    if !args.check && !args.out.join("Cargo.toml").exists() {
-        output::scaffold_crate(
-            &root().join("generated"),
+    // A new workspace gets the runtime and a manifest first, so that the tree builds.
+    if !args.check && !args.workspace.join("Cargo.toml").exists() {
+        output::scaffold_workspace(
+            &root().join(output::RUNTIME_DIR),
             &root().join("Cargo.lock"),
-            &args.out,
+            &args.workspace,
             &[],
         )
-        .map_err(|err| format!("{}: {err}", args.out.display()))?;
+        .map_err(|err| format!("{}: {err}", args.workspace.display()))?;
         println!(
-            "  copied the hand-written parts (Cargo.toml, src/lib.rs, runtime/) into {}",
-            args.out.display()
+            "  made {} a workspace (Cargo.toml, Cargo.lock, runtime/)",
+            args.workspace.display()
         );
     }
     let planning = Instant::now();
-    let plan = output::plan(&args.out, &generated).map_err(|err| format!("error: {err}"))?;
+    let plan = output::plan(&out, &generated).map_err(|err| format!("error: {err}"))?;
     let compare = planning.elapsed();
     let elapsed = started.elapsed();
     if args.check {
@@ -165,16 +197,16 @@ fn codegen(args: &[String]) -> Result<(), String> {
     }
     let applying = Instant::now();
     // A run cut short must not leave a record that vouches for a half-written tree.
-    Stamp::forget(&args.spec, &args.out);
+    Stamp::forget(&args.spec, &out);
     plan.apply().map_err(|err| format!("error: {err}"))?;
     let write = applying.elapsed();
     let hashing = Instant::now();
     if let Some(stamp) = stamp {
         let recorded = stamp
-            .after_run(&args.out, &generated.files)
+            .after_run(&out, &generated.files)
             .and_then(|after| {
                 after
-                    .record(&args.spec, &args.out)
+                    .record(&args.spec, &out)
                     .map_err(|err| err.to_string())
             });
         if let Err(err) = recorded {
@@ -194,8 +226,7 @@ fn codegen(args: &[String]) -> Result<(), String> {
     }
     println!(
         "codegen: {} files, {} changed, {} unchanged in {:.0?}",
-        // A file with generated regions counts once, however many regions it holds.
-        generated.files.len() + generated.regions.len(),
+        generated.files.len(),
         plan.changes.len(),
         plan.unchanged,
         started.elapsed()
@@ -332,52 +363,3 @@ fn update(args: &[String]) -> Result<(), String> {
     codegen(&["--spec".to_owned(), spec_arg])
 }
 
-fn synth(args: &[String]) -> Result<(), String> {
-    let mut config = None::<feishu_bench::synth::Config>;
-    let (mut services, mut seed, mut out) = (None, None, None);
-    let mut iter = args.iter();
-    let number = |flag: &str, value: Option<&String>| -> Result<u64, String> {
-        value
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("synth: {flag} needs a number"))
-    };
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--endpoints" => {
-                let n = number(arg, iter.next())?;
-                config = Some(feishu_bench::synth::Config::new(n as usize));
-            }
-            "--services" => services = Some(number(arg, iter.next())? as usize),
-            "--seed" => seed = Some(number(arg, iter.next())?),
-            "--out" => out = Some(PathBuf::from(iter.next().ok_or("--out needs a directory")?)),
-            other => return Err(format!("synth: unknown argument `{other}`\n\n{USAGE}")),
-        }
-    }
-    let mut config = config.ok_or(format!("synth: --endpoints is required\n\n{USAGE}"))?;
-    let out = out.ok_or(format!("synth: --out is required\n\n{USAGE}"))?;
-    if let Some(services) = services {
-        config.services = services;
-    }
-    if let Some(seed) = seed {
-        config.seed = seed;
-    }
-    // Writing into an existing spec would mix two trees.
-    if out
-        .read_dir()
-        .is_ok_and(|mut entries| entries.next().is_some())
-    {
-        return Err(format!("synth: {} is not empty", out.display()));
-    }
-    let started = Instant::now();
-    let files = feishu_bench::synth::generate(config);
-    feishu_bench::synth::write(&files, &out).map_err(|err| format!("{}: {err}", out.display()))?;
-    println!(
-        "synth: {} endpoints over {} services ({} files) in {} in {:.0?}",
-        config.endpoints,
-        config.services,
-        files.len(),
-        out.display(),
-        started.elapsed()
-    );
-    Ok(())
-}

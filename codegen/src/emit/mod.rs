@@ -1,11 +1,12 @@
 //! IR → files. Each service becomes a crate of its own under `services/<service>/`
 //! (`feishu-<service>`: its manifest and one Rust file per module), beside one
-//! `rustfmt.toml` for them all; the `feishu` crate gets `src/services.rs`, which re-exports the service crates and reaches
-//! them from its `Client`, and two regions of its hand-written manifest (features and
-//! optional dependencies). Rust files are built with quote as a `syn::File`, formatted
+//! `rustfmt.toml` for them all; the `feishu` crate gets `src/services.rs`, which re-exports
+//! the service crates and reaches them from its `Client`, and its manifest and `lib.rs`,
+//! rendered from their templates ([`facade`]). Rust files are built with quote as a `syn::File`, formatted
 //! with prettyplease and headed by the generated-file marker.
 
 mod docs;
+pub mod facade;
 mod manifest;
 mod operations;
 mod types;
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use crate::ir::{Ir, Module, ModuleKind, RustType};
 use crate::naming::RustName;
 
-pub use manifest::{DEPENDENCIES_REGION_BEGIN, REGION_BEGIN, REGION_END, TOML_HEADER};
+pub use manifest::TOML_HEADER;
 
 /// The first line of every generated Rust file. Codegen only rewrites or removes files
 /// that start with it, or with [`TOML_HEADER`].
@@ -35,9 +36,6 @@ pub fn is_generated(text: &str) -> bool {
 /// per service, each a whole generated crate.
 pub const SERVICES_DIR: &str = "services";
 
-/// The hand-written runtime crate, relative to the `feishu` crate's root.
-pub const RUNTIME_DIR: &str = "runtime";
-
 /// The `feishu` crate's own generated module: the service re-exports, the `Client`
 /// methods that reach them and the endpoint registry.
 pub const SERVICES_FILE: &str = "src/services.rs";
@@ -49,20 +47,13 @@ pub const GENERATED_DIRS: &[&str] = &["src", SERVICES_DIR];
 /// The manifest of the `feishu` crate, relative to its root.
 pub const MANIFEST: &str = "Cargo.toml";
 
-/// The generated text between one pair of region markers of a hand-written file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Region {
-    /// The marker line that opens the region; [`REGION_END`] closes it.
-    pub begin: &'static str,
-    pub text: String,
-}
+/// The `feishu` crate's root module, relative to its root.
+pub const LIB_RS: &str = "src/lib.rs";
 
 /// The generated files, by path relative to the `feishu` crate's root (`/`-separated).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GeneratedFiles {
     pub files: BTreeMap<String, String>,
-    /// The generated regions of hand-written files, by path like `files`.
-    pub regions: BTreeMap<String, Vec<Region>>,
 }
 
 pub fn emit(ir: &Ir) -> GeneratedFiles {
@@ -109,8 +100,9 @@ pub fn emit_timed(ir: &Ir, timings: &mut crate::Timings) -> GeneratedFiles {
         format!("{SERVICES_DIR}/rustfmt.toml"),
         manifest::rustfmt_config(),
     );
-    let regions = BTreeMap::from([(MANIFEST.to_owned(), manifest::facade_regions(ir))]);
-    GeneratedFiles { files, regions }
+    files.insert(MANIFEST.to_owned(), facade::manifest(ir));
+    files.insert(LIB_RS.to_owned(), facade::lib_rs());
+    GeneratedFiles { files }
 }
 
 /// The service modules, in the root's order.

@@ -1,11 +1,17 @@
-//! `cargo xtask fuzz`: mutated real pages and specs through the importer and codegen.
+//! The fuzz harness's commands, `cargo xtask fuzz` and `cargo xtask budgets` (which run
+//! this binary): mutated real pages and specs through the importer and codegen, and the
+//! worst cases against their time and memory budgets. A binary of its own, so that
+//! proptest and the bench crate stay out of `cargo xtask codegen`'s build.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use feishu_fuzz::{Corpus, Report, Settings};
 
-pub const USAGE: &str = "\
+const USAGE: &str = "\
+usage: cargo xtask fuzz|budgets [ARGS] (or cargo run -p feishu-fuzz -- fuzz|budgets [ARGS])
+
   fuzz [--seconds N] [--cases N] [--seed S]
       Feed mutated pages (every layout) and spec files, seeded from spec/ and ../shared,
       to the importer and codegen for N seconds (default 60) or N cases, and report the
@@ -14,7 +20,31 @@ pub const USAGE: &str = "\
       seed is printed; --seed S draws the same cases again.
 ";
 
-pub fn fuzz(args: &[String], root: &Path) -> Result<(), String> {
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.split_first() {
+        Some((command, rest)) if command == "fuzz" => fuzz(rest, &root()),
+        Some((command, rest)) if command == "budgets" => budgets(rest, &root()),
+        _ => Err(format!("unknown or missing command\n\n{USAGE}{BUDGETS_USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the spec and `target/fuzz` are found from it.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("fuzz/ sits in the workspace")
+        .to_path_buf()
+}
+
+fn fuzz(args: &[String], root: &Path) -> Result<(), String> {
     let mut settings = Settings {
         cases: u64::MAX,
         time: Duration::from_secs(60),
@@ -85,7 +115,7 @@ fn print_report(report: &Report) {
     }
 }
 
-pub const BUDGETS_USAGE: &str = "\
+const BUDGETS_USAGE: &str = "\
   budgets
       Run each worst case (a real page or spec blown up to about 1 MB: long rows, deep
       nesting, many fields, options and error codes, huge examples, expanding YAML) in a
@@ -97,7 +127,7 @@ pub const BUDGETS_USAGE: &str = "\
 const BUDGET_SECONDS: f64 = 2.0;
 const BUDGET_MB: f64 = 256.0;
 
-pub fn budgets(args: &[String], root: &Path) -> Result<(), String> {
+fn budgets(args: &[String], root: &Path) -> Result<(), String> {
     let spec_dir = root.join("spec");
     let cases = feishu_fuzz::worst::cases();
     if let [flag, index] = args
